@@ -1,0 +1,32 @@
+"""Collections strategy playbook and notebook workbench.
+
+Public entry points are imported lazily so that ``import playbook`` does no work.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_playbook": "playbook.content",
+    "Playbook": "playbook.content",
+    "load_portfolio": "playbook.loading",
+    "Portfolio": "playbook.loading",
+    "demo_portfolio": "playbook.demo",
+    "PlaybookError": "playbook.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'playbook' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,379 @@
+"""The playbook as data: typed content models and :func:`load_playbook`.
+
+Every YAML file under ``playbook/content/`` is validated here, once, when it is read.
+A content error names the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ContentError, UnknownKeyError
+
+__all__ = ["Playbook", "load_playbook", "Text", "Category", "Dimension", "Rule"]
+
+_ID = r"^[A-Za-z][A-Za-z0-9_+]*$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    """A text a person reads, in both languages."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def __call__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class DialogueLine(_Model):
+    speaker: Literal["collector", "debtor"]
+    text: Text
+
+
+class Category(_Model):
+    """One category of a dimension (e.g. the behavioural type ``hostile``)."""
+
+    id: str = Field(pattern=_ID)
+    name: Text
+    description: Text
+    cues: list[Text] = Field(min_length=1)
+    tactics: list[Text] = Field(min_length=1)
+    avoid: list[Text] = Field(min_length=1)
+    escalation: Text
+    opening_line: Text | None = None
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    seed_example: Text | None = None
+
+
+class Dimension(_Model):
+    """A segmentation dimension and its categories."""
+
+    id: str = Field(pattern=_ID)
+    name: Text
+    description: Text
+    categories: list[Category] = Field(min_length=1)
+
+    def category(self, cid: str) -> Category:
+        for c in self.categories:
+            if c.id == cid:
+                return c
+        raise UnknownKeyError(f"{self.id} category", cid, self.ids)
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.categories]
+
+
+class Source(_Model):
+    citation: str = Field(min_length=1)
+    note: Text
+
+
+class Prohibited(_Model):
+    """A practice the seeds describe that the law forbids; kept only for trainers."""
+
+    id: str = Field(pattern=_ID)
+    name: Text
+    seed_says: Text
+    why_forbidden: Text
+    do_instead: Text
+    sources: list[Source] = Field(min_length=1)
+    markers: dict[Literal["zh", "en"], list[str]] = Field(default_factory=dict)
+
+
+class Disposition(_Model):
+    """A canonical interaction outcome code."""
+
+    id: str = Field(pattern=_ID)
+    name: Text
+    contact: bool
+    rpc: bool
+    promise: bool = False
+
+
+class Feature(_Model):
+    """A derived per-account feature that rules may refer to."""
+
+    id: str = Field(pattern=_ID)
+    name: Text
+    unit: str = ""
+
+
+class Rule(_Model):
+    """``when`` is a vectorised expression over features and earlier dimensions."""
+
+    id: str = Field(pattern=_ID)
+    when: str = Field(min_length=1)
+    then: str
+    confidence: float = Field(default=0.7, ge=0, le=1)
+    note: Text | None = None
+
+
+class Team(Category):
+    """A collection team: a category of the ``team`` dimension plus its capacity."""
+
+    collectors: int = Field(ge=0)
+    hours_per_day: float = Field(gt=0, le=24)
+
+
+class ActionCost(_Model):
+    id: str = Field(pattern=_ID)
+    name: Text
+    per_action: float = Field(ge=0)
+    per_minute: float = Field(default=0, ge=0)
+    minutes_of_collector_time: float = Field(default=0, ge=0)
+
+
+class _DimensionFile(_Model):
+    dimension: Dimension
+
+
+class _ProhibitedFile(_Model):
+    prohibited: list[Prohibited] = Field(min_length=1)
+
+
+class _DispositionFile(_Model):
+    dispositions: list[Disposition] = Field(min_length=1)
+
+
+class _FeatureFile(_Model):
+    features: list[Feature] = Field(min_length=1)
+
+
+class _RuleFile(_Model):
+    rules: dict[str, list[Rule]]
+
+
+class _TeamFile(_Model):
+    name: Text
+    description: Text
+    teams: list[Team] = Field(min_length=1)
+
+
+class _CostFile(_Model):
+    currency: str
+    actions: list[ActionCost] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """Validated playbook content. Build it with :func:`load_playbook`."""
+
+    dimensions: dict[str, Dimension]
+    prohibited: list[Prohibited]
+    dispositions: dict[str, Disposition]
+    features: dict[str, Feature]
+    rules: dict[str, list[Rule]]
+    teams: dict[str, Team]
+    costs: dict[str, ActionCost]
+    currency: str
+    root: Path
+    content_sha256: str = field(repr=False)
+
+    def dimension(self, did: str) -> Dimension:
+        """Return the dimension ``did``; the error lists the known ones."""
+        try:
+            return self.dimensions[did]
+        except KeyError:
+            raise UnknownKeyError("dimension", did, self.dimensions) from None
+
+    def label(self, did: str, cid: str, lang: str = "en") -> str:
+        """The display name of category ``cid`` of dimension ``did`` in ``lang``."""
+        return self.dimension(did).category(cid).name(lang)
+
+    def disposition_ids(self, flag: str | None = None) -> list[str]:
+        """Disposition codes, optionally only those with ``flag`` (contact, rpc, promise) set."""
+        return [d.id for d in self.dispositions.values() if flag is None or getattr(d, flag)]
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path, rel: str) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ContentError([(rel, where, "-", f"not valid YAML: {exc}")]) from None
+
+
+def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[str, str]:
+    """Split a pydantic error location into (entry, field) using the raw data for ids."""
+    entry, node, cut = "(file)", raw, 0
+    for i, part in enumerate(loc):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(part, int) and isinstance(node, dict):
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[: i + 1]).lstrip(".")
+            entry = f"{path} (id: {node.get('id', '?')})"
+            cut = i + 1
+    rest = ".".join(str(p) for p in loc[cut:])
+    return entry, rest or "-"
+
+
+def _parse(model: type[_Model], raw: Any, rel: str, problems: list) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            entry, fld = _locate(raw, tuple(err["loc"]))
+            problems.append((rel, entry, fld, err["msg"]))
+        return None
+
+
+def _check_unique(items: list, rel: str, what: str, problems: list) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.id in seen:
+            problems.append((rel, f"{what}[{i}] (id: {item.id})", "id", f"duplicate id {item.id!r}"))
+        seen.add(item.id)
+
+
+def _expression_names(expr: str) -> tuple[set[str], list[tuple[str, str]]]:
+    """Names an expression reads and the (name, string literal) pairs it compares."""
+    tree = ast.parse(expr, mode="eval")
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - {"True", "False"}
+    pairs = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for a, b in zip(operands, operands[1:]):
+                for x, y in ((a, b), (b, a)):
+                    if isinstance(x, ast.Name) and isinstance(y, ast.Constant) and isinstance(y.value, str):
+                        pairs.append((x.id, y.value))
+                    if isinstance(x, ast.Name) and isinstance(y, (ast.List, ast.Tuple)):
+                        pairs += [(x.id, e.value) for e in y.elts if isinstance(e, ast.Constant)]
+    return names, pairs
+
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Load,
+    ast.Constant, ast.And, ast.Or, ast.Not, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub,
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.List, ast.Tuple,
+)
+
+
+def _check_rules(pb_dims: dict[str, Dimension], features: dict[str, Feature],
+                 rules: dict[str, list[Rule]], rel: str, problems: list) -> None:
+    order = list(rules)
+    for d_index, (did, rule_list) in enumerate(rules.items()):
+        if did not in pb_dims:
+            problems.append((rel, f"rules.{did}", "-", f"unknown dimension {did!r}; known: {', '.join(sorted(pb_dims))}"))
+            continue
+        known = set(features) | set(order[:d_index])
+        _check_unique(rule_list, rel, f"rules.{did}", problems)
+        for i, rule in enumerate(rule_list):
+            entry = f"rules.{did}[{i}] (id: {rule.id})"
+            if rule.then not in pb_dims[did].ids:
+                problems.append((rel, entry, "then", f"unknown {did} category {rule.then!r}; known: {', '.join(pb_dims[did].ids)}"))
+            try:
+                tree = ast.parse(rule.when, mode="eval")
+            except SyntaxError as exc:
+                problems.append((rel, entry, "when", f"not a valid expression: {exc.msg}"))
+                continue
+            bad = sorted({type(n).__name__ for n in ast.walk(tree) if not isinstance(n, _ALLOWED_NODES)})
+            if bad:
+                problems.append((rel, entry, "when", f"unsupported syntax: {', '.join(bad)}"))
+                continue
+            names, pairs = _expression_names(rule.when)
+            for name in sorted(names - known):
+                problems.append((rel, entry, "when", f"unknown feature or dimension {name!r} (dimensions usable here: {', '.join(order[:d_index]) or 'none'})"))
+            for name, value in pairs:
+                if name in pb_dims and value not in pb_dims[name].ids:
+                    problems.append((rel, entry, "when", f"unknown {name} category {value!r}"))
+
+
+def default_content_dir() -> Path:
+    """The content folder shipped inside the package."""
+    return Path(str(resources.files("playbook") / "content"))
+
+
+def load_playbook(path: str | Path | None = None) -> Playbook:
+    """Read and validate the playbook content.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A content folder laid out like ``playbook/content``. Defaults to the shipped one.
+
+    Returns
+    -------
+    Playbook
+
+    Raises
+    ------
+    ContentError
+        Listing every problem found, each naming the file, the entry and the field.
+    """
+    root = Path(path) if path is not None else default_content_dir()
+    if not root.is_dir():
+        raise ContentError([(str(root), "-", "-", "content folder not found")])
+    problems: list[tuple[str, str, str, str]] = []
+    digest = hashlib.sha256()
+
+    def read(rel: str, model: type[_Model]) -> Any:
+        p = root / rel
+        if not p.is_file():
+            problems.append((rel, "(file)", "-", "file missing"))
+            return None
+        digest.update(rel.encode() + p.read_bytes())
+        return _parse(model, _read_yaml(p, rel), rel, problems)
+
+    dims: dict[str, Dimension] = {}
+    for p in sorted((root / "taxonomy").glob("*.yaml")):
+        rel = p.relative_to(root).as_posix()
+        parsed = read(rel, _DimensionFile)
+        if parsed is None:
+            continue
+        d = parsed.dimension
+        if d.id in dims:
+            problems.append((rel, "dimension", "id", f"duplicate dimension id {d.id!r}"))
+        _check_unique(d.categories, rel, "dimension.categories", problems)
+        dims[d.id] = d
+
+    teams_file = read("teams.yaml", _TeamFile)
+    if teams_file is not None:
+        _check_unique(teams_file.teams, "teams.yaml", "teams", problems)
+        dims["team"] = Dimension(id="team", name=teams_file.name, description=teams_file.description,
+                                 categories=list(teams_file.teams))
+
+    proh = read("prohibited.yaml", _ProhibitedFile)
+    disp = read("dispositions.yaml", _DispositionFile)
+    feats = read("features.yaml", _FeatureFile)
+    costs = read("costs.yaml", _CostFile)
+    rules = read("rules/segmentation.yaml", _RuleFile)
+    for parsed, rel, attr in ((proh, "prohibited.yaml", "prohibited"), (disp, "dispositions.yaml", "dispositions"),
+                              (feats, "features.yaml", "features"), (costs, "costs.yaml", "actions")):
+        if parsed is not None:
+            _check_unique(getattr(parsed, attr), rel, attr, problems)
+    if rules is not None and feats is not None:
+        _check_rules(dims, {f.id: f for f in feats.features}, rules.rules, "rules/segmentation.yaml", problems)
+    if problems:
+        raise ContentError(problems)
+    return Playbook(
+        dimensions=dims,
+        prohibited=proh.prohibited,
+        dispositions={d.id: d for d in disp.dispositions},
+        features={f.id: f for f in feats.features},
+        rules=rules.rules,
+        teams={t.id: t for t in teams_file.teams},
+        costs={a.id: a for a in costs.actions},
+        currency=costs.currency,
+        root=root,
+        content_sha256=digest.hexdigest(),
+    )
