@@ -1,0 +1,259 @@
+"""A realistic synthetic portfolio whose behaviour is driven by a hidden type per account.
+
+Everything is vectorised with one seeded generator, so the output is identical for a seed.
+The hidden type, contact state and response parameters are returned separately as
+``truth`` so that segmentation and the what-if engine can be measured against them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_date, check_positive_int
+from .loading import LoadReport, Portfolio
+
+__all__ = ["demo_portfolio", "TYPES", "RPC_OUTCOMES"]
+
+TYPES = ("hostile", "evasive", "victim", "defiant", "stubborn", "sophisticated", "serial_promiser", "short_term")
+TYPE_SHARE = np.array([0.08, 0.11, 0.10, 0.08, 0.10, 0.08, 0.15, 0.30])
+
+RPC_OUTCOMES = ("rpc", "ptp", "refuse", "dispute", "hardship", "hostile", "callback", "plan_request", "hang_up", "claims_paid")
+# Outcome of a right-party conversation, per hidden type (rows follow TYPES).
+_RPC_MIX = np.array([
+    # rpc  ptp  refuse dispute hardship hostile callback plan  hang_up claims
+    [.10, .08, .10, .05, .02, .45, .03, .00, .17, .00],  # hostile
+    [.13, .08, .04, .03, .02, .02, .45, .02, .16, .05],  # evasive
+    [.13, .12, .05, .40, .20, .03, .03, .02, .02, .00],  # victim
+    [.34, .12, .30, .04, .00, .05, .08, .04, .03, .00],  # defiant
+    [.15, .04, .60, .03, .03, .04, .05, .00, .06, .00],  # stubborn
+    [.15, .20, .02, .08, .02, .00, .08, .42, .03, .00],  # sophisticated
+    [.10, .65, .03, .02, .05, .00, .08, .04, .03, .00],  # serial_promiser
+    [.25, .45, .02, .02, .05, .00, .08, .02, .01, .10],  # short_term
+])
+_P_RPC = np.array([.40, .10, .45, .45, .42, .50, .55, .55])  # chance a call reaches the debtor when reachable
+_P_KEPT = np.array([.45, .35, .55, .65, .30, .60, .12, .88])
+_STAGE_MIX = np.array([  # current, M1, M2, M3+ at the snapshot, per type
+    [.04, .26, .30, .40], [.02, .18, .30, .50], [.05, .30, .30, .35], [.05, .30, .30, .35],
+    [.02, .18, .30, .50], [.05, .30, .35, .30], [.05, .35, .35, .25], [.30, .60, .08, .02],
+])
+_CONTACT_STATES = ("reachable", "semi_lost", "lost")
+
+_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
+_GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅林鹏飞宇浩然欣怡子涵晨婷")
+_PHONE_PREFIX = np.array(["138", "139", "135", "136", "137", "150", "151", "152", "158", "159", "186", "187", "188", "189", "177"])
+_REGIONS = np.array(["北京", "上海", "广东", "浙江", "江苏", "四川", "湖北", "河南", "山东", "新疆"])
+_REGION_CODE = np.array([110101, 310101, 440103, 330102, 320102, 510104, 420102, 410102, 370102, 650102])
+_REGION_P = np.array([.08, .08, .16, .11, .11, .09, .08, .1, .12, .07])
+_PRODUCTS = np.array(["credit_card", "consumer_loan", "cash_loan"])
+_OCCUPATIONS = np.array(["white_collar", "business_owner", "worker", "other"])
+_VULN = np.array(["", "health", "life_event", "resilience", "capability"])
+
+
+def _pick(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """Vectorised categorical draw: one row of probabilities per item."""
+    cum = np.cumsum(probs, axis=1)
+    cum /= cum[:, -1:]
+    return (rng.random((len(probs), 1)) > cum).sum(axis=1)
+
+
+def _id_numbers(rng: np.random.Generator, region_code: np.ndarray, birth: np.ndarray) -> np.ndarray:
+    """Synthetic 18-character resident ID numbers with a valid GB 11643 check digit."""
+    seq = rng.integers(100, 999, len(birth))
+    body = np.char.add(np.char.add(region_code.astype(str), pd.Series(birth).dt.strftime("%Y%m%d").to_numpy().astype(str)),
+                       seq.astype(str))
+    digits = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(-1, 17) - 48
+    weights = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+    check = np.array(list("10X98765432"))[(digits * weights).sum(axis=1) % 11]
+    return np.char.add(body, check)
+
+
+def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timestamp = "2026-11-29") -> Portfolio:
+    """Generate a synthetic delinquent portfolio.
+
+    Parameters
+    ----------
+    n_accounts : int
+        Number of accounts.
+    seed : int
+        Seed of the only random generator used; the same seed gives identical output.
+    as_of : date-like
+        Snapshot date; interactions cover the 90 days before it, history the 12 months
+        ending in its month.
+
+    Returns
+    -------
+    Portfolio
+        Canonical tables, with ``truth`` holding each account's hidden behavioural type,
+        contact state, payday and response parameters.
+    """
+    n = check_positive_int("n_accounts", n_accounts)
+    seed = check_positive_int("seed", seed, minimum=0)
+    day0 = check_date("as_of", as_of)
+    rng = np.random.default_rng(seed)
+
+    # --- accounts -------------------------------------------------------------------
+    t = rng.choice(len(TYPES), n, p=TYPE_SHARE)
+    stage = _pick(rng, _STAGE_MIX[t])
+    lo = np.array([0, 1, 31, 61])[stage]
+    hi = np.array([0, 30, 60, 180])[stage]
+    dpd = np.where(stage == 0, 0, lo + np.floor(rng.random(n) ** np.where(stage == 3, 1.6, 1.0) * (hi - lo + 1)).astype(int))
+    balance = np.round(np.exp(rng.normal(9.3, 0.9, n)), 2)
+    instalment = balance * rng.uniform(0.05, 0.12, n)
+    overdue = np.round(np.minimum(balance, instalment * np.ceil(dpd / 30)), 2)
+    occ_p = np.tile([.42, .18, .34, .06], (n, 1))
+    occ_p[t == TYPES.index("sophisticated")] = [.15, .75, .05, .05]
+    occ_p[t == TYPES.index("defiant")] = [.45, .40, .10, .05]
+    occupation = _OCCUPATIONS[_pick(rng, occ_p)]
+    income_mu = np.select([occupation == "white_collar", occupation == "business_owner", occupation == "worker"],
+                          [9.0, 9.4, 8.5], 8.3)
+    income_mu = income_mu + np.isin(t, [TYPES.index("defiant"), TYPES.index("sophisticated")]) * 0.5
+    income = np.round(np.exp(rng.normal(income_mu, 0.45)), -1)
+    income_known = rng.random(n) > 0.1
+    age = np.clip(np.round(rng.normal(38, 11, n)), 18, 78).astype(int)
+    region_i = rng.choice(len(_REGIONS), n, p=_REGION_P)
+    tz = np.where(_REGIONS[region_i] == "新疆", "Asia/Urumqi", "Asia/Shanghai")
+    product = _PRODUCTS[rng.choice(3, n, p=[.5, .3, .2])]
+    due_day = rng.choice([5, 10, 15, 20, 25, 28], n)
+    payday = rng.choice([5, 10, 15, 28, 30], n, p=[.2, .25, .25, .15, .15])
+    vuln = _VULN[rng.choice(5, n, p=[.95, .015, .015, .01, .01])]
+    ext_debt = np.round(np.where(rng.random(n) < 0.45, np.exp(rng.normal(10, 1.0, n)), 0), 2)
+    cs_p = np.tile([.84, .10, .06], (n, 1))
+    cs_p[t == TYPES.index("evasive")] = [.60, .22, .18]
+    contact_state = _pick(rng, cs_p)
+    surname = np.array(_SURNAMES)[rng.integers(0, len(_SURNAMES), n)]
+    given = np.char.add(np.array(_GIVEN)[rng.integers(0, len(_GIVEN), n)],
+                        np.where(rng.random(n) < 0.6, np.array(_GIVEN)[rng.integers(0, len(_GIVEN), n)], ""))
+    phone = np.char.add(_PHONE_PREFIX[rng.integers(0, len(_PHONE_PREFIX), n)],
+                        np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8))
+    birth = day0 - pd.to_timedelta(age * 365 + rng.integers(0, 365, n), unit="D")
+    ids = np.char.add("A", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+
+    accounts = pd.DataFrame({
+        "account_id": ids, "balance": balance, "overdue_amount": overdue, "dpd": dpd.astype("int64"),
+        "product": product, "customer_id": np.char.replace(ids, "A", "C"), "due_day": due_day.astype("float64"),
+        "credit_limit": np.where(product == "credit_card", np.round(balance * rng.uniform(1.1, 2.0, n), -2), np.nan),
+        "monthly_income": np.where(income_known, income, np.nan), "occupation": occupation, "age": age.astype("float64"),
+        "region": _REGIONS[region_i], "timezone": tz, "external_debts": ext_debt,
+        "vulnerable": np.where(vuln == "", None, vuln), "assigned_team": None,
+        "name": np.char.add(surname, given), "phone": phone,
+        "id_number": _id_numbers(rng, _REGION_CODE[region_i], birth),
+    })
+
+    # --- interactions ------------------------------------------------------------------
+    mean_attempts = np.array([1.5, 7.0, 11.0, 14.0])[stage]
+    k = rng.poisson(mean_attempts)
+    acc = np.repeat(np.arange(n), k)
+    m = len(acc)
+    ta, sa, csa = t[acc], stage[acc], contact_state[acc]
+    day = rng.integers(0, 90, m)
+    hour = rng.choice(np.arange(8, 21), m, p=np.array([3, 9, 10, 8, 5, 6, 8, 8, 7, 6, 7, 5, 3], float) / 85)
+    local = (day0 - pd.Timedelta(days=90)).value + day * 86_400_000_000_000 + hour * 3_600_000_000_000 \
+        + rng.integers(0, 3600, m) * 1_000_000_000
+    channel = np.array(["call", "sms", "email", "ivr", "visit"])[_pick(rng, np.tile([.78, .13, .04, .03, .02], (m, 1)))]
+    channel = np.where((channel == "visit") & (sa < 3), "call", channel)
+    # call outcomes
+    p_rpc = np.where(csa == 0, _P_RPC[ta], np.where(csa == 1, 0.03, 0.0))
+    u = rng.random(m)
+    is_rpc = u < p_rpc
+    non_rpc_mix = np.array([[.58, .14, .12, .10, .03, .03], [.40, .08, .05, .12, .05, .30], [.35, .02, .05, .28, .30, .00]])
+    non_rpc = np.array(["no_answer", "busy", "voicemail", "power_off", "wrong_number", "third_party_contact"])[
+        _pick(rng, non_rpc_mix[csa])]
+    rpc_out = np.array(RPC_OUTCOMES)[_pick(rng, _RPC_MIX[ta])]
+    outcome = np.where(is_rpc, rpc_out, non_rpc)
+    party = np.where(outcome == "third_party_contact", np.where(rng.random(m) < 0.7, "relative", "third_party"), "debtor")
+    sms_ok = rng.random(m) < np.where(csa == 2, 0.4, 0.97)
+    outcome = np.where(np.isin(channel, ["sms", "email"]), np.where(sms_ok, "delivered", "undeliverable"), outcome)
+    outcome = np.where((channel == "visit") & ~is_rpc, "not_home", outcome)
+    party = np.where(np.isin(channel, ["sms", "email", "visit"]), "debtor", party)
+    inbound = (rng.random(m) < 0.03) & (channel == "call") & (csa == 0)
+    outcome = np.where(inbound & ~is_rpc, "rpc", outcome)
+    party = np.where(inbound, "debtor", party)
+    is_ptp = outcome == "ptp"
+    over_a = overdue[acc]
+    ptp_amount = np.where(is_ptp, np.maximum(50.0, np.round(over_a * rng.uniform(0.3, 1.0, m), -1)), np.nan)
+    ptp_day = day + rng.integers(1, 8, m)
+    ptp_date_ns = (day0 - pd.Timedelta(days=90)).value + ptp_day * 86_400_000_000_000
+    talk = np.isin(outcome, RPC_OUTCOMES)
+    duration = np.where(talk, rng.integers(40, 600, m), np.where(channel == "call", rng.integers(0, 30, m), 0))
+    agent = np.char.add("AG", np.char.zfill((sa * 20 + rng.integers(0, 20, m)).astype(str), 3))
+    order = np.lexsort((local, acc))
+    tzs = tz[acc]
+    ts = pd.Series(pd.to_datetime(local, unit="ns"))
+    ts_utc = ts.dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+    urumqi = tzs == "Asia/Urumqi"
+    if urumqi.any():
+        ts_utc[urumqi] = ts[urumqi].dt.tz_localize("Asia/Urumqi").dt.tz_convert("UTC")
+    interactions = pd.DataFrame({
+        "account_id": ids[acc], "ts": ts_utc.astype("datetime64[us, UTC]").to_numpy(),
+        "channel": channel, "direction": np.where(inbound, "inbound", "outbound"),
+        "party": party, "outcome": outcome, "ptp_amount": ptp_amount,
+        "ptp_date": pd.to_datetime(np.where(is_ptp, ptp_date_ns, np.iinfo("int64").min)).astype("datetime64[us]"),
+        "agent_id": np.where(channel == "call", agent, None), "duration_s": duration.astype("float64"),
+    }).iloc[order].reset_index(drop=True)
+    interactions.loc[interactions["ptp_amount"].isna(), "ptp_date"] = pd.NaT
+
+    # --- payments: kept promises, partial payments on broken ones, and self-cures --------
+    ptp_idx = np.flatnonzero(is_ptp)
+    kept = rng.random(len(ptp_idx)) < _P_KEPT[ta[ptp_idx]]
+    due_ns = ptp_date_ns[ptp_idx]
+    past = due_ns < day0.value
+    pay_kept = kept & past
+    partial = ~kept & past & (rng.random(len(ptp_idx)) < 0.25)
+    pay_rows = ptp_idx[pay_kept | partial]
+    amt = np.where(pay_kept[pay_kept | partial], ptp_amount[pay_rows],
+                   np.round(ptp_amount[pay_rows] * rng.uniform(0.2, 0.7, len(pay_rows)), 2))
+    lead = rng.integers(0, 2, len(pay_rows)) * 86_400_000_000_000
+    paid_at = due_ns[pay_kept | partial] - lead + rng.integers(9, 20, len(pay_rows)) * 3_600_000_000_000
+    cured = np.flatnonzero(stage == 0)
+    self_amt = np.round(np.maximum(instalment[cured], 50), 2)
+    self_at = (day0 - pd.Timedelta(days=1)).value - rng.integers(0, 25, len(cured)) * 86_400_000_000_000 \
+        + rng.integers(9, 21, len(cured)) * 3_600_000_000_000
+    pay_acc = np.concatenate([acc[pay_rows], cured])
+    pay_ts = np.concatenate([paid_at, self_at])
+    pay_amt = np.concatenate([amt, self_amt])
+    keep = pay_ts < day0.value
+    porder = np.lexsort((pay_ts[keep], pay_acc[keep]))
+    payments = pd.DataFrame({
+        "account_id": ids[pay_acc[keep]][porder],
+        "paid_at": pd.Series(pd.to_datetime(pay_ts[keep][porder], unit="ns")).dt.tz_localize("Asia/Shanghai")
+        .dt.tz_convert("UTC").astype("datetime64[us, UTC]").to_numpy(),
+        "amount": pay_amt[keep][porder],
+    })
+
+    # --- 12 months of history, consistent with today's dpd, with earlier episodes -------
+    months = pd.date_range(end=day0.to_period("M").to_timestamp(), periods=12, freq="MS")
+    back = np.arange(11, -1, -1)
+    hdpd = dpd[:, None] - 30 * back[None, :]
+    cured_from = np.where(stage == 0, rng.integers(1, 3, n), 0)  # cured accounts were late recently
+    was_late = (back[None, :] >= 1) & (back[None, :] <= cured_from[:, None])
+    hdpd = np.where((stage == 0)[:, None] & was_late, 30 * (cured_from[:, None] - back[None, :] + 1) - 10, hdpd)
+    episode = rng.random(n) < 0.3
+    ep_start = rng.integers(4, 11, n)
+    ep_len = rng.integers(1, 3, n)
+    in_ep = episode[:, None] & (back[None, :] <= ep_start[:, None]) & (back[None, :] > ep_start[:, None] - ep_len[:, None])
+    hdpd = np.where((hdpd <= 0) & in_ep, 10 + 30 * (ep_start[:, None] - back[None, :]), hdpd)
+    hdpd = np.maximum(hdpd, 0)
+    hbal = np.round(balance[:, None] * (1 + 0.012 * back[None, :]), 2)
+    hpaid = np.round(np.where(hdpd == 0, instalment[:, None], instalment[:, None] * rng.uniform(0, 0.5, (n, 12))), 2)
+    history = pd.DataFrame({
+        "account_id": np.repeat(ids, 12), "month": np.tile(months.to_numpy().astype("datetime64[us]"), n),
+        "bucket": np.array(["current", "M1", "M2", "M3+"])[np.select([hdpd <= 0, hdpd <= 30, hdpd <= 60], [0, 1, 2], 3)].ravel(),
+        "dpd": hdpd.ravel().astype("float64"), "balance": hbal.ravel(), "paid": hpaid.ravel(),
+    })
+
+    truth = pd.DataFrame({
+        "account_id": ids, "behaviour_type": np.array(TYPES)[t], "contact_state": np.array(_CONTACT_STATES)[contact_state],
+        "payday": payday, "p_rpc": _P_RPC[t], "p_kept": _P_KEPT[t],
+    })
+    for frame in (accounts, interactions, payments, history, truth):
+        for c in frame.columns:
+            if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype):
+                frame[c] = frame[c].astype("str")
+    counts = pd.DataFrame([dict(table=tname, file="(generated)", read=len(f), accepted=len(f), rejected=0)
+                           for tname, f in (("accounts", accounts), ("interactions", interactions),
+                                            ("payments", payments), ("history", history))])
+    report = LoadReport(f"demo(n_accounts={n}, seed={seed}, as_of={day0.date()})", counts,
+                        pd.DataFrame(columns=["table", "file", "row", "column", "value", "reason"]))
+    return Portfolio(accounts, interactions, payments, history, report=report,
+                     sources={"demo": f"n={n};seed={seed};as_of={day0.date()}"}, truth=truth)

@@ -1,0 +1,119 @@
+"""The data contract: canonical tables and columns, declared once.
+
+Each table is a list of :class:`Col` specs. :func:`pandera_schema` turns a table's specs
+into a pandera schema that checks values; :mod:`playbook.loading` coerces raw text into
+the declared kinds first, so every problem is reported with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandera.pandas as pa
+
+Kind = Literal["str", "float", "int", "datetime", "date", "month"]
+
+CHANNELS = ("call", "sms", "email", "letter", "visit", "app", "ivr")
+DIRECTIONS = ("outbound", "inbound")
+PARTIES = ("debtor", "guarantor", "relative", "colleague", "third_party")
+TABLES = ("accounts", "interactions", "payments", "history")
+BUCKETS = ("current", "M1", "M2", "M3+")
+
+
+@dataclass(frozen=True)
+class Col:
+    """One canonical column: its kind, whether it is required, and its value checks."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    checks: tuple[pa.Check, ...] = field(default=(), compare=False)
+    unique: bool = False
+    pii: bool = False
+
+
+def _ge0(name: str) -> pa.Check:
+    return pa.Check.ge(0, error=f"{name} must be >= 0")
+
+
+def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
+    return pa.Check.isin(list(values), error=f"unknown {what}; allowed: {', '.join(values)}")
+
+
+def contract(dispositions: list[str]) -> dict[str, list[Col]]:
+    """The canonical columns of every table; ``dispositions`` are the allowed outcome codes."""
+    return {
+        "accounts": [
+            Col("account_id", "str", True, unique=True),
+            Col("balance", "float", True, (_ge0("balance"),)),
+            Col("overdue_amount", "float", True, (_ge0("overdue_amount"),)),
+            Col("dpd", "int", True, (_ge0("dpd"),)),
+            Col("product", "str", True),
+            Col("customer_id", "str"),
+            Col("due_day", "int", checks=(pa.Check.in_range(1, 31, error="due_day must be 1-31"),)),
+            Col("credit_limit", "float", checks=(_ge0("credit_limit"),)),
+            Col("monthly_income", "float", checks=(_ge0("monthly_income"),)),
+            Col("occupation", "str"),
+            Col("age", "int", checks=(pa.Check.in_range(16, 120, error="age must be 16-120"),)),
+            Col("region", "str"),
+            Col("timezone", "str"),
+            Col("external_debts", "float", checks=(_ge0("external_debts"),)),
+            Col("vulnerable", "str"),
+            Col("assigned_team", "str"),
+            Col("name", "str", pii=True),
+            Col("phone", "str", pii=True),
+            Col("id_number", "str", pii=True),
+        ],
+        "interactions": [
+            Col("account_id", "str", True),
+            Col("ts", "datetime", True),
+            Col("channel", "str", True, (_isin(CHANNELS, "channel"),)),
+            Col("direction", "str", True, (_isin(DIRECTIONS, "direction"),)),
+            Col("party", "str", True, (_isin(PARTIES, "party"),)),
+            Col("outcome", "str", True, (_isin(dispositions, "disposition code"),)),
+            Col("ptp_amount", "float", checks=(_ge0("ptp_amount"),)),
+            Col("ptp_date", "date"),
+            Col("agent_id", "str"),
+            Col("duration_s", "float", checks=(_ge0("duration_s"),)),
+        ],
+        "payments": [
+            Col("account_id", "str", True),
+            Col("paid_at", "datetime", True),
+            Col("amount", "float", True, (pa.Check.gt(0, error="amount must be > 0"),)),
+        ],
+        "history": [
+            Col("account_id", "str", True),
+            Col("month", "month", True),
+            Col("bucket", "str", True, (_isin(BUCKETS, "bucket"),)),
+            Col("dpd", "int", checks=(_ge0("dpd"),)),
+            Col("balance", "float", True, (_ge0("balance"),)),
+            Col("paid", "float", checks=(_ge0("paid"),)),
+        ],
+    }
+
+
+def pandera_schema(table: str, cols: list[Col]) -> pa.DataFrameSchema:
+    """A pandera schema checking values of already-coerced canonical columns."""
+    columns = {
+        c.name: pa.Column(
+            checks=list(c.checks),
+            nullable=not c.required,
+            required=False,  # missing required columns are reported by the loader, per file
+            unique=c.unique,
+            report_duplicates="exclude_first",
+            coerce=False,
+        )
+        for c in cols
+    }
+    return pa.DataFrameSchema(columns, name=table, strict=False)
+
+
+def bucket_of_dpd(dpd):  # noqa: ANN001, ANN201 - numpy/pandas in, same out
+    """Map days past due to bucket labels: 0 current, 1-30 M1, 31-60 M2, over 60 M3+."""
+    import numpy as np
+    import pandas as pd
+
+    d = np.asarray(dpd, dtype="float64")
+    idx = np.select([d <= 0, d <= 30, d <= 60], [0, 1, 2], default=3)
+    return pd.Categorical.from_codes(idx, categories=list(BUCKETS), ordered=True)
