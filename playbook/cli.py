@@ -1,0 +1,96 @@
+"""The ``playbook`` command line: a thin layer over the Python API.
+
+Exit codes: 0 success, 1 a run failed (or found violations), 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import PlaybookError
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def register(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register a sub-command handler."""
+    def deco(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        _COMMANDS[name] = fn
+        return fn
+    return deco
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2 with the usage line
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="playbook", description="Collections strategy playbook and workbench.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("demo-data", help="generate a synthetic demo portfolio")
+    d.add_argument("--accounts", type=int, default=5000)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--as-of", default="2026-11-29")
+    d.add_argument("--out", required=True, type=Path)
+    d.add_argument("--format", choices=["parquet", "csv", "xlsx"], default="parquet")
+    d.add_argument("--mapping", help="write as a foreign export described by this mapping YAML")
+    d.add_argument("--encoding", default="utf-8", help="CSV encoding, e.g. gbk")
+
+    v = sub.add_parser("validate", help="check a portfolio against the data contract")
+    v.add_argument("source")
+    v.add_argument("--mapping")
+    v.add_argument("--all", action="store_true", help="list every problem, not the first 200")
+    v.add_argument("--json", action="store_true")
+    return p
+
+
+@register("demo-data")
+def _demo_data(a: argparse.Namespace) -> int:
+    from .demo import demo_portfolio
+    from .loading import write_portfolio
+
+    pf = demo_portfolio(a.accounts, a.seed, a.as_of)
+    files = write_portfolio(pf, a.out, fmt=a.format, mapping=a.mapping, encoding=a.encoding)
+    truth = a.out / f"truth.{a.format if a.format != 'xlsx' else 'csv'}"
+    if a.format == "parquet":
+        pf.truth.to_parquet(truth, index=False)
+    else:
+        pf.truth.to_csv(truth, index=False)
+    for f in files + [truth]:
+        print(f"wrote {f}")
+    print(pf.report.to_text())
+    return 0
+
+
+@register("validate")
+def _validate(a: argparse.Namespace) -> int:
+    from .loading import load_portfolio
+
+    pf = load_portfolio(a.source, a.mapping, on_error="keep_valid")
+    r = pf.report
+    if a.json:
+        print(json.dumps({"source": r.source, "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
+                          "rows_rejected": r.rows_rejected, "counts": r.counts.to_dict(orient="records"),
+                          "problems": json.loads(r.errors.to_json(orient="records", force_ascii=False)),
+                          "notes": r.notes}, ensure_ascii=False, indent=2))
+    else:
+        print(r.to_text(max_errors=None if a.all else 200))
+    return 0 if r.ok else 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except PlaybookError as exc:
+        print(f"playbook {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pandas as pd
+import pytest
+
+import playbook
+from playbook.cli import main
+from playbook.errors import DataValidationError, SourceError
+from playbook.loading import load_portfolio, write_portfolio
+
+from .conftest import ZH_MAPPING
+
+
+def _assert_same(a: playbook.Portfolio, b: playbook.Portfolio) -> None:
+    for t in ("accounts", "interactions", "payments", "history"):
+        pd.testing.assert_frame_equal(a.tables()[t], b.tables()[t], obj=t)
+
+
+def test_parquet_and_utf8_csv_round_trip_to_the_same_portfolio(demo, tmp_path):
+    write_portfolio(demo, tmp_path / "pq", fmt="parquet")
+    write_portfolio(demo, tmp_path / "csv", fmt="csv", encoding="utf-8-sig")
+    pq = load_portfolio(tmp_path / "pq")
+    _assert_same(pq, demo)
+    _assert_same(load_portfolio(tmp_path / "csv"), pq)
+    assert pq.report.ok and pq.report.rows_read == sum(len(f) for f in demo.tables().values())
+
+
+def test_gbk_export_with_chinese_headers_codes_and_dates_equals_parquet(demo, tmp_path):
+    write_portfolio(demo, tmp_path / "pq", fmt="parquet")
+    zh = tmp_path / "zh"
+    write_portfolio(demo, zh, fmt="csv", mapping=ZH_MAPPING, encoding="gbk")
+    # as a Chinese system exports it: local wall-clock times in Chinese and slash date forms
+    for name, col, fmt in (("催收记录.csv", "联系时间", "%Y/%m/%d %H:%M:%S"), ("还款记录.csv", "还款时间", "%Y年%m月%d日 %H:%M:%S")):
+        f = pd.read_csv(zh / name, encoding="gbk", dtype=str, keep_default_na=False)
+        f[col] = pd.to_datetime(f[col]).dt.tz_convert("Asia/Shanghai").dt.strftime(fmt)
+        f.to_csv(zh / name, index=False, encoding="gbk")
+    raw = (zh / "催收记录.csv").read_bytes()
+    assert "已承诺还款".encode("gbk") in raw and "账户编号".encode("gbk") in raw
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    # Urumqi-time accounts were exported in Shanghai wall-clock time, which the mapping declares
+    _assert_same(load_portfolio(zh, ZH_MAPPING), load_portfolio(tmp_path / "pq"))
+
+
+@pytest.mark.parametrize("text", ["2026-11-29", "2026/11/29", "2026年11月29日", "2026年11月29日 08:30:00", "2026/1/5"])
+def test_common_date_forms_parse(tmp_path, text):
+    pd.DataFrame({"account_id": ["A1"], "balance": [1.0], "overdue_amount": [1.0], "dpd": [3], "product": ["x"]}
+                 ).to_csv(tmp_path / "accounts.csv", index=False)
+    pd.DataFrame({"account_id": ["A1"], "paid_at": [text], "amount": [5]}).to_csv(tmp_path / "payments.csv", index=False)
+    paid = load_portfolio(tmp_path).payments["paid_at"].iloc[0].tz_convert("Asia/Shanghai")
+    expected = pd.Timestamp(text.replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-"))
+    assert paid.tz_localize(None) == expected
+
+
+def _corrupt(demo, tmp_path):
+    d = tmp_path / "bad"
+    write_portfolio(demo, d, fmt="csv")
+    acc = pd.read_csv(d / "accounts.csv", dtype=str, keep_default_na=False)
+    acc.loc[4, "balance"] = "-120.5"                      # file row 6
+    acc.loc[9, "account_id"] = acc.loc[3, "account_id"]   # file row 11 duplicates row 5
+    acc.to_csv(d / "accounts.csv", index=False)
+    it = pd.read_csv(d / "interactions.csv", dtype=str, keep_default_na=False)
+    it = it[it["account_id"].isin(acc["account_id"].iloc[:9].tolist() + acc["account_id"].iloc[10:].tolist())]
+    it = it.reset_index(drop=True)
+    it.loc[2, "ts"] = "next tuesday"                      # file row 4
+    it.loc[7, "outcome"] = "abducted_by_aliens"           # file row 9
+    it.to_csv(d / "interactions.csv", index=False)
+    pay = pd.read_csv(d / "payments.csv", dtype=str, keep_default_na=False).drop(columns=["amount"])
+    pay.to_csv(d / "payments.csv", index=False)
+    return d, len(acc), len(it), len(pay)
+
+
+def test_corrupted_export_exit_2_names_every_problem_and_reconciles(demo, tmp_path, capsys):
+    d, n_acc, n_it, n_pay = _corrupt(demo, tmp_path)
+    code = main(["validate", str(d)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "accounts.csv: row 6: column balance: balance must be >= 0 (value: -120.5)" in out
+    assert "accounts.csv: row 11: column account_id: duplicate account_id (first occurrence kept)" in out
+    assert "interactions.csv: row 4: column ts: unparseable date/time (value: next tuesday)" in out
+    assert re.search(r"interactions\.csv: row 9: column outcome: unknown disposition code; allowed: .*ptp.*abducted_by_aliens", out)
+    assert f"payments.csv: all rows: column amount: required column missing ({n_pay} rows rejected)" in out
+    m = re.search(r"rows read (\d+) = accepted (\d+) \+ rejected (\d+)", out)
+    read, acc, rej = map(int, m.groups())
+    assert read == acc + rej == n_acc + n_it + n_pay + 12 * len(demo.accounts)
+    # the account whose balance was rejected takes its dependent rows with it, reported, not lost
+    assert "account_id not found in accepted accounts" in out
+
+
+def test_load_portfolio_raises_with_the_report(demo, tmp_path):
+    d, *_ = _corrupt(demo, tmp_path)
+    with pytest.raises(DataValidationError) as ei:
+        load_portfolio(d)
+    assert ei.value.report.rows_rejected > 0
+    kept = load_portfolio(d, on_error="keep_valid")
+    assert len(kept.accounts) == len(demo.accounts) - 2
+
+
+def test_excel_duckdb_and_sql_url_sources(demo, tmp_path):
+    small = playbook.Portfolio(demo.accounts.head(30), demo.interactions[demo.interactions.account_id.isin(demo.accounts.account_id.head(30))],
+                               demo.payments[demo.payments.account_id.isin(demo.accounts.account_id.head(30))],
+                               demo.history[demo.history.account_id.isin(demo.accounts.account_id.head(30))])
+    small = playbook.Portfolio(*(f.reset_index(drop=True) for f in small.tables().values()))
+    xlsx = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(xlsx) as w:
+        for t, f in small.tables().items():
+            f = f.copy()
+            for c in f.columns:
+                if isinstance(f[c].dtype, pd.DatetimeTZDtype):
+                    f[c] = f[c].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+            f.to_excel(w, sheet_name=t, index=False)
+    _assert_same(load_portfolio(xlsx), small)
+
+    import duckdb
+    db = tmp_path / "p.duckdb"
+    con = duckdb.connect(str(db))
+    for t, f in small.tables().items():
+        con.register("f", f)
+        con.execute(f"create table {t} as select * from f")
+        con.unregister("f")
+    con.close()
+    _assert_same(load_portfolio(db), small)
+
+    sq = tmp_path / "p.sqlite"
+    with sqlite3.connect(sq) as c:
+        for t, f in small.tables().items():
+            f.to_sql(t, c, index=False)
+    _assert_same(load_portfolio(f"sqlite:///{sq}"), small)
+
+
+def test_missing_source_and_accounts_are_actionable(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nowhere")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "no accounts table found" in capsys.readouterr().err
+    bad = tmp_path / "m.yaml"
+    bad.write_text("colums: {}\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="field colums"):
+        load_portfolio(tmp_path, bad)
+
+
+def test_caller_frames_are_not_mutated(demo, tmp_path):
+    before = demo.accounts.copy()
+    write_portfolio(demo, tmp_path, fmt="csv", mapping=ZH_MAPPING, encoding="gbk")
+    pd.testing.assert_frame_equal(before, demo.accounts)
