@@ -22,14 +22,14 @@ RPC_OUTCOMES = ("rpc", "ptp", "refuse", "dispute", "hardship", "hostile", "callb
 # Outcome of a right-party conversation, per hidden type (rows follow TYPES).
 _RPC_MIX = np.array([
     # rpc  ptp  refuse dispute hardship hostile callback plan  hang_up claims
-    [.10, .08, .10, .05, .02, .45, .03, .00, .17, .00],  # hostile
-    [.13, .08, .04, .03, .02, .02, .45, .02, .16, .05],  # evasive
-    [.13, .12, .05, .40, .20, .03, .03, .02, .02, .00],  # victim
-    [.34, .12, .30, .04, .00, .05, .08, .04, .03, .00],  # defiant
-    [.15, .04, .60, .03, .03, .04, .05, .00, .06, .00],  # stubborn
-    [.15, .20, .02, .08, .02, .00, .08, .42, .03, .00],  # sophisticated
-    [.10, .65, .03, .02, .05, .00, .08, .04, .03, .00],  # serial_promiser
-    [.25, .45, .02, .02, .05, .00, .08, .02, .01, .10],  # short_term
+    [.10, .07, .07, .03, .02, .55, .02, .00, .14, .00],  # hostile
+    [.10, .07, .03, .02, .02, .01, .55, .02, .14, .04],  # evasive
+    [.10, .09, .03, .50, .20, .02, .02, .02, .02, .00],  # victim
+    [.60, .06, .22, .02, .00, .02, .03, .02, .03, .00],  # defiant
+    [.12, .04, .70, .02, .02, .03, .02, .00, .05, .00],  # stubborn
+    [.10, .20, .02, .04, .02, .00, .04, .55, .03, .00],  # sophisticated
+    [.10, .70, .02, .02, .04, .00, .06, .03, .03, .00],  # serial_promiser
+    [.18, .56, .01, .02, .04, .00, .04, .02, .01, .12],  # short_term
 ])
 _P_RPC = np.array([.40, .10, .45, .45, .42, .50, .55, .55])  # chance a call reaches the debtor when reachable
 _P_KEPT = np.array([.45, .35, .55, .65, .30, .60, .12, .88])
@@ -167,7 +167,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     outcome = np.where((channel == "visit") & ~is_rpc, "not_home", outcome)
     party = np.where(np.isin(channel, ["sms", "email", "visit"]), "debtor", party)
     inbound = (rng.random(m) < 0.03) & (channel == "call") & (csa == 0)
-    outcome = np.where(inbound & ~is_rpc, "rpc", outcome)
+    outcome = np.where(inbound, rpc_out, outcome)  # the debtor called in: a conversation like any other
     party = np.where(inbound, "debtor", party)
     is_ptp = outcome == "ptp"
     over_a = overdue[acc]

@@ -1,0 +1,136 @@
+"""Segment a portfolio by the playbook's ordered rules, with a reason for every assignment.
+
+For each dimension, in the order of ``rules/segmentation.yaml``, the first rule whose
+``when`` holds assigns its ``then``; the rule's id is the reason and its confidence is
+recorded. Expressions are evaluated over the whole feature frame at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_choice, check_date
+from .content import Playbook, load_playbook
+from .features import derive_features
+from .loading import Portfolio
+
+__all__ = ["segment", "apply_rules", "priority_score", "recommend"]
+
+_DAYS_TO_ROLL = np.array([30, 60, 90])
+
+
+def _evaluate(frame: pd.DataFrame, expr: str) -> np.ndarray:
+    out = frame.eval(expr, engine="python")
+    if np.isscalar(out) or isinstance(out, (bool, np.bool_)):
+        return np.full(len(frame), bool(out))
+    return np.asarray(pd.Series(out).fillna(False), dtype=bool)
+
+
+def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.DataFrame:
+    """Assign every rule-driven dimension; returns categories, reasons and confidences.
+
+    Returns a frame indexed like ``features`` with, per dimension ``d``, the columns
+    ``d``, ``reason_d`` (the id of the rule that fired) and ``confidence_d``. An account no
+    rule matches gets a missing category and the reason ``no_rule_matched``.
+    """
+    pb = playbook or load_playbook()
+    frame = features.copy()
+    out = {}
+    n = len(frame)
+    for dim, rules in pb.rules.items():
+        cat = np.full(n, None, dtype=object)
+        reason = np.full(n, "no_rule_matched", dtype=object)
+        conf = np.zeros(n)
+        open_ = np.ones(n, dtype=bool)
+        for rule in rules:
+            if not open_.any():
+                break
+            hit = _evaluate(frame, rule.when) & open_
+            cat[hit], reason[hit], conf[hit] = rule.then, rule.id, rule.confidence
+            open_ &= ~hit
+        frame[dim] = pd.array(cat, dtype="str")
+        out[dim] = frame[dim]
+        out[f"reason_{dim}"] = pd.array(reason, dtype="str")
+        out[f"confidence_{dim}"] = conf
+    return pd.DataFrame(out, index=features.index)
+
+
+def priority_score(features: pd.DataFrame, segments: pd.DataFrame) -> pd.Series:
+    """Priority 0-100: expected value of working the account today, ranked.
+
+    ``value = overdue_amount x p_pay x urgency``, where ``p_pay`` is 0.6 / 0.35 / 0.15 for
+    willingness high / unknown / low, scaled by 1 / 0.5 / 0.2 for reachable (or unknown) /
+    semi-lost / lost; ``urgency`` is 1.5 when a promise falls due (pending promise), 1.3
+    when the account rolls to the next bucket within 5 days, else 1. The score is the
+    percentile rank of ``value`` (100 = work first).
+    """
+    will = segments["willingness"].map({"high": 0.6, "unknown": 0.35, "low": 0.15}).fillna(0.35).to_numpy()
+    reach = segments["contactability"].map({"semi_lost": 0.5, "lost": 0.2}).fillna(1.0).to_numpy()
+    dpd = features["dpd"].to_numpy()
+    to_roll = np.min(np.where(_DAYS_TO_ROLL[None, :] >= dpd[:, None], _DAYS_TO_ROLL[None, :] - dpd[:, None], 999), axis=1)
+    urgency = np.where(features["promises_pending"].to_numpy() > 0, 1.5, np.where(to_roll <= 5, 1.3, 1.0))
+    value = features["overdue_amount"].fillna(0).to_numpy() * will * reach * urgency
+    return pd.Series(np.round(pd.Series(value).rank(pct=True, method="average").to_numpy() * 100, 1),
+                     index=features.index, name="priority")
+
+
+def recommend(segments: pd.DataFrame, playbook: Playbook | None = None, lang: str = "en") -> pd.Series:
+    """The recommended treatment: the playbook's tactics for type x stage x contactability.
+
+    Vulnerable accounts get the care path first; lost or semi-lost ones get the
+    contactability tactic first. Computed once per distinct combination.
+    """
+    check_choice("lang", lang, ("zh", "en"))
+    pb = playbook or load_playbook()
+    keys = segments[["behaviour_type", "stage", "contactability", "vulnerable"]].astype(str)
+    combos = keys.drop_duplicates()
+    sep = "；" if lang == "zh" else "; "
+    text = {}
+    for row in combos.itertuples(index=False):
+        bt, st, ct, vu = row
+        parts = []
+        if vu not in ("none", "nan"):
+            parts.append(pb.dimension("vulnerable").category(vu).tactics[0](lang))
+        if ct in ("semi_lost", "lost"):
+            parts.append(pb.dimension("contactability").category(ct).tactics[0](lang))
+        if bt != "nan":
+            parts.append(pb.dimension("behaviour_type").category(bt).tactics[0](lang))
+        if st != "nan":
+            parts.append(pb.dimension("stage").category(st).tactics[0](lang))
+        text[tuple(row)] = sep.join(parts)
+    idx = pd.MultiIndex.from_frame(keys)
+    return pd.Series(pd.Series(text).reindex(idx).to_numpy(), index=segments.index, name="recommended_treatment")
+
+
+def segment(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_days: int = 90, lang: str = "en",
+            playbook: Playbook | None = None) -> pd.DataFrame:
+    """Segment every account of ``portfolio`` as of ``as_of``.
+
+    Returns one row per account: ``account_id``, every dimension of the rules (stage,
+    lifecycle, severity, contactability, ability, willingness, quadrant, behaviour_type,
+    intent, risk_segment, occupation_group, life_stage, vulnerable, team), ``priority``,
+    ``recommended_treatment`` (in ``lang``), ``confidence`` (of the behavioural type),
+    ``reasons`` (``dimension=rule_id`` pairs joined by ``;``) and per dimension
+    ``reason_<d>`` and ``confidence_<d>``.
+    """
+    day = check_date("as_of", as_of)
+    check_choice("lang", lang, ("zh", "en"))
+    pb = playbook or load_playbook()
+    feats = derive_features(portfolio, day, window_days=window_days, playbook=pb)
+    seg = apply_rules(feats, pb)
+    dims = list(pb.rules)
+    result = seg[dims].copy()
+    result.insert(0, "account_id", feats.index.to_numpy())
+    result["priority"] = priority_score(feats, seg).to_numpy()
+    result["recommended_treatment"] = recommend(seg, pb, lang).to_numpy()
+    result["confidence"] = seg["confidence_behaviour_type"].to_numpy()
+    reasons = None
+    for d in dims:
+        part = f"{d}=" + seg[f"reason_{d}"].astype(str)
+        reasons = part if reasons is None else reasons + ";" + part
+    result["reasons"] = reasons.to_numpy()
+    for d in dims:
+        result[f"reason_{d}"] = seg[f"reason_{d}"].to_numpy()
+        result[f"confidence_{d}"] = seg[f"confidence_{d}"].to_numpy()
+    return result.reset_index(drop=True)
