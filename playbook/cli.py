@@ -49,7 +49,71 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--mapping")
     v.add_argument("--all", action="store_true", help="list every problem, not the first 200")
     v.add_argument("--json", action="store_true")
+    sg = sub.add_parser("segment", help="segment every account by the playbook rules")
+    sg.add_argument("data")
+    sg.add_argument("--as-of", required=True)
+    sg.add_argument("--out", required=True, type=Path, help=".parquet or .csv")
+    sg.add_argument("--mapping")
+    sg.add_argument("--window-days", type=int, default=90)
+    sg.add_argument("--lang", choices=["zh", "en"], default="en")
+
+    k = sub.add_parser("kpis", help="compute the collections KPIs")
+    k.add_argument("data")
+    k.add_argument("--as-of", required=True)
+    k.add_argument("--by", help="month, team or any segment dimension")
+    k.add_argument("--window-days", type=int, default=30)
+    k.add_argument("--mapping")
+    k.add_argument("--json", action="store_true")
     return p
+
+
+def _load(a: argparse.Namespace):  # noqa: ANN202
+    from .loading import load_portfolio
+
+    return load_portfolio(a.data, a.mapping)
+
+
+@register("segment")
+def _segment(a: argparse.Namespace) -> int:
+    from .errors import ArgumentError
+    from .segmentation import segment
+
+    suffix = a.out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ArgumentError("--out", str(a.out), "a file ending in .parquet or .csv")
+    seg = segment(_load(a), a.as_of, window_days=a.window_days, lang=a.lang)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = a.out.with_name(a.out.name + ".tmp")
+    if suffix == ".parquet":
+        seg.to_parquet(tmp, index=False)
+    else:
+        seg.to_csv(tmp, index=False, encoding="utf-8-sig")
+    tmp.replace(a.out)
+    print(f"wrote {a.out}: {len(seg)} accounts")
+    for dim in ("team", "behaviour_type", "stage"):
+        print(f"{dim}: " + ", ".join(f"{k} {v}" for k, v in seg[dim].value_counts().items()))
+    return 0
+
+
+@register("kpis")
+def _kpis(a: argparse.Namespace) -> int:
+    from .metrics import kpis, roll_rates, transition_quirks
+
+    pf = _load(a)
+    table = kpis(pf, a.as_of, by=a.by, window_days=a.window_days)
+    rr = roll_rates(pf.history)
+    if a.json:
+        body = {"as_of": str(a.as_of), "by": a.by or "all", "window_days": a.window_days,
+                "kpis": json.loads(table.reset_index().to_json(orient="records", date_format="iso")),
+                "roll_rates": json.loads(rr.to_json(orient="index")),
+                "quirks": transition_quirks(pf.history).to_dict(orient="records")}
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        with __import__("pandas").option_context("display.width", 200, "display.max_columns", 50):
+            print(table.T.to_string())
+            print("\nroll rates (count):")
+            print(rr.round(4).to_string())
+    return 0
 
 
 @register("demo-data")
