@@ -60,7 +60,7 @@ def test_unknown_lookups_list_the_known_keys():
 def _edit(path: Path, fn) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     fn(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _problem(exc: ContentError, file: str) -> tuple[str, str, str, str]:

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playbook.features import derive_features, promise_states
+
+from .helpers import calls, tiny_portfolio
+
+AS_OF = "2026-11-29"
+
+
+def _ptp(account, ts, amount, due):
+    return {"account_id": account, "ts": ts, "outcome": "ptp", "ptp_amount": amount, "ptp_date": due}
+
+
+def test_counts_rates_and_recency():
+    pf = tiny_portfolio(
+        [{"account_id": "A", "monthly_income": 1000.0, "external_debts": 500.0}, {"account_id": "B"}],
+        calls("A", "2026-11-20", ["no_answer", "rpc", "hostile", "hang_up", "refuse"])
+        + calls("A", "2026-11-21", ["third_party_contact", "wrong_number"])
+        + [{"account_id": "A", "ts": "2026-11-22 10:00:00", "outcome": "delivered", "channel": "sms"},
+           {"account_id": "A", "ts": "2026-11-23 10:00:00", "outcome": "callback", "direction": "inbound"},
+           {"account_id": "A", "ts": "2026-06-01 10:00:00", "outcome": "dispute"}],  # outside the 90 days
+        [{"account_id": "A", "paid_at": "2026-11-25 12:00:00", "amount": 100.0}],
+    )
+    f = derive_features(pf, AS_OF)
+    a = f.loc["A"]
+    assert a["attempts"] == 7  # calls only, not SMS, not inbound
+    assert a["rpc_count"] == 5  # rpc, hostile, hang_up, refuse + the inbound callback
+    assert a["rpc_rate"] == pytest.approx(4 / 7)
+    assert a["contact_rate"] == pytest.approx(5 / 7)
+    assert (a["hostile_count"], a["refuse_count"], a["hang_up_count"], a["dispute_count"]) == (1, 1, 1, 0)
+    assert (a["third_party_count"], a["wrong_number_count"], a["callback_count"]) == (1, 1, 1)
+    assert a["hostile_share"] == pytest.approx(1 / 5)
+    assert a["amount_paid"] == 100 and a["payment_to_overdue"] == pytest.approx(0.2)
+    assert a["days_since_last_payment"] == 4 and a["days_since_last_rpc"] == 6
+    assert a["debt_to_income"] == pytest.approx(1.5)
+    b = f.loc["B"]
+    assert b["attempts"] == 0 and np.isnan(b["rpc_rate"]) and np.isnan(b["days_since_last_rpc"])
+
+
+def test_window_is_configurable():
+    pf = tiny_portfolio([{"account_id": "A"}], calls("A", "2026-11-01", ["rpc"]) + calls("A", "2026-11-25", ["rpc"]))
+    assert derive_features(pf, AS_OF, window_days=10).loc["A", "rpc_count"] == 1
+    assert derive_features(pf, AS_OF, window_days=90).loc["A", "rpc_count"] == 2
+
+
+def test_promise_states_at_the_boundaries():
+    pf = tiny_portfolio(
+        [{"account_id": x} for x in "KLBPE"],
+        [_ptp("K", "2026-11-10 10:00:00", 300.0, "2026-11-15"),   # paid in full late on the due date: kept
+         _ptp("L", "2026-11-10 10:00:00", 300.0, "2026-11-15"),   # paid a day late: broken
+         _ptp("B", "2026-11-10 10:00:00", 300.0, "2026-11-15"),   # paid less than promised: broken
+         _ptp("P", "2026-11-27 10:00:00", 300.0, "2026-12-02"),   # not yet due: pending
+         _ptp("E", "2026-11-27 10:00:00", 300.0, "2026-12-02")],  # paid early in full: kept
+        [{"account_id": "K", "paid_at": "2026-11-15 23:59:00", "amount": 300.0},
+         {"account_id": "L", "paid_at": "2026-11-16 00:01:00", "amount": 300.0},
+         {"account_id": "B", "paid_at": "2026-11-12 10:00:00", "amount": 299.0},
+         {"account_id": "E", "paid_at": "2026-11-28 10:00:00", "amount": 150.0},
+         {"account_id": "E", "paid_at": "2026-11-28 11:00:00", "amount": 150.0}],
+    )
+    st = promise_states(pf.interactions, pf.payments, AS_OF).set_index("account_id")["state"]
+    assert st.to_dict() == {"K": "kept", "L": "broken", "B": "broken", "P": "pending", "E": "kept"}
+    f = derive_features(pf, AS_OF)
+    assert f.loc["K", "ptp_kept_rate"] == 1 and f.loc["L", "ptp_kept_rate"] == 0
+    assert f.loc["P", "promises_pending"] == 1 and np.isnan(f.loc["P", "ptp_kept_rate"])
+
+
+def test_history_features():
+    pf = tiny_portfolio([{"account_id": "A"}], history=[
+        {"account_id": "A", "month": m, "bucket": b, "balance": 1.0}
+        for m, b in [("2025-10-01", "M3+"), ("2026-09-01", "M1"), ("2026-10-01", "M2"), ("2026-11-01", "current")]])
+    f = derive_features(pf, AS_OF)
+    assert f.loc["A", "months_delinquent_12m"] == 2  # October 2025 is outside the 12 months
+    assert f.loc["A", "worst_bucket_12m"] == 2
+
+
+def test_every_declared_feature_is_derived_and_caller_data_untouched(demo):
+    before = demo.interactions.copy()
+    f = derive_features(demo, AS_OF)
+    from playbook import load_playbook
+    assert list(f.columns) == list(load_playbook().features)
+    assert len(f) == len(demo.accounts) and f.index.is_unique
+    assert demo.interactions.equals(before)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+import playbook
+from playbook.cli import main
+from playbook.features import derive_features
+from playbook.segmentation import segment
+
+from .helpers import calls, tiny_portfolio
+
+AS_OF = "2026-11-29"
+DIMS = ["stage", "lifecycle", "severity", "contactability", "ability", "willingness", "quadrant", "behaviour_type",
+        "intent", "risk_segment", "occupation_group", "life_stage", "vulnerable", "team"]
+
+
+def test_one_row_per_account_with_every_dimension_and_reasons(demo):
+    seg = segment(demo, AS_OF)
+    assert len(seg) == len(demo.accounts) and seg["account_id"].is_unique
+    for d in DIMS:
+        assert seg[d].notna().all(), d
+        assert seg[f"reason_{d}"].str.len().gt(0).all()
+        ids = set(playbook.load_playbook().dimension(d).ids)
+        assert set(seg[d]) <= ids
+    assert seg["reasons"].str.count("=").eq(len(DIMS)).all()
+    assert seg["priority"].between(0, 100).all()
+    assert seg["recommended_treatment"].str.len().gt(10).all()
+
+
+def test_reasons_name_the_rule_that_fired():
+    pf = tiny_portfolio([{"account_id": "H", "dpd": 45}], calls("H", "2026-11-20", ["hostile", "hostile", "rpc", "refuse"]))
+    row = segment(pf, AS_OF).iloc[0]
+    assert row["behaviour_type"] == "hostile" and row["reason_behaviour_type"] == "type_hostile"
+    assert row["stage"] == "M2" and "stage=stage_m2" in row["reasons"]
+    assert row["confidence"] == pytest.approx(0.8)
+
+
+def test_thin_evidence_is_unclassified():
+    pf = tiny_portfolio([{"account_id": "T"}], calls("T", "2026-11-20", ["hostile", "hostile"]))
+    row = segment(pf, AS_OF).iloc[0]
+    assert row["behaviour_type"] == "unclassified" and row["reason_behaviour_type"] == "type_thin_evidence"
+
+
+def test_team_routing():
+    pf = tiny_portfolio(
+        [{"account_id": "early", "dpd": 10}, {"account_id": "mid", "dpd": 75}, {"account_id": "late", "dpd": 120},
+         {"account_id": "lost", "dpd": 40}, {"account_id": "vuln", "dpd": 40, "vulnerable": "health"},
+         {"account_id": "old", "dpd": 10, "age": 72}],
+        calls("early", "2026-11-20", ["rpc"]) + calls("mid", "2026-11-20", ["rpc"]) + calls("late", "2026-11-20", ["rpc"])
+        + calls("lost", "2026-11-20", ["wrong_number", "no_answer", "power_off"]) + calls("vuln", "2026-11-20", ["rpc"])
+        + calls("old", "2026-11-20", ["rpc"]))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg["team"].to_dict() == {"early": "early", "mid": "mid", "late": "late_legal", "lost": "skip_trace",
+                                     "vuln": "care", "old": "care"}
+    assert seg.loc["lost", "contactability"] == "lost"
+    assert seg.loc["old", "vulnerable"] == "elderly"
+
+
+def test_treatment_is_bilingual_and_follows_the_playbook():
+    pf = tiny_portfolio([{"account_id": "S", "dpd": 20}], calls("S", "2026-11-20", ["ptp", "ptp", "ptp", "rpc"],
+                                                                   ptp_amount=100.0, ptp_date="2026-11-21"))
+    en = segment(pf, AS_OF, lang="en").iloc[0]
+    zh = segment(pf, AS_OF, lang="zh").iloc[0]
+    bt = playbook.load_playbook().dimension("behaviour_type").category(en["behaviour_type"])
+    assert bt.tactics[0].en in en["recommended_treatment"]
+    assert bt.tactics[0].zh in zh["recommended_treatment"]
+
+
+def test_rules_are_editable_yaml(content_copy):
+    rules = content_copy / "rules" / "segmentation.yaml"
+    data = yaml.safe_load(rules.read_text(encoding="utf-8"))
+    data["rules"]["team"].insert(0, {"id": "team_all_mid", "when": "dpd >= 0", "then": "mid"})
+    rules.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pb = playbook.load_playbook(content_copy)
+    pf = tiny_portfolio([{"account_id": "A", "dpd": 5}])
+    row = segment(pf, AS_OF, playbook=pb).iloc[0]
+    assert row["team"] == "mid" and row["reason_team"] == "team_all_mid"
+
+
+def test_recovers_the_hidden_type_on_demo_data():
+    pf = playbook.demo_portfolio(8000, 21, AS_OF)
+    seg = segment(pf, AS_OF)
+    rpc = derive_features(pf, AS_OF)["rpc_count"].to_numpy()
+    m = seg.assign(truth=pf.truth["behaviour_type"].to_numpy())[rpc >= 3]
+    recall = (m["behaviour_type"] == m["truth"]).groupby(m["truth"]).mean()
+    assert len(recall) == 8
+    assert recall.mean() >= 0.78, recall
+    assert recall.min() >= 0.6, recall
+
+
+def test_cli_segment_writes_parquet_and_csv(tmp_path, capsys):
+    assert main(["demo-data", "--accounts", "200", "--seed", "1", "--out", str(tmp_path / "d")]) == 0
+    for ext in ("parquet", "csv"):
+        out = tmp_path / f"seg.{ext}"
+        assert main(["segment", str(tmp_path / "d"), "--as-of", AS_OF, "--out", str(out)]) == 0
+        seg = pd.read_parquet(out) if ext == "parquet" else pd.read_csv(out, encoding="utf-8-sig")
+        assert len(seg) == 200 and set(DIMS) <= set(seg.columns) and "reasons" in seg.columns
+    assert main(["segment", str(tmp_path / "d"), "--as-of", AS_OF, "--out", str(tmp_path / "seg.txt")]) == 2
+    assert "--out" in capsys.readouterr().err
