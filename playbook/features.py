@@ -29,6 +29,25 @@ _SHARES = {"hostile_share": "hostile_count", "refuse_share": "refuse_count", "di
 _NS_DAY = 86_400_000_000_000
 
 
+def codes_of(s: pd.Series, values: "pd.Index | list") -> np.ndarray:
+    """Position of each element of ``s`` in ``values`` (-1 when absent), via Arrow hashing.
+
+    Avoids turning millions of strings into Python objects.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s, from_pandas=True)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    vs = pa.array(values if isinstance(values, pd.Series) else [str(v) for v in values], from_pandas=True)
+    vs = vs.combine_chunks() if isinstance(vs, pa.ChunkedArray) else vs
+    vs = vs.cast(arr.type)
+    return pc.fill_null(pc.index_in(arr, value_set=vs), -1).to_numpy().astype("int64")
+
+
 def _ns(s: pd.Series) -> np.ndarray:
     """Timestamps as int64 nanoseconds since the epoch (UTC for aware values)."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -53,11 +72,11 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
     """
     day = check_date("as_of", as_of)
     cut = _cutoff(day)
-    p = interactions.loc[(interactions["outcome"] == "ptp") & (_ns(interactions["ts"]) < cut),
-                         ["account_id", "ts", "ptp_amount", "ptp_date"]].copy()
+    is_ptp = codes_of(interactions["outcome"], ["ptp"]) == 0
+    p = interactions.loc[is_ptp & (_ns(interactions["ts"]) < cut), ["account_id", "ts", "ptp_amount", "ptp_date"]].copy()
     pay = payments[_ns(payments["paid_at"]) < cut]
-    ids = pd.Index(pd.concat([p["account_id"], pay["account_id"]]).unique())
-    pa, ya = ids.get_indexer(p["account_id"]), ids.get_indexer(pay["account_id"])
+    ids = pd.Series(pd.concat([p["account_id"], pay["account_id"]]).unique())
+    pa, ya = codes_of(p["account_id"], ids), codes_of(pay["account_id"], ids)
     base = np.int64(946_684_800)  # seconds at 2000-01-01
     span = np.int64(1 << 33)
     ykey = ya.astype("int64") * span + (_ns(pay["paid_at"]) // 1_000_000_000 - base)
@@ -106,28 +125,33 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     pb = playbook or load_playbook()
     acc = portfolio.accounts
     n = len(acc)
-    index = pd.Index(acc["account_id"])
+    ids = acc["account_id"]
+    index = pd.Index(ids)
     cut = _cutoff(day)
     start = cut - window_days * _NS_DAY
 
     it = portfolio.interactions
     its = _ns(it["ts"])
     inwin = (its < cut) & (its >= start)
-    pos = index.get_indexer(it["account_id"])
-    outcome = it["outcome"].to_numpy()
+    pos = codes_of(it["account_id"], ids)
+    disp = list(pb.dispositions)
+    ocode = codes_of(it["outcome"], disp)
     w_pos = pos[inwin]
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(w_pos[mask[inwin]], minlength=n).astype("float64")
 
-    is_rpc = np.isin(outcome, pb.disposition_ids("rpc"))
-    is_contact = np.isin(outcome, pb.disposition_ids("contact"))
-    voice = np.isin(it["channel"].to_numpy(), VOICE_CHANNELS) & (it["direction"].to_numpy() == "outbound")
+    flag = {k: np.array([getattr(pb.dispositions[d], k) for d in disp] + [False]) for k in ("rpc", "contact")}
+    is_rpc = flag["rpc"][ocode]
+    is_contact = flag["contact"][ocode]
+    voice = (codes_of(it["channel"], VOICE_CHANNELS) >= 0) & (codes_of(it["direction"], ["outbound"]) == 0)
+    per_code = np.bincount(w_pos * (len(disp) + 1) + np.where(ocode < 0, len(disp), ocode)[inwin],
+                           minlength=n * (len(disp) + 1)).reshape(n, len(disp) + 1).astype("float64")
     f = pd.DataFrame(index=index)
     for col in ("dpd", "balance", "overdue_amount", "monthly_income", "age", "external_debts"):
         f[col] = acc[col].to_numpy(dtype="float64")
-    f["occupation"] = acc["occupation"].to_numpy()
-    f["vulnerable_reason"] = acc["vulnerable"].fillna("").to_numpy()
+    f["occupation"] = acc["occupation"].array
+    f["vulnerable_reason"] = acc["vulnerable"].fillna("").array
     f["attempts"] = count(voice)
     f["rpc_count"] = count(is_rpc)
     f["contact_count"] = count(is_contact)
@@ -135,11 +159,11 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         f["rpc_rate"] = np.where(f["attempts"] > 0, count(is_rpc & voice) / f["attempts"], np.nan)
         f["contact_rate"] = np.where(f["attempts"] > 0, count(is_contact & voice) / f["attempts"], np.nan)
     for col, code in _COUNTED.items():
-        f[col] = count(outcome == code)
+        f[col] = per_code[:, disp.index(code)]
 
     ps = promise_states(it, portfolio.payments, day)
     ps_in = _ns(ps["ts"]) >= start
-    ppos = index.get_indexer(ps["account_id"])[ps_in]
+    ppos = codes_of(ps["account_id"], ids)[ps_in]
     state = ps["state"].to_numpy()[ps_in]
     f["promises_made"] = np.bincount(ppos, minlength=n).astype("float64")
     for s in ("kept", "broken", "pending"):
@@ -152,7 +176,7 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
 
     pay = portfolio.payments
     pts = _ns(pay["paid_at"])
-    ppos_all = index.get_indexer(pay["account_id"])
+    ppos_all = codes_of(pay["account_id"], ids)
     before = pts < cut
     pw = before & (pts >= start)
     f["amount_paid"] = np.bincount(ppos_all[pw], weights=pay["amount"].to_numpy()[pw], minlength=n)
@@ -169,11 +193,11 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     month_end = day.to_period("M").to_timestamp()
     hm = h["month"].to_numpy().astype("datetime64[ns]")
     hwin = (hm <= np.datetime64(month_end, "ns")) & (hm > np.datetime64(month_end - pd.DateOffset(months=12), "ns"))
-    hpos = index.get_indexer(h["account_id"])[hwin]
-    code = pd.Categorical(h["bucket"].to_numpy()[hwin], categories=list(BUCKETS)).codes
+    hpos = codes_of(h["account_id"], ids)[hwin]
+    code = codes_of(h["bucket"], BUCKETS)[hwin]
     f["months_delinquent_12m"] = np.bincount(hpos[code > 0], minlength=n).astype("float64")
     worst = np.full(n, -1, dtype="int64")
-    np.maximum.at(worst, hpos, code.astype("int64"))
+    np.maximum.at(worst, hpos, code)
     f["worst_bucket_12m"] = np.where(worst >= 0, worst, np.nan)
     missing = set(pb.features) - set(f.columns)
     if missing:  # the content promises features the code does not compute

@@ -39,19 +39,20 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
     out = {}
     n = len(frame)
     for dim, rules in pb.rules.items():
-        cat = np.full(n, None, dtype=object)
-        reason = np.full(n, "no_rule_matched", dtype=object)
+        cats = list(dict.fromkeys(r.then for r in rules))
+        cat = np.full(n, -1, dtype="int16")
+        reason = np.full(n, len(rules), dtype="int16")
         conf = np.zeros(n)
         open_ = np.ones(n, dtype=bool)
-        for rule in rules:
+        for i, rule in enumerate(rules):
             if not open_.any():
                 break
             hit = _evaluate(frame, rule.when) & open_
-            cat[hit], reason[hit], conf[hit] = rule.then, rule.id, rule.confidence
+            cat[hit], reason[hit], conf[hit] = cats.index(rule.then), i, rule.confidence
             open_ &= ~hit
-        frame[dim] = pd.array(cat, dtype="str")
+        frame[dim] = pd.Categorical.from_codes(cat, categories=cats)
         out[dim] = frame[dim]
-        out[f"reason_{dim}"] = pd.array(reason, dtype="str")
+        out[f"reason_{dim}"] = pd.Categorical.from_codes(reason, categories=[r.id for r in rules] + ["no_rule_matched"])
         out[f"confidence_{dim}"] = conf
     return pd.DataFrame(out, index=features.index)
 
@@ -83,12 +84,18 @@ def recommend(segments: pd.DataFrame, playbook: Playbook | None = None, lang: st
     """
     check_choice("lang", lang, ("zh", "en"))
     pb = playbook or load_playbook()
-    keys = segments[["behaviour_type", "stage", "contactability", "vulnerable"]].astype(str)
-    combos = keys.drop_duplicates()
+    cols = ["behaviour_type", "stage", "contactability", "vulnerable"]
+    key = np.zeros(len(segments), dtype="int64")
+    factors = []
+    for c in cols:
+        codes, uniq = pd.factorize(segments[c].astype(object), use_na_sentinel=False)
+        key = key * (len(uniq) + 1) + codes
+        factors.append((codes, np.asarray(uniq, dtype=object)))
+    combo, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     sep = "；" if lang == "zh" else "; "
-    text = {}
-    for row in combos.itertuples(index=False):
-        bt, st, ct, vu = row
+    texts = []
+    for i in first:
+        bt, st, ct, vu = (str(u[c[i]]) if not pd.isna(u[c[i]]) else "nan" for c, u in factors)
         parts = []
         if vu not in ("none", "nan"):
             parts.append(pb.dimension("vulnerable").category(vu).tactics[0](lang))
@@ -98,9 +105,23 @@ def recommend(segments: pd.DataFrame, playbook: Playbook | None = None, lang: st
             parts.append(pb.dimension("behaviour_type").category(bt).tactics[0](lang))
         if st != "nan":
             parts.append(pb.dimension("stage").category(st).tactics[0](lang))
-        text[tuple(row)] = sep.join(parts)
-    idx = pd.MultiIndex.from_frame(keys)
-    return pd.Series(pd.Series(text).reindex(idx).to_numpy(), index=segments.index, name="recommended_treatment")
+        texts.append(sep.join(parts))
+    cats, text_code = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    return pd.Series(pd.Categorical.from_codes(text_code.reshape(-1)[inverse.reshape(-1)], categories=list(cats)),
+                     index=segments.index, name="recommended_treatment")
+
+
+def _join_reasons(seg: pd.DataFrame, dims: list[str]) -> pd.Categorical:
+    """``dim=rule;...`` per account, built once per distinct combination of rules."""
+    key = np.zeros(len(seg), dtype="int64")
+    parts = []
+    for d in dims:
+        c, u = pd.factorize(seg[f"reason_{d}"])
+        key = key * (len(u) + 1) + c
+        parts.append((c, np.array([f"{d}={x}" for x in u], dtype=object)))
+    combo, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    text = [";".join(t) for t in zip(*(labels[c[first]] for c, labels in parts))]
+    return pd.Categorical.from_codes(inverse.reshape(-1), categories=text)
 
 
 def segment(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_days: int = 90, lang: str = "en",
@@ -121,16 +142,12 @@ def segment(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_days: int
     seg = apply_rules(feats, pb)
     dims = list(pb.rules)
     result = seg[dims].copy()
-    result.insert(0, "account_id", feats.index.to_numpy())
+    result.insert(0, "account_id", portfolio.accounts["account_id"].array)
     result["priority"] = priority_score(feats, seg).to_numpy()
-    result["recommended_treatment"] = recommend(seg, pb, lang).to_numpy()
+    result["recommended_treatment"] = recommend(seg, pb, lang).array
     result["confidence"] = seg["confidence_behaviour_type"].to_numpy()
-    reasons = None
+    result["reasons"] = _join_reasons(seg, dims)
     for d in dims:
-        part = f"{d}=" + seg[f"reason_{d}"].astype(str)
-        reasons = part if reasons is None else reasons + ";" + part
-    result["reasons"] = reasons.to_numpy()
-    for d in dims:
-        result[f"reason_{d}"] = seg[f"reason_{d}"].to_numpy()
+        result[f"reason_{d}"] = seg[f"reason_{d}"].array
         result[f"confidence_{d}"] = seg[f"confidence_{d}"].to_numpy()
     return result.reset_index(drop=True)
