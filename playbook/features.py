@@ -7,6 +7,8 @@ Everything is vectorised: accounts are mapped to integer positions once and coun
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -130,6 +132,11 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     cut = _cutoff(day)
     start = cut - window_days * _NS_DAY
 
+    # history and promises are independent of the interaction counts: run them beside them
+    # (Arrow and NumPy release the GIL, so the second core does real work)
+    pool = ThreadPoolExecutor(max_workers=2)
+    hist_job = pool.submit(_history_features, portfolio.history, ids, day, n)
+    promise_job = pool.submit(promise_states, portfolio.interactions, portfolio.payments, day)
     it = portfolio.interactions
     its = _ns(it["ts"])
     inwin = (its < cut) & (its >= start)
@@ -161,7 +168,7 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     for col, code in _COUNTED.items():
         f[col] = per_code[:, disp.index(code)]
 
-    ps = promise_states(it, portfolio.payments, day)
+    ps = promise_job.result()
     ps_in = _ns(ps["ts"]) >= start
     ppos = codes_of(ps["account_id"], ids)[ps_in]
     state = ps["state"].to_numpy()[ps_in]
@@ -189,20 +196,25 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         debt = f["balance"] + f["external_debts"].fillna(0)
         f["debt_to_income"] = np.where(f["monthly_income"] > 0, debt / f["monthly_income"], np.nan)
 
-    h = portfolio.history
+    f["months_delinquent_12m"], f["worst_bucket_12m"] = hist_job.result()
+    pool.shutdown()
+    missing = set(pb.features) - set(f.columns)
+    if missing:  # the content promises features the code does not compute
+        raise RuntimeError(f"features declared in features.yaml but not derived: {sorted(missing)}")
+    return f[list(pb.features)]
+
+
+def _history_features(h: pd.DataFrame, ids: pd.Series, day: pd.Timestamp, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Delinquent months and worst bucket over the 12 months ending in ``day``'s month."""
     month_end = day.to_period("M").to_timestamp()
     hm = h["month"].to_numpy().astype("datetime64[ns]")
     hwin = (hm <= np.datetime64(month_end, "ns")) & (hm > np.datetime64(month_end - pd.DateOffset(months=12), "ns"))
     hpos = codes_of(h["account_id"], ids)[hwin]
     code = codes_of(h["bucket"], BUCKETS)[hwin]
-    f["months_delinquent_12m"] = np.bincount(hpos[code > 0], minlength=n).astype("float64")
+    months = np.bincount(hpos[code > 0], minlength=n).astype("float64")
     worst = np.full(n, -1, dtype="int64")
     np.maximum.at(worst, hpos, code)
-    f["worst_bucket_12m"] = np.where(worst >= 0, worst, np.nan)
-    missing = set(pb.features) - set(f.columns)
-    if missing:  # the content promises features the code does not compute
-        raise RuntimeError(f"features declared in features.yaml but not derived: {sorted(missing)}")
-    return f[list(pb.features)]
+    return months, np.where(worst >= 0, worst, np.nan)
 
 
 def _days_since(pos: np.ndarray, ts: np.ndarray, n: int, cut: int) -> np.ndarray:
