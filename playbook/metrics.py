@@ -6,12 +6,14 @@ Every function takes canonical tables (see :mod:`playbook.schema`) and is vector
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
 from ._checks import check_choice, check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .features import VOICE_CHANNELS, _cutoff, _ns, promise_states
+from .features import VOICE_CHANNELS, _cutoff, _ns, codes_of, promise_states
 from .loading import Portfolio
 from .schema import BUCKETS
 
@@ -21,6 +23,30 @@ __all__ = ["transitions", "roll_counts", "roll_rates", "flow_rates", "cure_rates
 _RANK = {b: i for i, b in enumerate(BUCKETS)}
 
 
+def _pairs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions (into ``history``) of each consecutive-month pair, and the bucket codes.
+
+    Sorting is skipped when the rows are already grouped by account in month order, as
+    exports and :func:`playbook.demo_portfolio` write them.
+    """
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        bucket_job = pool.submit(codes_of, history["bucket"], BUCKETS)
+        acc, _ = pd.factorize(history["account_id"])
+        per = history["month"].to_numpy().astype("datetime64[M]").astype("int64")
+        key = acc.astype("int64") * (1 << 24) + (per - per.min() if len(per) else per)
+        step = np.diff(key)
+        if len(step) and step.min() <= 0:  # not grouped in month order: sort once
+            order = np.argsort(key, kind="stable")
+            step = np.diff(key[order])
+        else:
+            order = None
+        nxt = np.flatnonzero(step == 1)
+        bucket = bucket_job.result()
+    if order is None:
+        return nxt, nxt + 1, bucket
+    return order[nxt], order[nxt + 1], bucket
+
+
 def transitions(history: pd.DataFrame) -> pd.DataFrame:
     """Month-to-month pairs of each account's history.
 
@@ -28,28 +54,26 @@ def transitions(history: pd.DataFrame) -> pd.DataFrame:
     chain rather than being bridged). Returns ``account_id``, ``month`` (the later month),
     ``from_bucket``, ``to_bucket``, ``from_balance``, ``to_balance``.
     """
-    h = history[["account_id", "month", "bucket", "balance"]].sort_values(["account_id", "month"], kind="stable")
-    acc = h["account_id"].to_numpy()
-    per = h["month"].dt.year.to_numpy() * 12 + h["month"].dt.month.to_numpy()
-    nxt = np.flatnonzero((acc[1:] == acc[:-1]) & (per[1:] == per[:-1] + 1))
-    b = h["bucket"].to_numpy()
-    bal = h["balance"].to_numpy()
-    cat = pd.CategoricalDtype(list(BUCKETS), ordered=True)
+    i, j, bucket = _pairs(history)
+    bal = history["balance"].to_numpy()
     return pd.DataFrame({
-        "account_id": acc[nxt + 1], "month": h["month"].to_numpy()[nxt + 1],
-        "from_bucket": pd.Categorical(b[nxt], dtype=cat), "to_bucket": pd.Categorical(b[nxt + 1], dtype=cat),
-        "from_balance": bal[nxt], "to_balance": bal[nxt + 1],
+        "account_id": history["account_id"].array.take(j), "month": history["month"].to_numpy()[j],
+        "from_bucket": pd.Categorical.from_codes(bucket[i], categories=list(BUCKETS), ordered=True),
+        "to_bucket": pd.Categorical.from_codes(bucket[j], categories=list(BUCKETS), ordered=True),
+        "from_balance": bal[i], "to_balance": bal[j],
     })
 
 
 def roll_counts(history: pd.DataFrame, weight: str = "count") -> pd.DataFrame:
     """From-bucket x to-bucket totals: account counts, or balance at the start (``weight="balance"``)."""
     check_choice("weight", weight, ("count", "balance"))
-    t = transitions(history)
-    w = np.ones(len(t)) if weight == "count" else t["from_balance"].to_numpy()
+    i, j, bucket = _pairs(history)
+    if (bucket[i] < 0).any() or (bucket[j] < 0).any():
+        bad = sorted(set(history["bucket"].iloc[np.concatenate([i, j])[np.concatenate([bucket[i], bucket[j]]) < 0]]))
+        check_choice("bucket", bad[0], BUCKETS)
+    w = None if weight == "count" else history["balance"].to_numpy()[i]
     k = len(BUCKETS)
-    flat = np.bincount(t["from_bucket"].cat.codes.to_numpy() * k + t["to_bucket"].cat.codes.to_numpy(),
-                       weights=w, minlength=k * k).reshape(k, k)
+    flat = np.bincount(bucket[i] * k + bucket[j], weights=w, minlength=k * k).reshape(k, k).astype("float64")
     return pd.DataFrame(flat, index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to"))
 
 
