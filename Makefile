@@ -24,8 +24,14 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/playbook demo-data --accounts $(ACCOUNTS) --seed $(SEED) --as-of $(AS_OF) --out $(DEMO)
 
+REPORTS := reports/$(AS_OF)
+
 briefings: demo
 	$(BIN)/playbook validate $(DEMO)
+	mkdir -p $(REPORTS)
+	$(BIN)/playbook segment $(DEMO) --as-of $(AS_OF) --out $(REPORTS)/segments.parquet
+	$(BIN)/playbook kpis $(DEMO) --as-of $(AS_OF) --by team --json > $(REPORTS)/kpis_by_team.json
+	@echo "reports written to $(REPORTS)"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

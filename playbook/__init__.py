@@ -16,15 +16,21 @@ _EXPORTS = {
     "load_portfolio": "playbook.loading",
     "Portfolio": "playbook.loading",
     "demo_portfolio": "playbook.demo",
+    "segment": "playbook.segmentation",
+    "derive_features": "playbook.features",
     "PlaybookError": "playbook.errors",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+_SUBMODULES = ("content", "loading", "schema", "demo", "features", "segmentation", "metrics", "datasets", "cli", "errors")
+
+__all__ = sorted(_EXPORTS) + list(_SUBMODULES) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
+    if name in _SUBMODULES:
+        return import_module(f"playbook.{name}")
     raise AttributeError(f"module 'playbook' has no attribute {name!r}")
 
 

@@ -45,3 +45,11 @@ def test_python_dash_m_entry_point():
 
     r = subprocess.run([sys.executable, "-m", "playbook", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "demo-data" in r.stdout and "validate" in r.stdout
+
+
+def test_contract_interfaces_exist():
+    import playbook
+
+    for name in ("load_playbook", "load_portfolio", "demo_portfolio", "segment"):
+        assert callable(getattr(playbook, name))
+    assert callable(playbook.metrics.roll_rates) and callable(playbook.datasets.uci_credit_card)
