@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import playbook
 from playbook.content import default_content_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("PLAYBOOK_SHARED_DATA", ROOT.parent / "shared" / "data"))
 ZH_MAPPING = ROOT / "data" / "mappings" / "zh_export.yaml"
 
 
