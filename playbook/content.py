@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ContentError, UnknownKeyError
 
@@ -136,6 +136,92 @@ class ActionCost(_Model):
     minutes_of_collector_time: float = Field(default=0, ge=0)
 
 
+class _Clock(_Model):
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Max(_Model):
+    max: int = Field(ge=0)
+
+
+class _Rolling(_Model):
+    max: int = Field(ge=0)
+    days: int = Field(ge=1)
+
+
+class _Days(_Model):
+    days: int = Field(ge=1)
+
+
+class _Lost(_Model):
+    lost_after_days: int = Field(ge=1)
+
+
+class _MinStaff(_Model):
+    min: int = Field(ge=1)
+
+
+class _Markers(_Model):
+    markers: list[str] = Field(min_length=1)
+
+
+class _NoParams(_Model):
+    pass
+
+
+# The checks a rule pack may use, with the parameters each takes (the engine is compliance.py).
+CHECK_PARAMS: dict[str, type[_Model]] = {
+    "quiet_hours": _Clock, "daily_unanswered_calls": _Max, "daily_connected_calls": _Max,
+    "rolling_calls": _Rolling, "after_conversation": _Days, "third_party_when_lost": _Lost,
+    "third_party_once_per_person": _Max, "opt_out_in_messages": _Markers, "honour_channel_stop": _NoParams,
+    "visit_staff": _MinStaff, "prohibited_language": _NoParams, "policy": _NoParams,
+    "forbearance": _NoParams, "vulnerable_path": _NoParams,
+}
+
+
+class PackRule(_Model):
+    """One rule of a compliance pack: what it checks, its numbers and its legal source."""
+
+    id: str = Field(pattern=_ID)
+    check: str
+    text: Text
+    source: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+    verified: bool = True
+
+    @model_validator(mode="after")
+    def _known_check(self) -> "PackRule":
+        if self.check not in CHECK_PARAMS:
+            raise ValueError(f"unknown check {self.check!r}; known: {', '.join(sorted(CHECK_PARAMS))}")
+        try:
+            CHECK_PARAMS[self.check].model_validate(self.params)
+        except ValidationError as exc:
+            why = "; ".join(f"params.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValueError(why) from None
+        return self
+
+
+class Pack(_Model):
+    """A compliance rule pack (cn, us, uk)."""
+
+    id: str = Field(pattern=_ID)
+    name: Text
+    default_timezone: str
+    rules: list[PackRule] = Field(min_length=1)
+
+    def rule(self, rid: str) -> PackRule:
+        for r in self.rules:
+            if r.id == rid:
+                return r
+        raise UnknownKeyError(f"{self.id} rule", rid, [r.id for r in self.rules])
+
+
+class _PackFile(_Model):
+    pack: Pack
+
+
 class _DimensionFile(_Model):
     dimension: Dimension
 
@@ -179,6 +265,7 @@ class Playbook:
     teams: dict[str, Team]
     costs: dict[str, ActionCost]
     currency: str
+    packs: dict[str, Pack]
     root: Path
     content_sha256: str = field(repr=False)
 
@@ -192,6 +279,13 @@ class Playbook:
     def label(self, did: str, cid: str, lang: str = "en") -> str:
         """The display name of category ``cid`` of dimension ``did`` in ``lang``."""
         return self.dimension(did).category(cid).name(lang)
+
+    def pack(self, pid: str) -> "Pack":
+        """The compliance pack ``pid``; the error lists the known ones."""
+        try:
+            return self.packs[pid]
+        except KeyError:
+            raise UnknownKeyError("compliance pack", pid, self.packs) from None
 
     def disposition_ids(self, flag: str | None = None) -> list[str]:
         """Disposition codes, optionally only those with ``flag`` (contact, rpc, promise) set."""
@@ -363,6 +457,13 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
             _check_unique(getattr(parsed, attr), rel, attr, problems)
     if rules is not None and feats is not None:
         _check_rules(dims, {f.id: f for f in feats.features}, rules.rules, "rules/segmentation.yaml", problems)
+    packs: dict[str, Pack] = {}
+    for p in sorted((root / "compliance").glob("*.yaml")):
+        rel = p.relative_to(root).as_posix()
+        parsed = read(rel, _PackFile)
+        if parsed is not None:
+            _check_unique(parsed.pack.rules, rel, "pack.rules", problems)
+            packs[parsed.pack.id] = parsed.pack
     if problems:
         raise ContentError(problems)
     return Playbook(
@@ -374,6 +475,7 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
         teams={t.id: t for t in teams_file.teams},
         costs={a.id: a for a in costs.actions},
         currency=costs.currency,
+        packs=packs,
         root=root,
         content_sha256=digest.hexdigest(),
     )

@@ -25,7 +25,7 @@ _RPC_MIX = np.array([
     [.10, .07, .07, .03, .02, .55, .02, .00, .14, .00],  # hostile
     [.10, .07, .03, .02, .02, .01, .55, .02, .14, .04],  # evasive
     [.10, .09, .03, .50, .20, .02, .02, .02, .02, .00],  # victim
-    [.60, .06, .22, .02, .00, .02, .03, .02, .03, .00],  # defiant
+    [.64, .06, .22, .00, .00, .02, .03, .00, .03, .00],  # defiant
     [.12, .04, .70, .02, .02, .03, .02, .00, .05, .00],  # stubborn
     [.10, .20, .02, .04, .02, .00, .04, .55, .03, .00],  # sophisticated
     [.10, .70, .02, .02, .04, .00, .06, .03, .03, .00],  # serial_promiser
@@ -38,6 +38,79 @@ _STAGE_MIX = np.array([  # current, M1, M2, M3+ at the snapshot, per type
     [.02, .18, .30, .50], [.05, .30, .35, .30], [.05, .35, .35, .25], [.30, .60, .08, .02],
 ])
 _CONTACT_STATES = ("reachable", "semi_lost", "lost")
+
+_SMS = "【示例消费金融】您的账户已逾期，请尽快还款，如有困难可致电协商分期。回复TD退订"
+_EMAIL = "您的账户已逾期，请登录应用查看还款方式或预约协商。如不希望再收到邮件，请点击退订。"
+_NS_S = 1_000_000_000
+
+
+def _prev_time(acc: np.ndarray, t: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Latest earlier time with ``mask`` in the same account (arrays in account, time order); -1 if none."""
+    big = np.int64(1) << 40
+    base = acc.astype("int64") * big
+    cm = np.maximum.accumulate(np.where(mask, base + t, base - 1))
+    prev = np.concatenate([[np.int64(-1)], cm[:-1]])
+    prev = np.where(prev >= base, prev - base, -1)
+    prev[np.r_[True, acc[1:] != acc[:-1]]] = -1
+    return prev
+
+
+def _lawful_cadence(acc: np.ndarray, local: np.ndarray, channel: np.ndarray, outcome: np.ndarray,
+                    party: np.ndarray, inbound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which generated contacts must change so that the demo obeys every shipped pack.
+
+    Returns (calls to turn into SMS reminders, third-party contacts to turn into calls to
+    the debtor), both as masks over the unsorted arrays. Rules enforced: no third party
+    while the debtor was reached in the last 30 days; at most 6 unanswered calls a day; no
+    call within 7 days after a telephone conversation; at most 7 calls in 7 days.
+    """
+    o = np.lexsort((local, acc))
+    a, t = acc[o], local[o] // _NS_S
+    ch, oc, pt, inb = channel[o], outcome[o], party[o], inbound[o]
+    rpc = np.isin(oc, RPC_OUTCOMES)
+    third = np.isin(pt, ["relative", "third_party"])
+    to_debtor = third & (lambda prev: (prev >= 0) & (t - prev < 30 * 86400))(_prev_time(a, t, rpc & (pt == "debtor")))
+    phone = (ch == "call") | (ch == "ivr")
+    call_out = phone & ~inb
+    alive = np.ones(len(a), dtype=bool)
+    conv = phone & rpc & ~to_debtor
+    week = 7 * 86400
+    for _ in range(200):
+        c = conv & alive
+        prev = _prev_time(a, t, c)
+        viol = call_out & alive & (prev >= 0) & (t - prev < week)
+        if not viol.any():
+            break
+        settled = c & ~viol
+        prev_s = _prev_time(a, t, settled)
+        kill = call_out & alive & (prev_s >= 0) & (t - prev_s < week)
+        if not kill.any():
+            idx = np.flatnonzero(viol)
+            kill = np.zeros(len(a), dtype=bool)
+            kill[idx[np.r_[True, a[idx][1:] != a[idx][:-1]]]] = True
+        alive &= ~kill
+    big = np.int64(1) << 40
+    for _ in range(200):
+        idx = np.flatnonzero(call_out & alive)
+        key = a[idx].astype("int64") * big + t[idx]
+        count = np.arange(len(idx)) - np.searchsorted(key, key - week, side="right") + 1
+        bad = idx[count > 7]
+        if not len(bad):
+            break
+        first = bad[np.r_[True, a[bad][1:] != a[bad][:-1]]]
+        alive[first] = False
+    unanswered = call_out & alive & ~rpc & ~third
+    day = t // 86400
+    idx = np.flatnonzero(unanswered)
+    key = a[idx].astype("int64") * big + day[idx]
+    starts = np.searchsorted(key, key, side="left")
+    alive[idx[np.arange(len(idx)) - starts >= 6]] = False
+    to_sms = np.zeros(len(a), dtype=bool)
+    to_sms[o] = ~alive
+    back = np.zeros(len(a), dtype=bool)
+    back[o] = to_debtor & alive
+    return to_sms, back
+
 
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 _GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅林鹏飞宇浩然欣怡子涵晨婷")
@@ -141,7 +214,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     })
 
     # --- interactions ------------------------------------------------------------------
-    mean_attempts = np.array([1.5, 7.0, 11.0, 14.0])[stage]
+    mean_attempts = np.array([1.5, 8.0, 12.0, 15.0])[stage]
     k = rng.poisson(mean_attempts)
     acc = np.repeat(np.arange(n), k)
     m = len(acc)
@@ -169,13 +242,25 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     inbound = (rng.random(m) < 0.03) & (channel == "call") & (csa == 0)
     outcome = np.where(inbound, rpc_out, outcome)  # the debtor called in: a conversation like any other
     party = np.where(inbound, "debtor", party)
+    # lawful by construction: contacts a pack forbids become SMS reminders (or, for a third
+    # party while the debtor is reachable, an unanswered call to the debtor)
+    to_sms, to_debtor = _lawful_cadence(acc, local, channel, outcome, party, inbound)
+    outcome = np.where(to_debtor, "no_answer", outcome)
+    party = np.where(to_debtor, "debtor", party)
+    channel = np.where(to_sms, "sms", channel)
+    outcome = np.where(to_sms, np.where(sms_ok, "delivered", "undeliverable"), outcome)
+    party = np.where(to_sms, "debtor", party)
     is_ptp = outcome == "ptp"
     over_a = overdue[acc]
     ptp_amount = np.where(is_ptp, np.maximum(50.0, np.round(over_a * rng.uniform(0.3, 1.0, m), -1)), np.nan)
     ptp_day = day + rng.integers(1, 8, m)
     ptp_date_ns = (day0 - pd.Timedelta(days=90)).value + ptp_day * 86_400_000_000_000
-    talk = np.isin(outcome, RPC_OUTCOMES)
+    talk = np.isin(outcome, RPC_OUTCOMES) & (channel != "sms")
     duration = np.where(talk, rng.integers(40, 600, m), np.where(channel == "call", rng.integers(0, 30, m), 0))
+    third = np.isin(party, ["relative", "third_party"])
+    contact_ref = np.where(third, "contact_" + pd.Series(acc).groupby(np.where(third, acc, -1)).cumcount().add(1)
+                           .astype(str).to_numpy(), None)
+    message = np.where(channel == "sms", _SMS, np.where(channel == "email", _EMAIL, None))
     agent = np.char.add("AG", np.char.zfill((sa * 20 + rng.integers(0, 20, m)).astype(str), 3))
     order = np.lexsort((local, acc))
     tzs = tz[acc]
@@ -190,6 +275,8 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
         "party": party, "outcome": outcome, "ptp_amount": ptp_amount,
         "ptp_date": pd.to_datetime(np.where(is_ptp, ptp_date_ns, np.iinfo("int64").min)).astype("datetime64[us]"),
         "agent_id": np.where(channel == "call", agent, None), "duration_s": duration.astype("float64"),
+        "contact_ref": contact_ref, "message": message,
+        "staff_count": np.where(channel == "visit", 2.0, np.nan),
     }).iloc[order].reset_index(drop=True)
     interactions.loc[interactions["ptp_amount"].isna(), "ptp_date"] = pd.NaT
 

@@ -76,6 +76,9 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("ptp_date", "date"),
             Col("agent_id", "str"),
             Col("duration_s", "float", checks=(_ge0("duration_s"),)),
+            Col("contact_ref", "str"),
+            Col("message", "str"),
+            Col("staff_count", "int", checks=(pa.Check.ge(1, error="staff_count must be >= 1"),)),
         ],
         "payments": [
             Col("account_id", "str", True),

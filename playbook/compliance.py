@@ -1,0 +1,447 @@
+"""Compliance rule packs applied to contact logs, contact plans, strategies and scripts.
+
+Rules run on the debtor's local time: the account's ``timezone``, or the pack's default.
+Each check is a vectorised function registered under the name a pack rule gives in
+``check``; results carry the rule id, the account, the time and a detail a person can act
+on, and every rule names its legal source.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_choice
+from .content import CHECK_PARAMS, Pack, PackRule, Playbook, load_playbook
+from .errors import PlaybookError, UnknownKeyError
+from .features import codes_of
+from .loading import Portfolio
+
+__all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict",
+           "Verdict", "register_check", "ComplianceConfigError", "get_pack"]
+
+_S_DAY = 86_400
+THIRD_PARTIES = ("relative", "colleague", "third_party")
+MESSAGE_CHANNELS = ("sms", "email")
+VOICE_CALLS = ("call", "ivr")  # telephone calls, live or automated
+
+
+class ComplianceConfigError(PlaybookError):
+    """A pack override would loosen a rule, or names an unknown rule or parameter."""
+
+    exit_code = 2
+
+
+@dataclass
+class _Events:
+    """Interactions prepared once for every check: sorted by account and time."""
+
+    frame: pd.DataFrame  # one row per interaction, in (account, time) order
+    pb: Playbook
+
+
+CHECKS: dict[str, Callable[[_Events, PackRule], pd.DataFrame]] = {}
+
+
+def register_check(name: str) -> Callable:
+    """Register the engine of a check type (the name a pack rule uses in ``check``)."""
+    def deco(fn: Callable[[_Events, PackRule], pd.DataFrame]) -> Callable:
+        CHECKS[name] = fn
+        return fn
+    return deco
+
+
+def get_pack(pack: str | Pack, playbook: Playbook | None = None) -> Pack:
+    """Look up a pack by id (``cn``, ``us``, ``uk``); the error lists the known ones."""
+    if isinstance(pack, Pack):
+        return pack
+    return (playbook or load_playbook()).pack(pack)
+
+
+# ------------------------------------------------------------------------ preparation
+
+
+def _local_parts(ts: pd.Series, tz: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minutes of the day, local day number and local ISO text of each UTC timestamp."""
+    minutes = np.zeros(len(ts), dtype="int64")
+    day = np.zeros(len(ts), dtype="int64")
+    text = np.empty(len(ts), dtype=object)
+    for zone in pd.unique(tz):
+        m = (tz == zone).to_numpy()
+        local = ts[m].dt.tz_convert(zone)
+        minutes[m] = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+        day[m] = local.dt.tz_localize(None).dt.normalize().to_numpy().astype("datetime64[D]").astype("int64")
+        text[m] = local.dt.strftime("%Y-%m-%d %H:%M").to_numpy() + " " + str(zone)
+    return minutes, day, text
+
+
+def _zones(accounts: pd.DataFrame | None, account_ids: pd.Series, default: str) -> pd.Series:
+    if accounts is None or "timezone" not in accounts:
+        return pd.Series(default, index=account_ids.index)
+    tz = pd.Series(accounts["timezone"].to_numpy(), index=accounts["account_id"].to_numpy())
+    tz = tz[~tz.index.duplicated()]
+    out = pd.Series(tz.reindex(account_ids.to_numpy()).to_numpy(), index=account_ids.index).fillna(default)
+    for zone in pd.unique(out):
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            bad = out.index[out == zone][0]
+            raise PlaybookError(f"unknown timezone {zone!r} for account {account_ids[bad]!r}; "
+                                f"use an IANA name such as 'Asia/Shanghai'") from None
+    return out.astype(str)
+
+
+def _prepare(interactions: pd.DataFrame, accounts: pd.DataFrame | None, pack: Pack, pb: Playbook) -> _Events:
+    it = interactions
+    tz = _zones(accounts, it["account_id"], pack.default_timezone)
+    f = pd.DataFrame({"row": np.arange(len(it)), "account_id": it["account_id"].to_numpy(dtype=object)})
+    f["acc"], _ = pd.factorize(f["account_id"])
+    f["t"] = it["ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype("int64")
+    f["minute"], f["day"], f["local"] = _local_parts(it["ts"].reset_index(drop=True), tz.reset_index(drop=True))
+    f["tz"] = tz.to_numpy()
+    for col in ("channel", "direction", "party", "outcome"):
+        f[col] = it[col].to_numpy(dtype=object)
+    for col in ("contact_ref", "message"):
+        f[col] = it[col].to_numpy(dtype=object) if col in it else None
+    f["staff_count"] = it["staff_count"].to_numpy(dtype="float64") if "staff_count" in it else np.nan
+    f["planned"] = it["_planned"].to_numpy(dtype=bool) if "_planned" in it else False
+    contact = np.array([pb.dispositions[o].contact if o in pb.dispositions else False for o in pb.dispositions])
+    oc = codes_of(it["outcome"], list(pb.dispositions))
+    flags = {k: np.append(np.array([getattr(pb.dispositions[d], k) for d in pb.dispositions]), False)
+             for k in ("contact", "rpc")}
+    del contact
+    f["is_contact"] = flags["contact"][oc]
+    f["is_rpc"] = flags["rpc"][oc]
+    f["outbound"] = f["direction"] == "outbound"
+    f["is_call"] = f["channel"].isin(VOICE_CALLS) & f["outbound"]
+    f["is_conversation"] = f["channel"].isin(VOICE_CALLS) & f["is_rpc"]
+    f["is_third_party"] = f["party"].isin(THIRD_PARTIES) | (f["outcome"] == "third_party_contact")
+    f = f.sort_values(["acc", "t", "row"], kind="stable").reset_index(drop=True)
+    return _Events(f, pb)
+
+
+def _violations(ev: _Events, mask: np.ndarray, rule: PackRule, detail: np.ndarray | str) -> pd.DataFrame:
+    f = ev.frame
+    d = np.broadcast_to(np.asarray(detail, dtype=object), (len(f),))[mask] if not isinstance(detail, str) else detail
+    return pd.DataFrame({"rule": rule.id, "row": f["row"].to_numpy()[mask], "account_id": f["account_id"].to_numpy()[mask],
+                         "ts": f["local"].to_numpy()[mask], "detail": d, "source": rule.source,
+                         "planned": f["planned"].to_numpy()[mask]})
+
+
+def _previous_time(f: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
+    """For each event, the time of the latest earlier event of the same account with ``mask``
+    (``-1`` when there is none). Events are in (account, time) order."""
+    big = np.int64(1) << 40
+    acc = f["acc"].to_numpy().astype("int64")
+    v = np.where(mask, acc * big + f["t"].to_numpy(), acc * big - 1)
+    cm = np.maximum.accumulate(v)
+    prev = np.concatenate([[np.int64(-1)], cm[:-1]])
+    prev_acc_start = acc * big - 1
+    prev = np.where(prev >= acc * big, prev - acc * big, -1)
+    prev[np.r_[True, acc[1:] != acc[:-1]]] = -1
+    del prev_acc_start
+    return prev
+
+
+def _hhmm(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+def _in_quiet(minute: np.ndarray, start: int, end: int) -> np.ndarray:
+    return (minute >= start) | (minute < end) if start > end else (minute >= start) & (minute < end)
+
+
+# ------------------------------------------------------------------------ checks
+
+
+@register_check("quiet_hours")
+def _quiet_hours(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    s, e = _hhmm(rule.params["start"]), _hhmm(rule.params["end"])
+    hit = f["outbound"].to_numpy() & _in_quiet(f["minute"].to_numpy(), s, e)
+    detail = f["channel"] + " at " + f["local"] + f"; contact is allowed {rule.params['end']}-{rule.params['start']} local time"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+def _nth_in_group(f: pd.DataFrame, mask: np.ndarray, keys: list[str]) -> np.ndarray:
+    """1-based running count of ``mask`` events within each group of ``keys`` (time order)."""
+    n = np.zeros(len(f), dtype="int64")
+    if mask.any():
+        sub = f.loc[mask, keys]
+        n[mask] = sub.groupby(keys, sort=False, dropna=False).cumcount().to_numpy() + 1
+    return n
+
+
+@register_check("daily_unanswered_calls")
+def _daily_unanswered(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame.assign(number=ev.frame["contact_ref"].fillna(ev.frame["party"]))
+    mask = (f["is_call"] & ~f["is_contact"]).to_numpy()
+    nth = _nth_in_group(f, mask, ["acc", "number", "day"])
+    hit = mask & (nth > rule.params["max"])
+    detail = "unanswered call attempt no. " + pd.Series(nth).astype(str) + f" today to the same number (limit {rule.params['max']})"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+@register_check("daily_connected_calls")
+def _daily_connected(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    mask = (f["is_call"] & f["is_contact"]).to_numpy()
+    nth = _nth_in_group(f, mask, ["acc", "day"])
+    hit = mask & (nth > rule.params["max"])
+    detail = "connected call no. " + pd.Series(nth).astype(str) + f" today (limit {rule.params['max']}; unverified rule)"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+@register_check("rolling_calls")
+def _rolling_calls(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    mask = f["is_call"].to_numpy()
+    idx = np.flatnonzero(mask)
+    hit = np.zeros(len(f), dtype=bool)
+    count = np.zeros(len(f), dtype="int64")
+    if len(idx):
+        big = np.int64(1) << 40
+        key = f["acc"].to_numpy()[idx].astype("int64") * big + f["t"].to_numpy()[idx]
+        window = rule.params["days"] * _S_DAY
+        first = np.searchsorted(key, key - window, side="right")
+        count[idx] = np.arange(len(idx)) - first + 1
+        hit[idx] = count[idx] > rule.params["max"]
+    detail = "call no. " + pd.Series(count).astype(str) + f" within {rule.params['days']} days (limit {rule.params['max']})"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+@register_check("after_conversation")
+def _after_conversation(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    prev = _previous_time(f, f["is_conversation"].to_numpy())
+    gap = f["t"].to_numpy() - prev
+    hit = f["is_call"].to_numpy() & (prev >= 0) & (gap < rule.params["days"] * _S_DAY)
+    detail = "call " + pd.Series(np.round(gap / _S_DAY, 1)).astype(str) + f" days after a telephone conversation (wait {rule.params['days']} days)"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+@register_check("third_party_when_lost")
+def _third_party_when_lost(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    prev = _previous_time(f, f["is_rpc"].to_numpy() & (f["party"] == "debtor").to_numpy())
+    gap = f["t"].to_numpy() - prev
+    reachable = (prev >= 0) & (gap < rule.params["lost_after_days"] * _S_DAY)
+    hit = f["is_third_party"].to_numpy() & f["outbound"].to_numpy() & reachable
+    detail = "third-party contact while the debtor was reachable (debtor reached " \
+        + pd.Series(np.round(gap / _S_DAY, 1)).astype(str) + f" days earlier; third parties only after {rule.params['lost_after_days']} days without reaching the debtor)"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+@register_check("third_party_once_per_person")
+def _third_party_once(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame.assign(person=ev.frame["contact_ref"].fillna(ev.frame["party"]))
+    mask = (f["is_third_party"] & f["outbound"]).to_numpy()
+    nth = _nth_in_group(f, mask, ["acc", "person"])
+    hit = mask & (nth > rule.params["max"])
+    detail = "contact no. " + pd.Series(nth).astype(str) + " with the same third party " + f["person"].astype(str) \
+        + f" (at most {rule.params['max']}, for location information only)"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+@register_check("opt_out_in_messages")
+def _opt_out(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    msg = f["message"].fillna("").astype(str).str.lower()
+    has = np.zeros(len(f), dtype=bool)
+    for marker in rule.params["markers"]:
+        has |= msg.str.contains(marker.lower(), regex=False).to_numpy()
+    mask = f["channel"].isin(MESSAGE_CHANNELS).to_numpy() & f["outbound"].to_numpy()
+    hit = mask & ~has
+    detail = np.where(msg.to_numpy() == "", "message text not recorded: no evidence of an opt-out notice",
+                      "message carries no opt-out notice")
+    return _violations(ev, hit, rule, detail)
+
+
+@register_check("honour_channel_stop")
+def _channel_stop(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    stops = f[f["outcome"] == "opt_out"].groupby(["acc", "channel"])["t"].min()
+    if stops.empty:
+        return _violations(ev, np.zeros(len(f), dtype=bool), rule, "")
+    first = pd.Series(pd.MultiIndex.from_frame(f[["acc", "channel"]]).map(stops.to_dict().get), dtype="float64")
+    hit = f["outbound"].to_numpy() & (f["t"].to_numpy() > first.fillna(np.inf).to_numpy())
+    detail = f["channel"] + " used after the debtor asked to stop this channel"
+    return _violations(ev, hit, rule, detail.to_numpy())
+
+
+@register_check("visit_staff")
+def _visit_staff(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    staff = f["staff_count"].to_numpy()
+    hit = (f["channel"] == "visit").to_numpy() & f["outbound"].to_numpy() & ~(staff >= rule.params["min"])
+    detail = np.where(np.isnan(staff), f"field visit without a recorded staff count (at least {rule.params['min']} staff)",
+                      "field visit by " + pd.Series(staff).fillna(0).astype(int).astype(str).to_numpy()
+                      + f" staff (at least {rule.params['min']})")
+    return _violations(ev, hit, rule, detail)
+
+
+@register_check("prohibited_language")
+def _prohibited_language(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    f = ev.frame
+    msg = f["message"].fillna("").astype(str).str.lower()
+    hit = np.zeros(len(f), dtype=bool)
+    detail = np.full(len(f), "", dtype=object)
+    for practice in ev.pb.prohibited:
+        for marker in [m for ms in practice.markers.values() for m in ms]:
+            found = msg.str.contains(marker.lower(), regex=False).to_numpy() & ~hit
+            if found.any():
+                detail[found] = f"prohibited practice '{practice.id}' ({practice.name.en}): \u201c{marker}\u201d; " \
+                                f"source: {practice.sources[0].citation}"
+                hit |= found
+    return _violations(ev, hit, rule, detail)
+
+
+def _not_checkable(ev: _Events, rule: PackRule) -> pd.DataFrame:
+    """Policy and strategy-level rules: nothing to find in a contact log."""
+    return _violations(ev, np.zeros(len(ev.frame), dtype=bool), rule, "")
+
+
+for _name in ("policy", "forbearance", "vulnerable_path"):
+    CHECKS[_name] = _not_checkable
+
+
+# ------------------------------------------------------------------------ packs
+
+
+_STRICTER = {"max": "le", "days": "ge", "lost_after_days": "ge", "min": "ge"}
+
+
+def tighten(pack: str | Pack, overrides: Mapping[str, Mapping[str, Any]], playbook: Playbook | None = None) -> Pack:
+    """A copy of ``pack`` with stricter settings; any loosening raises.
+
+    ``overrides`` maps a rule id to new parameter values and/or ``enabled``. Stricter means:
+    a lower ``max``, longer ``days``/``lost_after_days``, a higher ``min``, a quiet window
+    that contains the old one, fewer accepted opt-out markers, or enabling a rule.
+    """
+    p = get_pack(pack, playbook)
+    rules = []
+    known = {r.id for r in p.rules}
+    for rid in overrides:
+        if rid not in known:
+            raise UnknownKeyError(f"{p.id} rule", rid, known)
+    for r in p.rules:
+        o = dict(overrides.get(r.id, {}))
+        enabled = o.pop("enabled", r.enabled)
+        if r.enabled and not enabled:
+            raise ComplianceConfigError(f"{p.id}: disabling {r.id} would loosen the pack ({r.source})")
+        params = dict(r.params)
+        for k, v in o.items():
+            if k not in CHECK_PARAMS[r.check].model_fields:
+                raise ComplianceConfigError(f"{p.id}: rule {r.id} has no parameter {k!r}; "
+                                            f"known: {', '.join(CHECK_PARAMS[r.check].model_fields) or '(none)'}")
+            old = params.get(k)
+            looser = False
+            if k in _STRICTER:
+                looser = v > old if _STRICTER[k] == "le" else v < old
+            elif k in ("start", "end"):
+                s_old, e_old = _hhmm(params["start"]), _hhmm(params["end"])
+                new = {**params, k: v}
+                quiet_new = _in_quiet(np.arange(1440), _hhmm(new["start"]), _hhmm(new["end"]))
+                quiet_old = _in_quiet(np.arange(1440), s_old, e_old)
+                looser = bool((quiet_old & ~quiet_new).any())
+            elif k == "markers":
+                looser = not set(map(str.lower, v)) <= set(map(str.lower, old))
+            if looser:
+                raise ComplianceConfigError(f"{p.id}: setting {r.id}.{k} from {old!r} to {v!r} would loosen the rule "
+                                            f"({r.source}); packs may only be tightened")
+            params[k] = v
+        rules.append(r.model_copy(update={"params": params, "enabled": enabled}))
+    return p.model_copy(update={"rules": rules})
+
+
+# ------------------------------------------------------------------------ results
+
+
+@dataclass
+class ComplianceResult:
+    """Violations found, one per violating interaction and rule, plus a per-rule summary."""
+
+    pack: Pack
+    violations: pd.DataFrame
+    checked: int
+    not_checkable: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return len(self.violations) == 0
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for r in self.pack.rules:
+            if not r.enabled:
+                continue
+            v = self.violations[self.violations["rule"] == r.id]
+            rows.append({"rule": r.id, "violations": len(v), "accounts": int(v["account_id"].nunique()),
+                         "text_zh": r.text.zh, "text_en": r.text.en, "source": r.source,
+                         "checked_in_logs": r.check not in ("policy", "forbearance", "vulnerable_path"),
+                         "verified": r.verified})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        v = self.violations
+        return {
+            "pack": self.pack.id, "interactions_checked": self.checked,
+            "violations": [{"rule": r.rule, "account_id": r.account_id, "ts": r.ts, "detail": r.detail,
+                            "source": r.source} for r in v.itertuples(index=False)],
+            "summary": {s["rule"]: {k: s[k] for k in ("violations", "accounts", "text_zh", "text_en", "source",
+                                                     "checked_in_logs", "verified")}
+                        for s in self.summary.to_dict(orient="records")},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+
+def check_compliance(data: Portfolio | pd.DataFrame, pack: str | Pack = "cn", *, plan: pd.DataFrame | None = None,
+                     accounts: pd.DataFrame | None = None, playbook: Playbook | None = None) -> ComplianceResult:
+    """Check a contact log, or a proposed contact plan, against a rule pack.
+
+    Parameters
+    ----------
+    data : Portfolio or DataFrame
+        A portfolio (its interactions are checked, with account time zones), or an
+        interactions frame in the canonical columns.
+    pack : {"cn", "us", "uk"} or Pack
+        The rule pack, possibly tightened with :func:`tighten`.
+    plan : DataFrame, optional
+        Proposed contacts (same columns, future timestamps). When given, the history in
+        ``data`` is context (e.g. for 7-day windows) and only the plan's own rows are
+        reported.
+    accounts : DataFrame, optional
+        Account table for time zones when ``data`` is a bare interactions frame.
+
+    Returns
+    -------
+    ComplianceResult
+        ``violations`` has ``rule``, ``account_id``, ``ts`` (debtor local time),
+        ``detail``, ``source`` and ``row`` (position in the checked frame or plan).
+    """
+    pb = playbook or load_playbook()
+    p = get_pack(pack, pb)
+    if isinstance(data, Portfolio):
+        it, accounts = data.interactions, data.accounts
+    else:
+        it = data
+    if plan is not None:
+        it = pd.concat([it.assign(_planned=False), plan.assign(_planned=True)], ignore_index=True)
+    ev = _prepare(it, accounts, p, pb)
+    parts = [CHECKS[r.check](ev, r) for r in p.rules if r.enabled]
+    v = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["rule", "row", "account_id", "ts", "detail", "source", "planned"])
+    if plan is not None:
+        v = v[v["planned"].astype(bool)].copy()
+        v["row"] = v["row"] - (len(it) - len(plan))
+    v = v.sort_values(["account_id", "row", "rule"], kind="stable").drop(columns=["planned"]).reset_index(drop=True)
+    not_checkable = [r.id for r in p.rules if r.enabled and r.check in ("policy", "forbearance", "vulnerable_path")]
+    return ComplianceResult(p, v, checked=len(plan) if plan is not None else len(it), not_checkable=not_checkable)
