@@ -18,10 +18,13 @@ _EXPORTS = {
     "demo_portfolio": "playbook.demo",
     "segment": "playbook.segmentation",
     "derive_features": "playbook.features",
+    "check_compliance": "playbook.compliance",
+    "headroom": "playbook.compliance",
+    "strategy_verdict": "playbook.compliance",
     "PlaybookError": "playbook.errors",
 }
 
-_SUBMODULES = ("content", "loading", "schema", "demo", "features", "segmentation", "metrics", "datasets", "cli", "errors")
+_SUBMODULES = ("content", "loading", "schema", "demo", "features", "segmentation", "metrics", "datasets", "compliance", "cli", "errors")
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES) + ["__version__"]
 

@@ -64,7 +64,55 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--window-days", type=int, default=30)
     k.add_argument("--mapping")
     k.add_argument("--json", action="store_true")
+    c = sub.add_parser("compliance", help="check contact logs or a contact plan against a rule pack")
+    c.add_argument("data")
+    c.add_argument("--pack", default="cn", help="cn, us or uk")
+    c.add_argument("--plan", help="a proposed contact plan (interactions columns, future timestamps)")
+    c.add_argument("--tighten", action="append", default=[], metavar="RULE.PARAM=VALUE",
+                   help="a stricter setting, e.g. cn_unanswered_calls.max=4 or cn_connected_calls_three.enabled=true")
+    c.add_argument("--mapping")
+    c.add_argument("--json", action="store_true")
     return p
+
+
+def _overrides(items: list[str]) -> dict:
+    import yaml
+
+    from .errors import ArgumentError
+
+    out: dict[str, dict] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        rule, dot, param = key.partition(".")
+        if not (sep and dot and rule and param):
+            raise ArgumentError("--tighten", item, "RULE.PARAM=VALUE, e.g. cn_unanswered_calls.max=4")
+        out.setdefault(rule, {})[param] = yaml.safe_load(value)
+    return out
+
+
+@register("compliance")
+def _compliance(a: argparse.Namespace) -> int:
+    from .compliance import check_compliance, get_pack, tighten
+    from .loading import load_table
+
+    pf = _load(a)
+    pack = get_pack(a.pack)
+    if a.tighten:
+        pack = tighten(pack, _overrides(a.tighten))
+    plan = load_table(a.plan, "interactions", a.mapping) if a.plan else None
+    res = check_compliance(pf, pack, plan=plan)
+    if a.json:
+        print(res.to_json())
+    else:
+        print(f"pack {pack.id}: {pack.name.en} / {pack.name.zh}; {res.checked} interactions checked")
+        print(res.summary[["rule", "violations", "accounts", "source"]].to_string(index=False))
+        if res.not_checkable:
+            print("not checkable in contact logs (policy or strategy level): " + ", ".join(res.not_checkable))
+        for r in res.violations.head(200).itertuples(index=False):
+            print(f"  {r.rule}: {r.account_id} at {r.ts}: {r.detail}")
+        if len(res.violations) > 200:
+            print(f"  ... {len(res.violations) - 200} more (use --json for all)")
+    return 0 if res.ok else 1
 
 
 def _load(a: argparse.Namespace):  # noqa: ANN202

@@ -445,3 +445,221 @@ def check_compliance(data: Portfolio | pd.DataFrame, pack: str | Pack = "cn", *,
     v = v.sort_values(["account_id", "row", "rule"], kind="stable").drop(columns=["planned"]).reset_index(drop=True)
     not_checkable = [r.id for r in p.rules if r.enabled and r.check in ("policy", "forbearance", "vulnerable_path")]
     return ComplianceResult(p, v, checked=len(plan) if plan is not None else len(it), not_checkable=not_checkable)
+
+
+# ------------------------------------------------------------------------ headroom
+
+
+def headroom(portfolio: Portfolio, now: str | pd.Timestamp, pack: str | Pack = "cn", *,
+             playbook: Playbook | None = None) -> pd.DataFrame:
+    """How many more contacts each channel allows today, per account, and when the next
+    permitted window opens.
+
+    Parameters
+    ----------
+    now : timestamp
+        The moment to plan from; a naive value is read in the pack's default time zone.
+
+    Returns
+    -------
+    DataFrame
+        One row per account: ``timezone``, ``local_now``, ``window_open_now``,
+        ``next_window_opens`` (debtor local time), ``calls_left_today``, ``sms_left_today``,
+        ``email_left_today`` (``<NA>`` = no count limit in this pack, 0 = none allowed) and
+        ``blocked_by`` (rule ids that leave no call today).
+    """
+    pb = playbook or load_playbook()
+    p = get_pack(pack, pb)
+    now = pd.Timestamp(now)
+    if now.tzinfo is None:
+        now = now.tz_localize(p.default_timezone)
+    now_s = int(now.tz_convert("UTC").timestamp())
+    acc = portfolio.accounts
+    ids = acc["account_id"]
+    n = len(acc)
+    tz = _zones(acc, ids, p.default_timezone).to_numpy()
+    it = portfolio.interactions
+    past = it[it["ts"] <= now.tz_convert("UTC")]
+    ev = _prepare(past, acc, p, pb).frame if len(past) else None
+    pos = codes_of(ev["account_id"].astype(str), ids) if ev is not None else np.array([], dtype="int64")
+    now_min = np.zeros(n, dtype="int64")
+    today = np.zeros(n, dtype="int64")
+    for zone in pd.unique(tz):
+        m = tz == zone
+        ln = now.tz_convert(zone)
+        now_min[m] = ln.hour * 60 + ln.minute
+        today[m] = np.datetime64(ln.tz_localize(None).normalize(), "D").astype("int64")
+    calls = np.full(n, np.inf)
+    sms = np.full(n, np.inf)
+    email = np.full(n, np.inf)
+    blocked = [[] for _ in range(n)]
+    window_open = np.ones(n, dtype=bool)
+    not_before = np.full(n, now_s, dtype="int64")
+
+    def block(mask: np.ndarray, rid: str) -> None:
+        for i in np.flatnonzero(mask):
+            blocked[i].append(rid)
+
+    for r in (r for r in p.rules if r.enabled):
+        if r.check == "quiet_hours":
+            s, e = _hhmm(r.params["start"]), _hhmm(r.params["end"])
+            window_open &= ~_in_quiet(now_min, s, e)
+            continue
+        if ev is None:
+            continue
+        e_today = ev["day"].to_numpy() == today[pos]
+        if r.check == "daily_unanswered_calls":
+            used = np.bincount(pos[(ev["is_call"] & ~ev["is_contact"]).to_numpy() & e_today], minlength=n)
+            calls = np.minimum(calls, np.maximum(r.params["max"] - used, 0))
+        elif r.check == "daily_connected_calls":
+            used = np.bincount(pos[(ev["is_call"] & ev["is_contact"]).to_numpy() & e_today], minlength=n)
+            calls = np.minimum(calls, np.maximum(r.params["max"] - used, 0))
+        elif r.check == "rolling_calls":
+            recent = ev["is_call"].to_numpy() & (ev["t"].to_numpy() > now_s - r.params["days"] * _S_DAY)
+            used = np.bincount(pos[recent], minlength=n)
+            left = np.maximum(r.params["max"] - used, 0)
+            calls = np.minimum(calls, left)
+            block(left == 0, r.id)
+        elif r.check == "after_conversation":
+            conv = ev["is_conversation"].to_numpy()
+            last = np.full(n, -1, dtype="int64")
+            np.maximum.at(last, pos[conv], ev["t"].to_numpy()[conv])
+            until = last + r.params["days"] * _S_DAY
+            hit = (last >= 0) & (until > now_s)
+            calls = np.where(hit, 0, calls)
+            not_before = np.where(hit, np.maximum(not_before, until), not_before)
+            block(hit, r.id)
+        elif r.check == "honour_channel_stop":
+            stop = (ev["outcome"] == "opt_out").to_numpy()
+            for ch, arr in (("call", calls), ("sms", sms), ("email", email)):
+                m = stop & (ev["channel"] == ch).to_numpy()
+                hit = np.bincount(pos[m], minlength=n) > 0
+                arr[hit] = 0
+                if ch == "call":
+                    block(hit, r.id)
+    for arr in (calls, sms, email):
+        arr[~window_open] = 0
+    block(~window_open, next((r.id for r in p.rules if r.check == "quiet_hours" and r.enabled), "quiet_hours"))
+
+    quiet = [(_hhmm(r.params["start"]), _hhmm(r.params["end"])) for r in p.rules
+             if r.enabled and r.check == "quiet_hours"]
+    opens_s = np.maximum(not_before, now_s)
+    next_open = np.empty(n, dtype=object)
+    for zone in pd.unique(tz):
+        m = tz == zone
+        local = pd.Series(pd.to_datetime(opens_s[m], unit="s", utc=True)).dt.tz_convert(zone)
+        for _ in range(2):  # a window may only open after another rule's wait: re-check once
+            minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+            for qs, qe in quiet:
+                inq = _in_quiet(minute, qs, qe)
+                wait = np.where(minute >= qe, qe + 1440 - minute, qe - minute) if qs > qe else qe - minute
+                local = local + pd.to_timedelta(np.where(inq, wait, 0), unit="m")
+                local = local.where(~inq, local.dt.floor("min"))
+        next_open[m] = (local.dt.strftime("%Y-%m-%d %H:%M") + f" {zone}").to_numpy()
+
+    def limit(a: np.ndarray) -> pd.arrays.IntegerArray:
+        return pd.arrays.IntegerArray(np.where(np.isinf(a), 0, a).astype("int64"), np.isinf(a))
+
+    return pd.DataFrame({
+        "account_id": ids.to_numpy(), "timezone": tz, "window_open_now": window_open,
+        "next_window_opens": next_open, "calls_left_today": limit(calls), "sms_left_today": limit(sms),
+        "email_left_today": limit(email), "blocked_by": [";".join(dict.fromkeys(b)) for b in blocked],
+    })
+
+
+# ------------------------------------------------------------------------ lint
+
+
+def lint_text(text: str, playbook: Playbook | None = None) -> list[dict]:
+    """Prohibited practices a script or message uses, by their bilingual text markers.
+
+    Returns one item per practice found: ``practice``, ``marker``, ``name_zh``, ``name_en``,
+    ``why`` (en) and ``sources``.
+    """
+    pb = playbook or load_playbook()
+    low = (text or "").lower()
+    found = []
+    for practice in pb.prohibited:
+        for marker in (m for ms in practice.markers.values() for m in ms):
+            if marker.lower() in low:
+                found.append({"practice": practice.id, "marker": marker, "name_zh": practice.name.zh,
+                              "name_en": practice.name.en, "why": practice.why_forbidden.en,
+                              "sources": [s.citation for s in practice.sources]})
+                break
+    return found
+
+
+@dataclass
+class Verdict:
+    """Whether a strategy may be used under a pack, and the rules it breaks."""
+
+    pack: str
+    admissible: bool
+    violations: list[dict]
+
+    def to_dict(self) -> dict:
+        return {"pack": self.pack, "admissible": self.admissible, "violations": self.violations}
+
+
+def strategy_verdict(strategy: Mapping[str, Any], pack: str | Pack = "cn", *,
+                     playbook: Playbook | None = None) -> Verdict:
+    """Check a strategy's treatments against a pack before anything is simulated or sent.
+
+    A strategy is ``{"name", "rules": [{"when": ..., "treatment": {...}}, ...]}``. A
+    treatment may give ``call_window`` (["09:00", "20:00"]), ``attempts_per_week``,
+    ``attempts_per_day``, ``pause_after_contact_days``, ``third_party`` (``{"purpose":
+    "locate" | "pay", "only_when_lost": bool}``), ``visit_staff``, ``sms_text``, ``script``
+    and ``offer``. Every problem names the rule and its legal source; a script or message
+    that uses a prohibited practice is refused whatever the pack.
+    """
+    pb = playbook or load_playbook()
+    p = get_pack(pack, pb)
+    out: list[dict] = []
+    rules = list(strategy.get("rules", []))
+
+    def add(rule_id: str, source: str, where: str, detail: str) -> None:
+        out.append({"rule": rule_id, "where": where, "detail": detail, "source": source})
+
+    for i, item in enumerate(rules):
+        tr = dict(item.get("treatment", {}))
+        where = f"rules[{i}] (when: {item.get('when', 'True')})"
+        for field_name in ("script", "sms_text"):
+            for hit in lint_text(tr.get(field_name, ""), pb):
+                add(f"prohibited:{hit['practice']}", "; ".join(hit["sources"]), where,
+                    f"{field_name} uses a prohibited practice ({hit['name_en']}): \u201c{hit['marker']}\u201d. {hit['why']}")
+        tp = tr.get("third_party")
+        if tp and tp.get("purpose", "locate") != "locate":
+            practice = next(x for x in pb.prohibited if x.id == "pressing_relatives")
+            add("prohibited:pressing_relatives", "; ".join(s.citation for s in practice.sources), where,
+                f"third parties may only be asked for contact details, not to pay ({practice.why_forbidden.en})")
+        for r in (r for r in p.rules if r.enabled):
+            prm = r.params
+            if r.check == "quiet_hours" and tr.get("call_window"):
+                s, e = _hhmm(prm["start"]), _hhmm(prm["end"])
+                w0, w1 = _hhmm(tr["call_window"][0]), _hhmm(tr["call_window"][1])
+                minutes = np.arange(w0, w1 if w1 > w0 else w1 + 1440) % 1440
+                if _in_quiet(minutes, s, e).any():
+                    add(r.id, r.source, where, f"calls scheduled {tr['call_window'][0]}-{tr['call_window'][1]} fall in "
+                        f"the quiet hours {prm['start']}-{prm['end']}: {r.text.en}")
+            elif r.check in ("daily_unanswered_calls", "daily_connected_calls") and tr.get("attempts_per_day", 0) > prm["max"]:
+                add(r.id, r.source, where, f"{tr['attempts_per_day']} call attempts a day exceed {prm['max']}: {r.text.en}")
+            elif r.check == "rolling_calls" and tr.get("attempts_per_week", 0) * prm["days"] / 7 > prm["max"]:
+                add(r.id, r.source, where, f"{tr['attempts_per_week']} calls a week exceed {prm['max']} in {prm['days']} days: {r.text.en}")
+            elif r.check == "after_conversation" and tr.get("attempts_per_week", 0) > 1 \
+                    and tr.get("pause_after_contact_days", 0) < prm["days"]:
+                add(r.id, r.source, where, f"{tr['attempts_per_week']} calls a week without a {prm['days']}-day pause after "
+                    f"a conversation: {r.text.en}")
+            elif r.check == "third_party_when_lost" and tp and not tp.get("only_when_lost", False):
+                add(r.id, r.source, where, f"third-party contact not limited to lost debtors: {r.text.en}")
+            elif r.check == "visit_staff" and "visit" in tr.get("channels", []) and tr.get("visit_staff", 0) < prm["min"]:
+                add(r.id, r.source, where, f"field visits with {tr.get('visit_staff', 0)} staff (at least {prm['min']}): {r.text.en}")
+            elif r.check == "opt_out_in_messages" and tr.get("sms_text") and not any(
+                    m.lower() in tr["sms_text"].lower() for m in prm["markers"]):
+                add(r.id, r.source, where, f"SMS text carries no opt-out notice: {r.text.en}")
+    for r in (r for r in p.rules if r.enabled):
+        if r.check == "forbearance" and not any((x.get("treatment", {}).get("offer") or {}).get("type", "none") != "none"
+                                                 for x in rules):
+            add(r.id, r.source, "strategy", f"no treatment offers forbearance: {r.text.en}")
+        if r.check == "vulnerable_path" and not any("vulnerable" in str(x.get("when", "")) for x in rules):
+            add(r.id, r.source, "strategy", f"no separate rule for vulnerable customers: {r.text.en}")
+    return Verdict(p.id, not out, out)

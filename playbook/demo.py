@@ -112,6 +112,25 @@ def _lawful_cadence(acc: np.ndarray, local: np.ndarray, channel: np.ndarray, out
     return to_sms, back
 
 
+# Known violations planted in the last accounts of a demo (n >= 60): each account's whole
+# contact log is this script (days before as-of, local clock, fields), and the rules it breaks.
+_PLANTED = [
+    (["cn_quiet_hours", "us_inconvenient_time", "uk_reasonable_hours"],
+     [(20, "22:30", {})]),
+    (["cn_unanswered_calls"],
+     [(30, f"{h:02d}:00", {}) for h in range(9, 16)]),
+    (["cn_third_party_only_when_lost", "uk_no_third_party_disclosure", "us_after_conversation"],
+     [(40, "10:00", {"outcome": "rpc", "duration_s": 120.0}),
+      (35, "10:00", {"party": "relative", "outcome": "third_party_contact", "contact_ref": "contact_1"})]),
+    (["cn_field_visit_two_staff"],
+     [(50, "10:00", {"channel": "visit", "outcome": "not_home", "staff_count": 1.0, "agent_id": None})]),
+    (["us_opt_out_notice"],
+     [(10, "10:00", {"channel": "sms", "outcome": "delivered", "agent_id": None, "message": "您的账户已逾期，请尽快还款。"})]),
+    (["cn_no_threats_insults_false_identity", "us_no_abuse", "uk_no_pressure"],
+     [(12, "11:00", {"channel": "sms", "outcome": "delivered", "agent_id": None,
+                     "message": "逾期不还后果自负。回复TD退订"})]),
+]
+
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 _GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅林鹏飞宇浩然欣怡子涵晨婷")
 _PHONE_PREFIX = np.array(["138", "139", "135", "136", "137", "150", "151", "152", "158", "159", "186", "187", "188", "189", "177"])
@@ -207,7 +226,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
         "product": product, "customer_id": np.char.replace(ids, "A", "C"), "due_day": due_day.astype("float64"),
         "credit_limit": np.where(product == "credit_card", np.round(balance * rng.uniform(1.1, 2.0, n), -2), np.nan),
         "monthly_income": np.where(income_known, income, np.nan), "occupation": occupation, "age": age.astype("float64"),
-        "region": _REGIONS[region_i], "timezone": tz, "external_debts": ext_debt,
+        "region": _REGIONS[region_i], "timezone": tz.copy(), "external_debts": ext_debt,
         "vulnerable": np.where(vuln == "", None, vuln), "assigned_team": None,
         "name": np.char.add(surname, given), "phone": phone,
         "id_number": _id_numbers(rng, _REGION_CODE[region_i], birth),
@@ -279,6 +298,21 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
         "staff_count": np.where(channel == "visit", 2.0, np.nan),
     }).iloc[order].reset_index(drop=True)
     interactions.loc[interactions["ptp_amount"].isna(), "ptp_date"] = pd.NaT
+    planted = _PLANTED if n >= 60 else []
+    planted_ids = ids[n - len(planted):] if planted else np.array([], dtype=ids.dtype)
+    if planted:
+        tz[n - len(planted):] = "Asia/Shanghai"
+        rows = []
+        for aid, (rules, script) in zip(planted_ids, planted):
+            for (days_before, clock, extra) in script:
+                local_ts = pd.Timestamp(f"{(day0 - pd.Timedelta(days=days_before)).date()} {clock}")
+                rows.append({"account_id": aid, "ts": local_ts.tz_localize("Asia/Shanghai").tz_convert("UTC"),
+                             "channel": "call", "direction": "outbound", "party": "debtor", "outcome": "no_answer",
+                             "ptp_amount": np.nan, "ptp_date": pd.NaT, "agent_id": "AG999", "duration_s": 0.0,
+                             "contact_ref": None, "message": None, "staff_count": np.nan, **extra})
+        plant = pd.DataFrame(rows).astype({"ts": "datetime64[us, UTC]", "ptp_date": "datetime64[us]"})
+        interactions = pd.concat([interactions[~interactions["account_id"].isin(planted_ids)], plant], ignore_index=True)
+        interactions = interactions.sort_values(["account_id", "ts"], kind="stable").reset_index(drop=True)
 
     # --- payments: kept promises, partial payments on broken ones, and self-cures --------
     ptp_idx = np.flatnonzero(is_ptp)
@@ -299,7 +333,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     pay_acc = np.concatenate([acc[pay_rows], cured])
     pay_ts = np.concatenate([paid_at, self_at])
     pay_amt = np.concatenate([amt, self_amt])
-    keep = pay_ts < day0.value
+    keep = (pay_ts < day0.value) & ~np.isin(pay_acc, np.arange(n - len(planted), n))
     porder = np.lexsort((pay_ts[keep], pay_acc[keep]))
     payments = pd.DataFrame({
         "account_id": ids[pay_acc[keep]][porder],
@@ -332,6 +366,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     truth = pd.DataFrame({
         "account_id": ids, "behaviour_type": np.array(TYPES)[t], "contact_state": np.array(_CONTACT_STATES)[contact_state],
         "payday": payday, "p_rpc": _P_RPC[t], "p_kept": _P_KEPT[t],
+        "planted_violations": np.concatenate([np.full(n - len(planted), ""), [";".join(r) for r, _ in planted]]),
     })
     for frame in (accounts, interactions, payments, history, truth):
         for c in frame.columns:

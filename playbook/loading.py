@@ -539,3 +539,25 @@ def write_portfolio(portfolio: Portfolio, out: str | Path, *, fmt: Literal["parq
             df.to_excel(path, index=False)
         written.append(path)
     return written
+
+
+def load_table(path: str | Path, table: Literal["accounts", "interactions", "payments", "history"],
+               mapping: str | Path | Mapping | None = None) -> pd.DataFrame:
+    """Read and validate one table from one file (e.g. a proposed contact plan).
+
+    Raises :class:`DataValidationError` with the full report if any row is rejected.
+    """
+    check_choice("table", table, TABLES)
+    m = read_mapping(mapping)
+    p = Path(path)
+    if not p.is_file():
+        raise SourceError(str(p), "no such file")
+    spec = contract(load_playbook().disposition_ids())[table]
+    notes: list[str] = []
+    raw = _read_file(p, m)
+    acc, err, n = _prepare(table, raw, spec, m, notes)
+    counts = pd.DataFrame([dict(table=table, file=raw.label, read=n, accepted=len(acc), rejected=n - len(acc))])
+    report = LoadReport(str(p), counts, err if len(err) else _errors_frame([]), notes)
+    if not report.ok:
+        raise DataValidationError(report)
+    return _finish(acc, spec)

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import playbook
+from playbook.cli import main
+from playbook.compliance import (ComplianceConfigError, check_compliance, headroom, lint_text, strategy_verdict,
+                                 tighten)
+
+from .helpers import calls, tiny_portfolio
+
+
+def _rules(result) -> list[str]:
+    return list(result.violations["rule"])
+
+
+def _one(account: str, ts: str, **kw) -> dict:
+    return {"account_id": account, "ts": ts, "outcome": kw.pop("outcome", "no_answer"), **kw}
+
+
+def test_quiet_hours_boundary_2159_vs_2200():
+    pf = tiny_portfolio([{"account_id": "A"}], [_one("A", "2026-11-20 21:59:00"), _one("A", "2026-11-21 22:00:00"),
+                                                _one("A", "2026-11-22 07:59:00"), _one("A", "2026-11-23 08:00:00")])
+    v = check_compliance(pf, "cn").violations
+    assert list(v["rule"]) == ["cn_quiet_hours", "cn_quiet_hours"]
+    assert list(v["ts"]) == ["2026-11-21 22:00 Asia/Shanghai", "2026-11-22 07:59 Asia/Shanghai"]
+
+
+def test_sixth_vs_seventh_unanswered_attempt():
+    six = tiny_portfolio([{"account_id": "A"}], calls("A", "2026-11-20", ["no_answer"] * 6))
+    seven = tiny_portfolio([{"account_id": "A"}], calls("A", "2026-11-20", ["no_answer"] * 6 + ["busy"]))
+    assert check_compliance(six, "cn").ok
+    v = check_compliance(seven, "cn").violations
+    assert _rules(check_compliance(seven, "cn")) == ["cn_unanswered_calls"]
+    assert "no. 7" in v["detail"].iloc[0]
+    # answered calls do not count towards the unanswered limit; a new day starts afresh
+    mixed = tiny_portfolio([{"account_id": "A"}], calls("A", "2026-11-20", ["no_answer"] * 6 + ["rpc"])
+                           + calls("A", "2026-11-21", ["no_answer"]))
+    assert check_compliance(mixed, "cn").ok
+
+
+def test_seven_vs_eight_calls_in_a_rolling_week():
+    days = [f"2026-11-{d:02d} 10:00:00" for d in range(1, 9)]  # one unanswered call a day
+    seven = tiny_portfolio([{"account_id": "A"}], [_one("A", d) for d in days[:7]])
+    eight_spread = tiny_portfolio([{"account_id": "A"}], [_one("A", d) for d in days])  # day 1 falls out of the window
+    eight_in_week = tiny_portfolio([{"account_id": "A"}], [_one("A", d) for d in days[:7]] + [_one("A", "2026-11-07 15:00:00")])
+    assert check_compliance(seven, "us").ok
+    assert check_compliance(eight_spread, "us").ok
+    assert _rules(check_compliance(eight_in_week, "us")) == ["us_seven_in_seven"]
+
+
+def test_no_call_within_seven_days_after_a_conversation():
+    pf = tiny_portfolio([{"account_id": "A"}], [_one("A", "2026-11-01 10:00:00", outcome="rpc"),
+                                                _one("A", "2026-11-08 09:59:00"), _one("A", "2026-11-08 10:00:00")])
+    v = check_compliance(pf, "us").violations
+    assert list(v["rule"]) == ["us_after_conversation"] and v["ts"].iloc[0].startswith("2026-11-08 09:59")
+
+
+def test_dst_transitions_in_a_us_zone():
+    acc = [{"account_id": "NY", "timezone": "America/New_York"}]
+    # 2026-03-08: clocks go forward. 12:30 UTC is 08:30 EDT (allowed), though 07:30 in standard time.
+    spring = tiny_portfolio(acc)
+    spring.interactions = pd.DataFrame({"account_id": ["NY"], "ts": [pd.Timestamp("2026-03-08 12:30", tz="UTC")],
+                                        "channel": ["call"], "direction": ["outbound"], "party": ["debtor"],
+                                        "outcome": ["no_answer"]})
+    assert check_compliance(spring, "us").ok
+    # 2026-11-01: clocks go back. 12:30 UTC is 07:30 EST (too early), though 08:30 in daylight time.
+    fall = tiny_portfolio(acc)
+    fall.interactions = spring.interactions.assign(ts=[pd.Timestamp("2026-11-01 12:30", tz="UTC")])
+    assert _rules(check_compliance(fall, "us")) == ["us_inconvenient_time"]
+    assert check_compliance(fall, "us").violations["ts"].iloc[0] == "2026-11-01 07:30 America/New_York"
+
+
+def test_third_party_while_reachable_vs_lost():
+    tp = {"party": "relative", "outcome": "third_party_contact", "contact_ref": "mother"}
+    reachable = tiny_portfolio([{"account_id": "A"}], [_one("A", "2026-11-01 10:00:00", outcome="rpc"),
+                                                       _one("A", "2026-11-20 10:00:00", **tp)])
+    lost = tiny_portfolio([{"account_id": "A"}], [_one("A", "2026-09-01 10:00:00", outcome="rpc"),
+                                                  _one("A", "2026-11-01 10:00:00"), _one("A", "2026-11-20 10:00:00", **tp)])
+    assert _rules(check_compliance(reachable, "cn")) == ["cn_third_party_only_when_lost"]
+    assert check_compliance(lost, "cn").ok
+    twice = tiny_portfolio([{"account_id": "A"}], [_one("A", "2026-11-10 10:00:00", **tp), _one("A", "2026-11-20 10:00:00", **tp)])
+    assert _rules(check_compliance(twice, "us")) == ["us_third_party_location_once"]
+
+
+def test_one_violation_of_each_cn_rule_and_a_clean_log():
+    log = (calls("Q", "2026-11-20", ["no_answer"]) + [_one("Q", "2026-11-21 23:15:00")]                   # quiet hours
+           + calls("U", "2026-11-20", ["no_answer"] * 7)                                                   # 7th unanswered
+           + [_one("T", "2026-11-10 10:00:00", outcome="rpc"),
+              _one("T", "2026-11-12 10:00:00", party="relative", outcome="third_party_contact")]            # third party
+           + [_one("V", "2026-11-12 10:00:00", channel="visit", outcome="not_home", staff_count=1)]       # one-person visit
+           + [_one("S", "2026-11-12 10:00:00", channel="sms", outcome="delivered",
+                   message="再不还钱让你同事都知道")])                                                      # workplace exposure
+    pf = tiny_portfolio([{"account_id": a} for a in "QUTVS"], log)
+    res = check_compliance(pf, "cn")
+    assert sorted(_rules(res)) == sorted(["cn_quiet_hours", "cn_unanswered_calls", "cn_third_party_only_when_lost",
+                                          "cn_field_visit_two_staff", "cn_no_threats_insults_false_identity"])
+    assert res.violations.groupby("rule")["account_id"].first().to_dict() == {
+        "cn_quiet_hours": "Q", "cn_unanswered_calls": "U", "cn_third_party_only_when_lost": "T",
+        "cn_field_visit_two_staff": "V", "cn_no_threats_insults_false_identity": "S"}
+    assert "workplace_exposure" in res.violations.set_index("rule").loc["cn_no_threats_insults_false_identity", "detail"]
+    clean = tiny_portfolio([{"account_id": "C"}], calls("C", "2026-11-20", ["no_answer", "rpc"])
+                           + [_one("C", "2026-11-22 10:00:00", channel="visit", outcome="not_home", staff_count=2)])
+    assert check_compliance(clean, "cn").ok
+
+
+def test_the_stricter_unverified_setting_is_opt_in():
+    pf = tiny_portfolio([{"account_id": "A"}], calls("A", "2026-11-20", ["rpc", "callback", "ptp", "rpc"]))
+    assert check_compliance(pf, "cn").ok
+    strict = tighten("cn", {"cn_connected_calls_three": {"enabled": True}})
+    assert _rules(check_compliance(pf, strict)) == ["cn_connected_calls_three"]
+
+
+def test_packs_tighten_but_never_loosen():
+    pf = tiny_portfolio([{"account_id": "A"}], calls("A", "2026-11-20", ["no_answer"] * 5))
+    assert _rules(check_compliance(pf, tighten("cn", {"cn_unanswered_calls": {"max": 4}}))) == ["cn_unanswered_calls"]
+    with pytest.raises(ComplianceConfigError, match="cn_unanswered_calls.max from 6 to 9 would loosen"):
+        tighten("cn", {"cn_unanswered_calls": {"max": 9}})
+    with pytest.raises(ComplianceConfigError, match="would loosen"):
+        tighten("cn", {"cn_quiet_hours": {"start": "23:00"}})
+    assert tighten("uk", {"uk_reasonable_hours": {"start": "20:00", "end": "09:00"}}).rule("uk_reasonable_hours").params["start"] == "20:00"
+    with pytest.raises(ComplianceConfigError, match="disabling"):
+        tighten("us", {"us_seven_in_seven": {"enabled": False}})
+    with pytest.raises(playbook.errors.UnknownKeyError, match="known: "):
+        tighten("us", {"us_nothing": {"max": 1}})
+
+
+def test_a_contact_plan_is_checked_against_its_history():
+    pf = tiny_portfolio([{"account_id": "A"}], [_one("A", "2026-11-28 10:00:00", outcome="rpc")])
+    plan = tiny_portfolio([{"account_id": "A"}], [_one("A", "2026-12-01 10:00:00"), _one("A", "2026-12-06 10:00:00"),
+                                                  _one("A", "2026-12-06 22:30:00")]).interactions
+    res = check_compliance(pf, "us", plan=plan)
+    # day 3 after the conversation: too soon; day 8: fine; day 8 at 22:30: too late in the evening
+    assert list(zip(res.violations["row"], res.violations["rule"])) == [(0, "us_after_conversation"),
+                                                                       (2, "us_inconvenient_time")]
+    assert res.checked == 3
+
+
+def test_headroom_counts_and_next_window():
+    pf = tiny_portfolio([{"account_id": "A"}, {"account_id": "B"}], calls("A", "2026-11-28", ["no_answer"] * 5))
+    h = headroom(pf, "2026-11-28 16:00", "cn").set_index("account_id")
+    assert h.loc["A", "calls_left_today"] == 1 and h.loc["B", "calls_left_today"] == 6
+    assert h.loc["A", "window_open_now"]
+    night = headroom(pf, "2026-11-28 22:30", "cn").set_index("account_id")
+    assert night.loc["B", "calls_left_today"] == 0 and not night.loc["B", "window_open_now"]
+    assert night.loc["B", "next_window_opens"] == "2026-11-29 08:00 Asia/Shanghai"
+    us = tiny_portfolio([{"account_id": "A", "timezone": "America/New_York"}])
+    us.interactions = pd.DataFrame({"account_id": ["A"], "ts": [pd.Timestamp("2026-11-20 15:00", tz="UTC")],
+                                    "channel": ["call"], "direction": ["outbound"], "party": ["debtor"], "outcome": ["rpc"]})
+    hu = headroom(us, pd.Timestamp("2026-11-23 15:00", tz="UTC"), "us").iloc[0]
+    assert hu["calls_left_today"] == 0 and "us_after_conversation" in hu["blocked_by"]
+    assert hu["next_window_opens"] == "2026-11-27 10:00 America/New_York"
+
+
+def test_strategy_calling_at_23_or_asking_relatives_to_pay_is_inadmissible():
+    late = {"name": "late", "rules": [{"when": "True", "treatment": {"channels": ["call"], "call_window": ["09:00", "23:00"]}}]}
+    v = strategy_verdict(late, "cn")
+    assert not v.admissible and v.violations[0]["rule"] == "cn_quiet_hours"
+    assert "商业银行" in v.violations[0]["source"] or "指引" in v.violations[0]["source"]
+    relatives = {"name": "rel", "rules": [{"when": "contactability == 'semi_lost'", "treatment": {
+        "third_party": {"purpose": "pay", "only_when_lost": True}, "script": "找不到他，只能找你来还钱"}}]}
+    v = strategy_verdict(relatives, "cn")
+    assert not v.admissible
+    assert {x["rule"] for x in v.violations} == {"prohibited:pressing_relatives"}
+    ok = {"name": "ok", "rules": [{"when": "True", "treatment": {"channels": ["call", "sms"], "call_window": ["09:00", "20:00"],
+                                                                "attempts_per_day": 3, "sms_text": "请尽快还款，回复TD退订"}}]}
+    assert strategy_verdict(ok, "cn").admissible
+    uk = strategy_verdict(ok, "uk")
+    assert {x["rule"] for x in uk.violations} == {"uk_forbearance", "uk_vulnerable_path"}
+
+
+def test_lint_text_in_both_languages():
+    assert lint_text("Pay now or your boss will know: we will tell your boss")[0]["practice"] == "workplace_exposure"
+    assert lint_text("我是法院的工作人员")[0]["practice"] == "false_identity"
+    assert lint_text("您好，提醒您本期账单已过还款日。") == []
+
+
+def test_demo_contains_exactly_the_planted_violations():
+    pf = playbook.demo_portfolio(400, 5, "2026-11-29")
+    planted = pf.truth[pf.truth["planted_violations"] != ""]
+    for pack in ("cn", "us", "uk"):
+        expected = sorted((rule, a) for a, rules in zip(planted["account_id"], planted["planted_violations"])
+                          for rule in rules.split(";") if rule.startswith(pack + "_"))
+        found = sorted(zip(check_compliance(pf, pack).violations["rule"], check_compliance(pf, pack).violations["account_id"]))
+        assert found == expected, pack
+        assert 3 <= len(found) <= 5
+
+
+def test_cli_exit_codes_and_json(tmp_path, capsys):
+    assert main(["demo-data", "--accounts", "200", "--seed", "4", "--out", str(tmp_path / "d")]) == 0
+    capsys.readouterr()
+    assert main(["compliance", str(tmp_path / "d"), "--pack", "uk", "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert {"rule", "account_id", "ts", "detail"} <= set(body["violations"][0])
+    assert body["summary"]["uk_reasonable_hours"] == {**body["summary"]["uk_reasonable_hours"], "violations": 1, "accounts": 1}
+    assert main(["compliance", str(tmp_path / "d"), "--pack", "xx"]) == 2
+    assert "known: cn, uk, us" in capsys.readouterr().err
+    clean = tiny_portfolio([{"account_id": "C"}], calls("C", "2026-11-20", ["no_answer"]))
+    from playbook.loading import write_portfolio
+    write_portfolio(clean, tmp_path / "clean", fmt="csv")
+    assert main(["compliance", str(tmp_path / "clean")]) == 0
+    plan = tmp_path / "plan.csv"
+    pd.DataFrame({"account_id": ["C"], "ts": ["2026-12-01 23:00:00"], "channel": ["call"], "direction": ["outbound"],
+                  "party": ["debtor"], "outcome": ["no_answer"]}).to_csv(plan, index=False)
+    assert main(["compliance", str(tmp_path / "clean"), "--plan", str(plan)]) == 1
+    assert "cn_quiet_hours" in capsys.readouterr().out
+    pd.DataFrame({"account_id": ["C"], "ts": ["soon"], "channel": ["call"], "direction": ["outbound"],
+                  "party": ["debtor"], "outcome": ["no_answer"]}).to_csv(plan, index=False)
+    assert main(["compliance", str(tmp_path / "clean"), "--plan", str(plan)]) == 2
