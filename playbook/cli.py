@@ -72,7 +72,29 @@ def _parser() -> argparse.ArgumentParser:
                    help="a stricter setting, e.g. cn_unanswered_calls.max=4 or cn_connected_calls_three.enabled=true")
     c.add_argument("--mapping")
     c.add_argument("--json", action="store_true")
+    b = sub.add_parser("briefings", help="one HTML briefing per team (papermill)")
+    b.add_argument("data")
+    b.add_argument("--as-of", required=True)
+    b.add_argument("--teams", default="all", help="all, or a comma-separated list such as early,mid")
+    b.add_argument("--out", default="reports", type=Path, help="reports are written to OUT/<as-of>/")
+    b.add_argument("--jobs", type=int, default=2)
+    b.add_argument("--lang", choices=["zh", "en"], default="zh")
+    b.add_argument("--top-n", type=int, default=20)
+    b.add_argument("--pack", default="cn")
     return p
+
+
+@register("briefings")
+def _briefings(a: argparse.Namespace) -> int:
+    from .runner import run_briefings
+
+    manifest = run_briefings(a.data, a.as_of, teams=a.teams, out=a.out, jobs=a.jobs, lang=a.lang, top_n=a.top_n,
+                             pack=a.pack, log=lambda m: print(m, flush=True))
+    where = a.out / manifest["as_of"]
+    failed = [t["team"] for t in manifest["teams"] if t["status"] != "ok"]
+    print(f"wrote {where / 'index.html'} and {where / 'manifest.json'}; "
+          + (f"FAILED: {', '.join(failed)}" if failed else "all teams ok"))
+    return 1 if failed else 0
 
 
 def _overrides(items: list[str]) -> dict:

@@ -1,0 +1,307 @@
+"""The content of one team's morning briefing, as data and as escaped HTML fragments.
+
+:func:`prepare` computes the portfolio-wide pieces once (segments, compliance headroom and
+alerts, KPIs per team, provenance); :func:`team_briefing` slices them for one team. The
+notebook ``notebooks/team_briefing.ipynb`` only calls these and displays the result.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from ._checks import check_choice, check_date, check_positive_int
+from .content import Playbook, load_playbook
+from .errors import UnknownKeyError
+from .masking import mask_pii
+
+__all__ = ["prepare", "team_briefing", "Briefing", "UI", "write_json_atomic"]
+
+UI = {
+    "title": {"zh": "团队晨报", "en": "Team briefing"},
+    "team": {"zh": "团队", "en": "Team"},
+    "as_of": {"zh": "数据日期", "en": "As of"},
+    "provenance": {"zh": "数据来源", "en": "Provenance"},
+    "version": {"zh": "手册版本", "en": "Playbook version"},
+    "queue": {"zh": "队列概况", "en": "Queue summary"},
+    "accounts": {"zh": "账户数", "en": "Accounts"},
+    "balance": {"zh": "余额", "en": "Balance"},
+    "overdue": {"zh": "逾期金额", "en": "Overdue"},
+    "kpis": {"zh": "关键指标（近30天）", "en": "KPIs (last 30 days)"},
+    "vs_prev": {"zh": "较上期", "en": "vs previous"},
+    "no_prev": {"zh": "无上期数据", "en": "no previous briefing"},
+    "roll": {"zh": "账龄迁移", "en": "Roll rates"},
+    "mix": {"zh": "客群结构", "en": "Segment mix"},
+    "worklist": {"zh": "优先工作清单", "en": "Priority worklist"},
+    "alerts": {"zh": "合规提醒", "en": "Compliance alerts"},
+    "no_alerts": {"zh": "近7天无违规记录。", "en": "No violations in the last 7 days."},
+    "blocked": {"zh": "今日不可再致电的账户", "en": "Accounts with no calls left today"},
+    "section": {"zh": "本组打法与红线", "en": "Playbook for this team: tactics and red lines"},
+    "tactics": {"zh": "打法", "en": "Tactics"},
+    "avoid": {"zh": "避免", "en": "Avoid"},
+    "red_lines": {"zh": "红线（禁止行为）", "en": "Red lines (prohibited practices)"},
+    "why": {"zh": "原因", "en": "Why"},
+    "instead": {"zh": "正确做法", "en": "Do instead"},
+    "priority": {"zh": "优先级", "en": "Priority"},
+    "account": {"zh": "账户", "en": "Account"},
+    "name": {"zh": "姓名", "en": "Name"},
+    "phone": {"zh": "电话", "en": "Phone"},
+    "stage": {"zh": "阶段", "en": "Stage"},
+    "type": {"zh": "类型", "en": "Type"},
+    "reason": {"zh": "依据", "en": "Reason"},
+    "approach": {"zh": "建议做法", "en": "Recommended approach"},
+    "opening": {"zh": "开场白", "en": "Opening line"},
+    "calls_left": {"zh": "今日可呼次数", "en": "Calls left today"},
+    "next_window": {"zh": "下一可联系时间", "en": "Next allowed contact"},
+    "rule": {"zh": "规则", "en": "Rule"},
+    "count": {"zh": "次数", "en": "Count"},
+    "detail": {"zh": "详情", "en": "Detail"},
+    "when": {"zh": "时间", "en": "When"},
+    "no_limit": {"zh": "不限次数", "en": "no count limit"},
+}
+
+KPI_TILES = [("accounts", "{:,.0f}"), ("balance", "{:,.0f}"), ("rpc_rate", "{:.1%}"), ("ptp_rate", "{:.1%}"),
+             ("ptp_kept_rate", "{:.1%}"), ("collected", "{:,.0f}"), ("cost_to_collect", "{:.1%}"),
+             ("roll_forward_rate", "{:.1%}"), ("cure_rate", "{:.1%}")]
+KPI_NAMES = {"accounts": {"zh": "账户数", "en": "Accounts"}, "balance": {"zh": "余额", "en": "Balance"},
+             "rpc_rate": {"zh": "本人接通率", "en": "RPC rate"}, "ptp_rate": {"zh": "承诺率", "en": "PTP rate"},
+             "ptp_kept_rate": {"zh": "承诺兑现率", "en": "PTP kept rate"}, "collected": {"zh": "回收金额", "en": "Collected"},
+             "cost_to_collect": {"zh": "催收成本率", "en": "Cost to collect"},
+             "roll_forward_rate": {"zh": "前滚率", "en": "Roll-forward rate"}, "cure_rate": {"zh": "治愈率", "en": "Cure rate"}}
+
+
+def ui(key: str, lang: str) -> str:
+    return UI[key][lang]
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON to a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def prepare(data_path: str | Path, as_of: str | pd.Timestamp, cache_dir: str | Path, *, pack: str = "cn",
+            mapping: str | Path | None = None, playbook: Playbook | None = None) -> Path:
+    """Compute the portfolio-wide pieces of every team's briefing once, into ``cache_dir``.
+
+    Writes ``segments.parquet``, ``accounts.parquet`` (with personal data masked),
+    ``headroom.parquet``, ``violations.parquet``, ``kpis.parquet`` (per team),
+    ``history.parquet`` and ``provenance.json``. Returns ``cache_dir``.
+    """
+    from .compliance import check_compliance, headroom
+    from .loading import load_portfolio
+    from .metrics import kpis
+    from .segmentation import segment
+
+    day = check_date("as_of", as_of)
+    pb = playbook or load_playbook()
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    pf = load_portfolio(data_path, mapping)
+    seg = segment(pf, day, playbook=pb)
+    seg.to_parquet(cache / "segments.parquet", index=False)
+    cols = [c for c in ("account_id", "balance", "overdue_amount", "dpd", "product", "name", "phone", "timezone")
+            if c in pf.accounts]
+    mask_pii(pf.accounts[cols]).to_parquet(cache / "accounts.parquet", index=False)
+    now = (day + pd.Timedelta(hours=9)).tz_localize(pb.pack(pack).default_timezone)
+    headroom(pf, now, pack, playbook=pb).to_parquet(cache / "headroom.parquet", index=False)
+    recent = pf.interactions["ts"] >= (day - pd.Timedelta(days=6)).tz_localize("Asia/Shanghai").tz_convert("UTC")
+    res = check_compliance(pf.interactions[recent], pack, accounts=pf.accounts, playbook=pb)
+    res.violations.to_parquet(cache / "violations.parquet", index=False)
+    kpis(pf, day, by="team", segments=seg, playbook=pb).reset_index().to_parquet(cache / "kpis.parquet", index=False)
+    team_of = pd.Series(seg["team"].astype(str).to_numpy(), index=seg["account_id"].to_numpy())
+    pf.history.assign(team=team_of.reindex(pf.history["account_id"]).to_numpy()).to_parquet(cache / "history.parquet", index=False)
+    write_json_atomic(cache / "provenance.json", {
+        "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
+        "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack,
+        "rows": {t: len(f) for t, f in pf.tables().items()}})
+    return cache
+
+
+@dataclass
+class Briefing:
+    """Everything one team's page shows."""
+
+    team: str
+    lang: str
+    as_of: pd.Timestamp
+    provenance: dict
+    queue: pd.DataFrame
+    kpis: pd.Series
+    previous: dict | None
+    history: pd.DataFrame
+    segments: pd.DataFrame
+    worklist: pd.DataFrame
+    alerts: pd.DataFrame
+    blocked: int
+    pack: str
+    playbook: Playbook = field(repr=False)
+
+    # ---------------------------------------------------------------- HTML fragments
+    def header_html(self) -> str:
+        L = self.lang
+        p = self.provenance
+        team = self.playbook.dimension("team").category(self.team)
+        return (f"<h1>{html.escape(ui('title', L))}: {html.escape(team.name(L))}</h1>"
+                f"<p><b>{ui('as_of', L)}</b> {self.as_of.date()} &nbsp; <b>{ui('version', L)}</b> "
+                f"{html.escape(str(p.get('playbook_version')))} (content {html.escape(str(p.get('content_sha256', ''))[:12])})"
+                f"<br><b>{ui('provenance', L)}</b> sha256 {html.escape(str(p.get('data_sha256', '')))}</p>")
+
+    def queue_html(self) -> str:
+        return self.queue.to_html(escape=True, float_format=lambda x: f"{x:,.0f}", classes="queue")
+
+    def kpi_tiles_html(self) -> str:
+        L = self.lang
+        tiles = []
+        for key, fmt in KPI_TILES:
+            v = self.kpis.get(key, np.nan)
+            text = "–" if pd.isna(v) else fmt.format(v)
+            prev = (self.previous or {}).get(key)
+            if prev is None or pd.isna(v) or (isinstance(prev, float) and np.isnan(prev)):
+                delta = ui("no_prev", L)
+            else:
+                d = v - prev
+                delta = f"{ui('vs_prev', L)} {'+' if d >= 0 else ''}{fmt.format(d)}"
+            tiles.append(f"<div class='tile'><div class='k'>{html.escape(KPI_NAMES[key][L])}</div>"
+                         f"<div class='v'>{html.escape(text)}</div><div class='d'>{html.escape(delta)}</div></div>")
+        return "<style>.tile{display:inline-block;border:1px solid #ccc;padding:6px 10px;margin:3px;min-width:120px}" \
+               ".tile .v{font-size:1.4em;font-weight:bold}.tile .d{color:#666;font-size:.85em}</style>" + "".join(tiles)
+
+    def worklist_html(self) -> str:
+        return self.worklist.to_html(index=False, escape=True, classes="worklist")
+
+    def alerts_html(self) -> str:
+        L = self.lang
+        if self.alerts.empty:
+            out = f"<p>{html.escape(ui('no_alerts', L))}</p>"
+        else:
+            pack = self.playbook.pack(self.pack)
+            counts = self.alerts.groupby("rule").size().rename(ui("count", L)).to_frame()
+            counts.index = [f"{r}: {pack.rule(r).text(L)}" for r in counts.index]
+            counts.index.name = ui("rule", L)
+            shown = self.alerts.head(20)[["rule", "account_id", "ts", "detail"]]
+            shown.columns = [ui("rule", L), ui("account", L), ui("when", L), ui("detail", L)]
+            out = counts.to_html(escape=True) + shown.to_html(index=False, escape=True)
+        return out + f"<p>{html.escape(ui('blocked', L))}: {self.blocked}</p>"
+
+    def section_html(self) -> str:
+        L = self.lang
+        pb = self.playbook
+        team = pb.dimension("team").category(self.team)
+        parts = [f"<h3>{html.escape(team.name(L))}</h3><p>{html.escape(team.description(L))}</p>",
+                 _bullets(ui("tactics", L), [t(L) for t in team.tactics]), _bullets(ui("avoid", L), [t(L) for t in team.avoid])]
+        common = self.segments["behaviour_type"].astype(str).value_counts()
+        bt = pb.dimension("behaviour_type")
+        for cid in [c for c in common.index if c != "unclassified"][:3]:
+            c = bt.category(cid)
+            parts.append(f"<h4>{html.escape(c.name(L))} ({int(common[cid])})</h4><p>{html.escape(c.description(L))}</p>")
+            parts.append(_bullets(ui("tactics", L), [t(L) for t in c.tactics]))
+            parts.append(_bullets(ui("avoid", L), [t(L) for t in c.avoid]))
+        rows = "".join(f"<tr><td>{html.escape(p.name(L))}</td><td>{html.escape(p.why_forbidden(L))}</td>"
+                       f"<td>{html.escape(p.do_instead(L))}</td><td>{html.escape('; '.join(s.citation for s in p.sources))}</td></tr>"
+                       for p in pb.prohibited)
+        parts.append(f"<h4>{html.escape(ui('red_lines', L))}</h4><table><tr><th></th><th>{ui('why', L)}</th>"
+                     f"<th>{ui('instead', L)}</th><th>source</th></tr>{rows}</table>")
+        return "".join(parts)
+
+    def sidecar(self) -> dict:
+        """What the next briefing compares its KPI tiles against."""
+        return {"team": self.team, "as_of": str(self.as_of.date()), "lang": self.lang,
+                "kpis": {k: (None if pd.isna(self.kpis.get(k, np.nan)) else float(self.kpis.get(k)))
+                         for k, _ in KPI_TILES},
+                "worklist_accounts": self.worklist.iloc[:, 1].tolist() if len(self.worklist) else []}
+
+
+def _bullets(title: str, items: list[str]) -> str:
+    return f"<p><b>{html.escape(title)}</b></p><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def _previous_kpis(out_dir: Path | None, team: str, day: pd.Timestamp) -> dict | None:
+    if out_dir is None:
+        return None
+    root = Path(out_dir).parent
+    best = None
+    for side in root.glob(f"*/{team}.json"):
+        try:
+            data = json.loads(side.read_text(encoding="utf-8"))
+            when = pd.Timestamp(data["as_of"])
+        except (OSError, ValueError, KeyError):
+            continue
+        if when < day and (best is None or when > best[0]):
+            best = (when, data.get("kpis"))
+    return best[1] if best else None
+
+
+def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *, lang: str = "zh",
+                  top_n: int = 20, prepared: str | Path | None = None, out_dir: str | Path | None = None,
+                  pack: str = "cn", playbook: Playbook | None = None) -> Briefing:
+    """Assemble one team's briefing. Uses ``prepared`` (from :func:`prepare`) when given,
+    else computes it into ``out_dir``/``.prepared``."""
+    day = check_date("as_of", as_of)
+    check_choice("lang", lang, ("zh", "en"))
+    top_n = check_positive_int("top_n", top_n)
+    pb = playbook or load_playbook()
+    if team not in pb.teams:
+        raise UnknownKeyError("team", team, pb.teams)
+    if prepared is None:
+        base = Path(out_dir) if out_dir is not None else Path(".")
+        prepared = prepare(data_path, day, base / ".prepared", pack=pack, playbook=pb)
+    prep = Path(prepared)
+    prov = json.loads((prep / "provenance.json").read_text(encoding="utf-8"))
+    seg = pd.read_parquet(prep / "segments.parquet")
+    seg = seg[seg["team"].astype(str) == team].reset_index(drop=True)
+    acc = pd.read_parquet(prep / "accounts.parquet").set_index("account_id").reindex(seg["account_id"])
+    room = pd.read_parquet(prep / "headroom.parquet").set_index("account_id").reindex(seg["account_id"])
+    viol = pd.read_parquet(prep / "violations.parquet")
+    viol = viol[viol["account_id"].isin(set(seg["account_id"]))].reset_index(drop=True)
+    k = pd.read_parquet(prep / "kpis.parquet").set_index("team")
+    kp = k.loc[team] if team in k.index else pd.Series(dtype=float)
+    hist = pd.read_parquet(prep / "history.parquet")
+    hist = hist[hist["team"] == team]
+
+    stage_dim, bt_dim = pb.dimension("stage"), pb.dimension("behaviour_type")
+    labels = {d: {c: pb.dimension(d).category(c).name(lang) for c in pb.dimension(d).ids}
+              for d in ("stage", "behaviour_type")}
+    q = pd.DataFrame({"stage": seg["stage"].astype(str).map(labels["stage"]).to_numpy(),
+                      "type": seg["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
+                      "balance": acc["balance"].to_numpy()})
+    queue = q.pivot_table(index="type", columns="stage", values="balance", aggfunc="size", fill_value=0)
+    queue = queue.reindex(columns=[labels["stage"][c] for c in stage_dim.ids if labels["stage"][c] in queue.columns])
+    queue.loc[ui("accounts", lang)] = queue.sum()
+    queue[ui("balance", lang)] = q.groupby("type")["balance"].sum().reindex(queue.index).fillna(q["balance"].sum())
+    queue.index.name = ui("type", lang)
+    queue.columns.name = ui("stage", lang)
+
+    from .segmentation import recommend
+
+    top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)
+    a = acc.loc[top["account_id"]]
+    r = room.loc[top["account_id"]]
+    approach = recommend(top.reset_index(drop=True), pb, lang).astype(str).to_numpy()
+    opening = [(bt_dim.category(b).opening_line(lang) if bt_dim.category(b).opening_line else "")
+               for b in top["behaviour_type"].astype(str)]
+    cue = {c.id: c.cues[0](lang) for c in bt_dim.categories}
+    reason = [f"{rid}: {cue.get(b, '')}" for rid, b in zip(top["reason_behaviour_type"].astype(str), top["behaviour_type"].astype(str))]
+    calls_left = r["calls_left_today"].astype("Int64").astype(object).where(r["calls_left_today"].notna(), ui("no_limit", lang))
+    worklist = pd.DataFrame({
+        ui("priority", lang): top["priority"].to_numpy(), ui("account", lang): top["account_id"].to_numpy(),
+        ui("name", lang): a["name"].to_numpy() if "name" in a else "", ui("phone", lang): a["phone"].to_numpy() if "phone" in a else "",
+        ui("stage", lang): top["stage"].astype(str).map(labels["stage"]).to_numpy(),
+        ui("type", lang): top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
+        ui("reason", lang): reason, ui("approach", lang): approach, ui("opening", lang): opening,
+        ui("calls_left", lang): calls_left.to_numpy(), ui("next_window", lang): r["next_window_opens"].to_numpy(),
+    })
+    return Briefing(team=team, lang=lang, as_of=day, provenance=prov, queue=queue, kpis=kp,
+                    previous=_previous_kpis(Path(out_dir) if out_dir else None, team, day), history=hist,
+                    segments=seg, worklist=worklist, alerts=viol, blocked=int((room["calls_left_today"] == 0).sum()),
+                    pack=pack, playbook=pb)

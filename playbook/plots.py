@@ -1,0 +1,134 @@
+"""Charts for notebooks and briefings (seaborn), readable in Chinese and English.
+
+Chinese labels need a CJK font. :func:`chart_lang` finds one; when there is none it falls
+back to English labels and warns once, instead of drawing empty boxes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+
+import pandas as pd
+
+from ._checks import check_choice
+from .content import Playbook, load_playbook
+
+__all__ = ["chart_lang", "cjk_font", "roll_heatmap", "segment_mix", "queue_bars"]
+
+_CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",
+              "PingFang", "Heiti", "AR PL", "Droid Sans Fallback")
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The name of an installed font that covers Chinese, or None."""
+    from matplotlib import font_manager
+
+    names = sorted({f.name for f in font_manager.fontManager.ttflist})
+    for hint in _CJK_HINTS:
+        for name in names:
+            if hint.lower() in name.lower():
+                return name
+    return None
+
+
+_warned: set[str] = set()
+
+
+def chart_lang(lang: str) -> str:
+    """The language charts can be labelled in: ``lang``, or ``en`` when no CJK font exists."""
+    check_choice("lang", lang, ("zh", "en"))
+    import matplotlib as mpl
+
+    if lang == "en":
+        return "en"
+    font = cjk_font()
+    if font is None:
+        if "nocjk" not in _warned:
+            _warned.add("nocjk")
+            warnings.warn("no CJK font found (install fonts-noto-cjk); chart labels fall back to English",
+                          RuntimeWarning, stacklevel=2)
+        return "en"
+    mpl.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    mpl.rcParams["font.family"] = "sans-serif"
+    mpl.rcParams["axes.unicode_minus"] = False
+    return "zh"
+
+
+_TITLES = {
+    "roll": {"zh": "账龄迁移率（行占比）", "en": "Roll rates (row shares)"},
+    "from": {"zh": "上月账龄", "en": "From bucket"},
+    "to": {"zh": "本月账龄", "en": "To bucket"},
+    "accounts": {"zh": "账户数", "en": "Accounts"},
+    "balance": {"zh": "余额", "en": "Balance"},
+}
+
+
+def _t(key: str, lang: str) -> str:
+    return _TITLES[key][lang]
+
+
+def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax=None):  # noqa: ANN001, ANN201 - matplotlib types
+    """Heatmap of a roll-rate matrix (from :func:`playbook.metrics.roll_rates`)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    lang = chart_lang(lang)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 4))
+    sns.heatmap(roll.astype(float), annot=True, fmt=".1%", cmap="Reds", vmin=0, vmax=1, cbar=False, ax=ax,
+                linewidths=0.5)
+    ax.set_title(_t("roll", lang))
+    ax.set_xlabel(_t("to", lang))
+    ax.set_ylabel(_t("from", lang))
+    return ax
+
+
+def segment_mix(segments: pd.DataFrame, dim: str, *, by: str | None = None, lang: str = "en",
+                playbook: Playbook | None = None, ax=None):  # noqa: ANN001, ANN201
+    """Bar chart of accounts per category of ``dim`` (optionally split by ``by``), labelled
+    with the playbook's names in ``lang``."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    pb = playbook or load_playbook()
+    lang = chart_lang(lang)
+    d = pb.dimension(dim)
+    labels = {c: d.category(c).name(lang) for c in d.ids}
+    frame = pd.DataFrame({dim: segments[dim].astype(object).map(labels).astype(object)})
+    order = [labels[c] for c in d.ids if labels[c] in set(frame[dim])]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.35 * max(len(order), 3) + 1))
+    if by is None:
+        sns.countplot(data=frame, y=dim, order=order, ax=ax, color="#4C72B0")
+    else:
+        bd = pb.dimension(by)
+        blabels = {c: bd.category(c).name(lang) for c in bd.ids}
+        frame[by] = segments[by].astype(object).map(blabels).astype(object)  # object hue: seaborn #3893
+        hue_order = [blabels[c] for c in bd.ids if blabels[c] in set(frame[by])]
+        sns.countplot(data=frame, y=dim, hue=by, order=order, hue_order=hue_order, ax=ax)
+        ax.legend(title=bd.name(lang), fontsize=8)
+    ax.set_ylabel(d.name(lang))
+    ax.set_xlabel(_t("accounts", lang))
+    return ax
+
+
+def queue_bars(segments: pd.DataFrame, balance: pd.Series, *, lang: str = "en",
+               playbook: Playbook | None = None, ax=None):  # noqa: ANN001, ANN201
+    """Balance by stage: where the team's money sits."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    pb = playbook or load_playbook()
+    lang = chart_lang(lang)
+    d = pb.dimension("stage")
+    frame = pd.DataFrame({"stage": segments["stage"].astype(object).map(lambda c: d.category(c).name(lang)).astype(object),
+                          "balance": balance.to_numpy()})
+    g = frame.groupby("stage", sort=False)["balance"].sum().reindex([d.category(c).name(lang) for c in d.ids]).dropna()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    sns.barplot(x=g.index.astype(object), y=g.to_numpy(), ax=ax, color="#DD8452")
+    ax.set_ylabel(_t("balance", lang))
+    ax.set_xlabel(d.name(lang))
+    return ax

@@ -1,0 +1,179 @@
+"""Run the team-briefing notebook once per team with papermill, in parallel processes.
+
+Each team gets ``<team>.ipynb`` and ``<team>.html`` (no input cells, self-contained); the
+run gets ``index.html`` and ``manifest.json``. One team failing does not stop the others.
+Every file is written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from . import __version__
+from ._checks import check_choice, check_date, check_positive_int
+from .content import load_playbook
+from .errors import UnknownKeyError
+
+__all__ = ["run_briefings", "run_notebook", "default_template"]
+
+_RACE_MARKERS = ("Address already in use", "Kernel didn't respond", "Kernel died before replying",
+                 "ZMQError", "timed out waiting for kernel")
+
+
+def default_template() -> Path:
+    """The team-briefing notebook: ``notebooks/team_briefing.ipynb`` of the source tree."""
+    here = Path(__file__).resolve().parent.parent / "notebooks" / "team_briefing.ipynb"
+    if here.is_file():
+        return here
+    return Path(str(resources.files("playbook") / "notebooks" / "team_briefing.ipynb"))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Path | None,
+                 parameters: Mapping[str, Any], *, retries: int = 3, cwd: str | Path | None = None) -> dict:
+    """Execute one notebook with papermill and export it to HTML without input cells.
+
+    Retries when kernels race at start-up (papermill #511). Returns ``{"status", "seconds",
+    "error"}``; never raises for a failing notebook.
+    """
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    out_ipynb, t0 = Path(out_ipynb), time.perf_counter()
+    tmp = out_ipynb.with_name(f".{out_ipynb.name}.{os.getpid()}.tmp.ipynb")
+    error = None
+    for attempt in range(1, retries + 1):
+        try:
+            pm.execute_notebook(str(template), str(tmp), parameters=dict(parameters), progress_bar=False,
+                                log_output=False, kernel_name="python3", cwd=str(cwd) if cwd else None)
+            error = None
+            break
+        except Exception as exc:  # noqa: BLE001 - a failing team is reported, not raised
+            error = f"{type(exc).__name__}: {exc}".strip()
+            if attempt < retries and any(m in error for m in _RACE_MARKERS):
+                time.sleep(0.5 * attempt)
+                continue
+            break
+    status = "failed" if error else "ok"
+    if tmp.exists():
+        nb = nbformat.read(tmp, as_version=4)
+        pm_meta = nb.metadata.get("papermill", {})
+        if pm_meta.get("exception") and not error:
+            status, error = "failed", "notebook recorded an exception"
+        tmp.replace(out_ipynb)
+        if out_html is not None:
+            exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+            body, _ = exporter.from_notebook_node(nb)
+            _atomic_write(Path(out_html), body)
+    if error:
+        error = error.splitlines()[-1][:2000] if "\n" in error else error[:2000]
+        # papermill puts the notebook's own traceback in the message; keep its last line
+    return {"status": status, "seconds": round(time.perf_counter() - t0, 2), "error": error}
+
+
+def _job(args: tuple) -> tuple[str, dict]:
+    team, template, out_dir, params = args
+    logs = out_dir / ".logs"
+    logs.mkdir(exist_ok=True)
+    # the kernel inherits this worker's stderr: keep its chatter in a log file, not the console
+    with open(logs / f"{team}.log", "w", encoding="utf-8") as fh:
+        os.dup2(fh.fileno(), 2)
+        res = run_notebook(template, out_dir / f"{team}.ipynb", out_dir / f"{team}.html", params)
+    return team, res
+
+
+def _index_html(manifest: dict) -> str:
+    rows = "".join(
+        f"<tr><td><a href='{html.escape(t['team'])}.html'>{html.escape(t['team'])}</a></td>"
+        f"<td class='{html.escape(t['status'])}'>{html.escape(t['status'])}</td><td>{t['accounts']}</td>"
+        f"<td>{t['seconds']}</td><td>{html.escape(t.get('error') or '')}</td></tr>" for t in manifest["teams"])
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Briefings {html.escape(manifest['as_of'])}</title>"
+            "<style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd}"
+            ".ok{color:green}.failed{color:#b00}</style></head><body>"
+            f"<h1>团队晨报 / Team briefings {html.escape(manifest['as_of'])}</h1>"
+            f"<p>data sha256 {html.escape(manifest['data_sha256'])} · playbook {html.escape(manifest['playbook_version'])}</p>"
+            "<table><tr><th>team</th><th>status</th><th>accounts</th><th>seconds</th><th>error</th></tr>"
+            f"{rows}</table></body></html>")
+
+
+def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = "all", out: str | Path = "reports",
+                  jobs: int = 2, lang: str = "zh", top_n: int = 20, pack: str = "cn",
+                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                  template: str | Path | None = None, log=print) -> dict:  # noqa: ANN001
+    """Produce one briefing per team under ``out/<as_of>/``; returns the manifest.
+
+    ``overrides`` gives extra notebook parameters per team (e.g. ``{"care": {"top_n": 50}}``).
+    """
+    from .briefing import prepare, write_json_atomic
+
+    day = check_date("as_of", as_of)
+    check_choice("lang", lang, ("zh", "en"))
+    jobs = check_positive_int("jobs", jobs)
+    pb = load_playbook()
+    names = list(pb.teams) if teams == "all" else ([t.strip() for t in teams.split(",")] if isinstance(teams, str) else list(teams))
+    for t in names:
+        if t not in pb.teams:
+            raise UnknownKeyError("team", t, pb.teams)
+    out_dir = Path(out) / str(day.date())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    template = Path(template) if template else default_template()
+    t0 = time.perf_counter()
+    prepared = prepare(data, day, out_dir / ".prepared", pack=pack, playbook=pb)
+    import json
+
+    import pandas as pd
+
+    prov = json.loads((prepared / "provenance.json").read_text(encoding="utf-8"))
+    team_sizes = pd.read_parquet(prepared / "segments.parquet", columns=["team"])["team"].astype(str).value_counts()
+    log(f"prepared {sum(team_sizes)} accounts in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
+    base = {"data_path": str(Path(data).resolve()) if "://" not in str(data) else str(data), "as_of": str(day.date()),
+            "lang": lang, "out_dir": str(out_dir.resolve()), "top_n": top_n, "interactive": False,
+            "prepared": str(prepared.resolve()), "pack": pack}
+    params = {t: {**base, "team": t, **dict((overrides or {}).get(t, {}))} for t in names}
+    results: dict[str, dict] = {}
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(names), desc="briefings", unit="team")
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_job, (t, template, out_dir, params[t])) for t in names]
+        for i, fut in enumerate(as_completed(futures), 1):
+            team, res = fut.result()
+            results[team] = res
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"{team} {res['status']}")
+            else:
+                log(f"[{i}/{len(names)}] {team}: {res['status']} in {res['seconds']}s"
+                    + (f" ({res['error']})" if res["error"] else ""))
+    if bar is not None:
+        bar.close()
+    manifest = {
+        "as_of": str(day.date()), "data": str(data), "data_sha256": prov["data_sha256"],
+        "playbook_version": __version__, "content_sha256": prov["content_sha256"], "lang": lang, "pack": pack,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "teams": [{"team": t, "status": results[t]["status"], "seconds": results[t]["seconds"],
+                   "accounts": int(team_sizes.get(t, 0)), "data_sha256": prov["data_sha256"],
+                   "playbook_version": __version__, "parameters": params[t], "error": results[t]["error"]}
+                  for t in names],
+    }
+    write_json_atomic(out_dir / "manifest.json", manifest)
+    _atomic_write(out_dir / "index.html", _index_html(manifest))
+    return manifest
