@@ -8,7 +8,7 @@ ACCOUNTS ?= 5000
 SEED ?= 7
 DEMO := data/demo
 
-.PHONY: install test briefings demo bench lab clean
+.PHONY: install test briefings demo bench lab clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,17 @@ demo: $(STAMP)
 REPORTS := reports/$(AS_OF)
 
 briefings: demo
-	$(BIN)/playbook validate $(DEMO)
-	mkdir -p $(REPORTS)
-	$(BIN)/playbook segment $(DEMO) --as-of $(AS_OF) --out $(REPORTS)/segments.parquet
-	$(BIN)/playbook kpis $(DEMO) --as-of $(AS_OF) --by team --json > $(REPORTS)/kpis_by_team.json
-	@echo "reports written to $(REPORTS)"
+	$(BIN)/playbook validate $(DEMO) > /dev/null
+	$(BIN)/playbook briefings $(DEMO) --as-of $(AS_OF) --teams all --out reports --jobs 2
+	@echo "open $(REPORTS)/index.html"
+
+# Debian packages the project uses: a CJK font for Chinese chart labels, Chromium for the
+# browser test. Needs root (CI runs as root); without them charts fall back to English.
+system-deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  dpkg -s fonts-noto-cjk chromium >/dev/null 2>&1 || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk chromium); \
+	else echo "system-deps: not root or no apt-get; skipping (charts fall back to English labels)"; fi
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

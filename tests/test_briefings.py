@@ -1,0 +1,102 @@
+"""Briefings through papermill: one real run per team on small demo data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+
+import playbook
+from playbook.cli import main
+from playbook.loading import write_portfolio
+from playbook.runner import default_template, run_briefings
+
+AS_OF = "2026-11-29"
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("brief_demo")
+    pf = playbook.demo_portfolio(600, 8, AS_OF)
+    # a hostile name in the data: it must reach the page escaped (and masked)
+    seg = playbook.segment(pf, AS_OF)
+    top = seg.sort_values("priority", ascending=False).groupby("team").head(1)
+    pf.accounts.loc[pf.accounts["account_id"].isin(top["account_id"]), "name"] = "<script>alert(1)</script>"
+    write_portfolio(pf, d)
+    return d, pf
+
+
+@pytest.fixture(scope="module")
+def run(demo_dir, tmp_path_factory):
+    d, _ = demo_dir
+    out = tmp_path_factory.mktemp("reports")
+    manifest = run_briefings(d, AS_OF, out=out, jobs=2, lang="zh", log=lambda m: None)
+    return out / AS_OF, manifest
+
+
+def test_every_team_ok_with_manifest_and_index(run):
+    where, manifest = run
+    teams = set(playbook.load_playbook().teams)
+    assert {t["team"] for t in manifest["teams"]} == teams
+    assert all(t["status"] == "ok" for t in manifest["teams"]), manifest
+    on_disk = json.loads((where / "manifest.json").read_text(encoding="utf-8"))
+    assert on_disk["data_sha256"] == manifest["data_sha256"] and len(on_disk["data_sha256"]) == 64
+    for t in on_disk["teams"]:
+        assert {"team", "status", "seconds", "accounts", "data_sha256", "playbook_version", "parameters"} <= set(t)
+    index = (where / "index.html").read_text(encoding="utf-8")
+    for team in teams:
+        assert f"href='{team}.html'" in index
+        assert (where / f"{team}.ipynb").is_file()
+    assert not list(where.glob("*.tmp*")), "no half-written files"
+
+
+def test_pages_hold_the_worklist_and_no_code_or_raw_pii(run, demo_dir):
+    where, _ = run
+    _, pf = demo_dir
+    phones = set(pf.accounts["phone"])
+    seg = pd.read_parquet(where / ".prepared" / "segments.parquet")
+    for team in playbook.load_playbook().teams:
+        page = (where / f"{team}.html").read_text(encoding="utf-8")
+        top = seg[seg["team"] == team].sort_values(["priority", "account_id"], ascending=[False, True]).head(5)
+        for aid in top["account_id"]:
+            assert aid in page, (team, aid)
+        assert "from playbook import" not in page and "team_briefing(" not in page
+        assert not phones & set(re.findall(r"1[3-9]\d{9}", page)), team
+        assert "<script>alert" not in page and "&lt;*" in page
+        side = json.loads((where / f"{team}.json").read_text(encoding="utf-8"))
+        assert side["team"] == team and "rpc_rate" in side["kpis"]
+
+
+def test_second_briefing_compares_kpis_with_the_first(run, demo_dir):
+    where, _ = run
+    d, _ = demo_dir
+    later = run_briefings(d, "2026-11-30", teams="early", out=where.parent, jobs=1, log=lambda m: None)
+    assert later["teams"][0]["status"] == "ok"
+    page = (where.parent / "2026-11-30" / "early.html").read_text(encoding="utf-8")
+    assert "较上期" in page
+
+
+def test_one_failing_team_leaves_the_others_and_exits_1(demo_dir, tmp_path, capsys):
+    d, _ = demo_dir
+    nb = nbformat.read(default_template(), as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell('if team == "mid":\n    raise RuntimeError("forced failure for mid")'))
+    broken = tmp_path / "broken.ipynb"
+    nbformat.write(nb, broken)
+    code = main(["briefings", str(d), "--as-of", AS_OF, "--teams", "early,mid,care", "--out", str(tmp_path / "r"),
+                 "--template", str(broken), "--lang", "en"])
+    assert code == 1
+    manifest = json.loads((tmp_path / "r" / AS_OF / "manifest.json").read_text(encoding="utf-8"))
+    status = {t["team"]: t for t in manifest["teams"]}
+    assert status["early"]["status"] == "ok" and status["care"]["status"] == "ok"
+    assert status["mid"]["status"] == "failed" and "forced failure for mid" in status["mid"]["error"]
+    assert (tmp_path / "r" / AS_OF / "early.html").is_file()
+    assert "FAILED: mid" in capsys.readouterr().out
+
+
+def test_unknown_team_is_a_usage_error(demo_dir, tmp_path, capsys):
+    d, _ = demo_dir
+    assert main(["briefings", str(d), "--as-of", AS_OF, "--teams", "early,nightshift", "--out", str(tmp_path)]) == 2
+    assert "unknown team 'nightshift'" in capsys.readouterr().err
