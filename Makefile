@@ -28,7 +28,7 @@ REPORTS := reports/$(AS_OF)
 
 briefings: demo
 	$(BIN)/playbook validate $(DEMO) > /dev/null
-	$(BIN)/playbook briefings $(DEMO) --as-of $(AS_OF) --teams all --out reports --jobs 2
+	$(BIN)/playbook briefings $(DEMO) --as-of $(AS_OF) --teams all --out reports
 	@echo "open $(REPORTS)/index.html"
 
 # Debian packages the project uses: a CJK font for Chinese chart labels, Chromium for the

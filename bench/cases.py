@@ -149,6 +149,50 @@ def segmentation_accuracy() -> dict:
             "min_recall": float(recall.min()), "meets_target": bool(recall.mean() >= 0.8 and recall.min() >= 0.6)}
 
 
+@case
+def briefings() -> dict:
+    """5 team briefings on 100,000 accounts vs an empty notebook run 5 times through the same runner (target: ratio <= 3)."""
+    import tempfile
+
+    import nbformat
+    from playbook.runner import run_briefings, run_pool
+
+    d = _cached_demo(100_000, seed=3)
+    JOBS = int(__import__("os").environ.get("BENCH_JOBS", "3"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        empty = tmp / "empty.ipynb"
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("team = 'x'")
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells = [cell]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, empty)
+        (tmp / "empty").mkdir()
+
+        def floor_run() -> tuple[float, dict]:
+            t0 = time.perf_counter()
+            res = run_pool(empty, tmp / "empty", {f"t{i}": {"team": f"t{i}"} for i in range(5)}, jobs=JOBS,
+                           log=lambda m: None)
+            return time.perf_counter() - t0, res
+
+        def briefing_run(k: int) -> tuple[float, dict]:
+            t0 = time.perf_counter()
+            m = run_briefings(d, AS_OF, teams="all", out=tmp / f"reports{k}", jobs=JOBS, log=lambda m: None)
+            return time.perf_counter() - t0, m
+
+        # alternate the two, twice, and compare the best of each (the first runs warm the disk cache)
+        f1, res = floor_run()
+        w1, manifest = briefing_run(1)
+        f2, _ = floor_run()
+        w2, _ = briefing_run(2)
+    floor, wall = min(f1, f2), min(w1, w2)
+    ok = all(t["status"] == "ok" for t in manifest["teams"]) and all(r["status"] == "ok" for r in res.values())
+    return {"accounts": 100_000, "teams": len(manifest["teams"]), "jobs": JOBS, "briefings_wall_seconds": [round(w1, 1), round(w2, 1)],
+            "empty_notebook_x5_seconds": [round(f1, 1), round(f2, 1)], "ratio_best_to_best": round(wall / floor, 2),
+            "all_ok": ok, "meets_target": ok and wall / floor <= 3}
+
+
 if __name__ == "__main__":
     result = CASES[sys.argv[1]]()
     print("RESULT " + json.dumps(result))

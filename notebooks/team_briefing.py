@@ -11,7 +11,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] tags=["remove_cell"]
 # # Team briefing / 团队晨报
 # The scheduled morning page for one collection team. Run it through `playbook briefings`
 # (papermill, one run per team); the exported HTML hides this code.
@@ -26,6 +26,7 @@ top_n = 20
 interactive = False
 prepared = None
 pack = "cn"
+wait_prepared = 0
 
 # %%
 from pathlib import Path
@@ -34,9 +35,10 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
 from playbook import briefing as B
-from playbook import metrics, plots
+from playbook import plots
 
-b = B.team_briefing(data_path, as_of, team, lang=lang, top_n=top_n, prepared=prepared, out_dir=out_dir, pack=pack)
+b = B.team_briefing(data_path, as_of, team, lang=lang, top_n=top_n, prepared=prepared, out_dir=out_dir, pack=pack,
+                    wait_prepared=wait_prepared)
 display(HTML(b.header_html()))
 
 # %%
@@ -48,15 +50,15 @@ display(HTML(f"<h2>{B.ui('kpis', lang)}</h2>" + b.kpi_tiles_html()))
 # %%
 display(HTML(f"<h2>{B.ui('roll', lang)} / {B.ui('mix', lang)}</h2>"))
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-plots.roll_heatmap(metrics.roll_rates(b.history), lang=lang, ax=axes[0])
-plots.segment_mix(b.segments, "behaviour_type", by="stage", lang=lang, ax=axes[1])
+plots.roll_heatmap(b.roll, lang=lang, ax=axes[0])
+plots.segment_mix(b.segments, "behaviour_type", by="stage", lang=lang, ax=axes[1], playbook=b.playbook)
 fig.tight_layout()
 plt.show()
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
-plots.segment_mix(b.segments, "contactability", lang=lang, ax=axes[0])
-plots.segment_mix(b.segments, "risk_segment", lang=lang, ax=axes[1])
+plots.segment_mix(b.segments, "contactability", lang=lang, ax=axes[0], playbook=b.playbook)
+plots.segment_mix(b.segments, "risk_segment", lang=lang, ax=axes[1], playbook=b.playbook)
 fig.tight_layout()
 plt.show()
 

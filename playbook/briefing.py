@@ -94,9 +94,10 @@ def prepare(data_path: str | Path, as_of: str | pd.Timestamp, cache_dir: str | P
             mapping: str | Path | None = None, playbook: Playbook | None = None) -> Path:
     """Compute the portfolio-wide pieces of every team's briefing once, into ``cache_dir``.
 
-    Writes ``segments.parquet``, ``accounts.parquet`` (with personal data masked),
-    ``headroom.parquet``, ``violations.parquet``, ``kpis.parquet`` (per team),
-    ``history.parquet`` and ``provenance.json``. Returns ``cache_dir``.
+    Writes ``segments.parquet`` (all accounts), ``kpis.parquet`` (per team),
+    ``provenance.json``, and per team ``teams/<team>/`` with its segments, accounts (personal
+    data masked), compliance headroom, recent violations and roll-rate matrix. Returns
+    ``cache_dir``.
     """
     from .compliance import check_compliance, headroom
     from .loading import load_portfolio
@@ -108,19 +109,41 @@ def prepare(data_path: str | Path, as_of: str | pd.Timestamp, cache_dir: str | P
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     pf = load_portfolio(data_path, mapping)
-    seg = segment(pf, day, playbook=pb)
-    seg.to_parquet(cache / "segments.parquet", index=False)
+    from .metrics import roll_rates
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = (day + pd.Timedelta(hours=9)).tz_localize(pb.pack(pack).default_timezone)
+    recent = pf.interactions["ts"] >= (day - pd.Timedelta(days=6)).tz_localize("Asia/Shanghai").tz_convert("UTC")
+
+    def compliance_part() -> tuple[pd.DataFrame, pd.DataFrame]:
+        room = headroom(pf, now, pack, playbook=pb)
+        return room, check_compliance(pf.interactions[recent], pack, accounts=pf.accounts, playbook=pb).violations
+
+    # compliance does not depend on the segments: compute both at once (Arrow/NumPy release the GIL)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        comp = side.submit(compliance_part)
+        seg = segment(pf, day, playbook=pb)
+        seg.to_parquet(cache / "segments.parquet", index=False)
+        kpis(pf, day, by="team", segments=seg, playbook=pb).reset_index().to_parquet(cache / "kpis.parquet", index=False)
+        room, viol = comp.result()
     cols = [c for c in ("account_id", "balance", "overdue_amount", "dpd", "product", "name", "phone", "timezone")
             if c in pf.accounts]
-    mask_pii(pf.accounts[cols]).to_parquet(cache / "accounts.parquet", index=False)
-    now = (day + pd.Timedelta(hours=9)).tz_localize(pb.pack(pack).default_timezone)
-    headroom(pf, now, pack, playbook=pb).to_parquet(cache / "headroom.parquet", index=False)
-    recent = pf.interactions["ts"] >= (day - pd.Timedelta(days=6)).tz_localize("Asia/Shanghai").tz_convert("UTC")
-    res = check_compliance(pf.interactions[recent], pack, accounts=pf.accounts, playbook=pb)
-    res.violations.to_parquet(cache / "violations.parquet", index=False)
-    kpis(pf, day, by="team", segments=seg, playbook=pb).reset_index().to_parquet(cache / "kpis.parquet", index=False)
-    team_of = pd.Series(seg["team"].astype(str).to_numpy(), index=seg["account_id"].to_numpy())
-    pf.history.assign(team=team_of.reindex(pf.history["account_id"]).to_numpy()).to_parquet(cache / "history.parquet", index=False)
+    acc = mask_pii(pf.accounts[cols])
+    team = seg["team"].astype(str).to_numpy()
+    team_of = pd.Series(team, index=seg["account_id"].to_numpy())
+    hist_team = team_of.reindex(pf.history["account_id"]).to_numpy()
+    viol_team = team_of.reindex(viol["account_id"]).to_numpy()
+    # one small folder per team, so each team's notebook reads only its own slice
+    for t in pb.teams:
+        d = cache / "teams" / t
+        d.mkdir(parents=True, exist_ok=True)
+        m = team == t
+        seg[m].to_parquet(d / "segments.parquet", index=False)
+        acc[m].to_parquet(d / "accounts.parquet", index=False)
+        room[m].to_parquet(d / "headroom.parquet", index=False)
+        viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
+        roll_rates(pf.history[hist_team == t]).to_parquet(d / "roll.parquet")
     write_json_atomic(cache / "provenance.json", {
         "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack,
@@ -139,7 +162,7 @@ class Briefing:
     queue: pd.DataFrame
     kpis: pd.Series
     previous: dict | None
-    history: pd.DataFrame
+    roll: pd.DataFrame
     segments: pd.DataFrame
     worklist: pd.DataFrame
     alerts: pd.DataFrame
@@ -226,6 +249,18 @@ def _bullets(title: str, items: list[str]) -> str:
     return f"<p><b>{html.escape(title)}</b></p><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
 
 
+def _wait_for(prep: Path, seconds: float) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        if (prep / "prepare_failed.txt").exists():
+            raise RuntimeError("preparing the portfolio failed: " + (prep / "prepare_failed.txt").read_text(encoding="utf-8"))
+        if (prep / "provenance.json").exists() or time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
+
+
 def _previous_kpis(out_dir: Path | None, team: str, day: pd.Timestamp) -> dict | None:
     if out_dir is None:
         return None
@@ -244,9 +279,10 @@ def _previous_kpis(out_dir: Path | None, team: str, day: pd.Timestamp) -> dict |
 
 def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *, lang: str = "zh",
                   top_n: int = 20, prepared: str | Path | None = None, out_dir: str | Path | None = None,
-                  pack: str = "cn", playbook: Playbook | None = None) -> Briefing:
+                  pack: str = "cn", wait_prepared: float = 0, playbook: Playbook | None = None) -> Briefing:
     """Assemble one team's briefing. Uses ``prepared`` (from :func:`prepare`) when given,
-    else computes it into ``out_dir``/``.prepared``."""
+    else computes it into ``out_dir``/``.prepared``. With ``wait_prepared`` > 0 it waits
+    that many seconds for a ``prepare`` still running elsewhere (the briefing runner)."""
     day = check_date("as_of", as_of)
     check_choice("lang", lang, ("zh", "en"))
     top_n = check_positive_int("top_n", top_n)
@@ -257,17 +293,16 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
         base = Path(out_dir) if out_dir is not None else Path(".")
         prepared = prepare(data_path, day, base / ".prepared", pack=pack, playbook=pb)
     prep = Path(prepared)
+    _wait_for(prep, wait_prepared)
     prov = json.loads((prep / "provenance.json").read_text(encoding="utf-8"))
-    seg = pd.read_parquet(prep / "segments.parquet")
-    seg = seg[seg["team"].astype(str) == team].reset_index(drop=True)
-    acc = pd.read_parquet(prep / "accounts.parquet").set_index("account_id").reindex(seg["account_id"])
-    room = pd.read_parquet(prep / "headroom.parquet").set_index("account_id").reindex(seg["account_id"])
-    viol = pd.read_parquet(prep / "violations.parquet")
-    viol = viol[viol["account_id"].isin(set(seg["account_id"]))].reset_index(drop=True)
+    td = prep / "teams" / team
+    seg = pd.read_parquet(td / "segments.parquet")
+    acc = pd.read_parquet(td / "accounts.parquet").set_index("account_id").reindex(seg["account_id"])
+    room = pd.read_parquet(td / "headroom.parquet").set_index("account_id").reindex(seg["account_id"])
+    viol = pd.read_parquet(td / "violations.parquet")
     k = pd.read_parquet(prep / "kpis.parquet").set_index("team")
     kp = k.loc[team] if team in k.index else pd.Series(dtype=float)
-    hist = pd.read_parquet(prep / "history.parquet")
-    hist = hist[hist["team"] == team]
+    roll = pd.read_parquet(td / "roll.parquet")
 
     stage_dim, bt_dim = pb.dimension("stage"), pb.dimension("behaviour_type")
     labels = {d: {c: pb.dimension(d).category(c).name(lang) for c in pb.dimension(d).ids}
@@ -302,6 +337,6 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
         ui("calls_left", lang): calls_left.to_numpy(), ui("next_window", lang): r["next_window_opens"].to_numpy(),
     })
     return Briefing(team=team, lang=lang, as_of=day, provenance=prov, queue=queue, kpis=kp,
-                    previous=_previous_kpis(Path(out_dir) if out_dir else None, team, day), history=hist,
+                    previous=_previous_kpis(Path(out_dir) if out_dir else None, team, day), roll=roll,
                     segments=seg, worklist=worklist, alerts=viol, blocked=int((room["calls_left_today"] == 0).sum()),
                     pack=pack, playbook=pb)

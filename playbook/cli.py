@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -77,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--as-of", required=True)
     b.add_argument("--teams", default="all", help="all, or a comma-separated list such as early,mid")
     b.add_argument("--out", default="reports", type=Path, help="reports are written to OUT/<as-of>/")
-    b.add_argument("--jobs", type=int, default=2)
+    b.add_argument("--jobs", type=int, default=min(5, (os.cpu_count() or 1) + 1),
+                   help="parallel notebook runs (default: cores + 1, at most 5)")
     b.add_argument("--lang", choices=["zh", "en"], default="zh")
     b.add_argument("--top-n", type=int, default=20)
     b.add_argument("--pack", default="cn")

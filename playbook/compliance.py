@@ -67,25 +67,26 @@ def get_pack(pack: str | Pack, playbook: Playbook | None = None) -> Pack:
 
 
 def _local_parts(ts: pd.Series, tz: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Minutes of the day, local day number and local ISO text of each UTC timestamp."""
+    """Minutes of the day, local day number and local wall-clock time of each UTC timestamp."""
     minutes = np.zeros(len(ts), dtype="int64")
     day = np.zeros(len(ts), dtype="int64")
-    text = np.empty(len(ts), dtype=object)
+    wall = np.zeros(len(ts), dtype="datetime64[s]")
     for zone in pd.unique(tz):
         m = (tz == zone).to_numpy()
-        local = ts[m].dt.tz_convert(zone)
-        minutes[m] = (local.dt.hour * 60 + local.dt.minute).to_numpy()
-        day[m] = local.dt.tz_localize(None).dt.normalize().to_numpy().astype("datetime64[D]").astype("int64")
-        text[m] = local.dt.strftime("%Y-%m-%d %H:%M").to_numpy() + " " + str(zone)
-    return minutes, day, text
+        local = ts[m].dt.tz_convert(zone).dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+        wall[m] = local
+        day[m] = local.astype("datetime64[D]").astype("int64")
+        minutes[m] = (local - local.astype("datetime64[D]")).astype("int64") // 60
+    return minutes, day, wall
 
 
 def _zones(accounts: pd.DataFrame | None, account_ids: pd.Series, default: str) -> pd.Series:
     if accounts is None or "timezone" not in accounts:
         return pd.Series(default, index=account_ids.index)
-    tz = pd.Series(accounts["timezone"].to_numpy(), index=accounts["account_id"].to_numpy())
-    tz = tz[~tz.index.duplicated()]
-    out = pd.Series(tz.reindex(account_ids.to_numpy()).to_numpy(), index=account_ids.index).fillna(default)
+    pos = codes_of(account_ids, accounts["account_id"])
+    tz_acc = accounts["timezone"].astype(object).fillna(default).to_numpy()
+    out = pd.Series(np.where(pos >= 0, tz_acc[np.maximum(pos, 0)], default) if len(tz_acc) else default,
+                    index=account_ids.index, dtype=object)
     for zone in pd.unique(out):
         try:
             ZoneInfo(str(zone))
@@ -97,40 +98,43 @@ def _zones(accounts: pd.DataFrame | None, account_ids: pd.Series, default: str) 
 
 
 def _prepare(interactions: pd.DataFrame, accounts: pd.DataFrame | None, pack: Pack, pb: Playbook) -> _Events:
-    it = interactions
+    it = interactions.reset_index(drop=True)
     tz = _zones(accounts, it["account_id"], pack.default_timezone)
-    f = pd.DataFrame({"row": np.arange(len(it)), "account_id": it["account_id"].to_numpy(dtype=object)})
-    f["acc"], _ = pd.factorize(f["account_id"])
-    f["t"] = it["ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype("int64")
-    f["minute"], f["day"], f["local"] = _local_parts(it["ts"].reset_index(drop=True), tz.reset_index(drop=True))
-    f["tz"] = tz.to_numpy()
+    acc, _ = pd.factorize(it["account_id"])
+    t = it["ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype("int64")
+    order = np.lexsort((np.arange(len(it)), t, acc))
+    minute, day, wall = _local_parts(it["ts"], tz)
+    f = pd.DataFrame({"row": order, "account_id": it["account_id"].array.take(order), "acc": acc[order], "t": t[order],
+                      "minute": minute[order], "day": day[order], "wall": wall[order],
+                      "tz": pd.Categorical(tz.to_numpy()[order])})
     for col in ("channel", "direction", "party", "outcome"):
-        f[col] = it[col].to_numpy(dtype=object)
+        f[col] = pd.Categorical(it[col].array.take(order))
     for col in ("contact_ref", "message"):
-        f[col] = it[col].to_numpy(dtype=object) if col in it else None
-    f["staff_count"] = it["staff_count"].to_numpy(dtype="float64") if "staff_count" in it else np.nan
-    f["planned"] = it["_planned"].to_numpy(dtype=bool) if "_planned" in it else False
-    contact = np.array([pb.dispositions[o].contact if o in pb.dispositions else False for o in pb.dispositions])
-    oc = codes_of(it["outcome"], list(pb.dispositions))
+        f[col] = it[col].to_numpy(dtype=object)[order] if col in it else None
+    f["staff_count"] = it["staff_count"].to_numpy(dtype="float64")[order] if "staff_count" in it else np.nan
+    f["planned"] = it["_planned"].to_numpy(dtype=bool)[order] if "_planned" in it else False
+    oc = codes_of(it["outcome"], list(pb.dispositions))[order]
     flags = {k: np.append(np.array([getattr(pb.dispositions[d], k) for d in pb.dispositions]), False)
              for k in ("contact", "rpc")}
-    del contact
     f["is_contact"] = flags["contact"][oc]
     f["is_rpc"] = flags["rpc"][oc]
-    f["outbound"] = f["direction"] == "outbound"
-    f["is_call"] = f["channel"].isin(VOICE_CALLS) & f["outbound"]
-    f["is_conversation"] = f["channel"].isin(VOICE_CALLS) & f["is_rpc"]
-    f["is_third_party"] = f["party"].isin(THIRD_PARTIES) | (f["outcome"] == "third_party_contact")
-    f = f.sort_values(["acc", "t", "row"], kind="stable").reset_index(drop=True)
+    f["outbound"] = (f["direction"] == "outbound").to_numpy()
+    f["is_call"] = f["channel"].isin(VOICE_CALLS).to_numpy() & f["outbound"].to_numpy()
+    f["is_conversation"] = f["channel"].isin(VOICE_CALLS).to_numpy() & f["is_rpc"].to_numpy()
+    f["is_third_party"] = (f["party"].isin(THIRD_PARTIES) | (f["outcome"] == "third_party_contact")).to_numpy()
     return _Events(f, pb)
 
 
-def _violations(ev: _Events, mask: np.ndarray, rule: PackRule, detail: np.ndarray | str) -> pd.DataFrame:
-    f = ev.frame
-    d = np.broadcast_to(np.asarray(detail, dtype=object), (len(f),))[mask] if not isinstance(detail, str) else detail
-    return pd.DataFrame({"rule": rule.id, "row": f["row"].to_numpy()[mask], "account_id": f["account_id"].to_numpy()[mask],
-                         "ts": f["local"].to_numpy()[mask], "detail": d, "source": rule.source,
-                         "planned": f["planned"].to_numpy()[mask]})
+def _violations(ev: _Events, mask: np.ndarray, rule: PackRule,
+                detail: "str | Callable[[pd.DataFrame], pd.Series | np.ndarray]") -> pd.DataFrame:
+    """Violation rows for ``mask``; ``detail`` is a text or a function of the violating rows."""
+    hits = ev.frame[mask]
+    local = (pd.Series(hits["wall"].to_numpy()).dt.strftime("%Y-%m-%d %H:%M") + " "
+             + hits["tz"].astype(str).to_numpy()).to_numpy() if len(hits) else np.array([], dtype=object)
+    text = detail if isinstance(detail, str) else (np.asarray(detail(hits.assign(local=local)), dtype=object)
+                                                   if len(hits) else np.array([], dtype=object))
+    return pd.DataFrame({"rule": rule.id, "row": hits["row"].to_numpy(), "account_id": hits["account_id"].to_numpy(),
+                         "ts": local, "detail": text, "source": rule.source, "planned": hits["planned"].to_numpy()})
 
 
 def _previous_time(f: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
@@ -165,8 +169,8 @@ def _quiet_hours(ev: _Events, rule: PackRule) -> pd.DataFrame:
     f = ev.frame
     s, e = _hhmm(rule.params["start"]), _hhmm(rule.params["end"])
     hit = f["outbound"].to_numpy() & _in_quiet(f["minute"].to_numpy(), s, e)
-    detail = f["channel"] + " at " + f["local"] + f"; contact is allowed {rule.params['end']}-{rule.params['start']} local time"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    allowed = f"; contact is allowed {rule.params['end']}-{rule.params['start']} local time"
+    return _violations(ev, hit, rule, lambda h: h["channel"].astype(str) + " at " + h["local"] + allowed)
 
 
 def _nth_in_group(f: pd.DataFrame, mask: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -184,8 +188,8 @@ def _daily_unanswered(ev: _Events, rule: PackRule) -> pd.DataFrame:
     mask = (f["is_call"] & ~f["is_contact"]).to_numpy()
     nth = _nth_in_group(f, mask, ["acc", "number", "day"])
     hit = mask & (nth > rule.params["max"])
-    detail = "unanswered call attempt no. " + pd.Series(nth).astype(str) + f" today to the same number (limit {rule.params['max']})"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    return _violations(ev, hit, rule, lambda h: [f"unanswered call attempt no. {k} today to the same number "
+                                                 f"(limit {rule.params['max']})" for k in nth[hit]])
 
 
 @register_check("daily_connected_calls")
@@ -194,8 +198,8 @@ def _daily_connected(ev: _Events, rule: PackRule) -> pd.DataFrame:
     mask = (f["is_call"] & f["is_contact"]).to_numpy()
     nth = _nth_in_group(f, mask, ["acc", "day"])
     hit = mask & (nth > rule.params["max"])
-    detail = "connected call no. " + pd.Series(nth).astype(str) + f" today (limit {rule.params['max']}; unverified rule)"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    return _violations(ev, hit, rule, lambda h: [f"connected call no. {k} today (limit {rule.params['max']}; "
+                                                 "unverified rule)" for k in nth[hit]])
 
 
 @register_check("rolling_calls")
@@ -212,8 +216,8 @@ def _rolling_calls(ev: _Events, rule: PackRule) -> pd.DataFrame:
         first = np.searchsorted(key, key - window, side="right")
         count[idx] = np.arange(len(idx)) - first + 1
         hit[idx] = count[idx] > rule.params["max"]
-    detail = "call no. " + pd.Series(count).astype(str) + f" within {rule.params['days']} days (limit {rule.params['max']})"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    return _violations(ev, hit, rule, lambda h: [f"call no. {k} within {rule.params['days']} days "
+                                                 f"(limit {rule.params['max']})" for k in count[hit]])
 
 
 @register_check("after_conversation")
@@ -222,8 +226,8 @@ def _after_conversation(ev: _Events, rule: PackRule) -> pd.DataFrame:
     prev = _previous_time(f, f["is_conversation"].to_numpy())
     gap = f["t"].to_numpy() - prev
     hit = f["is_call"].to_numpy() & (prev >= 0) & (gap < rule.params["days"] * _S_DAY)
-    detail = "call " + pd.Series(np.round(gap / _S_DAY, 1)).astype(str) + f" days after a telephone conversation (wait {rule.params['days']} days)"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    return _violations(ev, hit, rule, lambda h: [f"call {g / _S_DAY:.1f} days after a telephone conversation "
+                                                 f"(wait {rule.params['days']} days)" for g in gap[hit]])
 
 
 @register_check("third_party_when_lost")
@@ -233,9 +237,9 @@ def _third_party_when_lost(ev: _Events, rule: PackRule) -> pd.DataFrame:
     gap = f["t"].to_numpy() - prev
     reachable = (prev >= 0) & (gap < rule.params["lost_after_days"] * _S_DAY)
     hit = f["is_third_party"].to_numpy() & f["outbound"].to_numpy() & reachable
-    detail = "third-party contact while the debtor was reachable (debtor reached " \
-        + pd.Series(np.round(gap / _S_DAY, 1)).astype(str) + f" days earlier; third parties only after {rule.params['lost_after_days']} days without reaching the debtor)"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    return _violations(ev, hit, rule, lambda h: [
+        f"third-party contact while the debtor was reachable (debtor reached {g / _S_DAY:.1f} days earlier; third "
+        f"parties only after {rule.params['lost_after_days']} days without reaching the debtor)" for g in gap[hit]])
 
 
 @register_check("third_party_once_per_person")
@@ -244,9 +248,9 @@ def _third_party_once(ev: _Events, rule: PackRule) -> pd.DataFrame:
     mask = (f["is_third_party"] & f["outbound"]).to_numpy()
     nth = _nth_in_group(f, mask, ["acc", "person"])
     hit = mask & (nth > rule.params["max"])
-    detail = "contact no. " + pd.Series(nth).astype(str) + " with the same third party " + f["person"].astype(str) \
-        + f" (at most {rule.params['max']}, for location information only)"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    return _violations(ev, hit, rule, lambda h: [
+        f"contact no. {k} with the same third party {p} (at most {rule.params['max']}, for location information only)"
+        for k, p in zip(nth[hit], f["person"].to_numpy()[hit])])
 
 
 @register_check("opt_out_in_messages")
@@ -258,9 +262,9 @@ def _opt_out(ev: _Events, rule: PackRule) -> pd.DataFrame:
         has |= msg.str.contains(marker.lower(), regex=False).to_numpy()
     mask = f["channel"].isin(MESSAGE_CHANNELS).to_numpy() & f["outbound"].to_numpy()
     hit = mask & ~has
-    detail = np.where(msg.to_numpy() == "", "message text not recorded: no evidence of an opt-out notice",
-                      "message carries no opt-out notice")
-    return _violations(ev, hit, rule, detail)
+    return _violations(ev, hit, rule, lambda h: np.where(msg.to_numpy()[hit] == "",
+                                                         "message text not recorded: no evidence of an opt-out notice",
+                                                         "message carries no opt-out notice"))
 
 
 @register_check("honour_channel_stop")
@@ -271,8 +275,7 @@ def _channel_stop(ev: _Events, rule: PackRule) -> pd.DataFrame:
         return _violations(ev, np.zeros(len(f), dtype=bool), rule, "")
     first = pd.Series(pd.MultiIndex.from_frame(f[["acc", "channel"]]).map(stops.to_dict().get), dtype="float64")
     hit = f["outbound"].to_numpy() & (f["t"].to_numpy() > first.fillna(np.inf).to_numpy())
-    detail = f["channel"] + " used after the debtor asked to stop this channel"
-    return _violations(ev, hit, rule, detail.to_numpy())
+    return _violations(ev, hit, rule, lambda h: h["channel"].astype(str) + " used after the debtor asked to stop this channel")
 
 
 @register_check("visit_staff")
@@ -280,10 +283,9 @@ def _visit_staff(ev: _Events, rule: PackRule) -> pd.DataFrame:
     f = ev.frame
     staff = f["staff_count"].to_numpy()
     hit = (f["channel"] == "visit").to_numpy() & f["outbound"].to_numpy() & ~(staff >= rule.params["min"])
-    detail = np.where(np.isnan(staff), f"field visit without a recorded staff count (at least {rule.params['min']} staff)",
-                      "field visit by " + pd.Series(staff).fillna(0).astype(int).astype(str).to_numpy()
-                      + f" staff (at least {rule.params['min']})")
-    return _violations(ev, hit, rule, detail)
+    return _violations(ev, hit, rule, lambda h: [
+        f"field visit without a recorded staff count (at least {rule.params['min']} staff)" if np.isnan(k)
+        else f"field visit by {int(k)} staff (at least {rule.params['min']})" for k in staff[hit]])
 
 
 @register_check("prohibited_language")
@@ -299,7 +301,7 @@ def _prohibited_language(ev: _Events, rule: PackRule) -> pd.DataFrame:
                 detail[found] = f"prohibited practice '{practice.id}' ({practice.name.en}): \u201c{marker}\u201d; " \
                                 f"source: {practice.sources[0].citation}"
                 hit |= found
-    return _violations(ev, hit, rule, detail)
+    return _violations(ev, hit, rule, lambda h: detail[hit])
 
 
 def _not_checkable(ev: _Events, rule: PackRule) -> pd.DataFrame:
@@ -492,13 +494,12 @@ def headroom(portfolio: Portfolio, now: str | pd.Timestamp, pack: str | Pack = "
     calls = np.full(n, np.inf)
     sms = np.full(n, np.inf)
     email = np.full(n, np.inf)
-    blocked = [[] for _ in range(n)]
+    blocked: dict[str, np.ndarray] = {}
     window_open = np.ones(n, dtype=bool)
     not_before = np.full(n, now_s, dtype="int64")
 
     def block(mask: np.ndarray, rid: str) -> None:
-        for i in np.flatnonzero(mask):
-            blocked[i].append(rid)
+        blocked[rid] = blocked.get(rid, np.zeros(n, dtype=bool)) | mask
 
     for r in (r for r in p.rules if r.enabled):
         if r.check == "quiet_hours":
@@ -563,8 +564,16 @@ def headroom(portfolio: Portfolio, now: str | pd.Timestamp, pack: str | Pack = "
     return pd.DataFrame({
         "account_id": ids.to_numpy(), "timezone": tz, "window_open_now": window_open,
         "next_window_opens": next_open, "calls_left_today": limit(calls), "sms_left_today": limit(sms),
-        "email_left_today": limit(email), "blocked_by": [";".join(dict.fromkeys(b)) for b in blocked],
+        "email_left_today": limit(email), "blocked_by": _join_flags(blocked, n),
     })
+
+
+def _join_flags(flags: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """``"a;b"`` per row from one boolean array per label (vectorised)."""
+    out = np.full(n, "", dtype=object)
+    for label, mask in flags.items():
+        out = np.where(mask, np.where(out == "", label, out + ";" + label), out)
+    return out
 
 
 # ------------------------------------------------------------------------ lint

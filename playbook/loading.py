@@ -297,7 +297,10 @@ def _parse_naive(s: pd.Series) -> pd.Series:
 
 def _coerce(s: pd.Series, kind: str, tz: str) -> tuple[pd.Series, pd.Series]:
     """Coerce one raw column; returns (values, mask of values that could not be read)."""
-    present = s.notna() & ~(s.astype("string").str.strip() == "").fillna(False)
+    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        present = s.notna() & ~(s.astype("str").str.strip() == "").fillna(False)
+    else:
+        present = s.notna()
     if kind == "str":
         out = _as_text(s)
         return out, pd.Series(False, index=s.index)
@@ -478,11 +481,13 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
         frames[t], _ = acc, errors.append(err)
         counts.append(dict(table=t, file=raws[t].label, read=n, accepted=len(acc), rejected=n - len(acc)))
 
-    known = set(frames["accounts"]["account_id"]) if len(frames["accounts"]) else set()
-    for i, t in enumerate(("interactions", "payments", "history")):
+    from .features import codes_of
+
+    known = frames["accounts"]["account_id"] if len(frames["accounts"]) else pd.Series([], dtype="str")
+    for t in ("interactions", "payments", "history"):
         f = frames[t]
         if t in raws and len(f):
-            orphan = ~f["account_id"].isin(known)
+            orphan = pd.Series(codes_of(f["account_id"], known) < 0, index=f.index)
             if orphan.any():
                 errors.append(pd.DataFrame({"table": t, "file": raws[t].label, "row": f.loc[orphan, "_row"].values,
                                             "column": "account_id", "value": f.loc[orphan, "account_id"].astype(str).values,

@@ -299,8 +299,11 @@ def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = No
     fwd = t["to_bucket"].cat.codes > t["from_bucket"].cat.codes
     delinquent = t["from_bucket"] != "current"
     cured = delinquent & (t["to_bucket"] == "current")
-    touched = set(zip(it.loc[it["outcome"].isin(contact_codes), "account_id"], local_month(it.loc[it["outcome"].isin(contact_codes), "ts"])))
-    self_cured = cured & ~pd.Series(list(zip(t["account_id"], t["month"])), index=t.index).isin(touched)
+    contacted = it["outcome"].isin(contact_codes)
+    touched = pd.MultiIndex.from_arrays([it.loc[contacted, "account_id"].astype(str),
+                                         local_month(it.loc[contacted, "ts"]).astype("datetime64[us]")])
+    key = pd.MultiIndex.from_arrays([t["account_id"].astype(str), pd.Series(t["month"]).astype("datetime64[us]")])
+    self_cured = cured & ~pd.Series(key.isin(touched), index=t.index)
     rc = pd.DataFrame({"g": tg, "fwd": fwd, "n": 1, "del": delinquent, "cured": cured, "self": self_cured}).groupby("g").sum()
     out = out.join(rc, how="outer")
     out = out.fillna({c: 0 for c in ["attempts", "rpc", "rpc_any", "contacts", "cost", "minutes", "collectors",

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from . import __version__
 from ._checks import check_choice, check_date, check_positive_int
@@ -76,7 +76,13 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
             status, error = "failed", "notebook recorded an exception"
         tmp.replace(out_ipynb)
         if out_html is not None:
-            exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+            from traitlets.config import Config
+
+            cfg = Config()
+            cfg.TagRemovePreprocessor.remove_cell_tags = {"remove_cell"}
+            cfg.TagRemovePreprocessor.enabled = True
+            exporter = HTMLExporter(config=cfg, exclude_input=True, exclude_input_prompt=True,
+                                    exclude_output_prompt=True)
             body, _ = exporter.from_notebook_node(nb)
             _atomic_write(Path(out_html), body)
     if error:
@@ -94,6 +100,41 @@ def _job(args: tuple) -> tuple[str, dict]:
         os.dup2(fh.fileno(), 2)
         res = run_notebook(template, out_dir / f"{team}.ipynb", out_dir / f"{team}.html", params)
     return team, res
+
+
+def run_pool(template: str | Path, out_dir: Path, params: Mapping[str, Mapping[str, Any]], *, jobs: int = 2,
+             log=print, while_running: Callable[[], None] | None = None) -> dict[str, dict]:  # noqa: ANN001
+    """Run ``template`` once per key of ``params`` in ``jobs`` parallel processes.
+
+    Writes ``<key>.ipynb`` and ``<key>.html`` into ``out_dir``; returns each run's result.
+    Shows a progress bar on a terminal and plain log lines elsewhere. ``while_running`` is
+    called once the runs are submitted (kernels start meanwhile).
+    """
+    import multiprocessing as mp
+
+    names = list(params)
+    results: dict[str, dict] = {}
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(names), desc="briefings", unit="team")
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(names))), mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_job, (t, Path(template), Path(out_dir), dict(params[t]))) for t in names]
+        if while_running is not None:
+            while_running()
+        for i, fut in enumerate(as_completed(futures), 1):
+            team, res = fut.result()
+            results[team] = res
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"{team} {res['status']}")
+            else:
+                log(f"[{i}/{len(names)}] {team}: {res['status']} in {res['seconds']}s"
+                    + (f" ({res['error']})" if res["error"] else ""))
+    if bar is not None:
+        bar.close()
+    return results
 
 
 def _index_html(manifest: dict) -> str:
@@ -132,39 +173,34 @@ def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = 
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Path(template) if template else default_template()
     t0 = time.perf_counter()
-    prepared = prepare(data, day, out_dir / ".prepared", pack=pack, playbook=pb)
+    prepared = out_dir / ".prepared"
+    for stale in (prepared / "provenance.json", prepared / "prepare_failed.txt"):
+        stale.unlink(missing_ok=True)
+    base = {"data_path": str(Path(data).resolve()) if "://" not in str(data) else str(data), "as_of": str(day.date()),
+            "lang": lang, "out_dir": str(out_dir.resolve()), "top_n": top_n, "interactive": False,
+            "prepared": str(prepared.resolve()), "pack": pack, "wait_prepared": 900}
+    params = {t: {**base, "team": t, **dict((overrides or {}).get(t, {}))} for t in names}
+    failure: list[BaseException] = []
+
+    def prepare_now() -> None:
+        # runs while the first kernels start; the notebooks wait for provenance.json
+        try:
+            prepare(data, day, prepared, pack=pack, playbook=pb)
+            log(f"prepared the portfolio in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
+        except BaseException as exc:
+            prepared.mkdir(parents=True, exist_ok=True)
+            _atomic_write(prepared / "prepare_failed.txt", f"{type(exc).__name__}: {exc}")
+            failure.append(exc)
+
+    results = run_pool(template, out_dir, params, jobs=jobs, log=log, while_running=prepare_now)
+    if failure:
+        raise failure[0]
     import json
 
     import pandas as pd
 
     prov = json.loads((prepared / "provenance.json").read_text(encoding="utf-8"))
     team_sizes = pd.read_parquet(prepared / "segments.parquet", columns=["team"])["team"].astype(str).value_counts()
-    log(f"prepared {sum(team_sizes)} accounts in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
-    base = {"data_path": str(Path(data).resolve()) if "://" not in str(data) else str(data), "as_of": str(day.date()),
-            "lang": lang, "out_dir": str(out_dir.resolve()), "top_n": top_n, "interactive": False,
-            "prepared": str(prepared.resolve()), "pack": pack}
-    params = {t: {**base, "team": t, **dict((overrides or {}).get(t, {}))} for t in names}
-    results: dict[str, dict] = {}
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(names), desc="briefings", unit="team")
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_job, (t, template, out_dir, params[t])) for t in names]
-        for i, fut in enumerate(as_completed(futures), 1):
-            team, res = fut.result()
-            results[team] = res
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(f"{team} {res['status']}")
-            else:
-                log(f"[{i}/{len(names)}] {team}: {res['status']} in {res['seconds']}s"
-                    + (f" ({res['error']})" if res["error"] else ""))
-    if bar is not None:
-        bar.close()
     manifest = {
         "as_of": str(day.date()), "data": str(data), "data_sha256": prov["data_sha256"],
         "playbook_version": __version__, "content_sha256": prov["content_sha256"], "lang": lang, "pack": pack,
