@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--lang", choices=["zh", "en"], default="zh")
     b.add_argument("--top-n", type=int, default=20)
     b.add_argument("--pack", default="cn")
+    b.add_argument("--mapping")
     b.add_argument("--template", help="a customised briefing notebook (default notebooks/team_briefing.ipynb)")
     return p
 
@@ -92,7 +93,7 @@ def _briefings(a: argparse.Namespace) -> int:
     from .runner import run_briefings
 
     manifest = run_briefings(a.data, a.as_of, teams=a.teams, out=a.out, jobs=a.jobs, lang=a.lang, top_n=a.top_n,
-                             pack=a.pack, template=a.template, log=lambda m: print(m, flush=True))
+                             pack=a.pack, template=a.template, mapping=a.mapping, log=lambda m: print(m, flush=True))
     where = a.out / manifest["as_of"]
     failed = [t["team"] for t in manifest["teams"] if t["status"] != "ok"]
     print(f"wrote {where / 'index.html'} and {where / 'manifest.json'}; "

@@ -154,7 +154,8 @@ def _index_html(manifest: dict) -> str:
 def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = "all", out: str | Path = "reports",
                   jobs: int = 2, lang: str = "zh", top_n: int = 20, pack: str = "cn",
                   overrides: Mapping[str, Mapping[str, Any]] | None = None,
-                  template: str | Path | None = None, log=print) -> dict:  # noqa: ANN001
+                  template: str | Path | None = None, mapping: str | Path | None = None,
+                  log=print) -> dict:  # noqa: ANN001
     """Produce one briefing per team under ``out/<as_of>/``; returns the manifest.
 
     ``overrides`` gives extra notebook parameters per team (e.g. ``{"care": {"top_n": 50}}``).
@@ -185,7 +186,7 @@ def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = 
     def prepare_now() -> None:
         # runs while the first kernels start; the notebooks wait for provenance.json
         try:
-            prepare(data, day, prepared, pack=pack, playbook=pb)
+            prepare(data, day, prepared, pack=pack, mapping=mapping, playbook=pb)
             log(f"prepared the portfolio in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
         except BaseException as exc:
             prepared.mkdir(parents=True, exist_ok=True)
