@@ -21,10 +21,11 @@ _EXPORTS = {
     "check_compliance": "playbook.compliance",
     "headroom": "playbook.compliance",
     "strategy_verdict": "playbook.compliance",
+    "simulate": "playbook.whatif",
     "PlaybookError": "playbook.errors",
 }
 
-_SUBMODULES = ("content", "loading", "schema", "demo", "features", "segmentation", "metrics", "datasets", "compliance", "cli", "errors")
+_SUBMODULES = ("content", "loading", "schema", "demo", "features", "segmentation", "metrics", "datasets", "compliance", "strategy", "whatif", "briefing", "runner", "plots", "masking", "cli", "errors")
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES) + ["__version__"]
 

@@ -85,7 +85,43 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--pack", default="cn")
     b.add_argument("--mapping")
     b.add_argument("--template", help="a customised briefing notebook (default notebooks/team_briefing.ipynb)")
+    w = sub.add_parser("whatif", help="compare strategies by simulation")
+    w.add_argument("data")
+    w.add_argument("--strategies", nargs="+", default=["champion"], metavar="NAME_OR_FILE")
+    w.add_argument("--as-of", default=None, help="default: the day after the last interaction")
+    w.add_argument("--horizon", type=int, default=90)
+    w.add_argument("--draws", type=int, default=2000)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--pack", default="cn")
+    w.add_argument("--mapping")
+    w.add_argument("--json", action="store_true")
     return p
+
+
+@register("whatif")
+def _whatif(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .whatif import simulate
+
+    res = simulate(_load(a), a.strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack)
+    if a.json:
+        print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2, default=float))
+        return 0
+    t = res.totals
+    cols = ["accounts", "collected_mean", "collected_p05", "collected_p95", "cost_mean", "discount_given", "net_mean",
+            "cost_to_collect", "cured", "roll_forward", "hours_needed", "capacity_use"]
+    ok = t[t["admissible"]]
+    with pd.option_context("display.width", 220, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
+        print(f"horizon {res.horizon_days} days, {res.draws} draws, pack {a.pack}; collected with its 90% interval")
+        if len(ok):
+            print(ok[[c for c in cols if c in ok]].to_string())
+    for sid, v in res.verdicts.items():
+        if v:
+            print(f"\n{sid}: INADMISSIBLE, not simulated")
+            for item in v:
+                print(f"  {item['rule']} ({item['source']}): {item['detail']}")
+    return 0
 
 
 @register("briefings")

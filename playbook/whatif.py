@@ -1,0 +1,411 @@
+"""What-if engine: a response model calibrated on history, Monte Carlo over its posterior.
+
+The model holds, per cell (behavioural type x contactability x stage), the probabilities
+that a call reaches the debtor (``rpc``), that a conversation ends in a promise (``ptp``),
+that a promise is kept (``keep``) and that a kept promise covers all arrears (``full``),
+plus the average promised share of the arrears. Priors come from ``response.yaml``; each
+cell is updated with its own history by Beta-Binomial conjugacy, so thin cells stay near
+the prior. Treatment elements (timing, offers, escalation) multiply these probabilities by
+the stated effects in ``response.yaml``.
+
+Accounts are aggregated to (cell x treatment) before any draw, so the cost grows with
+cells x draws, not accounts x draws. Per draw, each cell's parameters come from the
+posterior, kept promises per account are Poisson, and the cell total gets the outcome
+noise of its accounts (normal approximation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ._checks import check_date, check_positive_int
+from .content import Playbook, default_content_dir, load_playbook
+from .loading import Portfolio
+from .strategy import Strategy, assign, get_strategy
+
+__all__ = ["ResponseModel", "calibrate", "simulate", "design_test", "analyze_test", "expected_paid_share",
+           "load_response_priors"]
+
+PARAMS = ("rpc", "ptp", "keep", "full")
+CELL = ["behaviour_type", "contactability", "stage"]
+_K = 8  # kept promises per account beyond which the arrears are surely cleared (share >= 1/8)
+
+
+def load_response_priors(playbook: Playbook | None = None) -> dict:
+    """The response priors and treatment effects (``content/response.yaml``)."""
+    root = (playbook.root if playbook is not None else default_content_dir())
+    return yaml.safe_load((root / "response.yaml").read_text(encoding="utf-8"))
+
+
+@dataclass
+class ResponseModel:
+    """Posterior Beta parameters per cell, and mean promised share per cell."""
+
+    cells: pd.DataFrame  # index CELL; columns a_<p>, b_<p> for p in PARAMS, share
+    priors: dict
+
+    def table(self) -> pd.DataFrame:
+        """Posterior means and observation counts per cell."""
+        out = pd.DataFrame(index=self.cells.index)
+        for p in PARAMS:
+            a, b = self.cells[f"a_{p}"], self.cells[f"b_{p}"]
+            out[p] = a / (a + b)
+            out[f"{p}_n"] = self.cells[f"n_{p}"]
+        out["share"] = self.cells["share"]
+        return out
+
+
+def calibrate(portfolio: Portfolio, segments: pd.DataFrame, as_of: str | pd.Timestamp, *,
+              playbook: Playbook | None = None, window_days: int = 90) -> ResponseModel:
+    """Beta-Binomial update of the priors with each cell's own history."""
+    from .features import derive_features, promise_states
+
+    pb = playbook or load_playbook()
+    pri = load_response_priors(pb)
+    day = check_date("as_of", as_of)
+    f = derive_features(portfolio, day, window_days=window_days, playbook=pb)
+    seg = segments.set_index("account_id").reindex(f.index)
+    key = pd.MultiIndex.from_arrays([seg[c].astype(str).to_numpy() for c in CELL], names=CELL)
+    attempts = f["attempts"].to_numpy()
+    rpc_voice = np.nan_to_num(f["rpc_rate"].to_numpy() * attempts)
+    ps = promise_states(portfolio.interactions, portfolio.payments, day)
+    acc_over = pd.Series(f["overdue_amount"].to_numpy(), index=f.index)
+    ps = ps.assign(over=acc_over.reindex(ps["account_id"]).to_numpy())
+    ps = ps[ps["over"] > 0]
+    kept = ps[ps["state"] == "kept"]
+    is_full = kept["ptp_amount"] >= 0.95 * kept["over"]
+    full = is_full.groupby(kept["account_id"]).sum()
+    partial = kept[~is_full]  # the share is the mean of the partial payments; full ones count in `full`
+    share = (partial["ptp_amount"] / partial["over"]).groupby(partial["account_id"]).agg(["sum", "count"])
+    idx = f.index
+    obs = pd.DataFrame({
+        "n_rpc": attempts, "s_rpc": rpc_voice,
+        "n_ptp": f["rpc_count"].to_numpy(), "s_ptp": f["promises_made"].to_numpy(),
+        "n_keep": (f["promises_kept"] + f["promises_broken"]).to_numpy(), "s_keep": f["promises_kept"].to_numpy(),
+        "n_full": f["promises_kept"].to_numpy(), "s_full": full.reindex(idx).fillna(0).to_numpy(),
+        "share_sum": share["sum"].reindex(idx).fillna(0).to_numpy(), "share_n": share["count"].reindex(idx).fillna(0).to_numpy(),
+    }, index=key).groupby(level=CELL).sum()
+    strength = float(pri["strength"])
+    types = pri["types"]
+    rows = {}
+    for cell, o in obs.iterrows():
+        bt, ct, _stage = cell
+        base = types.get(bt, types["unclassified"])
+        prior = dict(base)
+        prior["rpc"] = min(0.99, base["rpc"] * pri["contactability_rpc"].get(ct, 1.0))
+        r = {}
+        for p in PARAMS:
+            m = min(max(prior[p], 1e-3), 0.999)
+            r[f"a_{p}"] = m * strength + o[f"s_{p}"]
+            r[f"b_{p}"] = (1 - m) * strength + o[f"n_{p}"] - o[f"s_{p}"]
+            r[f"n_{p}"] = o[f"n_{p}"]
+        r["share"] = (base["share"] * strength + o["share_sum"]) / (strength + o["share_n"])
+        rows[cell] = r
+    cells = pd.DataFrame.from_dict(rows, orient="index")
+    cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
+    return ResponseModel(cells, pri)
+
+
+def expected_paid_share(lam: np.ndarray, share: np.ndarray, full: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and second moment of the share of arrears paid, and the chance it is all paid.
+
+    Kept promises per account are Poisson(``lam``); each pays ``share`` of the arrears, or
+    all of it with probability ``full``; the total is capped at the arrears.
+    """
+    lam = np.asarray(lam, dtype="float64")
+    m1 = np.zeros_like(lam)
+    m2 = np.zeros_like(lam)
+    p_all = np.zeros_like(lam)
+    pk = np.exp(-lam)  # P(K=0)
+    cum = pk.copy()
+    for k in range(1, _K + 1):
+        pk = pk * lam / k
+        cum += pk
+        none_full = (1 - full) ** k
+        part = np.minimum(1.0, k * share)
+        y = none_full * part + (1 - none_full)  # a full payment among k clears it all
+        m1 += pk * y
+        m2 += pk * (none_full * part ** 2 + (1 - none_full))
+        p_all += pk * (1 - none_full * (part < 1))
+    tail = np.clip(1 - cum, 0, 1)
+    return m1 + tail, m2 + tail, p_all + tail
+
+
+@dataclass
+class _Arm:
+    strategy: Strategy
+    verdicts: dict
+    admissible: bool
+
+
+@dataclass
+class WhatIfResult:
+    """Per-strategy totals, plus breakdowns by segment (behavioural type) and team."""
+
+    totals: pd.DataFrame
+    by_segment: pd.DataFrame
+    by_team: pd.DataFrame
+    verdicts: dict[str, list[dict]]
+    horizon_days: int
+    draws: int
+    capacity_hours: pd.Series = field(default_factory=pd.Series)
+
+    def to_dict(self) -> dict:
+        out = []
+        for sid, r in self.totals.iterrows():
+            item: dict[str, Any] = {"name": sid, "admissible": bool(r["admissible"]), "violations": self.verdicts[sid]}
+            if r["admissible"]:
+                item.update({
+                    "collected": {"mean": r["collected_mean"], "p05": r["collected_p05"], "p95": r["collected_p95"]},
+                    "cost": {"total": r["cost_mean"], "calls": r["cost_calls"], "sms": r["cost_sms"],
+                             "visits": r["cost_visits"], "legal": r["cost_legal"], "agency_commission": r["cost_agency"],
+                             "discount_given": r["discount_given"]},
+                    "net": {"mean": r["net_mean"], "p05": r["net_p05"], "p95": r["net_p95"]},
+                    "cost_to_collect": r["cost_to_collect"], "cured": r["cured"], "roll_forward": r["roll_forward"],
+                    "hours_needed": r["hours_needed"], "capacity_hours": r["capacity_hours"],
+                    "capacity_use": r["capacity_use"]})
+            out.append(item)
+        return {"horizon_days": self.horizon_days, "draws": self.draws, "strategies": out}
+
+
+def _effects(t, eff: dict) -> dict[str, float]:
+    mult = {p: 1.0 for p in (*PARAMS, "share")}
+    names = [n for n, on in (("payday_aligned", t.timing.payday_aligned), ("mornings", t.timing.mornings),
+                             ("sms_first", t.timing.sms_first)) if on]
+    if t.offer.type != "none":
+        names.append(t.offer.type)
+    if t.escalation.action != "none":
+        names.append(t.escalation.action)
+    for n in names:
+        for p, v in eff[n]["multiply"].items():
+            mult[p] *= v
+    return mult
+
+
+def simulate(portfolio: Portfolio, strategies: Sequence[str | Strategy], horizon_days: int = 90, draws: int = 2000,
+             seed: int = 0, *, as_of: str | pd.Timestamp | None = None, segments: pd.DataFrame | None = None,
+             model: ResponseModel | None = None, pack: str = "cn", playbook: Playbook | None = None) -> WhatIfResult:
+    """Compare strategies by Monte Carlo over the calibrated response model.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    strategies : sequence of ids, YAML paths or Strategy objects
+    horizon_days, draws, seed : int
+    as_of : date-like, optional
+        Defaults to the day after the last interaction.
+    segments, model : optional
+        Precomputed :func:`playbook.segment` output and :func:`calibrate` result.
+    pack : str
+        Compliance pack; an inadmissible strategy is reported with the rules it breaks and
+        is not simulated.
+
+    Returns
+    -------
+    WhatIfResult
+        ``totals`` per strategy (collected mean and 90% interval, costs by action type,
+        discount given, agency commission, net, cost to collect, accounts cured, roll-forward,
+        collector hours against team capacity), and the same by segment and by team.
+    """
+    from .compliance import strategy_verdict
+    from .segmentation import segment
+
+    horizon_days = check_positive_int("horizon_days", horizon_days)
+    draws = check_positive_int("draws", draws)
+    pb = playbook or load_playbook()
+    if as_of is None:
+        as_of = portfolio.interactions["ts"].max().tz_convert("Asia/Shanghai").tz_localize(None).normalize() + pd.Timedelta(days=1)
+    day = check_date("as_of", as_of)
+    seg = segments if segments is not None else segment(portfolio, day, playbook=pb)
+    mdl = model or calibrate(portfolio, seg, day, playbook=pb)
+    eff = mdl.priors["effects"]
+    costs = {a.id: a for a in pb.costs.values()}
+    rc = mdl.priors["costs"]
+    acc = portfolio.accounts.set_index("account_id").reindex(seg["account_id"])
+    over = acc["overdue_amount"].fillna(0).to_numpy()
+    weeks = horizon_days / 7
+    workdays = horizon_days * 5 / 7
+    capacity = pd.Series({t.id: t.collectors * t.hours_per_day * workdays for t in pb.teams.values()})
+    roll = _roll_to_next(portfolio.history)
+    rng = np.random.default_rng(seed)
+
+    cell_codes = [seg[c].astype(str).to_numpy() for c in CELL]
+    team = seg["team"].astype(str).to_numpy()
+    rows, seg_rows, team_rows, verdicts = [], [], [], {}
+    for s in strategies:
+        strat = get_strategy(s)
+        v = strategy_verdict(strat.model_dump(), pack, playbook=pb)
+        verdicts[strat.id] = v.violations
+        if not v.admissible:
+            rows.append({"strategy": strat.id, "admissible": False})
+            continue
+        rule = assign(strat, seg)
+        frame = pd.DataFrame({"bt": cell_codes[0], "ct": cell_codes[1], "st": cell_codes[2], "rule": rule,
+                              "team": team, "over": over, "over2": over ** 2})
+        frame = frame[frame["rule"] >= 0]
+        g = frame.groupby(["bt", "ct", "st", "rule", "team"], sort=False).agg(
+            n=("over", "size"), over=("over", "sum"), over2=("over2", "sum")).reset_index()
+        post = mdl.cells.reindex(pd.MultiIndex.from_frame(g[["bt", "ct", "st"]], names=CELL))
+        missing = post["a_rpc"].isna().to_numpy()
+        if missing.any():  # a cell with no history at all: the prior alone
+            for i in np.flatnonzero(missing):
+                base = mdl.priors["types"].get(g.at[i, "bt"], mdl.priors["types"]["unclassified"])
+                pr = dict(base, rpc=base["rpc"] * mdl.priors["contactability_rpc"].get(g.at[i, "ct"], 1.0))
+                for p in PARAMS:
+                    m = min(max(pr[p], 1e-3), 0.999)
+                    post.iloc[i, post.columns.get_loc(f"a_{p}")] = m * mdl.priors["strength"]
+                    post.iloc[i, post.columns.get_loc(f"b_{p}")] = (1 - m) * mdl.priors["strength"]
+                post.iloc[i, post.columns.get_loc("share")] = base["share"]
+        treat = [r.treatment for r in strat.rules]
+        mults = pd.DataFrame([_effects(t, eff) for t in treat])
+        calls = np.array([t.attempts_per_week * weeks for t in treat])[g["rule"]]
+        sms = np.array([t.sms_per_week * weeks for t in treat])[g["rule"]]
+        m = mults.iloc[g["rule"]].reset_index(drop=True)
+        C = len(g)
+        draw = {p: rng.beta(post[f"a_{p}"].to_numpy()[:, None], post[f"b_{p}"].to_numpy()[:, None], size=(C, draws))
+                for p in PARAMS}
+        p_rpc = np.minimum(draw["rpc"] * m["rpc"].to_numpy()[:, None], 0.99)
+        p_ptp = np.minimum(draw["ptp"] * m["ptp"].to_numpy()[:, None], 0.99)
+        p_keep = np.minimum(draw["keep"] * m["keep"].to_numpy()[:, None], 0.99)
+        p_full = np.minimum(draw["full"] * m["full"].to_numpy()[:, None], 0.99)
+        share = np.minimum(post["share"].to_numpy()[:, None] * m["share"].to_numpy()[:, None], 1.0)
+        lam = calls[:, None] * p_rpc * p_ptp * p_keep
+        y1, y2, p_all = expected_paid_share(lam, share, p_full)
+        n = g["n"].to_numpy()[:, None]
+        mean_over = g["over"].to_numpy()[:, None] / n
+        mean_over2 = g["over2"].to_numpy()[:, None] / n
+        mu = n * mean_over * y1
+        var = n * np.maximum(mean_over2 * y2 - (mean_over * y1) ** 2, 0)
+        collected = np.maximum(mu + np.sqrt(var) * rng.standard_normal((C, draws)), 0)
+        offer = [t.offer for t in treat]
+        disc = np.array([o.discount if o.type == "settlement" and o.discount else 0.0 for o in offer])[g["rule"]]
+        discount_given = collected * (disc / (1 - disc))[:, None]
+        p_none = np.exp(-lam)
+        esc = [t.escalation for t in treat]
+        after = np.array([e.after_days for e in esc])[g["rule"]]
+        action = np.array([e.action for e in esc])[g["rule"]]
+        unpaid_at_esc = np.exp(-lam * np.clip(after / horizon_days, 0, 1)[:, None])  # no kept promise by then
+        escalated = n * unpaid_at_esc * (action != "none")[:, None] * (after < horizon_days)[:, None]
+        later_share = np.clip(1 - after / horizon_days, 0, 1)[:, None]
+        call_minutes = float(rc["call_minutes"])
+        cost_calls = (n * calls[:, None]) * (costs["call"].per_action + costs["call"].per_minute * call_minutes)
+        cost_sms = (n * sms[:, None]) * costs["sms"].per_action
+        cost_visits = escalated * (action == "field_visit")[:, None] * costs["visit"].per_action
+        cost_legal = escalated * (action == "legal")[:, None] * float(rc["legal_case"])
+        cost_agency = collected * later_share * (action == "agency")[:, None] * float(rc["agency_commission"])
+        cost = cost_calls + cost_sms + cost_visits + cost_legal + cost_agency
+        hours = (n * calls[:, None] * costs["call"].minutes_of_collector_time
+                 + escalated * (action == "field_visit")[:, None] * costs["visit"].minutes_of_collector_time) / 60
+        cured = n * p_all
+        roll_rate = np.array([roll.get(st, 0.0) for st in g["st"]])[:, None]
+        roll_fwd = n * p_none * roll_rate
+        tot = collected.sum(axis=0)
+        tcost = cost.sum(axis=0)
+        net = tot - tcost  # the discount is forgone, not spent: reported beside, not subtracted
+        need = hours.sum(axis=0).mean()
+        cap = float(capacity.sum())
+        rows.append({
+            "strategy": strat.id, "admissible": True, "accounts": int(n.sum()),
+            "collected_mean": float(tot.mean()), "collected_p05": float(np.quantile(tot, 0.05)),
+            "collected_p95": float(np.quantile(tot, 0.95)), "cost_mean": float(tcost.mean()),
+            "cost_calls": float(cost_calls.sum(axis=0).mean()), "cost_sms": float(cost_sms.sum(axis=0).mean()),
+            "cost_visits": float(cost_visits.sum(axis=0).mean()), "cost_legal": float(cost_legal.sum(axis=0).mean()),
+            "cost_agency": float(cost_agency.sum(axis=0).mean()), "discount_given": float(discount_given.sum(axis=0).mean()),
+            "net_mean": float(net.mean()), "net_p05": float(np.quantile(net, 0.05)), "net_p95": float(np.quantile(net, 0.95)),
+            "cost_to_collect": float(tcost.mean() / tot.mean()) if tot.mean() > 0 else float("nan"),
+            "cured": float(cured.sum(axis=0).mean()), "roll_forward": float(roll_fwd.sum(axis=0).mean()),
+            "hours_needed": float(need), "capacity_hours": cap, "capacity_use": float(need / cap) if cap else float("nan"),
+        })
+        per = pd.DataFrame({"strategy": strat.id, "behaviour_type": g["bt"], "team": g["team"], "accounts": g["n"],
+                            "collected": collected.mean(axis=1), "cost": cost.mean(axis=1), "cured": cured.mean(axis=1),
+                            "roll_forward": roll_fwd.mean(axis=1), "hours_needed": hours.mean(axis=1)})
+        seg_rows.append(per.groupby(["strategy", "behaviour_type"]).sum(numeric_only=True).reset_index())
+        tr = per.groupby(["strategy", "team"]).sum(numeric_only=True).reset_index()
+        tr["capacity_hours"] = tr["team"].map(capacity)
+        tr["capacity_use"] = tr["hours_needed"] / tr["capacity_hours"]
+        team_rows.append(tr)
+    totals = pd.DataFrame(rows).set_index("strategy")
+    return WhatIfResult(totals, pd.concat(seg_rows, ignore_index=True) if seg_rows else pd.DataFrame(),
+                        pd.concat(team_rows, ignore_index=True) if team_rows else pd.DataFrame(), verdicts,
+                        horizon_days, draws, capacity)
+
+
+def _roll_to_next(history: pd.DataFrame) -> dict[str, float]:
+    """Share of accounts in each bucket that move to the next one a month later."""
+    from .metrics import roll_rates
+
+    if history.empty:
+        return {}
+    rr = roll_rates(history).fillna(0.0)
+    order = list(rr.index)
+    return {b: float(rr.loc[b, order[i + 1]]) if i + 1 < len(order) else float(rr.loc[b, b])
+            for i, b in enumerate(order)}
+
+
+# ------------------------------------------------------------------------ champion / challenger
+
+
+def design_test(segments: pd.DataFrame, *, strata: Sequence[str] = ("stage",), baseline_rate: float,
+                min_detectable_lift: float, power: float = 0.8, alpha: float = 0.05,
+                challenger_share: float = 0.5, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+    """A stratified random champion/challenger split, and the sample size it needs.
+
+    The sample size per arm detects an absolute lift ``min_detectable_lift`` on a rate
+    (e.g. the share of accounts that pay) of ``baseline_rate`` with a two-sided test:
+    ``n = (z_(1-alpha/2) sqrt(2 p q) + z_power sqrt(p1 q1 + p2 q2))^2 / lift^2``
+    (``p`` the mean of ``p1`` and ``p2``), adjusted for an unequal split.
+
+    Returns the assignment (``account_id``, strata, ``arm``) and a summary with the
+    required and available sizes.
+    """
+    from statistics import NormalDist
+
+    p1, p2 = baseline_rate, baseline_rate + min_detectable_lift
+    if not (0 < p1 < 1 and 0 < p2 < 1):
+        from .errors import ArgumentError
+
+        raise ArgumentError("min_detectable_lift", min_detectable_lift, "a lift keeping the rate between 0 and 1")
+    pbar = (p1 + p2) / 2
+    za, zb = NormalDist().inv_cdf(1 - alpha / 2), NormalDist().inv_cdf(power)
+    n_equal = (za * np.sqrt(2 * pbar * (1 - pbar)) + zb * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) ** 2 / min_detectable_lift ** 2
+    k = challenger_share / (1 - challenger_share)
+    n_champion = int(np.ceil(n_equal * (1 + 1 / k) / 2))
+    n_challenger = int(np.ceil(n_champion * k))
+    rng = np.random.default_rng(seed)
+    keys = segments[list(strata)].astype(str).agg("|".join, axis=1)
+    u = rng.random(len(segments))
+    # within each stratum, the lowest challenger_share of random ranks goes to the challenger
+    rank = pd.Series(u).groupby(keys.to_numpy()).rank(pct=True).to_numpy()
+    arm = np.where(rank <= challenger_share, "challenger", "champion")
+    out = segments[["account_id", *strata]].copy()
+    out["arm"] = arm
+    summary = {"required_per_arm": {"champion": n_champion, "challenger": n_challenger},
+               "available": out["arm"].value_counts().to_dict(),
+               "sufficient": bool((out["arm"] == "champion").sum() >= n_champion and (out["arm"] == "challenger").sum() >= n_challenger),
+               "baseline_rate": p1, "min_detectable_lift": min_detectable_lift, "power": power, "alpha": alpha}
+    return out, summary
+
+
+def analyze_test(results: pd.DataFrame, *, outcome: str, arm: str = "arm", confidence: float = 0.95) -> dict:
+    """Observed lift of the challenger over the champion, with a confidence interval.
+
+    ``lift = mean(challenger) - mean(champion)`` with a Welch (unequal variance) normal
+    interval; the relative lift divides by the champion mean.
+    """
+    from statistics import NormalDist
+
+    a = results.loc[results[arm] == "champion", outcome].astype(float)
+    b = results.loc[results[arm] == "challenger", outcome].astype(float)
+    lift = b.mean() - a.mean()
+    se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return {"champion_mean": float(a.mean()), "challenger_mean": float(b.mean()), "lift": float(lift),
+            "ci_low": float(lift - z * se), "ci_high": float(lift + z * se),
+            "relative_lift": float(lift / a.mean()) if a.mean() else float("nan"),
+            "n_champion": int(len(a)), "n_challenger": int(len(b)), "confidence": confidence,
+            "significant": bool(lift - z * se > 0 or lift + z * se < 0)}
