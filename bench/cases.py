@@ -233,7 +233,7 @@ def whatif_validation() -> dict:
         mean = simulate(pf, ["champion"], 30, 2000, seed, as_of=AS_OF, segments=seg).totals.loc["champion", "collected_mean"]
         rep = replay(pf, "champion", 30, 500, seed, segments=seg)
         lo, hi = np.quantile(rep, [0.05, 0.95])
-        rows.append((seed, mean, rep.mean(), lo, hi, lo <= mean <= hi))
+        rows.append((seed, mean, rep.mean(), lo, hi, bool(lo <= mean <= hi)))
     share = sum(r[-1] for r in rows) / len(rows)
     bias = float(np.mean([r[1] / r[2] - 1 for r in rows]))
     for r in rows:
@@ -243,4 +243,4 @@ def whatif_validation() -> dict:
 
 if __name__ == "__main__":
     result = CASES[sys.argv[1]]()
-    print("RESULT " + json.dumps(result))
+    print("RESULT " + json.dumps(result, default=float))
