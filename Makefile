@@ -8,7 +8,7 @@ ACCOUNTS ?= 5000
 SEED ?= 7
 DEMO := data/demo
 
-.PHONY: install test briefings demo bench lab clean system-deps
+.PHONY: install test briefings demo bench lab trainer clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --nbval-lax notebooks
 
 demo: $(STAMP)
 	$(BIN)/playbook demo-data --accounts $(ACCOUNTS) --seed $(SEED) --as-of $(AS_OF) --out $(DEMO)
@@ -44,6 +44,9 @@ bench: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+trainer: $(STAMP)
+	$(BIN)/voila notebooks/case_type_trainer.ipynb
 
 clean:
 	rm -rf $(VENV) reports $(DEMO)

@@ -17,11 +17,11 @@
 # (papermill, one run per team); the exported HTML hides this code.
 
 # %% tags=["parameters"]
-data_path = "data/demo"
+data_path = None  # None: a generated demo portfolio
 as_of = "2026-11-29"
 team = "early"
 lang = "zh"
-out_dir = "reports/2026-11-29"
+out_dir = None  # None: show the page only; the runner sets reports/<as-of>/
 top_n = 20
 interactive = False
 prepared = None

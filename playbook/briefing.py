@@ -21,6 +21,7 @@ from . import __version__
 from ._checks import check_choice, check_date, check_positive_int
 from .content import Playbook, load_playbook
 from .errors import UnknownKeyError
+from .loading import Portfolio
 from .masking import mask_pii
 
 __all__ = ["prepare", "team_briefing", "Briefing", "UI", "write_json_atomic"]
@@ -90,7 +91,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     tmp.replace(path)
 
 
-def prepare(data_path: str | Path, as_of: str | pd.Timestamp, cache_dir: str | Path, *, pack: str = "cn",
+def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestamp, cache_dir: str | Path, *, pack: str = "cn",
             mapping: str | Path | None = None, playbook: Playbook | None = None) -> Path:
     """Compute the portfolio-wide pieces of every team's briefing once, into ``cache_dir``.
 
@@ -108,7 +109,14 @@ def prepare(data_path: str | Path, as_of: str | pd.Timestamp, cache_dir: str | P
     pb = playbook or load_playbook()
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    pf = load_portfolio(data_path, mapping)
+    if isinstance(data_path, Portfolio):
+        pf = data_path
+    elif data_path is None:
+        from .widgets.common import load_or_demo
+
+        pf = load_or_demo(None, str(day.date()))
+    else:
+        pf = load_portfolio(data_path, mapping)
     from .metrics import roll_rates
 
     from concurrent.futures import ThreadPoolExecutor
@@ -290,7 +298,9 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     if team not in pb.teams:
         raise UnknownKeyError("team", team, pb.teams)
     if prepared is None:
-        base = Path(out_dir) if out_dir is not None else Path(".")
+        import tempfile
+
+        base = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="briefing-"))
         prepared = prepare(data_path, day, base / ".prepared", pack=pack, playbook=pb)
     prep = Path(prepared)
     _wait_for(prep, wait_prepared)

@@ -1,0 +1,46 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Portfolio explorer / 资产包浏览
+# Filter by stage, team, type, contactability, balance and product; drill into an account;
+# export the list. `data_path=None` uses a generated demo portfolio.
+
+# %% tags=["parameters"]
+data_path = None
+as_of = "2026-11-29"
+lang = "zh"
+interactive = True
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import HTML, display
+
+import playbook
+from playbook.widgets import load_or_demo
+
+pf = load_or_demo(data_path, as_of)
+seg = playbook.segment(pf, as_of, lang=lang)
+
+# %%
+if interactive:
+    from playbook.widgets import PortfolioExplorer
+
+    app = PortfolioExplorer(pf, seg, lang=lang)
+    display(app.widget)
+else:
+    from playbook.widgets.explorer import static_view
+
+    html, fig = static_view(pf, seg, lang=lang)
+    display(HTML(html))
+    plt.show()

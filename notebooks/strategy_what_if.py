@@ -1,0 +1,48 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Strategy what-if / 策略模拟
+# Pick the champion and challengers, change intensity and offers, run the simulation and
+# compare collected (with 90% intervals), cost, net, capacity use and the compliance verdict.
+
+# %% tags=["parameters"]
+data_path = None
+as_of = "2026-11-29"
+lang = "zh"
+interactive = True
+draws = 500
+pack = "cn"
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import HTML, display
+
+import playbook
+from playbook.widgets import load_or_demo
+
+pf = load_or_demo(data_path, as_of)
+seg = playbook.segment(pf, as_of, lang=lang)
+
+# %%
+if interactive:
+    from playbook.widgets import WhatIfApp
+
+    app = WhatIfApp(pf, seg, as_of, lang=lang, pack=pack)
+    display(app.widget)
+else:
+    from playbook.widgets.whatif_app import static_view
+
+    html, fig = static_view(pf, seg, as_of, draws=draws, lang=lang, pack=pack)
+    display(HTML(html))
+    plt.show()

@@ -1,0 +1,180 @@
+"""Portfolio explorer: filters, segment tables and charts, drill-down and export."""
+
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..content import Playbook, load_playbook
+from ..loading import Portfolio
+from ..masking import mask_pii
+from .common import fig_png, label_map, t, timeline_html
+
+__all__ = ["PortfolioExplorer"]
+
+FILTERS = ("stage", "team", "behaviour_type", "contactability", "product")
+
+
+class PortfolioExplorer:
+    """An ipywidgets app over a segmented portfolio.
+
+    ``filtered()`` and ``summary()`` are plain pandas, so the app can be tested, and used,
+    without a browser; ``widget`` is the ipywidgets view.
+    """
+
+    def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
+                 playbook: Playbook | None = None, export_dir: str | Path = ".") -> None:
+        self.portfolio, self.lang = portfolio, lang
+        self.pb = playbook or load_playbook()
+        self.export_dir = Path(export_dir)
+        acc = portfolio.accounts.set_index("account_id").reindex(segments["account_id"])
+        self.frame = pd.DataFrame({c: segments[c].astype(str).to_numpy() for c in FILTERS if c in segments})
+        self.frame["product"] = acc["product"].astype(str).to_numpy()
+        self.frame["account_id"] = segments["account_id"].to_numpy()
+        self.frame["balance"] = acc["balance"].to_numpy()
+        self.frame["overdue_amount"] = acc["overdue_amount"].to_numpy()
+        self.frame["priority"] = segments["priority"].to_numpy()
+        self.segments = segments
+        self._codes = {c: pd.factorize(self.frame[c]) for c in FILTERS}
+        self.last_update_ms = float("nan")
+        self._build()
+
+    # ------------------------------------------------------------------ model
+    def mask(self) -> np.ndarray:
+        m = np.ones(len(self.frame), dtype=bool)
+        for c in FILTERS:
+            chosen = self.controls[c].value
+            if chosen and "__all__" not in chosen:
+                codes, uniques = self._codes[c]
+                wanted = np.flatnonzero(np.isin(np.asarray(uniques, dtype=object), list(chosen)))
+                m &= np.isin(codes, wanted)
+        lo, hi = self.controls["balance"].value
+        b = self.frame["balance"].to_numpy()
+        return m & (b >= lo) & (b <= hi)
+
+    def filtered(self) -> pd.DataFrame:
+        """The accounts passing every filter, highest priority first."""
+        return self.frame[self.mask()].sort_values("priority", ascending=False)
+
+    def summary(self, by: str = "behaviour_type") -> pd.DataFrame:
+        f = self.filtered()
+        labels = label_map(self.pb, by, self.lang) if by in self.pb.dimensions else {}
+        g = f.groupby(f[by].map(lambda x: labels.get(x, x)), sort=False).agg(
+            accounts=("balance", "size"), balance=("balance", "sum"), overdue=("overdue_amount", "sum"))
+        g.index.name = t(by, self.lang) if by in ("stage", "team", "behaviour_type") else by
+        return g.sort_values("balance", ascending=False)
+
+    def export(self, fmt: str = "csv") -> Path:
+        """Write the filtered list (personal data masked) to ``export_dir``; returns the file."""
+        f = self.filtered()[["account_id", *FILTERS, "balance", "overdue_amount", "priority"]]
+        acc = mask_pii(self.portfolio.accounts.set_index("account_id").reindex(f["account_id"]).reset_index())
+        out = f.merge(acc[["account_id", "name", "phone"]], on="account_id", how="left")
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        path = self.export_dir / f"filtered_accounts.{'xlsx' if fmt == 'xlsx' else 'csv'}"
+        if fmt == "xlsx":
+            out.to_excel(path, index=False)
+        else:
+            out.to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+
+    # ------------------------------------------------------------------ view
+    def _build(self) -> None:
+        import ipywidgets as w
+
+        L = self.lang
+        self.controls: dict[str, w.Widget] = {}
+        for c in FILTERS:
+            values = sorted(self.frame[c].unique())
+            labels = label_map(self.pb, c, L) if c in self.pb.dimensions else {}
+            opts = [(t("all", L), "__all__")] + [(labels.get(v, v), v) for v in values]
+            self.controls[c] = w.SelectMultiple(options=opts, value=("__all__",), description=t(c, L), rows=min(6, len(opts)),
+                                                layout=w.Layout(width="260px"))
+        bmax = float(np.ceil(self.frame["balance"].max() if len(self.frame) else 1))
+        self.controls["balance"] = w.FloatRangeSlider(value=(0.0, bmax), min=0.0, max=bmax, step=max(bmax / 200, 1),
+                                                      description=t("balance", L), continuous_update=False,
+                                                      layout=w.Layout(width="520px"))
+        self.count = w.HTML()
+        self.count.add_class("pb-count")
+        self.table = w.HTML()
+        self.table.add_class("pb-table")
+        self.chart = w.Image(format="png")
+        self.chart.add_class("pb-chart")
+        self.pick = w.Dropdown(description=t("account", L), options=[])
+        self.timeline = w.HTML()
+        self.export_fmt = w.ToggleButtons(options=["csv", "xlsx"], value="csv")
+        self.export_btn = w.Button(description=t("export", L), icon="download")
+        self.export_msg = w.HTML()
+        for c in self.controls.values():
+            c.observe(lambda _: self.update(), names="value")
+        self.pick.observe(lambda ch: self.show_account(ch["new"]), names="value")
+        self.export_btn.on_click(lambda _: self._export())
+        filters = w.HBox([self.controls[c] for c in FILTERS], layout=w.Layout(flex_flow="row wrap"))
+        self.widget = w.VBox([filters, self.controls["balance"], self.count, w.HBox([self.table, self.chart]),
+                              w.HBox([self.pick]), self.timeline, w.HBox([self.export_fmt, self.export_btn]),
+                              self.export_msg])
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the count, the table, the chart and the drill-down list."""
+        t0 = time.perf_counter()
+        L = self.lang
+        f = self.filtered()
+        self.count.value = f"<b class='pb-n'>{len(f):,}</b> {t('matching', L)}"
+        self.table.value = self.summary().to_html(escape=True, float_format=lambda x: f"{x:,.0f}")
+        self.pick.options = [(f"{a} ({p:.0f})", a) for a, p in zip(f["account_id"].head(50), f["priority"].head(50))]
+        self._draw(f)
+        self.last_update_ms = (time.perf_counter() - t0) * 1000
+
+    def _draw(self, f: pd.DataFrame) -> None:
+        import matplotlib.pyplot as plt
+
+        from ..plots import segment_mix
+
+        # the chart is a PNG in an Image widget: a model value that tests and browsers both see
+        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+        if len(f):
+            segment_mix(f.rename(columns={}), "behaviour_type", lang=self.lang, playbook=self.pb, ax=ax)
+        fig.tight_layout()
+        self.chart.value = fig_png(fig)
+        plt.close(fig)
+
+    def show_account(self, account_id: str | None) -> None:
+        if account_id:
+            self.timeline.value = timeline_html(self.portfolio, account_id, self.segments, self.pb, self.lang)
+
+    def _export(self) -> None:
+        path = self.export(self.export_fmt.value)
+        self.export_msg.value = f"{t('export', self.lang)}: {html.escape(str(path))}"
+
+
+def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh", playbook: Playbook | None = None):
+    """What the explorer shows with no filter, without widgets (papermill, reports).
+
+    Returns ``(html, figure)``.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..plots import segment_mix
+
+    pb = playbook or load_playbook()
+    acc = portfolio.accounts.set_index("account_id").reindex(segments["account_id"])
+    f = pd.DataFrame({"behaviour_type": segments["behaviour_type"].astype(str).to_numpy(),
+                      "stage": segments["stage"].astype(str).to_numpy(), "balance": acc["balance"].to_numpy()})
+    labels = {d: label_map(pb, d, lang) for d in ("behaviour_type", "stage")}
+    table = f.assign(**{d: f[d].map(labels[d]) for d in labels}).pivot_table(
+        index="behaviour_type", columns="stage", values="balance", aggfunc="size", fill_value=0)
+    top = segments.sort_values("priority", ascending=False).head(20)
+    shown = mask_pii(acc.loc[top["account_id"], ["name", "phone", "balance", "dpd"]].reset_index())
+    shown["type"] = top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy()
+    shown["reason"] = top["reason_behaviour_type"].astype(str).to_numpy()
+    html_out = (f"<h3>{t('accounts', lang)}: {len(segments):,}</h3>" + table.to_html(escape=True)
+                + shown.to_html(index=False, escape=True, float_format=lambda x: f"{x:,.0f}"))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    segment_mix(segments, "behaviour_type", by="stage", lang=lang, playbook=pb, ax=axes[0])
+    segment_mix(segments, "team", lang=lang, playbook=pb, ax=axes[1])
+    fig.tight_layout()
+    return html_out, fig

@@ -1,0 +1,141 @@
+"""Case-type trainer: a gallery of the behavioural types, real (masked) examples, a quiz."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from ..content import Playbook, load_playbook
+from ..loading import Portfolio
+from .common import timeline_html
+
+__all__ = ["CaseTrainer", "SEED_TYPES", "type_card_html"]
+
+SEED_TYPES = ("hostile", "evasive", "victim", "defiant", "stubborn", "sophisticated", "serial_promiser")
+_T = {"traits": {"zh": "特征", "en": "Traits"}, "cues": {"zh": "识别信号", "en": "How to recognise"},
+      "tactics": {"zh": "打法", "en": "Tactics"}, "avoid": {"zh": "避免", "en": "Avoid"},
+      "dialogue": {"zh": "示例对话", "en": "Sample dialogue"}, "red": {"zh": "禁止行为（红线）", "en": "Prohibited practices (red lines)"},
+      "example": {"zh": "真实案例（已脱敏）", "en": "Real case (masked)"}, "quiz": {"zh": "测验：这是哪种类型？", "en": "Quiz: which type is this?"},
+      "check": {"zh": "提交", "en": "Check"}, "next": {"zh": "下一题", "en": "Next case"},
+      "right": {"zh": "正确", "en": "Correct"}, "wrong": {"zh": "不对", "en": "Not quite"},
+      "rule": {"zh": "分类规则", "en": "The rule that classifies it"}, "collector": {"zh": "催收员", "en": "Collector"},
+      "debtor": {"zh": "客户", "en": "Debtor"}, "escalation": {"zh": "升级路径", "en": "Escalation"}}
+
+
+def _li(items: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def type_card_html(pb: Playbook, type_id: str, lang: str) -> str:
+    """Everything a trainer shows about one type, both as the chosen language's card."""
+    c = pb.dimension("behaviour_type").category(type_id)
+    other = "en" if lang == "zh" else "zh"
+    parts = [f"<h3>{html.escape(c.name(lang))} <small>({html.escape(c.name(other))})</small></h3>",
+             f"<p><b>{_T['traits'][lang]}</b>: {html.escape(c.description(lang))}</p>",
+             f"<p><b>{_T['cues'][lang]}</b></p>{_li([x(lang) for x in c.cues])}",
+             f"<p><b>{_T['tactics'][lang]}</b></p>{_li([x(lang) for x in c.tactics])}",
+             f"<p><b>{_T['avoid'][lang]}</b></p>{_li([x(lang) for x in c.avoid])}",
+             f"<p><b>{_T['escalation'][lang]}</b>: {html.escape(c.escalation(lang))}</p>"]
+    if c.dialogue:
+        lines = "".join(f"<tr><td>{_T[d.speaker][lang]}</td><td>{html.escape(d.text.zh)}</td><td>{html.escape(d.text.en)}</td></tr>"
+                        for d in c.dialogue)
+        parts.append(f"<p><b>{_T['dialogue'][lang]}</b></p><table class='pb-dialogue'>{lines}</table>")
+    if c.seed_example:
+        parts.append(f"<p><i>{html.escape(c.seed_example(lang))}</i></p>")
+    red = "".join(f"<li><b>{html.escape(p.name(lang))}</b>: {html.escape(p.why_forbidden(lang))} "
+                  f"<i>({html.escape(p.sources[0].citation)})</i></li>" for p in pb.prohibited)
+    parts.append(f"<details><summary><b>{_T['red'][lang]}</b></summary><ul>{red}</ul></details>")
+    return "".join(parts)
+
+
+class CaseTrainer:
+    """Gallery, examples and quiz; the quiz's feedback names the rule behind the answer."""
+
+    def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
+                 playbook: Playbook | None = None, seed: int = 0) -> None:
+        self.portfolio, self.segments, self.lang = portfolio, segments, lang
+        self.pb = playbook or load_playbook()
+        self.rng = np.random.default_rng(seed)
+        typed = segments[segments["behaviour_type"].astype(str).isin(SEED_TYPES)]
+        self.examples = {t: typed.loc[typed["behaviour_type"].astype(str) == t, "account_id"].tolist() for t in SEED_TYPES}
+        self.quiz_pool = typed["account_id"].tolist()
+        self.current: str | None = None
+        self.score = [0, 0]
+        self._build()
+
+    def card(self, type_id: str) -> str:
+        return type_card_html(self.pb, type_id, self.lang)
+
+    def example(self, type_id: str) -> str:
+        ids = self.examples.get(type_id) or []
+        if not ids:
+            return ""
+        return f"<p><b>{_T['example'][self.lang]}</b></p>" + timeline_html(self.portfolio, ids[0], self.segments, self.pb, self.lang)
+
+    def new_case(self) -> str | None:
+        if not self.quiz_pool:
+            return None
+        self.current = self.quiz_pool[int(self.rng.integers(len(self.quiz_pool)))]
+        self.case_html.value = timeline_html(self.portfolio, self.current, self.segments, self.pb, self.lang, anonymise=True)
+        self.feedback.value = ""
+        return self.current
+
+    def answer(self, type_id: str) -> tuple[bool, str]:
+        """Check an answer for the current case; the feedback names the classifying rule."""
+        row = self.segments[self.segments["account_id"] == self.current].iloc[0]
+        truth = str(row["behaviour_type"])
+        rule_id = str(row["reason_behaviour_type"])
+        rule = next(r for r in self.pb.rules["behaviour_type"] if r.id == rule_id)
+        ok = type_id == truth
+        self.score[0] += ok
+        self.score[1] += 1
+        name = self.pb.label("behaviour_type", truth, self.lang)
+        cue = self.pb.dimension("behaviour_type").category(truth).cues[0](self.lang)
+        text = (f"<p><b>{_T['right' if ok else 'wrong'][self.lang]}</b> — {html.escape(name)}. "
+                f"{_T['rule'][self.lang]}: <code>{html.escape(rule.id)}</code>: <code>{html.escape(rule.when)}</code> "
+                f"({html.escape(cue)}) · {self.score[0]}/{self.score[1]}</p>")
+        self.feedback.value = text
+        return ok, text
+
+    def _build(self) -> None:
+        import ipywidgets as w
+
+        L = self.lang
+        opts = [(self.pb.label("behaviour_type", t, L), t) for t in SEED_TYPES]
+        self.gallery_pick = w.ToggleButtons(options=opts, value=SEED_TYPES[0])
+        self.card_html = w.HTML(self.card(SEED_TYPES[0]))
+        self.card_html.add_class("pb-card")
+        self.example_html = w.HTML(self.example(SEED_TYPES[0]))
+        self.gallery_pick.observe(lambda ch: self._show(ch["new"]), names="value")
+        self.case_html = w.HTML()
+        self.choice = w.RadioButtons(options=opts)
+        self.feedback = w.HTML()
+        check = w.Button(description=_T["check"][L], button_style="primary")
+        nxt = w.Button(description=_T["next"][L])
+        check.on_click(lambda _: self.answer(self.choice.value))
+        nxt.on_click(lambda _: self.new_case())
+        quiz = w.VBox([w.HTML(f"<h3>{_T['quiz'][L]}</h3>"), self.case_html, self.choice, w.HBox([check, nxt]), self.feedback])
+        self.widget = w.Tab(children=[w.VBox([self.gallery_pick, self.card_html, self.example_html]), quiz])
+        self.widget.set_title(0, "类型图鉴" if L == "zh" else "Gallery")
+        self.widget.set_title(1, "测验" if L == "zh" else "Quiz")
+        self.new_case()
+
+    def _show(self, type_id: str) -> None:
+        self.card_html.value = self.card(type_id)
+        self.example_html.value = self.example(type_id)
+
+
+def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh", playbook: Playbook | None = None) -> str:
+    """Every seed type's card (both languages' names) with one masked example, without widgets."""
+    pb = playbook or load_playbook()
+    typed = segments[segments["behaviour_type"].astype(str).isin(SEED_TYPES)]
+    parts = []
+    for t in SEED_TYPES:
+        parts.append(type_card_html(pb, t, lang))
+        ids = typed.loc[typed["behaviour_type"].astype(str) == t, "account_id"]
+        if len(ids):
+            parts.append(f"<p><b>{_T['example'][lang]}</b></p>" + timeline_html(portfolio, ids.iloc[0], segments, pb, lang))
+        parts.append("<hr>")
+    return "".join(parts)

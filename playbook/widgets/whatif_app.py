@@ -1,0 +1,156 @@
+"""Strategy what-if app: pick strategies, adjust offer and intensity, simulate, compare."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from ..content import Playbook, load_playbook
+from ..loading import Portfolio
+from .common import fig_png
+from ..strategy import Strategy, get_strategy, list_strategies
+
+__all__ = ["WhatIfApp", "adjust"]
+
+_T = {"strategies": {"zh": "策略", "en": "Strategies"}, "intensity": {"zh": "外呼强度 ×", "en": "Call intensity ×"},
+      "months": {"zh": "分期期数", "en": "Instalment months"}, "discount": {"zh": "结清折扣", "en": "Settlement discount"},
+      "draws": {"zh": "抽样次数", "en": "Draws"}, "run": {"zh": "运行模拟", "en": "Run simulation"},
+      "horizon": {"zh": "天数", "en": "Horizon (days)"}}
+
+
+def adjust(strategy: Strategy, *, intensity: float = 1.0, months: int | None = None,
+           discount: float | None = None) -> Strategy:
+    """A copy of ``strategy`` with attempts scaled and its offers' terms changed."""
+    data = strategy.model_dump()
+    for r in data["rules"]:
+        tr = r["treatment"]
+        tr["attempts_per_week"] = tr["attempts_per_week"] * intensity
+        if tr["offer"]["type"] == "instalments" and months:
+            tr["offer"]["months"] = months
+        if tr["offer"]["type"] == "settlement" and discount:
+            tr["offer"]["discount"] = discount
+    suffix = f"x{intensity:g}" if intensity != 1 else ""
+    data["id"] = strategy.id + (f"_{suffix}" if suffix else "")
+    return Strategy.model_validate(data)
+
+
+class WhatIfApp:
+    """Compare the champion and challengers; sliders change intensity and offer terms."""
+
+    def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, lang: str = "zh",
+                 playbook: Playbook | None = None, pack: str = "cn") -> None:
+        from ..whatif import calibrate
+
+        self.portfolio, self.segments, self.as_of, self.lang, self.pack = portfolio, segments, as_of, lang, pack
+        self.pb = playbook or load_playbook()
+        self.model = calibrate(portfolio, segments, as_of, playbook=self.pb)
+        self.result = None
+        self._build()
+
+    def strategies(self) -> list[Strategy]:
+        c = self.controls
+        return [adjust(get_strategy(s), intensity=c["intensity"].value, months=c["months"].value,
+                       discount=c["discount"].value) for s in c["strategies"].value]
+
+    def run(self) -> pd.DataFrame:
+        from ..whatif import simulate
+
+        c = self.controls
+        self.progress.value, self.progress.max = 0, len(c["strategies"].value) + 1
+        self.progress.description = "…"
+        rows, verdicts = [], {}
+        for i, s in enumerate(self.strategies(), 1):
+            res = simulate(self.portfolio, [s], c["horizon"].value, c["draws"].value, 0, as_of=self.as_of,
+                           segments=self.segments, model=self.model, pack=self.pack, playbook=self.pb)
+            rows.append(res.totals)
+            verdicts.update(res.verdicts)
+            self.progress.value = i
+        self.result = pd.concat(rows)
+        self.verdicts = verdicts
+        self._render()
+        self.progress.value = self.progress.max
+        self.progress.description = "✓"
+        return self.result
+
+    def _build(self) -> None:
+        import ipywidgets as w
+
+        L = self.lang
+        names = list_strategies()
+        self.controls = {
+            "strategies": w.SelectMultiple(options=names, value=tuple(n for n in names if n in (
+                "champion", "payday_calling", "sms_first_low_risk", "early_instalments", "legal_long_term")),
+                description=_T["strategies"][L], rows=6),
+            "intensity": w.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.25, description=_T["intensity"][L]),
+            "months": w.IntSlider(value=6, min=2, max=24, description=_T["months"][L]),
+            "discount": w.FloatSlider(value=0.2, min=0.05, max=0.5, step=0.05, description=_T["discount"][L]),
+            "draws": w.IntSlider(value=500, min=100, max=5000, step=100, description=_T["draws"][L]),
+            "horizon": w.IntSlider(value=90, min=30, max=180, step=30, description=_T["horizon"][L]),
+        }
+        self.button = w.Button(description=_T["run"][L], button_style="primary")
+        self.progress = w.IntProgress(value=0, min=0, max=1)
+        self.table = w.HTML()
+        self.table.add_class("pb-whatif-table")
+        self.chart = w.Image(format="png")
+        self.chart.add_class("pb-chart")
+        self.verdict_html = w.HTML()
+        self.button.on_click(lambda _: self.run())
+        self.widget = w.VBox([w.HBox([self.controls["strategies"], w.VBox([self.controls[k] for k in
+                                                                            ("intensity", "months", "discount", "draws", "horizon")])]),
+                              w.HBox([self.button, self.progress]), self.table, self.chart, self.verdict_html])
+
+    def _render(self) -> None:
+        import matplotlib.pyplot as plt
+
+        from ..plots import chart_lang
+
+        r = self.result
+        ok = r[r["admissible"]]
+        cols = ["collected_mean", "collected_p05", "collected_p95", "cost_mean", "net_mean", "cost_to_collect",
+                "cured", "hours_needed", "capacity_use"]
+        self.table.value = ok[cols].to_html(escape=True, float_format=lambda x: f"{x:,.2f}") if len(ok) else ""
+        bad = [f"<li><b>{html.escape(s)}</b>: " + "; ".join(html.escape(f"{v['rule']}: {v['detail']}") for v in vs) + "</li>"
+               for s, vs in self.verdicts.items() if vs]
+        self.verdict_html.value = ("<p><b>inadmissible / 不合规</b></p><ul>" + "".join(bad) + "</ul>") if bad else ""
+        lang = chart_lang(self.lang)
+        # the chart is a PNG in an Image widget: a model value that tests and browsers both see
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+        if len(ok):
+            y = ok["collected_mean"]
+            err = [y - ok["collected_p05"], ok["collected_p95"] - y]
+            axes[0].bar(ok.index, y, yerr=err, capsize=4, color="#4C72B0")
+            axes[0].set_title("回收（90%区间）" if lang == "zh" else "Collected (90% interval)")
+            axes[1].bar(ok.index, ok["cost_mean"], color="#DD8452")
+            axes[1].bar(ok.index, ok["net_mean"], color="#55A868", alpha=0.5)
+            axes[1].set_title("成本 / 净回收" if lang == "zh" else "Cost / net")
+            axes[2].bar(ok.index, ok["capacity_use"], color="#C44E52")
+            axes[2].axhline(1.0, color="k", lw=0.8)
+            axes[2].set_title("产能占用" if lang == "zh" else "Capacity use")
+            for ax in axes:
+                ax.tick_params(axis="x", rotation=30, labelsize=8)
+        fig.tight_layout()
+        self.chart.value = fig_png(fig)
+        plt.close(fig)
+
+
+def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, strategies=None, draws: int = 500,  # noqa: ANN001
+                horizon: int = 90, lang: str = "zh", pack: str = "cn"):
+    """The comparison without widgets: ``(html, figure)`` for the shipped strategies."""
+    import matplotlib.pyplot as plt
+
+    from ..whatif import simulate
+
+    names = strategies or ["champion", "payday_calling", "sms_first_low_risk", "early_instalments", "legal_long_term"]
+    res = simulate(portfolio, names, horizon, draws, 0, as_of=as_of, segments=segments, pack=pack)
+    ok = res.totals[res.totals["admissible"]]
+    cols = ["collected_mean", "collected_p05", "collected_p95", "cost_mean", "net_mean", "cost_to_collect", "cured",
+            "hours_needed", "capacity_use"]
+    html_out = ok[cols].to_html(escape=True, float_format=lambda x: f"{x:,.2f}")
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    y = ok["collected_mean"]
+    ax.bar(ok.index, y, yerr=[y - ok["collected_p05"], ok["collected_p95"] - y], capsize=4, color="#4C72B0")
+    ax.tick_params(axis="x", rotation=20, labelsize=8)
+    ax.set_title("Collected, 90% interval")
+    fig.tight_layout()
+    return html_out, fig
