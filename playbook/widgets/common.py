@@ -16,7 +16,7 @@ __all__ = ["load_or_demo", "timeline_html", "label_map", "TEXT"]
 TEXT = {
     "stage": {"zh": "阶段", "en": "Stage"}, "team": {"zh": "团队", "en": "Team"},
     "behaviour_type": {"zh": "类型", "en": "Type"}, "contactability": {"zh": "可联性", "en": "Contactability"},
-    "product": {"zh": "产品", "en": "Product"}, "balance": {"zh": "余额", "en": "Balance"},
+    "product": {"zh": "产品", "en": "Product"}, "balance": {"zh": "余额", "en": "Balance"}, "overdue": {"zh": "逾期金额", "en": "Overdue"},
     "accounts": {"zh": "账户数", "en": "Accounts"}, "export": {"zh": "导出", "en": "Export"},
     "account": {"zh": "账户", "en": "Account"}, "timeline": {"zh": "时间线", "en": "Timeline"},
     "reasons": {"zh": "分类依据", "en": "Reasons"}, "all": {"zh": "全部", "en": "All"},

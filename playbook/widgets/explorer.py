@@ -66,7 +66,9 @@ class PortfolioExplorer:
         g = f.groupby(f[by].map(lambda x: labels.get(x, x)), sort=False).agg(
             accounts=("balance", "size"), balance=("balance", "sum"), overdue=("overdue_amount", "sum"))
         g.index.name = t(by, self.lang) if by in ("stage", "team", "behaviour_type") else by
-        return g.sort_values("balance", ascending=False)
+        g = g.sort_values("balance", ascending=False)
+        g.columns = [t("accounts", self.lang), t("balance", self.lang), t("overdue", self.lang)]
+        return g
 
     def export(self, fmt: str = "csv") -> Path:
         """Write the filtered list (personal data masked) to ``export_dir``; returns the file."""
