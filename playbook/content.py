@@ -27,6 +27,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _by_id(items: list, key: str, kind: str) -> Any:
+    """The item whose ``id`` is ``key``; the error names the kind and lists the known ids."""
+    for item in items:
+        if item.id == key:
+            return item
+    raise UnknownKeyError(kind, key, [i.id for i in items])
+
+
 class Text(_Model):
     """A text a person reads, in both languages."""
 
@@ -66,10 +74,7 @@ class Dimension(_Model):
     categories: list[Category] = Field(min_length=1)
 
     def category(self, cid: str) -> Category:
-        for c in self.categories:
-            if c.id == cid:
-                return c
-        raise UnknownKeyError(f"{self.id} category", cid, self.ids)
+        return _by_id(self.categories, cid, f"{self.id} category")
 
     @property
     def ids(self) -> list[str]:
@@ -212,10 +217,7 @@ class Pack(_Model):
     rules: list[PackRule] = Field(min_length=1)
 
     def rule(self, rid: str) -> PackRule:
-        for r in self.rules:
-            if r.id == rid:
-                return r
-        raise UnknownKeyError(f"{self.id} rule", rid, [r.id for r in self.rules])
+        return _by_id(self.rules, rid, f"{self.id} rule")
 
 
 class _PackFile(_Model):
