@@ -178,7 +178,9 @@ class WhatIfResult:
                     "hours_needed": r["hours_needed"], "capacity_hours": r["capacity_hours"],
                     "capacity_use": r["capacity_use"]})
             out.append(item)
-        return {"horizon_days": self.horizon_days, "draws": self.draws, "strategies": out}
+        return {"horizon_days": self.horizon_days, "draws": self.draws, "strategies": out,
+                "by_segment": self.by_segment.to_dict(orient="records"),
+                "by_team": self.by_team.to_dict(orient="records")}
 
 
 def _effects(t, eff: dict) -> dict[str, float]:
