@@ -19,7 +19,7 @@ import pandas as pd
 from ._checks import check_choice
 from .content import CHECK_PARAMS, Pack, PackRule, Playbook, load_playbook
 from .errors import PlaybookError, UnknownKeyError
-from .features import codes_of
+from .features import codes_of, previous_time
 from .loading import Portfolio
 
 __all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict",
@@ -137,21 +137,6 @@ def _violations(ev: _Events, mask: np.ndarray, rule: PackRule,
                          "ts": local, "detail": text, "source": rule.source, "planned": hits["planned"].to_numpy()})
 
 
-def _previous_time(f: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
-    """For each event, the time of the latest earlier event of the same account with ``mask``
-    (``-1`` when there is none). Events are in (account, time) order."""
-    big = np.int64(1) << 40
-    acc = f["acc"].to_numpy().astype("int64")
-    v = np.where(mask, acc * big + f["t"].to_numpy(), acc * big - 1)
-    cm = np.maximum.accumulate(v)
-    prev = np.concatenate([[np.int64(-1)], cm[:-1]])
-    prev_acc_start = acc * big - 1
-    prev = np.where(prev >= acc * big, prev - acc * big, -1)
-    prev[np.r_[True, acc[1:] != acc[:-1]]] = -1
-    del prev_acc_start
-    return prev
-
-
 def _hhmm(text: str) -> int:
     h, m = text.split(":")
     return int(h) * 60 + int(m)
@@ -223,7 +208,7 @@ def _rolling_calls(ev: _Events, rule: PackRule) -> pd.DataFrame:
 @register_check("after_conversation")
 def _after_conversation(ev: _Events, rule: PackRule) -> pd.DataFrame:
     f = ev.frame
-    prev = _previous_time(f, f["is_conversation"].to_numpy())
+    prev = previous_time(f["acc"].to_numpy(), f["t"].to_numpy(), f["is_conversation"].to_numpy())
     gap = f["t"].to_numpy() - prev
     hit = f["is_call"].to_numpy() & (prev >= 0) & (gap < rule.params["days"] * _S_DAY)
     return _violations(ev, hit, rule, lambda h: [f"call {g / _S_DAY:.1f} days after a telephone conversation "
@@ -233,7 +218,7 @@ def _after_conversation(ev: _Events, rule: PackRule) -> pd.DataFrame:
 @register_check("third_party_when_lost")
 def _third_party_when_lost(ev: _Events, rule: PackRule) -> pd.DataFrame:
     f = ev.frame
-    prev = _previous_time(f, f["is_rpc"].to_numpy() & (f["party"] == "debtor").to_numpy())
+    prev = previous_time(f["acc"].to_numpy(), f["t"].to_numpy(), f["is_rpc"].to_numpy() & (f["party"] == "debtor").to_numpy())
     gap = f["t"].to_numpy() - prev
     reachable = (prev >= 0) & (gap < rule.params["lost_after_days"] * _S_DAY)
     hit = f["is_third_party"].to_numpy() & f["outbound"].to_numpy() & reachable

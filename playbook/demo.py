@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_date, check_positive_int
+from .features import previous_time
 from .loading import LoadReport, Portfolio
 
 __all__ = ["demo_portfolio", "TYPES", "RPC_OUTCOMES"]
@@ -44,17 +45,6 @@ _EMAIL = "您的账户已逾期，请登录应用查看还款方式或预约协�
 _NS_S = 1_000_000_000
 
 
-def _prev_time(acc: np.ndarray, t: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Latest earlier time with ``mask`` in the same account (arrays in account, time order); -1 if none."""
-    big = np.int64(1) << 40
-    base = acc.astype("int64") * big
-    cm = np.maximum.accumulate(np.where(mask, base + t, base - 1))
-    prev = np.concatenate([[np.int64(-1)], cm[:-1]])
-    prev = np.where(prev >= base, prev - base, -1)
-    prev[np.r_[True, acc[1:] != acc[:-1]]] = -1
-    return prev
-
-
 def _lawful_cadence(acc: np.ndarray, local: np.ndarray, channel: np.ndarray, outcome: np.ndarray,
                     party: np.ndarray, inbound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which generated contacts must change so that the demo obeys every shipped pack.
@@ -69,7 +59,8 @@ def _lawful_cadence(acc: np.ndarray, local: np.ndarray, channel: np.ndarray, out
     ch, oc, pt, inb = channel[o], outcome[o], party[o], inbound[o]
     rpc = np.isin(oc, RPC_OUTCOMES)
     third = np.isin(pt, ["relative", "third_party"])
-    to_debtor = third & (lambda prev: (prev >= 0) & (t - prev < 30 * 86400))(_prev_time(a, t, rpc & (pt == "debtor")))
+    last_rpc = previous_time(a, t, rpc & (pt == "debtor"))
+    to_debtor = third & (last_rpc >= 0) & (t - last_rpc < 30 * 86400)
     phone = (ch == "call") | (ch == "ivr")
     call_out = phone & ~inb
     alive = np.ones(len(a), dtype=bool)
@@ -77,12 +68,12 @@ def _lawful_cadence(acc: np.ndarray, local: np.ndarray, channel: np.ndarray, out
     week = 7 * 86400
     for _ in range(200):
         c = conv & alive
-        prev = _prev_time(a, t, c)
+        prev = previous_time(a, t, c)
         viol = call_out & alive & (prev >= 0) & (t - prev < week)
         if not viol.any():
             break
         settled = c & ~viol
-        prev_s = _prev_time(a, t, settled)
+        prev_s = previous_time(a, t, settled)
         kill = call_out & alive & (prev_s >= 0) & (t - prev_s < week)
         if not kill.any():
             idx = np.flatnonzero(viol)

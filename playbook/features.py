@@ -50,6 +50,23 @@ def codes_of(s: pd.Series, values: "pd.Index | list") -> np.ndarray:
     return pc.fill_null(pc.index_in(arr, value_set=vs), -1).to_numpy().astype("int64")
 
 
+def previous_time(acc: np.ndarray, t: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """For each event, the time of the latest earlier event of the same account with ``mask``.
+
+    ``acc`` (integer account codes, < 2**23) and ``t`` (integer seconds, < 2**40) are in
+    (account, time) order; ``-1`` where there is no such event. One cumulative maximum over
+    an (account, time) key: no per-account loop.
+    """
+    big = np.int64(1) << 40
+    base = np.asarray(acc, dtype="int64") * big
+    cm = np.maximum.accumulate(np.where(mask, base + t, base - 1))
+    prev = np.concatenate([[np.int64(-1)], cm[:-1]])
+    prev = np.where(prev >= base, prev - base, -1)
+    if len(prev):
+        prev[np.r_[True, acc[1:] != acc[:-1]]] = -1
+    return prev
+
+
 def _ns(s: pd.Series) -> np.ndarray:
     """Timestamps as int64 nanoseconds since the epoch (UTC for aware values)."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):

@@ -412,9 +412,8 @@ def _prepare(table: str, raw: _Raw, cols: list[Col], mapping: Mapping,
         fc = fc[fc["index"].notna()]
         if len(fc):
             idx = fc["index"].astype(int).to_numpy()
-            reason = fc["check"].astype(str).replace({"field_uniqueness": f"duplicate {table[:-1]} key (first occurrence kept)"})
             reason = np.where(fc["check"].astype(str) == "field_uniqueness",
-                              "duplicate " + fc["column"].astype(str) + " (first occurrence kept)", reason)
+                              "duplicate " + fc["column"].astype(str) + " (first occurrence kept)", fc["check"].astype(str))
             bad_parts.append(pd.DataFrame({"table": table, "file": raw.label, "row": rows.loc[idx].values,
                                            "column": fc["column"].astype(str).values,
                                            "value": fc["failure_case"].astype(str).str.slice(0, 60).values,
