@@ -35,7 +35,7 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
     rule matches gets a missing category and the reason ``no_rule_matched``.
     """
     pb = playbook or load_playbook()
-    frame = features.copy()
+    frame = features.copy(deep=False)  # copy-on-write: new columns do not touch the caller's frame
     out = {}
     n = len(frame)
     for dim, rules in pb.rules.items():

@@ -99,3 +99,15 @@ def test_cli_segment_writes_parquet_and_csv(tmp_path, capsys):
         assert len(seg) == 200 and set(DIMS) <= set(seg.columns) and "reasons" in seg.columns
     assert main(["segment", str(tmp_path / "d"), "--as-of", AS_OF, "--out", str(tmp_path / "seg.txt")]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_segmentation_leaves_the_callers_frames_alone(demo):
+    from playbook.segmentation import apply_rules
+
+    feats = derive_features(demo, AS_OF)
+    before = feats.copy()
+    accounts = demo.accounts.copy()
+    apply_rules(feats)
+    segment(demo, AS_OF)
+    pd.testing.assert_frame_equal(feats, before)
+    pd.testing.assert_frame_equal(demo.accounts, accounts)
