@@ -41,8 +41,18 @@ def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
     return pa.Check.isin(list(values), error=f"unknown {what}; allowed: {', '.join(values)}")
 
 
+VULNERABILITY_REASONS = ("health", "life_event", "resilience", "capability")
+
+
+def _zones() -> tuple[str, ...]:
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(available_timezones()))
+
+
 def contract(dispositions: list[str]) -> dict[str, list[Col]]:
     """The canonical columns of every table; ``dispositions`` are the allowed outcome codes."""
+    zones = _zones()
     return {
         "accounts": [
             Col("account_id", "str", True, unique=True),
@@ -57,9 +67,9 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("occupation", "str"),
             Col("age", "int", checks=(pa.Check.in_range(16, 120, error="age must be 16-120"),)),
             Col("region", "str"),
-            Col("timezone", "str"),
+            Col("timezone", "str", checks=(pa.Check.isin(list(zones), error="unknown time zone; use an IANA name such as Asia/Shanghai"),)),
             Col("external_debts", "float", checks=(_ge0("external_debts"),)),
-            Col("vulnerable", "str"),
+            Col("vulnerable", "str", checks=(_isin(VULNERABILITY_REASONS, "vulnerability reason"),)),
             Col("assigned_team", "str"),
             Col("name", "str", pii=True),
             Col("phone", "str", pii=True),

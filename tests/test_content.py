@@ -128,3 +128,9 @@ def test_invalid_yaml_names_the_line(content_copy):
     (content_copy / "costs.yaml").write_text("actions: [\n  - broken", encoding="utf-8")
     with pytest.raises(ContentError, match=r"costs\.yaml: entry line \d+"):
         load_playbook(content_copy)
+
+
+def test_vulnerability_reasons_of_the_data_contract_are_playbook_categories():
+    from playbook.schema import VULNERABILITY_REASONS
+
+    assert set(VULNERABILITY_REASONS) <= set(load_playbook().dimension("vulnerable").ids)

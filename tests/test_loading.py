@@ -146,3 +146,14 @@ def test_caller_frames_are_not_mutated(demo, tmp_path):
     before = demo.accounts.copy()
     write_portfolio(demo, tmp_path, fmt="csv", mapping=ZH_MAPPING, encoding="gbk")
     pd.testing.assert_frame_equal(before, demo.accounts)
+
+
+def test_unknown_time_zone_and_vulnerability_reason_are_rejected_with_reasons(tmp_path, capsys):
+    pd.DataFrame({"account_id": ["A1", "A2", "A3"], "balance": [1.0, 2.0, 3.0], "overdue_amount": [1.0, 1.0, 1.0],
+                  "dpd": [3, 4, 5], "product": ["x", "x", "x"], "timezone": ["Asia/Shanghai", "Mars/Olympus", None],
+                  "vulnerable": [None, "health", "grumpy"]}).to_csv(tmp_path / "accounts.csv", index=False)
+    assert main(["validate", str(tmp_path)]) == 2
+    out = capsys.readouterr().out
+    assert "accounts.csv: row 3: column timezone: unknown time zone" in out
+    assert "accounts.csv: row 4: column vulnerable: unknown vulnerability reason" in out
+    assert "rows read 3 = accepted 1 + rejected 2" in out
