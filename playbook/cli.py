@@ -223,6 +223,8 @@ def _kpis(a: argparse.Namespace) -> int:
             print(table.T.to_string())
             print("\nroll rates (count):")
             print(rr.round(4).to_string())
+            print("\ntransitions a one-bucket-a-month model does not allow (reported, not smoothed):")
+            print(transition_quirks(pf.history).to_string(index=False))
     return 0
 
 

@@ -77,8 +77,10 @@ def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax=None):  # noqa: ANN
     lang = chart_lang(lang)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 4))
-    sns.heatmap(roll.astype(float), annot=True, fmt=".1%", cmap="Reds", vmin=0, vmax=1, cbar=False, ax=ax,
-                linewidths=0.5)
+    stage = load_playbook().dimension("stage")
+    names = {c: stage.category(c).name(lang).split("（")[0].split(" (")[0] for c in stage.ids}
+    shown = roll.astype(float).rename(index=names, columns=names)
+    sns.heatmap(shown, annot=True, fmt=".1%", cmap="Reds", vmin=0, vmax=1, cbar=False, ax=ax, linewidths=0.5)
     ax.set_title(_t("roll", lang))
     ax.set_xlabel(_t("to", lang))
     ax.set_ylabel(_t("from", lang))
