@@ -21,6 +21,7 @@ TEXT = {
     "account": {"zh": "账户", "en": "Account"}, "timeline": {"zh": "时间线", "en": "Timeline"},
     "reasons": {"zh": "分类依据", "en": "Reasons"}, "all": {"zh": "全部", "en": "All"},
     "matching": {"zh": "符合条件的账户", "en": "matching accounts"},
+    "time": {"zh": "时间", "en": "Time"}, "event": {"zh": "事件", "en": "Event"},
 }
 
 
@@ -77,5 +78,6 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     reasons = ""
     s = segments[segments["account_id"] == account_id]
     if len(s) and not anonymise:
-        reasons = f"<p><b>{t('reasons', lang)}</b>: {html.escape(str(s['reasons'].iloc[0]))}</p>"
-    return f"{head}{reasons}<table><tr><th>time</th><th>event</th></tr>{rows}</table>"
+        pairs = "; ".join(html.escape(x) for x in str(s["reasons"].iloc[0]).split(";"))
+        reasons = f"<p style='word-break:break-word;white-space:normal'><b>{t('reasons', lang)}</b>: {pairs}</p>"
+    return f"{head}{reasons}<table><tr><th>{t('time', lang)}</th><th>{t('event', lang)}</th></tr>{rows}</table>"
