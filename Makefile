@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --nbval-lax notebooks
+	PLAYBOOK_SCREENSHOTS=reports/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests --nbval-lax notebooks
 
 demo: $(STAMP)
 	$(BIN)/playbook demo-data --accounts $(ACCOUNTS) --seed $(SEED) --as-of $(AS_OF) --out $(DEMO)
