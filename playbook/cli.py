@@ -207,6 +207,8 @@ def _segment(a: argparse.Namespace) -> int:
 
 @register("kpis")
 def _kpis(a: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .metrics import kpis, roll_rates, transition_quirks
 
     pf = _load(a)
@@ -219,7 +221,7 @@ def _kpis(a: argparse.Namespace) -> int:
                 "quirks": transition_quirks(pf.history).to_dict(orient="records")}
         print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        with __import__("pandas").option_context("display.width", 200, "display.max_columns", 50):
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
             print(table.T.to_string())
             print("\nroll rates (count):")
             print(rr.round(4).to_string())

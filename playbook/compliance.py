@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from ._checks import check_choice
 from .content import CHECK_PARAMS, Pack, PackRule, Playbook, load_playbook
 from .errors import PlaybookError, UnknownKeyError
 from .features import codes_of, previous_time

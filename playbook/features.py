@@ -157,8 +157,17 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     # history and promises are independent of the interaction counts: run them beside them
     # (Arrow and NumPy release the GIL, so the second core does real work)
     pool = ThreadPoolExecutor(max_workers=2)
-    hist_job = pool.submit(_history_features, portfolio.history, ids, day, n)
-    promise_job = pool.submit(promise_states, portfolio.interactions, portfolio.payments, day)
+    try:
+        hist_job = pool.submit(_history_features, portfolio.history, ids, day, n)
+        promise_job = pool.submit(promise_states, portfolio.interactions, portfolio.payments, day)
+        return _derive(portfolio, pb, n, ids, index, cut, start, promise_job.result, hist_job.result)
+    finally:
+        pool.shutdown(wait=True)  # also when a step fails: no thread outlives the call
+
+
+def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: pd.Index, cut: int, start: int,
+            promises, history) -> pd.DataFrame:  # noqa: ANN001 - callables yielding the side results
+    acc = portfolio.accounts
     it = portfolio.interactions
     its = _ns(it["ts"])
     inwin = (its < cut) & (its >= start)
@@ -195,7 +204,7 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         f[col] = per_code[:, counted.index(code)].astype("float64")
     del per_code
 
-    ps = promise_job.result()
+    ps = promises()
     ps_in = _ns(ps["ts"]) >= start
     ppos = codes_of(ps["account_id"], ids)[ps_in]
     state = ps["state"].to_numpy()[ps_in]
@@ -223,8 +232,7 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         debt = f["balance"] + f["external_debts"].fillna(0)
         f["debt_to_income"] = np.where(f["monthly_income"] > 0, debt / f["monthly_income"], np.nan)
 
-    f["months_delinquent_12m"], f["worst_bucket_12m"] = hist_job.result()
-    pool.shutdown()
+    f["months_delinquent_12m"], f["worst_bucket_12m"] = history()
     missing = set(pb.features) - set(f.columns)
     if missing:  # the content promises features the code does not compute
         raise RuntimeError(f"features declared in features.yaml but not derived: {sorted(missing)}")

@@ -20,9 +20,6 @@ from .schema import BUCKETS
 __all__ = ["transitions", "roll_counts", "roll_rates", "flow_rates", "cure_rates", "transition_quirks",
            "contact_rates", "ptp_rates", "kpis", "KPI_COLUMNS"]
 
-_RANK = {b: i for i, b in enumerate(BUCKETS)}
-
-
 def _pairs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions (into ``history``) of each consecutive-month pair, and the bucket codes.
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ._checks import check_choice
 from .content import Playbook, load_playbook
 
-__all__ = ["chart_lang", "cjk_font", "roll_heatmap", "segment_mix", "queue_bars"]
+__all__ = ["chart_lang", "cjk_font", "roll_heatmap", "segment_mix"]
 
 _CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "SimHei", "Microsoft YaHei",
               "PingFang", "Heiti", "AR PL", "Droid Sans Fallback")
@@ -113,24 +113,4 @@ def segment_mix(segments: pd.DataFrame, dim: str, *, by: str | None = None, lang
         ax.legend(title=bd.name(lang), fontsize=8)
     ax.set_ylabel(d.name(lang))
     ax.set_xlabel(_t("accounts", lang))
-    return ax
-
-
-def queue_bars(segments: pd.DataFrame, balance: pd.Series, *, lang: str = "en",
-               playbook: Playbook | None = None, ax=None):  # noqa: ANN001, ANN201
-    """Balance by stage: where the team's money sits."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    pb = playbook or load_playbook()
-    lang = chart_lang(lang)
-    d = pb.dimension("stage")
-    frame = pd.DataFrame({"stage": segments["stage"].astype(object).map(lambda c: d.category(c).name(lang)).astype(object),
-                          "balance": balance.to_numpy()})
-    g = frame.groupby("stage", sort=False)["balance"].sum().reindex([d.category(c).name(lang) for c in d.ids]).dropna()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3))
-    sns.barplot(x=g.index.astype(object), y=g.to_numpy(), ax=ax, color="#DD8452")
-    ax.set_ylabel(_t("balance", lang))
-    ax.set_xlabel(d.name(lang))
     return ax

@@ -12,7 +12,6 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -85,9 +84,8 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
                                     exclude_output_prompt=True)
             body, _ = exporter.from_notebook_node(nb)
             _atomic_write(Path(out_html), body)
-    if error:
-        error = error.splitlines()[-1][:2000] if "\n" in error else error[:2000]
-        # papermill puts the notebook's own traceback in the message; keep its last line
+    if error:  # papermill puts the notebook's whole traceback in the message: keep its last line
+        error = error.strip().splitlines()[-1][:2000]
     return {"status": status, "seconds": round(time.perf_counter() - t0, 2), "error": error}
 
 

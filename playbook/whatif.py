@@ -145,13 +145,6 @@ def expected_paid_share(lam: np.ndarray, share: np.ndarray, full: np.ndarray) ->
 
 
 @dataclass
-class _Arm:
-    strategy: Strategy
-    verdicts: dict
-    admissible: bool
-
-
-@dataclass
 class WhatIfResult:
     """Per-strategy totals, plus breakdowns by segment (behavioural type) and team."""
 

@@ -139,7 +139,7 @@ class PortfolioExplorer:
         # the chart is a PNG in an Image widget: a model value that tests and browsers both see
         fig, ax = plt.subplots(figsize=(5.5, 3.2))
         if len(f):
-            segment_mix(f.rename(columns={}), "behaviour_type", lang=self.lang, playbook=self.pb, ax=ax)
+            segment_mix(f, "behaviour_type", lang=self.lang, playbook=self.pb, ax=ax)
         fig.tight_layout()
         self.chart.value = fig_png(fig)
         plt.close(fig)
