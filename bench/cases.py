@@ -62,7 +62,7 @@ def _read(d: Path, *, drop: dict[str, list[str]] | None = None):
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from playbook.loading import Portfolio
+    from playbook.portfolio import Portfolio
 
     frames = []
     for t in ("accounts", "interactions", "payments", "history"):

@@ -14,7 +14,7 @@ _EXPORTS = {
     "load_playbook": "playbook.content",
     "Playbook": "playbook.content",
     "load_portfolio": "playbook.loading",
-    "Portfolio": "playbook.loading",
+    "Portfolio": "playbook.portfolio",
     "demo_portfolio": "playbook.demo",
     "segment": "playbook.segmentation",
     "derive_features": "playbook.features",

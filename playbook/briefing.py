@@ -21,7 +21,7 @@ from . import __version__
 from ._checks import check_choice, check_date, check_positive_int
 from .content import Playbook, load_playbook
 from .errors import UnknownKeyError
-from .loading import Portfolio
+from .portfolio import Portfolio
 from .masking import mask_pii
 
 __all__ = ["prepare", "team_briefing", "Briefing", "UI", "write_json_atomic"]

@@ -18,8 +18,8 @@ import pandas as pd
 
 from .content import CHECK_PARAMS, Pack, PackRule, Playbook, load_playbook
 from .errors import PlaybookError, UnknownKeyError
-from .features import codes_of, previous_time
-from .loading import Portfolio
+from .arrays import codes_of, previous_time
+from .portfolio import Portfolio
 
 __all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict",
            "Verdict", "register_check", "ComplianceConfigError", "get_pack"]

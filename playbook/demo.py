@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_date, check_positive_int
-from .features import previous_time
-from .loading import LoadReport, Portfolio
+from .arrays import previous_time
+from .portfolio import LoadReport, Portfolio
 
 __all__ = ["demo_portfolio", "TYPES", "RPC_OUTCOMES"]
 

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ._checks import check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .loading import Portfolio
+from .arrays import NS_DAY, codes_of, to_ns
+from .portfolio import Portfolio
 from .schema import BUCKETS
 
 __all__ = ["derive_features", "promise_states", "VOICE_CHANNELS"]
@@ -28,55 +29,7 @@ _COUNTED = {"third_party_count": "third_party_contact", "wrong_number_count": "w
 _SHARES = {"hostile_share": "hostile_count", "refuse_share": "refuse_count", "dispute_share": "dispute_count",
            "hardship_share": "hardship_count", "callback_share": "callback_count", "plan_share": "plan_request_count",
            "hang_up_share": "hang_up_count", "ptp_share": "promises_made", "no_outcome_share": "no_outcome_count"}
-_NS_DAY = 86_400_000_000_000
-
-
-def codes_of(s: pd.Series, values: "pd.Index | list") -> np.ndarray:
-    """Position of each element of ``s`` in ``values`` (-1 when absent), via Arrow hashing.
-
-    Avoids turning millions of strings into Python objects.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(s, from_pandas=True)
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.cast(arr.type.value_type)
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.large_string())
-    vs = pa.array(values if isinstance(values, pd.Series) else [str(v) for v in values], from_pandas=True)
-    vs = vs.combine_chunks() if isinstance(vs, pa.ChunkedArray) else vs
-    vs = vs.cast(arr.type)
-    return pc.fill_null(pc.index_in(arr, value_set=vs), -1).to_numpy()  # int32: half the memory of int64
-
-
-def previous_time(acc: np.ndarray, t: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """For each event, the time of the latest earlier event of the same account with ``mask``.
-
-    ``acc`` (integer account codes, < 2**23) and ``t`` (integer seconds, < 2**40) are in
-    (account, time) order; ``-1`` where there is no such event. One cumulative maximum over
-    an (account, time) key: no per-account loop.
-    """
-    big = np.int64(1) << 40
-    base = np.asarray(acc, dtype="int64") * big
-    cm = np.maximum.accumulate(np.where(mask, base + t, base - 1))
-    prev = np.concatenate([[np.int64(-1)], cm[:-1]])
-    prev = np.where(prev >= base, prev - base, -1)
-    if len(prev):
-        prev[np.r_[True, acc[1:] != acc[:-1]]] = -1
-    return prev
-
-
-def _ns(s: pd.Series) -> np.ndarray:
-    """Timestamps as int64 nanoseconds since the epoch (UTC for aware values), in one array."""
-    arr = s.array
-    if hasattr(arr, "asi8") and hasattr(arr, "unit"):
-        scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[arr.unit]
-        out = arr.asi8 * scale if scale != 1 else arr.asi8.copy()
-        return out
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.astype("datetime64[ns]").to_numpy().astype("int64")
+_NS_DAY = NS_DAY
 
 
 def _cutoff(as_of: pd.Timestamp) -> int:
@@ -97,19 +50,19 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
     day = check_date("as_of", as_of)
     cut = _cutoff(day)
     is_ptp = codes_of(interactions["outcome"], ["ptp"]) == 0
-    p = interactions.loc[is_ptp & (_ns(interactions["ts"]) < cut), ["account_id", "ts", "ptp_amount", "ptp_date"]].copy()
-    pay = payments[_ns(payments["paid_at"]) < cut]
+    p = interactions.loc[is_ptp & (to_ns(interactions["ts"]) < cut), ["account_id", "ts", "ptp_amount", "ptp_date"]].copy()
+    pay = payments[to_ns(payments["paid_at"]) < cut]
     ids = pd.Series(pd.concat([p["account_id"], pay["account_id"]]).unique())
     pa, ya = codes_of(p["account_id"], ids), codes_of(pay["account_id"], ids)
     base = np.int64(946_684_800)  # seconds at 2000-01-01
     span = np.int64(1 << 33)
-    ykey = ya.astype("int64") * span + (_ns(pay["paid_at"]) // 1_000_000_000 - base)
+    ykey = ya.astype("int64") * span + (to_ns(pay["paid_at"]) // 1_000_000_000 - base)
     order = np.argsort(ykey, kind="stable")
     ykey = ykey[order]
     cum = np.concatenate([[0.0], np.cumsum(pay["amount"].to_numpy()[order])])
-    start = pa.astype("int64") * span + (_ns(p["ts"]) // 1_000_000_000 - base)
+    start = pa.astype("int64") * span + (to_ns(p["ts"]) // 1_000_000_000 - base)
     due_date = p["ptp_date"].fillna(p["ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize())
-    due_end = _ns((due_date + pd.Timedelta(days=1)).dt.tz_localize("Asia/Shanghai"))
+    due_end = to_ns((due_date + pd.Timedelta(days=1)).dt.tz_localize("Asia/Shanghai"))
     end = pa.astype("int64") * span + (due_end // 1_000_000_000 - base)
     paid = cum[np.searchsorted(ykey, end, "left")] - cum[np.searchsorted(ykey, start, "left")]
     amount = p["ptp_amount"].fillna(0).to_numpy()
@@ -169,7 +122,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
             promises, history) -> pd.DataFrame:  # noqa: ANN001 - callables yielding the side results
     acc = portfolio.accounts
     it = portfolio.interactions
-    its = _ns(it["ts"])
+    its = to_ns(it["ts"])
     inwin = (its < cut) & (its >= start)
     pos = codes_of(it["account_id"], ids)
     disp = list(pb.dispositions)
@@ -205,7 +158,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     del per_code
 
     ps = promises()
-    ps_in = _ns(ps["ts"]) >= start
+    ps_in = to_ns(ps["ts"]) >= start
     ppos = codes_of(ps["account_id"], ids)[ps_in]
     state = ps["state"].to_numpy()[ps_in]
     f["promises_made"] = np.bincount(ppos, minlength=n).astype("float64")
@@ -218,7 +171,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
             f[col] = np.where(f["rpc_count"] > 0, f[num] / f["rpc_count"], np.nan)
 
     pay = portfolio.payments
-    pts = _ns(pay["paid_at"])
+    pts = to_ns(pay["paid_at"])
     ppos_all = codes_of(pay["account_id"], ids)
     before = pts < cut
     pw = before & (pts >= start)

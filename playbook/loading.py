@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .content import load_playbook
 from .errors import DataValidationError, SourceError
+from .arrays import codes_of
+from .portfolio import ERROR_COLUMNS, LoadReport, Portfolio, errors_frame
 from .schema import TABLES, Col, bucket_of_dpd, contract, pandera_schema
 from ._checks import check_choice
 
@@ -25,7 +27,6 @@ __all__ = ["Portfolio", "LoadReport", "Mapping", "load_portfolio", "read_mapping
 
 _FILE_EXTS = (".parquet", ".csv", ".xlsx")
 _DB_EXTS = (".duckdb", ".db", ".ddb")
-_ERROR_COLUMNS = ["table", "file", "row", "column", "value", "reason"]
 
 
 class Mapping(BaseModel):
@@ -63,80 +64,6 @@ def read_mapping(path: str | Path | Mapping | None) -> Mapping:
     except ValidationError as exc:
         why = "; ".join(f"field {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise SourceError(str(p), f"invalid mapping: {why}") from None
-
-
-@dataclass
-class LoadReport:
-    """What happened to every row: counts per table and file, and every problem found."""
-
-    source: str
-    counts: pd.DataFrame
-    errors: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when no row was rejected."""
-        return int(self.counts["rejected"].sum()) == 0
-
-    @property
-    def rows_read(self) -> int:
-        return int(self.counts["read"].sum())
-
-    @property
-    def rows_accepted(self) -> int:
-        return int(self.counts["accepted"].sum())
-
-    @property
-    def rows_rejected(self) -> int:
-        return int(self.counts["rejected"].sum())
-
-    def to_text(self, max_errors: int | None = 200) -> str:
-        """A plain-text report: the reconciliation line, counts per table, and each problem."""
-        lines = [f"source: {self.source}",
-                 f"rows read {self.rows_read} = accepted {self.rows_accepted} + rejected {self.rows_rejected}",
-                 "", self.counts.to_string(index=False)]
-        lines += [f"note: {n}" for n in self.notes]
-        if len(self.errors):
-            lines += ["", f"problems ({len(self.errors)}):"]
-            shown = self.errors if max_errors is None else self.errors.head(max_errors)
-            for r in shown.itertuples(index=False):
-                row = "all rows" if pd.isna(r.row) else f"row {int(r.row)}"
-                val = "" if pd.isna(r.value) else f" (value: {r.value})"
-                lines.append(f"  {r.file}: {row}: column {r.column}: {r.reason}{val}")
-            if max_errors is not None and len(self.errors) > max_errors:
-                lines.append(f"  ... {len(self.errors) - max_errors} more (use --all to list every problem)")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-@dataclass
-class Portfolio:
-    """The canonical tables of one portfolio, plus how they were loaded.
-
-    ``truth`` is only set for synthetic (demo) portfolios: each account's hidden type.
-    """
-
-    accounts: pd.DataFrame
-    interactions: pd.DataFrame
-    payments: pd.DataFrame
-    history: pd.DataFrame
-    report: LoadReport | None = None
-    sources: dict[str, str] = field(default_factory=dict)
-    truth: pd.DataFrame | None = None
-
-    @property
-    def sha256(self) -> str:
-        """One digest over every input's sha256 (data provenance)."""
-        h = hashlib.sha256()
-        for k in sorted(self.sources):
-            h.update(f"{k}={self.sources[k]}\n".encode())
-        return h.hexdigest()
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {t: getattr(self, t) for t in TABLES}
 
 
 # ------------------------------------------------------------------------ raw reading
@@ -345,10 +272,6 @@ _EMPTY_KIND = {"str": "str", "float": "float64", "int": "float64",
                "datetime": "datetime64[us, UTC]", "date": "datetime64[us]", "month": "datetime64[us]"}
 
 
-def _errors_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=_ERROR_COLUMNS) if rows else pd.DataFrame(columns=_ERROR_COLUMNS)
-
-
 def _prepare(table: str, raw: _Raw, cols: list[Col], mapping: Mapping,
              notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Rename, map codes, coerce and check one raw table; returns (accepted, errors, read)."""
@@ -367,7 +290,7 @@ def _prepare(table: str, raw: _Raw, cols: list[Col], mapping: Mapping,
     if missing:
         errs = [dict(table=table, file=raw.label, row=pd.NA, column=m, value=pd.NA,
                      reason=f"required column missing ({n} rows rejected)") for m in missing]
-        return pd.DataFrame(), _errors_frame(errs), n
+        return pd.DataFrame(), errors_frame(errs), n
 
     for col, codes in mapping.values.get(table, {}).items():
         if col in df.columns:
@@ -418,7 +341,7 @@ def _prepare(table: str, raw: _Raw, cols: list[Col], mapping: Mapping,
                                            "column": fc["column"].astype(str).values,
                                            "value": fc["failure_case"].astype(str).str.slice(0, 60).values,
                                            "reason": reason}))
-    errors = pd.concat(bad_parts, ignore_index=True) if bad_parts else _errors_frame([])
+    errors = pd.concat(bad_parts, ignore_index=True) if bad_parts else errors_frame([])
     rejected_rows = set(errors["row"].dropna().astype(int)) if len(errors) else set()
     keep = ~rows.isin(rejected_rows)
     accepted = out[keep.values].copy()
@@ -480,8 +403,6 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
         frames[t], _ = acc, errors.append(err)
         counts.append(dict(table=t, file=raws[t].label, read=n, accepted=len(acc), rejected=n - len(acc)))
 
-    from .features import codes_of
-
     known = frames["accounts"]["account_id"] if len(frames["accounts"]) else pd.Series([], dtype="str")
     for t in ("interactions", "payments", "history"):
         f = frames[t]
@@ -498,7 +419,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
                         c["rejected"] += int(orphan.sum())
     for t in TABLES:
         frames[t] = _finish(frames[t], spec[t]) if len(frames[t]) or "_row" in frames[t] else _empty(spec[t])
-    errs = pd.concat([e for e in errors if len(e)], ignore_index=True) if any(len(e) for e in errors) else _errors_frame([])
+    errs = pd.concat([e for e in errors if len(e)], ignore_index=True) if any(len(e) for e in errors) else errors_frame([])
     if len(errs):
         errs = errs.sort_values(["table", "row", "column"], kind="stable", na_position="first").reset_index(drop=True)
     count_frame = pd.DataFrame(counts, columns=["table", "file", "read", "accepted", "rejected"])
@@ -561,7 +482,7 @@ def load_table(path: str | Path, table: Literal["accounts", "interactions", "pay
     raw = _read_file(p, m)
     acc, err, n = _prepare(table, raw, spec, m, notes)
     counts = pd.DataFrame([dict(table=table, file=raw.label, read=n, accepted=len(acc), rejected=n - len(acc))])
-    report = LoadReport(str(p), counts, err if len(err) else _errors_frame([]), notes)
+    report = LoadReport(str(p), counts, err if len(err) else errors_frame([]), notes)
     if not report.ok:
         raise DataValidationError(report)
     return _finish(acc, spec)

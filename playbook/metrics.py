@@ -13,8 +13,9 @@ import pandas as pd
 
 from ._checks import check_choice, check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .features import VOICE_CHANNELS, _cutoff, _ns, codes_of, promise_states
-from .loading import Portfolio
+from .arrays import codes_of, to_ns as _ns
+from .features import VOICE_CHANNELS, _cutoff, promise_states
+from .portfolio import Portfolio
 from .schema import BUCKETS
 
 __all__ = ["transitions", "roll_counts", "roll_rates", "flow_rates", "cure_rates", "transition_quirks",

@@ -13,7 +13,7 @@ import pandas as pd
 from ._checks import check_choice, check_date
 from .content import Playbook, load_playbook
 from .features import derive_features
-from .loading import Portfolio
+from .portfolio import Portfolio
 
 __all__ = ["segment", "apply_rules", "priority_score", "recommend"]
 

@@ -25,7 +25,7 @@ import yaml
 
 from ._checks import check_date, check_positive_int
 from .content import Playbook, default_content_dir, load_playbook
-from .loading import Portfolio
+from .portfolio import Portfolio
 from .strategy import Strategy, assign, get_strategy
 
 __all__ = ["ResponseModel", "calibrate", "simulate", "design_test", "analyze_test", "expected_paid_share",

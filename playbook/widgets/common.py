@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..content import Playbook
-from ..loading import Portfolio, load_portfolio
+from ..loading import load_portfolio
+from ..portfolio import Portfolio
 from ..masking import mask_pii
 
 __all__ = ["load_or_demo", "timeline_html", "label_map", "TEXT"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..content import Playbook, load_playbook
-from ..loading import Portfolio
+from ..portfolio import Portfolio
 from ..masking import mask_pii
 from .common import fig_png, label_map, t, timeline_html
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..content import Playbook, load_playbook
-from ..loading import Portfolio
+from ..portfolio import Portfolio
 from .common import timeline_html
 
 __all__ = ["CaseTrainer", "SEED_TYPES", "type_card_html"]

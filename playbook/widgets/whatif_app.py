@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from ..content import Playbook, load_playbook
-from ..loading import Portfolio
+from ..portfolio import Portfolio
 from .common import fig_png
 from ..strategy import Strategy, get_strategy, list_strategies
 

@@ -1,0 +1,107 @@
+"""The data model every layer shares: :class:`Portfolio` and its :class:`LoadReport`.
+
+Nothing here reads files or content; :mod:`playbook.loading` builds portfolios from
+sources, :mod:`playbook.demo` generates them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .schema import TABLES
+
+__all__ = ["Portfolio", "LoadReport", "ERROR_COLUMNS", "errors_frame"]
+
+ERROR_COLUMNS = ["table", "file", "row", "column", "value", "reason"]
+
+
+def errors_frame(rows: list[dict] | None = None) -> pd.DataFrame:
+    """A problems table with the report's columns (empty when ``rows`` is empty)."""
+    return pd.DataFrame(rows, columns=ERROR_COLUMNS) if rows else pd.DataFrame(columns=ERROR_COLUMNS)
+
+
+@dataclass
+class LoadReport:
+    """What happened to every row: counts per table and file, and every problem found."""
+
+    source: str
+    counts: pd.DataFrame
+    errors: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no row was rejected."""
+        return int(self.counts["rejected"].sum()) == 0
+
+    @property
+    def rows_read(self) -> int:
+        """Rows read over every table."""
+        return int(self.counts["read"].sum())
+
+    @property
+    def rows_accepted(self) -> int:
+        """Rows that passed the data contract."""
+        return int(self.counts["accepted"].sum())
+
+    @property
+    def rows_rejected(self) -> int:
+        """Rows reported as problems."""
+        return int(self.counts["rejected"].sum())
+
+    def to_text(self, max_errors: int | None = 200) -> str:
+        """A plain-text report: the reconciliation line, counts per table, and each problem."""
+        lines = [f"source: {self.source}",
+                 f"rows read {self.rows_read} = accepted {self.rows_accepted} + rejected {self.rows_rejected}",
+                 "", self.counts.to_string(index=False)]
+        lines += [f"note: {n}" for n in self.notes]
+        if len(self.errors):
+            lines += ["", f"problems ({len(self.errors)}):"]
+            shown = self.errors if max_errors is None else self.errors.head(max_errors)
+            for r in shown.itertuples(index=False):
+                row = "all rows" if pd.isna(r.row) else f"row {int(r.row)}"
+                val = "" if pd.isna(r.value) else f" (value: {r.value})"
+                lines.append(f"  {r.file}: {row}: column {r.column}: {r.reason}{val}")
+            if max_errors is not None and len(self.errors) > max_errors:
+                lines.append(f"  ... {len(self.errors) - max_errors} more (use --all to list every problem)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+@dataclass
+class Portfolio:
+    """The canonical tables of one portfolio, plus how they were loaded.
+
+    ``truth`` is only set for synthetic (demo) portfolios: each account's hidden type.
+    ``timezone`` is the business time zone: the one naive timestamps were read in, and the
+    one that days and months of the portfolio are counted in (``None``: the playbook's
+    ``settings.yaml`` default). Accounts with their own ``timezone`` keep it for compliance.
+    """
+
+    accounts: pd.DataFrame
+    interactions: pd.DataFrame
+    payments: pd.DataFrame
+    history: pd.DataFrame
+    report: LoadReport | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    truth: pd.DataFrame | None = None
+    timezone: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        """One digest over every input's sha256 (data provenance)."""
+        h = hashlib.sha256()
+        for k in sorted(self.sources):
+            h.update(f"{k}={self.sources[k]}\n".encode())
+        return h.hexdigest()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The four canonical tables by name."""
+        return {t: getattr(self, t) for t in TABLES}
+
+
