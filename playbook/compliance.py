@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from .content import CHECK_PARAMS, Pack, PackRule, Playbook, load_playbook
+from pydantic import BaseModel, ConfigDict, Field
+
+from .content import Pack, PackRule, Playbook, load_playbook
 from .errors import PlaybookError, UnknownKeyError
 from .arrays import codes_of, previous_time
 from .portfolio import Portfolio
@@ -25,6 +27,56 @@ __all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_
            "Verdict", "register_check", "ComplianceConfigError", "get_pack"]
 
 _S_DAY = 86_400
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Clock(_Model):
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Max(_Model):
+    max: int = Field(ge=0)
+
+
+class _Rolling(_Model):
+    max: int = Field(ge=0)
+    days: int = Field(ge=1)
+
+
+class _Days(_Model):
+    days: int = Field(ge=1)
+
+
+class _Lost(_Model):
+    lost_after_days: int = Field(ge=1)
+
+
+class _MinStaff(_Model):
+    min: int = Field(ge=1)
+
+
+class _Markers(_Model):
+    markers: list[str] = Field(min_length=1)
+
+
+class _NoParams(_Model):
+    pass
+
+
+# The checks a rule pack may use, with the parameters each takes (the engine is compliance.py).
+CHECK_PARAMS: dict[str, type[_Model]] = {
+    "quiet_hours": _Clock, "daily_unanswered_calls": _Max, "daily_connected_calls": _Max,
+    "rolling_calls": _Rolling, "after_conversation": _Days, "third_party_when_lost": _Lost,
+    "third_party_once_per_person": _Max, "opt_out_in_messages": _Markers, "honour_channel_stop": _NoParams,
+    "visit_staff": _MinStaff, "prohibited_language": _NoParams, "policy": _NoParams,
+    "forbearance": _NoParams, "vulnerable_path": _NoParams,
+}
+
+
 THIRD_PARTIES = ("relative", "colleague", "third_party")
 MESSAGE_CHANNELS = ("sms", "email")
 VOICE_CALLS = ("call", "ivr")  # telephone calls, live or automated

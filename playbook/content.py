@@ -6,17 +6,25 @@ A content error names the file, the entry and the field.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .arrays import codes_of
 
 from .errors import ContentError, UnknownKeyError
+from .expressions import Expression, ExpressionError, parse
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .portfolio import Portfolio
 
 __all__ = ["Playbook", "load_playbook", "Text", "Category", "Dimension", "Rule"]
 
@@ -125,6 +133,11 @@ class Rule(_Model):
     confidence: float = Field(default=0.7, ge=0, le=1)
     note: Text | None = None
 
+    @property
+    def expression(self) -> Expression:
+        """The parsed ``when`` (checked when the content was loaded)."""
+        return parse(self.when)
+
 
 class Team(Category):
     """A collection team: a category of the ``team`` dimension plus its capacity."""
@@ -141,52 +154,12 @@ class ActionCost(_Model):
     minutes_of_collector_time: float = Field(default=0, ge=0)
 
 
-class _Clock(_Model):
-    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-class _Max(_Model):
-    max: int = Field(ge=0)
-
-
-class _Rolling(_Model):
-    max: int = Field(ge=0)
-    days: int = Field(ge=1)
-
-
-class _Days(_Model):
-    days: int = Field(ge=1)
-
-
-class _Lost(_Model):
-    lost_after_days: int = Field(ge=1)
-
-
-class _MinStaff(_Model):
-    min: int = Field(ge=1)
-
-
-class _Markers(_Model):
-    markers: list[str] = Field(min_length=1)
-
-
-class _NoParams(_Model):
-    pass
-
-
-# The checks a rule pack may use, with the parameters each takes (the engine is compliance.py).
-CHECK_PARAMS: dict[str, type[_Model]] = {
-    "quiet_hours": _Clock, "daily_unanswered_calls": _Max, "daily_connected_calls": _Max,
-    "rolling_calls": _Rolling, "after_conversation": _Days, "third_party_when_lost": _Lost,
-    "third_party_once_per_person": _Max, "opt_out_in_messages": _Markers, "honour_channel_stop": _NoParams,
-    "visit_staff": _MinStaff, "prohibited_language": _NoParams, "policy": _NoParams,
-    "forbearance": _NoParams, "vulnerable_path": _NoParams,
-}
-
-
 class PackRule(_Model):
-    """One rule of a compliance pack: what it checks, its numbers and its legal source."""
+    """One rule of a compliance pack: what it checks, its numbers and its legal source.
+
+    ``check`` names a check type and ``params`` are its numbers; both are validated
+    against the registered check types by :func:`playbook.compliance.get_pack`.
+    """
 
     id: str = Field(pattern=_ID)
     check: str
@@ -195,17 +168,6 @@ class PackRule(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
     verified: bool = True
-
-    @model_validator(mode="after")
-    def _known_check(self) -> "PackRule":
-        if self.check not in CHECK_PARAMS:
-            raise ValueError(f"unknown check {self.check!r}; known: {', '.join(sorted(CHECK_PARAMS))}")
-        try:
-            CHECK_PARAMS[self.check].model_validate(self.params)
-        except ValidationError as exc:
-            why = "; ".join(f"params.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ValueError(why) from None
-        return self
 
 
 class Pack(_Model):
@@ -218,6 +180,74 @@ class Pack(_Model):
 
     def rule(self, rid: str) -> PackRule:
         return _by_id(self.rules, rid, f"{self.id} rule")
+
+
+class Settings(_Model):
+    """Business settings (``settings.yaml``)."""
+
+    timezone: str = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as 'Asia/Shanghai'") from None
+        return v
+
+
+RESPONSE_PARAMS = ("rpc", "ptp", "keep", "full", "share")
+
+
+class TypePrior(_Model):
+    """Prior response probabilities of one behavioural type (see ``response.yaml``)."""
+
+    rpc: float = Field(ge=0, le=1)
+    ptp: float = Field(ge=0, le=1)
+    keep: float = Field(ge=0, le=1)
+    full: float = Field(ge=0, le=1)
+    share: float = Field(gt=0, le=1)
+
+
+class Effect(_Model):
+    """A treatment element's stated effect: factors on the response probabilities."""
+
+    multiply: dict[Literal["rpc", "ptp", "keep", "full", "share"], float] = Field(min_length=1)
+    reasoning: Text
+
+
+class ResponseCosts(_Model):
+    legal_case: float = Field(ge=0)
+    agency_commission: float = Field(ge=0, le=1)
+    call_minutes: float = Field(ge=0)
+
+
+class ResponsePriors(_Model):
+    """The what-if response model's priors and treatment effects (``response.yaml``)."""
+
+    strength: float = Field(gt=0)
+    reasoning: Text
+    types: dict[str, TypePrior]
+    contactability_rpc: dict[str, float]
+    effects: dict[str, Effect]
+    costs: ResponseCosts
+
+    def prior(self, behaviour_type: str, contactability: str) -> dict[str, float]:
+        """The prior of one cell: the type's priors, ``rpc`` scaled by contactability.
+
+        Types without their own priors use ``unclassified``.
+        """
+        base = self.types.get(behaviour_type, self.types["unclassified"])
+        out = base.model_dump()
+        out["rpc"] = min(0.99, base.rpc * self.contactability_rpc.get(contactability, 1.0))
+        return out
+
+
+class _UIFile(_Model):
+    labels: dict[str, dict[str, Text]]
 
 
 class _PackFile(_Model):
@@ -270,6 +300,21 @@ class Playbook:
     packs: dict[str, Pack]
     root: Path
     content_sha256: str = field(repr=False)
+    settings: Settings = field(default=None, repr=False)  # type: ignore[assignment]
+    response: ResponsePriors = field(default=None, repr=False)  # type: ignore[assignment]
+    labels: dict[str, Text] = field(default_factory=dict, repr=False)
+
+    @property
+    def timezone(self) -> str:
+        """The business time zone (``settings.yaml``)."""
+        return self.settings.timezone
+
+    def text(self, key: str, lang: str) -> str:
+        """The UI label ``key`` (``section.name`` in ``ui.yaml``) in ``lang``."""
+        try:
+            return self.labels[key](lang)
+        except KeyError:
+            raise UnknownKeyError("UI label", key, self.labels) from None
 
     def dimension(self, did: str) -> Dimension:
         """Return the dimension ``did``; the error lists the known ones."""
@@ -292,6 +337,22 @@ class Playbook:
     def disposition_ids(self, flag: str | None = None) -> list[str]:
         """Disposition codes, optionally only those with ``flag`` (contact, rpc, promise) set."""
         return [d.id for d in self.dispositions.values() if flag is None or getattr(d, flag)]
+
+    def disposition_flags(self, outcomes: "pd.Series", flags: tuple[str, ...] = ("contact", "rpc", "promise")) -> dict[str, np.ndarray]:
+        """Per outcome code in ``outcomes``, each disposition flag as a boolean array.
+
+        Unknown codes have every flag false. The one place outcome codes become flags.
+        """
+        codes = codes_of(outcomes, list(self.dispositions))
+        out = {}
+        for k in flags:
+            table = np.array([bool(getattr(d, k)) for d in self.dispositions.values()] + [False])
+            out[k] = table[codes]
+        return out
+
+    def timezone_of(self, portfolio: "Portfolio") -> str:
+        """The time zone a portfolio's days are counted in: its own, else the business one."""
+        return getattr(portfolio, "timezone", None) or self.timezone
 
 
 # ---------------------------------------------------------------------------- loading
@@ -340,30 +401,6 @@ def _check_unique(items: list, rel: str, what: str, problems: list) -> None:
         seen.add(item.id)
 
 
-def _expression_names(expr: str) -> tuple[set[str], list[tuple[str, str]]]:
-    """Names an expression reads and the (name, string literal) pairs it compares."""
-    tree = ast.parse(expr, mode="eval")
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - {"True", "False"}
-    pairs = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            operands = [node.left, *node.comparators]
-            for a, b in zip(operands, operands[1:]):
-                for x, y in ((a, b), (b, a)):
-                    if isinstance(x, ast.Name) and isinstance(y, ast.Constant) and isinstance(y.value, str):
-                        pairs.append((x.id, y.value))
-                    if isinstance(x, ast.Name) and isinstance(y, (ast.List, ast.Tuple)):
-                        pairs += [(x.id, e.value) for e in y.elts if isinstance(e, ast.Constant)]
-    return names, pairs
-
-
-_ALLOWED_NODES = (
-    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Load,
-    ast.Constant, ast.And, ast.Or, ast.Not, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub,
-    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.List, ast.Tuple,
-)
-
-
 def _check_rules(pb_dims: dict[str, Dimension], features: dict[str, Feature],
                  rules: dict[str, list[Rule]], rel: str, problems: list) -> None:
     order = list(rules)
@@ -378,18 +415,13 @@ def _check_rules(pb_dims: dict[str, Dimension], features: dict[str, Feature],
             if rule.then not in pb_dims[did].ids:
                 problems.append((rel, entry, "then", f"unknown {did} category {rule.then!r}; known: {', '.join(pb_dims[did].ids)}"))
             try:
-                tree = ast.parse(rule.when, mode="eval")
-            except SyntaxError as exc:
-                problems.append((rel, entry, "when", f"not a valid expression: {exc.msg}"))
+                expr = parse(rule.when)
+            except ExpressionError as exc:
+                problems.append((rel, entry, "when", exc.reason))
                 continue
-            bad = sorted({type(n).__name__ for n in ast.walk(tree) if not isinstance(n, _ALLOWED_NODES)})
-            if bad:
-                problems.append((rel, entry, "when", f"unsupported syntax: {', '.join(bad)}"))
-                continue
-            names, pairs = _expression_names(rule.when)
-            for name in sorted(names - known):
+            for name in sorted(expr.names - known):
                 problems.append((rel, entry, "when", f"unknown feature or dimension {name!r} (dimensions usable here: {', '.join(order[:d_index]) or 'none'})"))
-            for name, value in pairs:
+            for name, value in expr.literal_pairs():
                 if name in pb_dims and value not in pb_dims[name].ids:
                     problems.append((rel, entry, "when", f"unknown {name} category {value!r}"))
 
@@ -399,8 +431,24 @@ def default_content_dir() -> Path:
     return Path(str(resources.files("playbook") / "content"))
 
 
+def _signature(root: Path) -> tuple:
+    """What the cache of :func:`load_playbook` is keyed on: every content file's path, size
+    and modification time, so an edited file is read again."""
+    out = []
+    for p in sorted(root.rglob("*.yaml")):
+        st = p.stat()
+        out.append((p.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+_CACHE: dict[tuple[str, tuple], Playbook] = {}
+
+
 def load_playbook(path: str | Path | None = None) -> Playbook:
-    """Read and validate the playbook content.
+    """Read and validate the playbook content, once per content folder and version.
+
+    A second call with the same folder returns the same :class:`Playbook` unless one of
+    its files changed.
 
     Parameters
     ----------
@@ -419,6 +467,15 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
     root = Path(path) if path is not None else default_content_dir()
     if not root.is_dir():
         raise ContentError([(str(root), "-", "-", "content folder not found")])
+    key = (str(root.resolve()), _signature(root))
+    if key not in _CACHE:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        _CACHE[key] = _read_playbook(root)
+    return _CACHE[key]
+
+
+def _read_playbook(root: Path) -> Playbook:
     problems: list[tuple[str, str, str, str]] = []
     digest = hashlib.sha256()
 
@@ -466,6 +523,17 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
         if parsed is not None:
             _check_unique(parsed.pack.rules, rel, "pack.rules", problems)
             packs[parsed.pack.id] = parsed.pack
+    settings = read("settings.yaml", Settings)
+    response = read("response.yaml", ResponsePriors)
+    ui = read("ui.yaml", _UIFile)
+    if response is not None:
+        if "unclassified" not in response.types:
+            problems.append(("response.yaml", "types", "unclassified", "Field required (the prior of cells without a type)"))
+        for name, where, did in (("types", response.types, "behaviour_type"), ("contactability_rpc", response.contactability_rpc, "contactability")):
+            if did in dims:
+                for k in where:
+                    if k not in dims[did].ids:
+                        problems.append(("response.yaml", name, k, f"unknown {did} category {k!r}; known: {', '.join(dims[did].ids)}"))
     if problems:
         raise ContentError(problems)
     return Playbook(
@@ -480,4 +548,7 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
         packs=packs,
         root=root,
         content_sha256=digest.hexdigest(),
+        settings=settings,
+        response=response,
+        labels={f"{sec}.{k}": v for sec, items in ui.labels.items() for k, v in items.items()},
     )

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ._checks import check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .arrays import NS_DAY, codes_of, to_ns
+from .arrays import NS_DAY, codes_of, day_end_ns, local_dates, to_ns
+from .errors import ContentError
 from .portfolio import Portfolio
 from .schema import BUCKETS
 
@@ -32,23 +33,21 @@ _SHARES = {"hostile_share": "hostile_count", "refuse_share": "refuse_count", "di
 _NS_DAY = NS_DAY
 
 
-def _cutoff(as_of: pd.Timestamp) -> int:
-    """End of the as-of day in China Standard Time, as UTC nanoseconds."""
-    return (as_of + pd.Timedelta(days=1)).tz_localize("Asia/Shanghai").tz_convert("UTC").value
-
-
-def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.DataFrame:
+def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: str | pd.Timestamp, *,
+                   timezone: str | None = None) -> pd.DataFrame:
     """Classify every promise to pay as ``kept``, ``broken`` or ``pending``.
 
     A promise is kept when payments made after it, up to the end of the promised date,
     add up to at least the promised amount; broken when the date has passed without that;
-    pending when the date is still ahead. Dates are read as China Standard Time days.
+    pending when the date is still ahead. Days are counted in ``timezone`` (default: the
+    business time zone of ``settings.yaml``).
 
     Returns the promise rows (``account_id``, ``ts``, ``ptp_amount``, ``ptp_date``) with
     ``paid_by_due`` and ``state`` added.
     """
     day = check_date("as_of", as_of)
-    cut = _cutoff(day)
+    tz = timezone or load_playbook().timezone
+    cut = day_end_ns(day, tz)
     is_ptp = codes_of(interactions["outcome"], ["ptp"]) == 0
     p = interactions.loc[is_ptp & (to_ns(interactions["ts"]) < cut), ["account_id", "ts", "ptp_amount", "ptp_date"]].copy()
     pay = payments[to_ns(payments["paid_at"]) < cut]
@@ -61,8 +60,8 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
     ykey = ykey[order]
     cum = np.concatenate([[0.0], np.cumsum(pay["amount"].to_numpy()[order])])
     start = pa.astype("int64") * span + (to_ns(p["ts"]) // 1_000_000_000 - base)
-    due_date = p["ptp_date"].fillna(p["ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize())
-    due_end = to_ns((due_date + pd.Timedelta(days=1)).dt.tz_localize("Asia/Shanghai"))
+    due_date = p["ptp_date"].fillna(local_dates(p["ts"], tz).dt.normalize())
+    due_end = to_ns((due_date + pd.Timedelta(days=1)).dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward"))
     end = pa.astype("int64") * span + (due_end // 1_000_000_000 - base)
     paid = cum[np.searchsorted(ykey, end, "left")] - cum[np.searchsorted(ykey, start, "left")]
     amount = p["ptp_amount"].fillna(0).to_numpy()
@@ -74,7 +73,7 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
 
 
 def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_days: int = 90,
-                    playbook: Playbook | None = None) -> pd.DataFrame:
+                    playbook: Playbook | None = None, promises: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-account features as of ``as_of`` (one row per account, in account order).
 
     Parameters
@@ -86,7 +85,10 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         Interactions and payments of the last ``window_days`` days count towards the
         counts, rates and amounts; recency features look at the whole past.
     playbook : Playbook, optional
-        Supplies the disposition flags (contact, right-party contact, promise).
+        Supplies the disposition flags (contact, right-party contact, promise) and the
+        business time zone days are counted in.
+    promises : DataFrame, optional
+        :func:`promise_states` already computed for ``as_of`` (e.g. by a prepared bundle).
 
     Notes
     -----
@@ -104,7 +106,8 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     n = len(acc)
     ids = acc["account_id"]
     index = pd.Index(ids)
-    cut = _cutoff(day)
+    tz = pb.timezone_of(portfolio)
+    cut = day_end_ns(day, tz)
     start = cut - window_days * _NS_DAY
 
     # history and promises are independent of the interaction counts: run them beside them
@@ -112,8 +115,13 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         hist_job = pool.submit(_history_features, portfolio.history, ids, day, n)
-        promise_job = pool.submit(promise_states, portfolio.interactions, portfolio.payments, day)
-        return _derive(portfolio, pb, n, ids, index, cut, start, promise_job.result, hist_job.result)
+        if promises is None:
+            promise_job = pool.submit(promise_states, portfolio.interactions, portfolio.payments, day, timezone=tz)
+            get_promises = promise_job.result
+        else:
+            def get_promises() -> pd.DataFrame:
+                return promises
+        return _derive(portfolio, pb, n, ids, index, cut, start, get_promises, hist_job.result)
     finally:
         pool.shutdown(wait=True)  # also when a step fails: no thread outlives the call
 
@@ -127,14 +135,14 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     pos = codes_of(it["account_id"], ids)
     disp = list(pb.dispositions)
     ocode = codes_of(it["outcome"], disp)
+    flag = pb.disposition_flags(it["outcome"], ("rpc", "contact"))
     w_pos = pos[inwin]
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(w_pos[mask[inwin]], minlength=n).astype("float64")
 
-    flag = {k: np.array([getattr(pb.dispositions[d], k) for d in disp] + [False]) for k in ("rpc", "contact")}
-    is_rpc = flag["rpc"][ocode]
-    is_contact = flag["contact"][ocode]
+    is_rpc = flag["rpc"]
+    is_contact = flag["contact"]
     voice = (codes_of(it["channel"], VOICE_CHANNELS) >= 0) & (codes_of(it["direction"], ["outbound"]) == 0)
     counted = list(dict.fromkeys(_COUNTED.values()))
     slot = np.full(len(disp) + 1, len(counted), dtype="int64")  # outcomes not counted share the last slot
@@ -188,7 +196,8 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     f["months_delinquent_12m"], f["worst_bucket_12m"] = history()
     missing = set(pb.features) - set(f.columns)
     if missing:  # the content promises features the code does not compute
-        raise RuntimeError(f"features declared in features.yaml but not derived: {sorted(missing)}")
+        raise ContentError([("features.yaml", f"features (id: {m})", "id", "declared but not derived by the code")
+                            for m in sorted(missing)])
     return f[list(pb.features)]
 
 

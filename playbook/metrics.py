@@ -13,8 +13,8 @@ import pandas as pd
 
 from ._checks import check_choice, check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .arrays import codes_of, to_ns as _ns
-from .features import VOICE_CHANNELS, _cutoff, promise_states
+from .arrays import codes_of, day_end_ns, local_dates, to_ns as _ns
+from .features import VOICE_CHANNELS, promise_states
 from .portfolio import Portfolio
 from .schema import BUCKETS
 
@@ -106,12 +106,13 @@ def flow_rates(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def cure_rates(history: pd.DataFrame, interactions: pd.DataFrame | None = None,
-               playbook: Playbook | None = None) -> pd.DataFrame:
+               playbook: Playbook | None = None, *, timezone: str | None = None) -> pd.DataFrame:
     """Cure and self-cure per month.
 
     ``cure_rate = accounts delinquent at t-1 and current at t / accounts delinquent at
     t-1``; ``self_cure_rate`` counts only cures with no contact (anyone reached) during
-    month t. Without interactions the self-cure columns are NaN.
+    month t (months in ``timezone``, default the business time zone). Without interactions
+    the self-cure columns are NaN.
     """
     t = transitions(history)
     delinquent = t["from_bucket"] != "current"
@@ -120,7 +121,7 @@ def cure_rates(history: pd.DataFrame, interactions: pd.DataFrame | None = None,
     if interactions is not None:
         pb = playbook or load_playbook()
         contact = interactions[interactions["outcome"].isin(pb.disposition_ids("contact"))]
-        m = contact["ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
+        m = local_dates(contact["ts"], timezone or pb.timezone).dt.to_period("M").dt.to_timestamp()
         touched = pd.MultiIndex.from_arrays([contact["account_id"], m.astype("datetime64[us]")]).unique()
         key = pd.MultiIndex.from_arrays([t["account_id"], pd.Series(t["month"]).astype("datetime64[us]")])
         g["self_cured"] = cured & ~key.isin(touched)
@@ -226,7 +227,8 @@ def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = No
     day = check_date("as_of", as_of)
     window_days = check_positive_int("window_days", window_days)
     pb = playbook or load_playbook()
-    cut = _cutoff(day)
+    tz = pb.timezone_of(portfolio)
+    cut = day_end_ns(day, tz)
     start = cut - window_days * 86_400_000_000_000
     acc = portfolio.accounts
     it = portfolio.interactions[(_ns(portfolio.interactions["ts"]) < cut) & (_ns(portfolio.interactions["ts"]) >= start)]
@@ -234,11 +236,11 @@ def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = No
     first_month = (day - pd.Timedelta(days=window_days - 1)).to_period("M").to_timestamp()
     hist = portfolio.history[(portfolio.history["month"] >= first_month - pd.DateOffset(months=1))
                              & (portfolio.history["month"] <= day.to_period("M").to_timestamp())]
-    ps = promise_states(portfolio.interactions, portfolio.payments, day)
+    ps = promise_states(portfolio.interactions, portfolio.payments, day, timezone=tz)
     ps = ps[_ns(ps["ts"]) >= start]
 
     def local_month(s: pd.Series) -> pd.Series:
-        return s.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
+        return local_dates(s, tz).dt.to_period("M").dt.to_timestamp()
 
     if by is None:
         key = {"acc": pd.Series("all", index=acc.index), "it": pd.Series("all", index=it.index),

@@ -20,13 +20,6 @@ __all__ = ["segment", "apply_rules", "priority_score", "recommend"]
 _DAYS_TO_ROLL = np.array([30, 60, 90])
 
 
-def _evaluate(frame: pd.DataFrame, expr: str) -> np.ndarray:
-    out = frame.eval(expr, engine="python")
-    if np.isscalar(out) or isinstance(out, (bool, np.bool_)):
-        return np.full(len(frame), bool(out))
-    return np.asarray(pd.Series(out).fillna(False), dtype=bool)
-
-
 def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.DataFrame:
     """Assign every rule-driven dimension; returns categories, reasons and confidences.
 
@@ -35,9 +28,9 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
     rule matches gets a missing category and the reason ``no_rule_matched``.
     """
     pb = playbook or load_playbook()
-    frame = features.copy(deep=False)  # copy-on-write: new columns do not touch the caller's frame
+    columns = {c: features[c] for c in features.columns}  # the caller's frame is never written to
     out = {}
-    n = len(frame)
+    n = len(features)
     for dim, rules in pb.rules.items():
         cats = list(dict.fromkeys(r.then for r in rules))
         cat = np.full(n, -1, dtype="int16")
@@ -47,11 +40,11 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
         for i, rule in enumerate(rules):
             if not open_.any():
                 break
-            hit = _evaluate(frame, rule.when) & open_
+            hit = rule.expression.mask(columns, n) & open_
             cat[hit], reason[hit], conf[hit] = cats.index(rule.then), i, rule.confidence
             open_ &= ~hit
-        frame[dim] = pd.Categorical.from_codes(cat, categories=cats)
-        out[dim] = frame[dim]
+        columns[dim] = pd.Series(pd.Categorical.from_codes(cat, categories=cats), index=features.index)
+        out[dim] = columns[dim]
         out[f"reason_{dim}"] = pd.Categorical.from_codes(reason, categories=[r.id for r in rules] + ["no_rule_matched"])
         out[f"confidence_{dim}"] = conf
     return pd.DataFrame(out, index=features.index)

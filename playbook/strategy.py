@@ -8,17 +8,18 @@ list the known ids.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .content import Text, default_content_dir
 from .errors import ContentError, UnknownKeyError
+from .expressions import Expression, ExpressionError, parse
 
-__all__ = ["Strategy", "Treatment", "get_strategy", "list_strategies", "register_strategy", "assign"]
+__all__ = ["Strategy", "StrategyRules", "Treatment", "get_strategy", "list_strategies", "register_strategy", "assign"]
 
 
 class _M(BaseModel):
@@ -47,14 +48,20 @@ class ThirdParty(_M):
     only_when_lost: bool = True
 
 
-class Treatment(_M):
-    """What an account receives: channels, intensity, timing, offer, escalation, script."""
+_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
 
-    channels: list[Literal["call", "sms", "email", "letter", "visit", "app", "ivr"]] = Field(min_length=1)
+
+class Treatment(_M):
+    """What an account receives: channels, intensity, timing, offer, escalation, script.
+
+    ``call_window`` is ``["HH:MM", "HH:MM"]`` in the debtor's local time.
+    """
+
+    channels: list[Literal["call", "sms", "email", "letter", "visit", "app", "ivr"]] = Field(default_factory=list)
     attempts_per_week: float = Field(default=0, ge=0)
     attempts_per_day: int = Field(default=0, ge=0)
     sms_per_week: float = Field(default=0, ge=0)
-    call_window: tuple[str, str] | None = None
+    call_window: tuple[Annotated[str, Field(pattern=_CLOCK)], Annotated[str, Field(pattern=_CLOCK)]] | None = None
     pause_after_contact_days: int = Field(default=0, ge=0)
     timing: Timing = Timing()
     offer: Offer = Offer()
@@ -66,8 +73,31 @@ class Treatment(_M):
 
 
 class StrategyRule(_M):
+    """``when`` is a safe expression over an account's segments (:mod:`playbook.expressions`)."""
+
     when: str = "True"
     treatment: Treatment
+
+    @field_validator("when")
+    @classmethod
+    def _safe(cls, v: str) -> str:
+        try:
+            parse(v)
+        except ExpressionError as exc:
+            raise ValueError(exc.reason) from None
+        return v
+
+    @property
+    def expression(self) -> Expression:
+        """The parsed ``when``."""
+        return parse(self.when)
+
+
+class StrategyRules(_M):
+    """Just the rules of a strategy: what :func:`playbook.compliance.strategy_verdict` reads."""
+
+    name: str | Text = ""
+    rules: list[StrategyRule] = Field(default_factory=list)
 
 
 class Strategy(_M):
@@ -77,6 +107,13 @@ class Strategy(_M):
     name: Text
     description: Text
     rules: list[StrategyRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _channels(self) -> "Strategy":
+        for i, r in enumerate(self.rules):
+            if not r.treatment.channels:
+                raise ValueError(f"rules[{i}].treatment.channels: at least one channel is required")
+        return self
 
 
 class _File(_M):
@@ -100,8 +137,14 @@ def _read(path: Path) -> Strategy:
     try:
         return _File.model_validate(raw).strategy
     except ValidationError as exc:
-        raise ContentError([(str(path), "strategy", ".".join(map(str, e["loc"][1:])) or "-", e["msg"])
-                            for e in exc.errors()]) from None
+        problems = []
+        for e in exc.errors():
+            loc = [str(x) for x in e["loc"][1:]]
+            rule = next((i for i, x in enumerate(loc) if x.isdigit() and i and loc[i - 1] == "rules"), None)
+            entry = f"strategy.rules[{loc[rule]}]" if rule is not None else "strategy"
+            fld = ".".join(loc[rule + 1:] if rule is not None else loc) or "-"
+            problems.append((str(path), entry, fld, e["msg"].removeprefix("Value error, ")))
+        raise ContentError(problems) from None
 
 
 def _shipped() -> dict[str, Path]:
@@ -129,20 +172,22 @@ def get_strategy(key: str | Path | Strategy) -> Strategy:
 
 
 def assign(strategy: Strategy, segments: pd.DataFrame) -> np.ndarray:
-    """Index of the rule that treats each account (-1 when none applies)."""
-    from .content import _expression_names
+    """Index of the rule that treats each account (-1 when none applies).
 
-    used = set().union(*(_expression_names(r.when)[0] for r in strategy.rules))
+    Each ``when`` is evaluated by the safe expression language over the segment columns;
+    the first rule that holds treats the account.
+    """
+    used = set().union(*(r.expression.names for r in strategy.rules))
     missing = sorted(used - set(segments.columns))
     if missing:
         raise UnknownKeyError("segment column", missing[0], list(segments.columns))
-    frame = pd.DataFrame({c: (segments[c].astype(str) if isinstance(segments[c].dtype, pd.CategoricalDtype)
-                              else segments[c]) for c in sorted(used)}, index=segments.index)
-    out = np.full(len(frame), -1, dtype="int64")
-    open_ = np.ones(len(frame), dtype=bool)
+    columns = {c: (segments[c].astype(str) if isinstance(segments[c].dtype, pd.CategoricalDtype) else segments[c])
+               for c in sorted(used)}
+    n = len(segments)
+    out = np.full(n, -1, dtype="int64")
+    open_ = np.ones(n, dtype=bool)
     for i, rule in enumerate(strategy.rules):
-        hit = frame.eval(rule.when, engine="python") if len(frame.columns) else eval(rule.when, {}, {})  # noqa: S307
-        hit = np.full(len(frame), bool(hit)) if np.isscalar(hit) else np.asarray(pd.Series(hit).fillna(False), dtype=bool)
+        hit = rule.expression.mask(columns, n)
         out[hit & open_] = i
         open_ &= ~hit
     return out
