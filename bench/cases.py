@@ -239,7 +239,7 @@ def whatif_validation() -> dict:
     """Champion's simulated collections inside the generator's 90% replay interval, 20 seeds of 4,000 accounts, 30-day horizon (target: >= 90% of seeds)."""
     import numpy as np
     import playbook
-    from playbook.demo import replay
+    from playbook.whatif import replay_strategy as replay
     from playbook.whatif import simulate
 
     rows = []

@@ -372,40 +372,31 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
                      sources={"demo": f"n={n};seed={seed};as_of={day0.date()}"}, truth=truth)
 
 
-def replay(portfolio: Portfolio, strategy, horizon_days: int = 90, reps: int = 200, seed: int = 0, *,  # noqa: ANN001
-           segments: pd.DataFrame | None = None, as_of: str | pd.Timestamp = "2026-11-29") -> np.ndarray:
-    """The generator's own replay of a strategy: total collected in each of ``reps`` runs.
+def replay(portfolio: Portfolio, *, account_ids: pd.Series, calls: np.ndarray, multipliers: pd.DataFrame,
+           reps: int = 200, seed: int = 0) -> np.ndarray:
+    """The generator's own outcome of a treatment: total collected in each of ``reps`` runs.
 
     Uses each account's hidden truth (type, contact state, true contact, promise and
-    keeping rates, promised amounts uniform on 30-100% of the arrears) and the strategy's
-    call intensity; treatment elements act as stated in ``response.yaml``. Only for demo
-    portfolios (``portfolio.truth``).
+    keeping rates, promised amounts uniform on 30-100% of the arrears). ``calls`` is the
+    number of calls each account of ``account_ids`` receives over the horizon, and
+    ``multipliers`` (columns ``rpc``, ``ptp``, ``keep``, one row per account) the stated
+    effects of its treatment. Only for demo portfolios (``portfolio.truth``); see
+    :func:`playbook.whatif.replay_strategy` for a strategy.
     """
-    from .segmentation import segment
-    from .strategy import assign, get_strategy
-    from .whatif import _effects, load_response_priors
-
     if portfolio.truth is None:
         from .errors import ArgumentError
 
         raise ArgumentError("portfolio", "a portfolio without truth", "a demo portfolio (with .truth)")
-    strat = get_strategy(strategy)
-    seg = segments if segments is not None else segment(portfolio, as_of)
-    rule = assign(strat, seg)
-    eff = load_response_priors()["effects"]
-    mult = pd.DataFrame([_effects(r.treatment, eff) for r in strat.rules])
-    truth = portfolio.truth.set_index("account_id").reindex(seg["account_id"])
+    truth = portfolio.truth.set_index("account_id").reindex(account_ids)
     t = pd.Series(truth["behaviour_type"]).map({k: i for i, k in enumerate(TYPES)}).to_numpy()
     state = truth["contact_state"].to_numpy()
     p_rpc = np.where(state == "reachable", _P_RPC[t], np.where(state == "semi_lost", 0.03, 0.0))
     p_ptp = _RPC_MIX[t, RPC_OUTCOMES.index("ptp")]
     p_keep = _P_KEPT[t]
-    calls = np.array([r.treatment.attempts_per_week * horizon_days / 7 for r in strat.rules])[np.maximum(rule, 0)]
-    m = mult.iloc[np.maximum(rule, 0)]
-    lam = calls * np.minimum(p_rpc * m["rpc"].to_numpy(), 0.99) * np.minimum(p_ptp * m["ptp"].to_numpy(), 0.99) \
-        * np.minimum(p_keep * m["keep"].to_numpy(), 0.99)
-    lam = np.where(rule >= 0, lam, 0.0)
-    over = portfolio.accounts.set_index("account_id").reindex(seg["account_id"])["overdue_amount"].fillna(0).to_numpy()
+    m = multipliers
+    lam = np.asarray(calls, dtype="float64") * np.minimum(p_rpc * m["rpc"].to_numpy(), 0.99) \
+        * np.minimum(p_ptp * m["ptp"].to_numpy(), 0.99) * np.minimum(p_keep * m["keep"].to_numpy(), 0.99)
+    over = portfolio.accounts.set_index("account_id").reindex(account_ids)["overdue_amount"].fillna(0).to_numpy()
     rng = np.random.default_rng(seed)
     totals = np.empty(reps)
     kmax = 8

@@ -21,25 +21,37 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ._checks import check_date, check_positive_int
-from .content import Playbook, default_content_dir, load_playbook
+from .content import Playbook, ResponsePriors, load_playbook
+from .errors import UnknownKeyError
 from .portfolio import Portfolio
-from .strategy import Strategy, assign, get_strategy
+from .segmentation import segment
+from .strategy import Strategy, Treatment, assign, get_strategy
 
 __all__ = ["ResponseModel", "calibrate", "simulate", "design_test", "analyze_test", "expected_paid_share",
-           "load_response_priors"]
+           "treatment_effects", "replay_strategy"]
 
 PARAMS = ("rpc", "ptp", "keep", "full")
 CELL = ["behaviour_type", "contactability", "stage"]
 _K = 8  # kept promises per account beyond which the arrears are surely cleared (share >= 1/8)
 
 
-def load_response_priors(playbook: Playbook | None = None) -> dict:
-    """The response priors and treatment effects (``content/response.yaml``)."""
-    root = (playbook.root if playbook is not None else default_content_dir())
-    return yaml.safe_load((root / "response.yaml").read_text(encoding="utf-8"))
+def _posterior(pri: ResponsePriors, bt: str, ct: str, obs: "pd.Series | None" = None) -> dict[str, float]:
+    """Beta parameters of one cell: the prior (:meth:`ResponsePriors.prior`) counted as
+    ``strength`` observations, plus the cell's own successes and trials (none: the prior)."""
+    prior = pri.prior(bt, ct)
+    strength = float(pri.strength)
+    r: dict[str, float] = {}
+    for p in PARAMS:
+        m = min(max(prior[p], 1e-3), 0.999)
+        s_, n_ = (float(obs[f"s_{p}"]), float(obs[f"n_{p}"])) if obs is not None else (0.0, 0.0)
+        r[f"a_{p}"] = m * strength + s_
+        r[f"b_{p}"] = (1 - m) * strength + n_ - s_
+        r[f"n_{p}"] = n_
+    share_sum, share_n = (float(obs["share_sum"]), float(obs["share_n"])) if obs is not None else (0.0, 0.0)
+    r["share"] = (prior["share"] * strength + share_sum) / (strength + share_n)
+    return r
 
 
 @dataclass
@@ -47,7 +59,7 @@ class ResponseModel:
     """Posterior Beta parameters per cell, and mean promised share per cell."""
 
     cells: pd.DataFrame  # index CELL; columns a_<p>, b_<p> for p in PARAMS, share
-    priors: dict
+    priors: ResponsePriors
 
     def table(self) -> pd.DataFrame:
         """Posterior means and observation counts per cell."""
@@ -74,7 +86,7 @@ def calibrate(portfolio: Portfolio, segments: pd.DataFrame, as_of: str | pd.Time
     from .features import derive_features, promise_states
 
     pb = playbook or load_playbook()
-    pri = load_response_priors(pb)
+    pri = pb.response
     day = check_date("as_of", as_of)
     f = derive_features(portfolio, day, window_days=window_days, playbook=pb)
     seg = segments.set_index("account_id").reindex(f.index)
@@ -98,22 +110,10 @@ def calibrate(portfolio: Portfolio, segments: pd.DataFrame, as_of: str | pd.Time
         "n_full": f["promises_kept"].to_numpy(), "s_full": full.reindex(idx).fillna(0).to_numpy(),
         "share_sum": share["sum"].reindex(idx).fillna(0).to_numpy(), "share_n": share["count"].reindex(idx).fillna(0).to_numpy(),
     }, index=key).groupby(level=CELL).sum()
-    strength = float(pri["strength"])
-    types = pri["types"]
     rows = {}
     for cell, o in obs.iterrows():
         bt, ct, _stage = cell
-        base = types.get(bt, types["unclassified"])
-        prior = dict(base)
-        prior["rpc"] = min(0.99, base["rpc"] * pri["contactability_rpc"].get(ct, 1.0))
-        r = {}
-        for p in PARAMS:
-            m = min(max(prior[p], 1e-3), 0.999)
-            r[f"a_{p}"] = m * strength + o[f"s_{p}"]
-            r[f"b_{p}"] = (1 - m) * strength + o[f"n_{p}"] - o[f"s_{p}"]
-            r[f"n_{p}"] = o[f"n_{p}"]
-        r["share"] = (base["share"] * strength + o["share_sum"]) / (strength + o["share_n"])
-        rows[cell] = r
+        rows[cell] = _posterior(pri, bt, ct, o)
     cells = pd.DataFrame.from_dict(rows, orient="index")
     cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
     return ResponseModel(cells, pri)
@@ -176,7 +176,10 @@ class WhatIfResult:
                 "by_team": self.by_team.to_dict(orient="records")}
 
 
-def _effects(t, eff: dict) -> dict[str, float]:
+def treatment_effects(t: Treatment, priors: ResponsePriors) -> dict[str, float]:
+    """The factors a treatment's elements (timing, offer, escalation) put on each response
+    probability, as stated in ``response.yaml``."""
+    eff = priors.effects
     mult = {p: 1.0 for p in (*PARAMS, "share")}
     names = [n for n, on in (("payday_aligned", t.timing.payday_aligned), ("mornings", t.timing.mornings),
                              ("sms_first", t.timing.sms_first)) if on]
@@ -185,9 +188,33 @@ def _effects(t, eff: dict) -> dict[str, float]:
     if t.escalation.action != "none":
         names.append(t.escalation.action)
     for n in names:
-        for p, v in eff[n]["multiply"].items():
+        if n not in eff:
+            raise UnknownKeyError("treatment effect in response.yaml", n, eff)
+        for p, v in eff[n].multiply.items():
             mult[p] *= v
     return mult
+
+
+def replay_strategy(portfolio: Portfolio, strategy: str | Strategy, horizon_days: int = 90, reps: int = 200,
+                    seed: int = 0, *, segments: pd.DataFrame | None = None,
+                    as_of: str | pd.Timestamp = "2026-11-29", playbook: Playbook | None = None) -> np.ndarray:
+    """The demo generator's own replay of ``strategy``: total collected in each of ``reps`` runs.
+
+    Accounts get the strategy's call intensity and the stated effects of its treatment
+    elements; the generator's hidden truth decides the outcome (:func:`playbook.demo.replay`).
+    Only for demo portfolios.
+    """
+    from .demo import replay
+
+    pb = playbook or load_playbook()
+    strat = get_strategy(strategy)
+    seg = segments if segments is not None else segment(portfolio, as_of, playbook=pb)
+    rule = assign(strat, seg)
+    mult = pd.DataFrame([treatment_effects(r.treatment, pb.response) for r in strat.rules])
+    m = mult.iloc[np.maximum(rule, 0)].reset_index(drop=True)
+    calls = np.array([r.treatment.attempts_per_week * horizon_days / 7 for r in strat.rules])[np.maximum(rule, 0)]
+    return replay(portfolio, account_ids=seg["account_id"], calls=np.where(rule >= 0, calls, 0.0), multipliers=m,
+                  reps=reps, seed=seed)
 
 
 def simulate(portfolio: Portfolio, strategies: Sequence[str | Strategy], horizon_days: int = 90, draws: int = 2000,
@@ -216,7 +243,6 @@ def simulate(portfolio: Portfolio, strategies: Sequence[str | Strategy], horizon
         collector hours against team capacity), and the same by segment and by team.
     """
     from .compliance import strategy_verdict
-    from .segmentation import segment
 
     horizon_days = check_positive_int("horizon_days", horizon_days)
     draws = check_positive_int("draws", draws)
@@ -226,9 +252,8 @@ def simulate(portfolio: Portfolio, strategies: Sequence[str | Strategy], horizon
     day = check_date("as_of", as_of)
     seg = segments if segments is not None else segment(portfolio, day, playbook=pb)
     mdl = model or calibrate(portfolio, seg, day, playbook=pb)
-    eff = mdl.priors["effects"]
     costs = {a.id: a for a in pb.costs.values()}
-    rc = mdl.priors["costs"]
+    rc = mdl.priors.costs
     acc = portfolio.accounts.set_index("account_id").reindex(seg["account_id"])
     over = acc["overdue_amount"].fillna(0).to_numpy()
     weeks = horizon_days / 7
@@ -257,15 +282,11 @@ def simulate(portfolio: Portfolio, strategies: Sequence[str | Strategy], horizon
         missing = post["a_rpc"].isna().to_numpy()
         if missing.any():  # a cell with no history at all: the prior alone
             for i in np.flatnonzero(missing):
-                base = mdl.priors["types"].get(g.at[i, "bt"], mdl.priors["types"]["unclassified"])
-                pr = dict(base, rpc=base["rpc"] * mdl.priors["contactability_rpc"].get(g.at[i, "ct"], 1.0))
-                for p in PARAMS:
-                    m = min(max(pr[p], 1e-3), 0.999)
-                    post.iloc[i, post.columns.get_loc(f"a_{p}")] = m * mdl.priors["strength"]
-                    post.iloc[i, post.columns.get_loc(f"b_{p}")] = (1 - m) * mdl.priors["strength"]
-                post.iloc[i, post.columns.get_loc("share")] = base["share"]
+                for k, v in _posterior(mdl.priors, g.at[i, "bt"], g.at[i, "ct"]).items():
+                    if k in post.columns:
+                        post.iloc[i, post.columns.get_loc(k)] = v
         treat = [r.treatment for r in strat.rules]
-        mults = pd.DataFrame([_effects(t, eff) for t in treat])
+        mults = pd.DataFrame([treatment_effects(t, mdl.priors) for t in treat])
         calls = np.array([t.attempts_per_week * weeks for t in treat])[g["rule"]]
         sms = np.array([t.sms_per_week * weeks for t in treat])[g["rule"]]
         m = mults.iloc[g["rule"]].reset_index(drop=True)
@@ -295,12 +316,12 @@ def simulate(portfolio: Portfolio, strategies: Sequence[str | Strategy], horizon
         unpaid_at_esc = np.exp(-lam * np.clip(after / horizon_days, 0, 1)[:, None])  # no kept promise by then
         escalated = n * unpaid_at_esc * (action != "none")[:, None] * (after < horizon_days)[:, None]
         later_share = np.clip(1 - after / horizon_days, 0, 1)[:, None]
-        call_minutes = float(rc["call_minutes"])
+        call_minutes = float(rc.call_minutes)
         cost_calls = (n * calls[:, None]) * (costs["call"].per_action + costs["call"].per_minute * call_minutes)
         cost_sms = (n * sms[:, None]) * costs["sms"].per_action
         cost_visits = escalated * (action == "field_visit")[:, None] * costs["visit"].per_action
-        cost_legal = escalated * (action == "legal")[:, None] * float(rc["legal_case"])
-        cost_agency = collected * later_share * (action == "agency")[:, None] * float(rc["agency_commission"])
+        cost_legal = escalated * (action == "legal")[:, None] * float(rc.legal_case)
+        cost_agency = collected * later_share * (action == "agency")[:, None] * float(rc.agency_commission)
         cost = cost_calls + cost_sms + cost_visits + cost_legal + cost_agency
         hours = (n * calls[:, None] * costs["call"].minutes_of_collector_time
                  + escalated * (action == "field_visit")[:, None] * costs["visit"].minutes_of_collector_time) / 60

@@ -8,7 +8,7 @@ import pytest
 
 import playbook
 from playbook.cli import main
-from playbook.demo import replay
+from playbook.whatif import replay_strategy as replay
 from playbook.strategy import Strategy, get_strategy, list_strategies
 from playbook.whatif import analyze_test, calibrate, design_test, expected_paid_share, simulate
 
@@ -33,20 +33,20 @@ def test_shipped_champion_and_challengers_are_admissible():
 def test_calibration_pulls_rich_cells_to_data_and_keeps_thin_cells_near_the_prior(world):
     pf, seg, model = world
     t = model.table()
-    prior = model.priors["types"]
+    prior = model.priors.types
     rich = t[t["ptp_n"] >= 200].iloc[0]
     bt = rich.name[0]
     thin_a = model.cells.iloc[0]
     assert rich["ptp_n"] >= 200
     # a rich cell's posterior mean is within 2% of its observed rate
     cell = model.cells.loc[rich.name]
-    observed = (cell["a_ptp"] - prior[bt]["ptp"] * model.priors["strength"]) / cell["n_ptp"]
+    observed = (cell["a_ptp"] - prior[bt].ptp * model.priors.strength) / cell["n_ptp"]
     assert abs(rich["ptp"] - observed) < 0.02
     # a cell with no observations is exactly the prior
     empty = model.cells[model.cells["n_keep"] == 0]
     if len(empty):
         e = empty.iloc[0]
-        assert e["a_keep"] / (e["a_keep"] + e["b_keep"]) == pytest.approx(prior.get(e.name[0], prior["unclassified"])["keep"])
+        assert e["a_keep"] / (e["a_keep"] + e["b_keep"]) == pytest.approx(prior.get(e.name[0], prior["unclassified"]).keep)
     del thin_a
 
 
