@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,89 +18,63 @@ import pandas as pd
 from . import __version__
 from ._checks import check_choice, check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .errors import UnknownKeyError
-from .portfolio import Portfolio
+from ._docstrings import share_docs
+from .atomic import write_json_atomic
+from .demo import demo_portfolio
+from .errors import RunError, UnknownKeyError
 from .masking import mask_pii
+from .portfolio import Portfolio
+from .prepared import prepare as prepare_bundle
 
-__all__ = ["prepare", "team_briefing", "Briefing", "UI", "write_json_atomic"]
-
-UI = {
-    "title": {"zh": "团队晨报", "en": "Team briefing"},
-    "team": {"zh": "团队", "en": "Team"},
-    "as_of": {"zh": "数据日期", "en": "As of"},
-    "provenance": {"zh": "数据来源", "en": "Provenance"},
-    "version": {"zh": "手册版本", "en": "Playbook version"},
-    "queue": {"zh": "队列概况", "en": "Queue summary"},
-    "accounts": {"zh": "账户数", "en": "Accounts"},
-    "balance": {"zh": "余额", "en": "Balance"},
-    "overdue": {"zh": "逾期金额", "en": "Overdue"},
-    "kpis": {"zh": "关键指标（近30天）", "en": "KPIs (last 30 days)"},
-    "vs_prev": {"zh": "较上期", "en": "vs previous"},
-    "no_prev": {"zh": "无上期数据", "en": "no previous briefing"},
-    "roll": {"zh": "账龄迁移", "en": "Roll rates"},
-    "mix": {"zh": "客群结构", "en": "Segment mix"},
-    "worklist": {"zh": "优先工作清单", "en": "Priority worklist"},
-    "alerts": {"zh": "合规提醒", "en": "Compliance alerts"},
-    "no_alerts": {"zh": "近7天无违规记录。", "en": "No violations in the last 7 days."},
-    "blocked": {"zh": "今日不可再致电的账户", "en": "Accounts with no calls left today"},
-    "section": {"zh": "本组打法与红线", "en": "Playbook for this team: tactics and red lines"},
-    "tactics": {"zh": "打法", "en": "Tactics"},
-    "avoid": {"zh": "避免", "en": "Avoid"},
-    "red_lines": {"zh": "红线（禁止行为）", "en": "Red lines (prohibited practices)"},
-    "why": {"zh": "原因", "en": "Why"},
-    "instead": {"zh": "正确做法", "en": "Do instead"},
-    "priority": {"zh": "优先级", "en": "Priority"},
-    "account": {"zh": "账户", "en": "Account"},
-    "name": {"zh": "姓名", "en": "Name"},
-    "phone": {"zh": "电话", "en": "Phone"},
-    "stage": {"zh": "阶段", "en": "Stage"},
-    "type": {"zh": "类型", "en": "Type"},
-    "reason": {"zh": "依据", "en": "Reason"},
-    "approach": {"zh": "建议做法", "en": "Recommended approach"},
-    "opening": {"zh": "开场白", "en": "Opening line"},
-    "calls_left": {"zh": "今日可呼次数", "en": "Calls left today"},
-    "next_window": {"zh": "下一可联系时间", "en": "Next allowed contact"},
-    "rule": {"zh": "规则", "en": "Rule"},
-    "count": {"zh": "次数", "en": "Count"},
-    "detail": {"zh": "详情", "en": "Detail"},
-    "when": {"zh": "时间", "en": "When"},
-    "no_limit": {"zh": "不限次数", "en": "no count limit"},
-}
+__all__ = ["prepare", "team_briefing", "Briefing", "ui", "write_json_atomic"]
 
 KPI_TILES = [("accounts", "{:,.0f}"), ("balance", "{:,.0f}"), ("rpc_rate", "{:.1%}"), ("ptp_rate", "{:.1%}"),
              ("ptp_kept_rate", "{:.1%}"), ("collected", "{:,.0f}"), ("cost_to_collect", "{:.1%}"),
              ("roll_forward_rate", "{:.1%}"), ("cure_rate", "{:.1%}")]
-KPI_NAMES = {"accounts": {"zh": "账户数", "en": "Accounts"}, "balance": {"zh": "余额", "en": "Balance"},
-             "rpc_rate": {"zh": "本人接通率", "en": "RPC rate"}, "ptp_rate": {"zh": "承诺率", "en": "PTP rate"},
-             "ptp_kept_rate": {"zh": "承诺兑现率", "en": "PTP kept rate"}, "collected": {"zh": "回收金额", "en": "Collected"},
-             "cost_to_collect": {"zh": "催收成本率", "en": "Cost to collect"},
-             "roll_forward_rate": {"zh": "前滚率", "en": "Roll-forward rate"}, "cure_rate": {"zh": "治愈率", "en": "Cure rate"}}
 
 
-def ui(key: str, lang: str) -> str:
-    return UI[key][lang]
+def ui(key: str, lang: str, playbook: Playbook | None = None) -> str:
+    """The briefing label ``key`` (``briefing.<key>`` in ``ui.yaml``) in ``lang``."""
+    return (playbook or load_playbook()).text(f"briefing.{key}", lang)
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
-
-
-def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestamp, cache_dir: str | Path, *, pack: str = "cn",
-            mapping: str | Path | None = None, playbook: Playbook | None = None) -> Path:
+@share_docs
+def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestamp, cache_dir: str | Path, *,
+            pack: str = "cn", mapping: str | Path | None = None, playbook: Playbook | None = None) -> Path:
     """Compute the portfolio-wide pieces of every team's briefing once, into ``cache_dir``.
 
-    Writes ``segments.parquet`` (all accounts), ``kpis.parquet`` (per team),
-    ``provenance.json``, and per team ``teams/<team>/`` with its segments, accounts (personal
-    data masked), compliance headroom, recent violations and roll-rate matrix. Returns
-    ``cache_dir``.
+    Parameters
+    ----------
+    data_path : str, Path, Portfolio or None
+        A source for :func:`playbook.load_portfolio`, a loaded portfolio, or ``None`` for
+        the built-in demo portfolio (5,000 accounts, seed 7, as in ``make briefings``).
+    {as_of}
+    cache_dir : str or Path
+        Where the pieces are written.
+    {pack}
+    mapping : str or Path, optional
+        The mapping YAML of a foreign export.
+    {playbook}
+
+    Returns
+    -------
+    Path
+        ``cache_dir``, holding ``segments.parquet`` (all accounts), ``kpis.parquet`` (per
+        team), ``provenance.json``, and per team ``teams/<team>/`` with its segments,
+        accounts (personal data masked), compliance headroom, violations of the last 7
+        days and roll-rate matrix.
+
+    Notes
+    -----
+    Features, promise states and the prepared contact log are derived once, in one
+    :class:`playbook.prepared.Prepared` bundle shared by segmentation, KPIs, headroom and
+    the compliance check.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from .compliance import check_compliance, headroom
     from .loading import load_portfolio
-    from .metrics import kpis
+    from .metrics import kpis, roll_rates
     from .segmentation import segment
 
     day = check_date("as_of", as_of)
@@ -112,28 +84,24 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     if isinstance(data_path, Portfolio):
         pf = data_path
     elif data_path is None:
-        from .widgets.common import load_or_demo
-
-        pf = load_or_demo(None, str(day.date()))
+        pf = demo_portfolio(5000, 7, day)
     else:
         pf = load_portfolio(data_path, mapping)
-    from .metrics import roll_rates
-
-    from concurrent.futures import ThreadPoolExecutor
-
+    bundle = prepare_bundle(pf, day, playbook=pb)
+    tz = bundle.timezone
     now = (day + pd.Timedelta(hours=9)).tz_localize(pb.pack(pack).default_timezone)
-    recent = pf.interactions["ts"] >= (day - pd.Timedelta(days=6)).tz_localize("Asia/Shanghai").tz_convert("UTC")
+    since = (day - pd.Timedelta(days=6)).tz_localize(tz)
 
     def compliance_part() -> tuple[pd.DataFrame, pd.DataFrame]:
-        room = headroom(pf, now, pack, playbook=pb)
-        return room, check_compliance(pf.interactions[recent], pack, accounts=pf.accounts, playbook=pb).violations
+        room = headroom(bundle, now, pack, playbook=pb)
+        return room, check_compliance(bundle, pack, since=since, playbook=pb).violations
 
     # compliance does not depend on the segments: compute both at once (Arrow/NumPy release the GIL)
     with ThreadPoolExecutor(max_workers=1) as side:
         comp = side.submit(compliance_part)
-        seg = segment(pf, day, playbook=pb)
+        seg = segment(bundle)
         seg.to_parquet(cache / "segments.parquet", index=False)
-        kpis(pf, day, by="team", segments=seg, playbook=pb).reset_index().to_parquet(cache / "kpis.parquet", index=False)
+        kpis(bundle, by="team", segments=seg).reset_index().to_parquet(cache / "kpis.parquet", index=False)
         room, viol = comp.result()
     cols = [c for c in ("account_id", "balance", "overdue_amount", "dpd", "product", "name", "phone", "timezone")
             if c in pf.accounts]
@@ -154,7 +122,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         roll_rates(pf.history[hist_team == t]).to_parquet(d / "roll.parquet")
     write_json_atomic(cache / "provenance.json", {
         "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
-        "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack,
+        "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack, "timezone": tz,
         "rows": {t: len(f) for t, f in pf.tables().items()}})
     return cache
 
@@ -178,15 +146,18 @@ class Briefing:
     pack: str
     playbook: Playbook = field(repr=False)
 
+    def _ui(self, key: str, lang: str) -> str:
+        return self.playbook.text(f"briefing.{key}", lang)
+
     # ---------------------------------------------------------------- HTML fragments
     def header_html(self) -> str:
         L = self.lang
         p = self.provenance
         team = self.playbook.dimension("team").category(self.team)
-        return (f"<h1>{html.escape(ui('title', L))}: {html.escape(team.name(L))}</h1>"
-                f"<p><b>{ui('as_of', L)}</b> {self.as_of.date()} &nbsp; <b>{ui('version', L)}</b> "
+        return (f"<h1>{html.escape(self._ui('title', L))}: {html.escape(team.name(L))}</h1>"
+                f"<p><b>{self._ui('as_of', L)}</b> {self.as_of.date()} &nbsp; <b>{self._ui('version', L)}</b> "
                 f"{html.escape(str(p.get('playbook_version')))} (content {html.escape(str(p.get('content_sha256', ''))[:12])})"
-                f"<br><b>{ui('provenance', L)}</b> sha256 {html.escape(str(p.get('data_sha256', '')))}</p>")
+                f"<br><b>{self._ui('provenance', L)}</b> sha256 {html.escape(str(p.get('data_sha256', '')))}</p>")
 
     def queue_html(self) -> str:
         return self.queue.to_html(escape=True, float_format=lambda x: f"{x:,.0f}", classes="queue")
@@ -199,11 +170,11 @@ class Briefing:
             text = "–" if pd.isna(v) else fmt.format(v)
             prev = (self.previous or {}).get(key)
             if prev is None or pd.isna(v) or (isinstance(prev, float) and np.isnan(prev)):
-                delta = ui("no_prev", L)
+                delta = self._ui("no_prev", L)
             else:
                 d = v - prev
-                delta = f"{ui('vs_prev', L)} {'+' if d >= 0 else ''}{fmt.format(d)}"
-            tiles.append(f"<div class='tile'><div class='k'>{html.escape(KPI_NAMES[key][L])}</div>"
+                delta = f"{self._ui('vs_prev', L)} {'+' if d >= 0 else ''}{fmt.format(d)}"
+            tiles.append(f"<div class='tile'><div class='k'>{html.escape(self.playbook.text(f'kpi.{key}', L))}</div>"
                          f"<div class='v'>{html.escape(text)}</div><div class='d'>{html.escape(delta)}</div></div>")
         return "<style>.tile{display:inline-block;border:1px solid #ccc;padding:6px 10px;margin:3px;min-width:120px}" \
                ".tile .v{font-size:1.4em;font-weight:bold}.tile .d{color:#666;font-size:.85em}</style>" + "".join(tiles)
@@ -214,35 +185,35 @@ class Briefing:
     def alerts_html(self) -> str:
         L = self.lang
         if self.alerts.empty:
-            out = f"<p>{html.escape(ui('no_alerts', L))}</p>"
+            out = f"<p>{html.escape(self._ui('no_alerts', L))}</p>"
         else:
             pack = self.playbook.pack(self.pack)
-            counts = self.alerts.groupby("rule").size().rename(ui("count", L)).to_frame()
+            counts = self.alerts.groupby("rule").size().rename(self._ui("count", L)).to_frame()
             counts.index = [f"{r}: {pack.rule(r).text(L)}" for r in counts.index]
-            counts.index.name = ui("rule", L)
+            counts.index.name = self._ui("rule", L)
             shown = self.alerts.head(20)[["rule", "account_id", "ts", "detail"]]
-            shown.columns = [ui("rule", L), ui("account", L), ui("when", L), ui("detail", L)]
+            shown.columns = [self._ui("rule", L), self._ui("account", L), self._ui("when", L), self._ui("detail", L)]
             out = counts.to_html(escape=True) + shown.to_html(index=False, escape=True)
-        return out + f"<p>{html.escape(ui('blocked', L))}: {self.blocked}</p>"
+        return out + f"<p>{html.escape(self._ui('blocked', L))}: {self.blocked}</p>"
 
     def section_html(self) -> str:
         L = self.lang
         pb = self.playbook
         team = pb.dimension("team").category(self.team)
         parts = [f"<h3>{html.escape(team.name(L))}</h3><p>{html.escape(team.description(L))}</p>",
-                 _bullets(ui("tactics", L), [t(L) for t in team.tactics]), _bullets(ui("avoid", L), [t(L) for t in team.avoid])]
+                 _bullets(self._ui("tactics", L), [t(L) for t in team.tactics]), _bullets(self._ui("avoid", L), [t(L) for t in team.avoid])]
         common = self.segments["behaviour_type"].astype(str).value_counts()
         bt = pb.dimension("behaviour_type")
         for cid in [c for c in common.index if c != "unclassified"][:3]:
             c = bt.category(cid)
             parts.append(f"<h4>{html.escape(c.name(L))} ({int(common[cid])})</h4><p>{html.escape(c.description(L))}</p>")
-            parts.append(_bullets(ui("tactics", L), [t(L) for t in c.tactics]))
-            parts.append(_bullets(ui("avoid", L), [t(L) for t in c.avoid]))
+            parts.append(_bullets(self._ui("tactics", L), [t(L) for t in c.tactics]))
+            parts.append(_bullets(self._ui("avoid", L), [t(L) for t in c.avoid]))
         rows = "".join(f"<tr><td>{html.escape(p.name(L))}</td><td>{html.escape(p.why_forbidden(L))}</td>"
                        f"<td>{html.escape(p.do_instead(L))}</td><td>{html.escape('; '.join(s.citation for s in p.sources))}</td></tr>"
                        for p in pb.prohibited)
-        parts.append(f"<h4>{html.escape(ui('red_lines', L))}</h4><table><tr><th></th><th>{ui('why', L)}</th>"
-                     f"<th>{ui('instead', L)}</th><th>source</th></tr>{rows}</table>")
+        parts.append(f"<h4>{html.escape(self._ui('red_lines', L))}</h4><table><tr><th></th><th>{self._ui('why', L)}</th>"
+                     f"<th>{self._ui('instead', L)}</th><th>source</th></tr>{rows}</table>")
         return "".join(parts)
 
     def sidecar(self) -> dict:
@@ -263,7 +234,7 @@ def _wait_for(prep: Path, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while True:
         if (prep / "prepare_failed.txt").exists():
-            raise RuntimeError("preparing the portfolio failed: " + (prep / "prepare_failed.txt").read_text(encoding="utf-8"))
+            raise RunError("preparing the portfolio", (prep / "prepare_failed.txt").read_text(encoding="utf-8"))
         if (prep / "provenance.json").exists() or time.monotonic() >= deadline:
             return
         time.sleep(0.05)
@@ -322,10 +293,10 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
                       "balance": acc["balance"].to_numpy()})
     queue = q.pivot_table(index="type", columns="stage", values="balance", aggfunc="size", fill_value=0)
     queue = queue.reindex(columns=[labels["stage"][c] for c in stage_dim.ids if labels["stage"][c] in queue.columns])
-    queue.loc[ui("accounts", lang)] = queue.sum()
-    queue[ui("balance", lang)] = q.groupby("type")["balance"].sum().reindex(queue.index).fillna(q["balance"].sum())
-    queue.index.name = ui("type", lang)
-    queue.columns.name = ui("stage", lang)
+    queue.loc[ui("accounts", lang, pb)] = queue.sum()
+    queue[ui("balance", lang, pb)] = q.groupby("type")["balance"].sum().reindex(queue.index).fillna(q["balance"].sum())
+    queue.index.name = ui("type", lang, pb)
+    queue.columns.name = ui("stage", lang, pb)
 
     from .segmentation import recommend
 
@@ -337,14 +308,14 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
                for b in top["behaviour_type"].astype(str)]
     cue = {c.id: c.cues[0](lang) for c in bt_dim.categories}
     reason = [f"{rid}: {cue.get(b, '')}" for rid, b in zip(top["reason_behaviour_type"].astype(str), top["behaviour_type"].astype(str))]
-    calls_left = r["calls_left_today"].astype("Int64").astype(object).where(r["calls_left_today"].notna(), ui("no_limit", lang))
+    calls_left = r["calls_left_today"].astype("Int64").astype(object).where(r["calls_left_today"].notna(), ui("no_limit", lang, pb))
     worklist = pd.DataFrame({
-        ui("priority", lang): top["priority"].to_numpy(), ui("account", lang): top["account_id"].to_numpy(),
-        ui("name", lang): a["name"].to_numpy() if "name" in a else "", ui("phone", lang): a["phone"].to_numpy() if "phone" in a else "",
-        ui("stage", lang): top["stage"].astype(str).map(labels["stage"]).to_numpy(),
-        ui("type", lang): top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
-        ui("reason", lang): reason, ui("approach", lang): approach, ui("opening", lang): opening,
-        ui("calls_left", lang): calls_left.to_numpy(), ui("next_window", lang): r["next_window_opens"].to_numpy(),
+        ui("priority", lang, pb): top["priority"].to_numpy(), ui("account", lang, pb): top["account_id"].to_numpy(),
+        ui("name", lang, pb): a["name"].to_numpy() if "name" in a else "", ui("phone", lang, pb): a["phone"].to_numpy() if "phone" in a else "",
+        ui("stage", lang, pb): top["stage"].astype(str).map(labels["stage"]).to_numpy(),
+        ui("type", lang, pb): top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
+        ui("reason", lang, pb): reason, ui("approach", lang, pb): approach, ui("opening", lang, pb): opening,
+        ui("calls_left", lang, pb): calls_left.to_numpy(), ui("next_window", lang, pb): r["next_window_opens"].to_numpy(),
     })
     return Briefing(team=team, lang=lang, as_of=day, provenance=prov, queue=queue, kpis=kp,
                     previous=_previous_kpis(Path(out_dir) if out_dir else None, team, day), roll=roll,

@@ -78,3 +78,13 @@ class SourceError(PlaybookError):
     def __init__(self, source: str, reason: str) -> None:
         self.source, self.reason = source, reason
         super().__init__(f"{source}: {reason}")
+
+
+class RunError(PlaybookError):
+    """A run (a briefing, a preparation step) failed; ``what`` names it."""
+
+    exit_code = 1
+
+    def __init__(self, what: str, reason: str) -> None:
+        self.what, self.reason = what, reason
+        super().__init__(f"{what}: {reason}")

@@ -15,7 +15,10 @@ from ._checks import check_choice, check_date, check_positive_int
 from .content import Playbook, load_playbook
 from .arrays import codes_of, day_end_ns, local_dates, to_ns as _ns
 from .features import VOICE_CHANNELS, promise_states
+from ._docstrings import share_docs
 from .portfolio import Portfolio
+from .prepared import Prepared, prepared_for
+from .segmentation import segment
 from .schema import BUCKETS
 
 __all__ = ["transitions", "roll_counts", "roll_rates", "flow_rates", "cure_rates", "transition_quirks",
@@ -198,17 +201,30 @@ KPI_COLUMNS = ["accounts", "balance", "overdue", "attempts", "rpc", "contacts", 
                "roll_forward_rate", "cure_rate", "self_cure_rate"]
 
 
-def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = None, window_days: int = 30,
-         segments: pd.DataFrame | None = None, playbook: Playbook | None = None) -> pd.DataFrame:
+@share_docs
+def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = None, *, by: str | None = None,
+         window_days: int = 30, segments: pd.DataFrame | None = None, playbook: Playbook | None = None) -> pd.DataFrame:
     """The standard KPIs over the last ``window_days`` before ``as_of``, per group.
 
     Parameters
     ----------
+    {portfolio}
+    {as_of}
+        May be omitted when ``portfolio`` is a prepared bundle.
     by : str, optional
         ``None`` (one row, ``all``), ``"month"`` (calendar months of the window and of the
         history), or any segment dimension such as ``team``, ``stage`` or ``behaviour_type``.
     segments : DataFrame, optional
         The output of :func:`playbook.segment`; computed when ``by`` needs it.
+    window_days : int
+        Length of the KPI window in days, ending with ``as_of``.
+    {playbook}
+
+    Returns
+    -------
+    DataFrame
+        One row per group (index named after ``by``, or ``group`` with the one row
+        ``all``) and the columns of ``KPI_COLUMNS``.
 
     Notes
     -----
@@ -224,10 +240,10 @@ def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = No
     ``cure_rate`` and ``self_cure_rate`` as in :func:`cure_rates`. Roll and cure figures
     use the monthly history of the window's months.
     """
-    day = check_date("as_of", as_of)
     window_days = check_positive_int("window_days", window_days)
-    pb = playbook or load_playbook()
-    tz = pb.timezone_of(portfolio)
+    prep = prepared_for(portfolio, as_of, playbook)
+    pb, day, portfolio = prep.playbook, prep.as_of, prep.portfolio
+    tz = prep.timezone
     cut = day_end_ns(day, tz)
     start = cut - window_days * 86_400_000_000_000
     acc = portfolio.accounts
@@ -236,7 +252,7 @@ def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = No
     first_month = (day - pd.Timedelta(days=window_days - 1)).to_period("M").to_timestamp()
     hist = portfolio.history[(portfolio.history["month"] >= first_month - pd.DateOffset(months=1))
                              & (portfolio.history["month"] <= day.to_period("M").to_timestamp())]
-    ps = promise_states(portfolio.interactions, portfolio.payments, day, timezone=tz)
+    ps = prep.promises
     ps = ps[_ns(ps["ts"]) >= start]
 
     def local_month(s: pd.Series) -> pd.Series:
@@ -252,7 +268,7 @@ def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = No
     else:
         if by not in pb.rules:
             check_choice("by", by, ["month"] + list(pb.rules))
-        seg = segments if segments is not None else _segment(portfolio, day, pb)
+        seg = segments if segments is not None else segment(prep)
         g = pd.Series(seg[by].to_numpy(), index=seg["account_id"].to_numpy())
         key = {"acc": pd.Series(g.reindex(acc["account_id"]).to_numpy(), index=acc.index),
                "it": pd.Series(g.reindex(it["account_id"]).to_numpy(), index=it.index),
@@ -330,9 +346,3 @@ def kpis(portfolio: Portfolio, as_of: str | pd.Timestamp, *, by: str | None = No
     out["self_cure_rate"] = ratio("self", "del")
     out.index.name = by or "group"
     return out.reindex(columns=KPI_COLUMNS)
-
-
-def _segment(portfolio: Portfolio, day: pd.Timestamp, pb: Playbook) -> pd.DataFrame:
-    from .segmentation import segment
-
-    return segment(portfolio, day, playbook=pb)

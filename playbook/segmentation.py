@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._checks import check_choice, check_date
+from ._checks import check_choice, check_positive_int
+from ._docstrings import share_docs
 from .content import Playbook, load_playbook
-from .features import derive_features
 from .portfolio import Portfolio
+from .prepared import Prepared, prepared_for
 
 __all__ = ["segment", "apply_rules", "priority_score", "recommend"]
 
@@ -117,21 +118,37 @@ def _join_reasons(seg: pd.DataFrame, dims: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(inverse.reshape(-1), categories=text)
 
 
-def segment(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_days: int = 90, lang: str = "en",
-            playbook: Playbook | None = None) -> pd.DataFrame:
+@share_docs
+def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = None, *, window_days: int = 90,
+            lang: str = "en", playbook: Playbook | None = None) -> pd.DataFrame:
     """Segment every account of ``portfolio`` as of ``as_of``.
 
-    Returns one row per account: ``account_id``, every dimension of the rules (stage,
-    lifecycle, severity, contactability, ability, willingness, quadrant, behaviour_type,
-    intent, risk_segment, occupation_group, life_stage, vulnerable, team), ``priority``,
-    ``recommended_treatment`` (in ``lang``), ``confidence`` (of the behavioural type),
-    ``reasons`` (``dimension=rule_id`` pairs joined by ``;``) and per dimension
-    ``reason_<d>`` and ``confidence_<d>``.
+    Parameters
+    ----------
+    {portfolio}
+    {as_of}
+        May be omitted when ``portfolio`` is a prepared bundle.
+    window_days : int
+        Interactions and payments of the last ``window_days`` days feed the features.
+    {lang}
+        Here: the language of ``recommended_treatment``.
+    {playbook}
+
+    Returns
+    -------
+    DataFrame
+        One row per account: ``account_id``, every dimension of the rules (stage,
+        lifecycle, severity, contactability, ability, willingness, quadrant,
+        behaviour_type, intent, risk_segment, occupation_group, life_stage, vulnerable,
+        team), ``priority``, ``recommended_treatment`` (in ``lang``), ``confidence`` (of
+        the behavioural type), ``reasons`` (``dimension=rule_id`` pairs joined by ``;``)
+        and per dimension ``reason_<d>`` and ``confidence_<d>``.
     """
-    day = check_date("as_of", as_of)
     check_choice("lang", lang, ("zh", "en"))
-    pb = playbook or load_playbook()
-    feats = derive_features(portfolio, day, window_days=window_days, playbook=pb)
+    prep = prepared_for(portfolio, as_of, playbook, window_days)
+    pb = prep.playbook
+    portfolio = prep.portfolio
+    feats = prep.features_for(check_positive_int("window_days", window_days))
     seg = apply_rules(feats, pb)
     dims = list(pb.rules)
     result = seg[dims].copy()
