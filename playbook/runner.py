@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 from . import __version__
 from ._checks import check_choice, check_date, check_positive_int
 from .content import load_playbook
-from .errors import UnknownKeyError
+from .errors import SourceError, UnknownKeyError
 
 __all__ = ["run_briefings", "run_notebook", "default_template"]
 
@@ -28,11 +28,27 @@ _RACE_MARKERS = ("Address already in use", "Kernel didn't respond", "Kernel died
 
 
 def default_template() -> Path:
-    """The team-briefing notebook: ``notebooks/team_briefing.ipynb`` of the source tree."""
-    here = Path(__file__).resolve().parent.parent / "notebooks" / "team_briefing.ipynb"
-    if here.is_file():
-        return here
-    return Path(str(resources.files("playbook") / "notebooks" / "team_briefing.ipynb"))
+    """The shipped team-briefing notebook, the template ``playbook briefings`` runs.
+
+    The notebooks are package data (``playbook/notebooks/``; the top-level ``notebooks/``
+    of a checkout links there), so this resolves inside the installed package, with or
+    without a source tree.
+
+    Returns
+    -------
+    Path
+        ``team_briefing.ipynb`` of the installed ``playbook`` package.
+
+    Raises
+    ------
+    SourceError
+        If the package was installed without its notebooks.
+    """
+    shipped = Path(str(resources.files("playbook") / "notebooks" / "team_briefing.ipynb"))
+    if shipped.is_file():
+        return shipped
+    raise SourceError(str(shipped), "the briefing notebook is missing from the installed package; "
+                                    "reinstall collections-playbook or pass --template")
 
 
 def _atomic_write(path: Path, text: str) -> None:
