@@ -123,7 +123,7 @@ def cure_rates(history: pd.DataFrame, interactions: pd.DataFrame | None = None,
     g = pd.DataFrame({"month": t["month"], "delinquent": delinquent, "cured": cured})
     if interactions is not None:
         pb = playbook or load_playbook()
-        contact = interactions[interactions["outcome"].isin(pb.disposition_ids("contact"))]
+        contact = interactions[pb.disposition_flags(interactions["outcome"], ("contact",))["contact"]]
         m = local_dates(contact["ts"], timezone or pb.timezone).dt.to_period("M").dt.to_timestamp()
         touched = pd.MultiIndex.from_arrays([contact["account_id"], m.astype("datetime64[us]")]).unique()
         key = pd.MultiIndex.from_arrays([t["account_id"], pd.Series(t["month"]).astype("datetime64[us]")])
@@ -170,8 +170,9 @@ def contact_rates(interactions: pd.DataFrame, playbook: Playbook | None = None) 
     pb = playbook or load_playbook()
     voice = interactions["channel"].isin(VOICE_CHANNELS) & (interactions["direction"] == "outbound")
     attempts = int(voice.sum())
-    rpc = int((voice & interactions["outcome"].isin(pb.disposition_ids("rpc"))).sum())
-    contact = int((voice & interactions["outcome"].isin(pb.disposition_ids("contact"))).sum())
+    flag = pb.disposition_flags(interactions["outcome"], ("rpc", "contact"))
+    rpc = int((voice & flag["rpc"]).sum())
+    contact = int((voice & flag["contact"]).sum())
     return pd.Series({"attempts": attempts, "rpc": rpc, "contacts": contact,
                       "rpc_rate": rpc / attempts if attempts else np.nan,
                       "contact_rate": contact / attempts if attempts else np.nan})
@@ -185,8 +186,8 @@ def ptp_rates(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: str | p
     (see :func:`playbook.features.promise_states`).
     """
     pb = playbook or load_playbook()
-    states = promise_states(interactions, payments, as_of)["state"].value_counts()
-    rpc = int(interactions["outcome"].isin(pb.disposition_ids("rpc")).sum())
+    states = promise_states(interactions, payments, as_of, timezone=pb.timezone)["state"].value_counts()
+    rpc = int(pb.disposition_flags(interactions["outcome"], ("rpc",))["rpc"].sum())
     kept, broken, pending = (int(states.get(s, 0)) for s in ("kept", "broken", "pending"))
     promises = kept + broken + pending
     return pd.Series({"promises": promises, "rpc": rpc, "ptp_rate": promises / rpc if rpc else np.nan,
@@ -276,10 +277,12 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
                "ps": pd.Series(g.reindex(ps["account_id"]).to_numpy(), index=ps.index)}
         tkey = g
 
-    rpc_codes, contact_codes = pb.disposition_ids("rpc"), pb.disposition_ids("contact")
+    flag = pb.disposition_flags(it["outcome"], ("rpc", "contact"))
+    is_rpc = pd.Series(flag["rpc"], index=it.index)
+    is_contact = pd.Series(flag["contact"], index=it.index)
     voice = it["channel"].isin(VOICE_CHANNELS) & (it["direction"] == "outbound")
-    ev = pd.DataFrame({"g": key["it"], "attempt": voice, "rpc_any": it["outcome"].isin(rpc_codes),
-                       "rpc": voice & it["outcome"].isin(rpc_codes), "contact": voice & it["outcome"].isin(contact_codes)})
+    ev = pd.DataFrame({"g": key["it"], "attempt": voice, "rpc_any": is_rpc,
+                       "rpc": voice & is_rpc, "contact": voice & is_contact})
     cost_per = {a.id: a.per_action for a in pb.costs.values()}
     per_min = {a.id: a.per_minute for a in pb.costs.values()}
     minutes = {a.id: a.minutes_of_collector_time for a in pb.costs.values()}
@@ -315,7 +318,7 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
     fwd = t["to_bucket"].cat.codes > t["from_bucket"].cat.codes
     delinquent = t["from_bucket"] != "current"
     cured = delinquent & (t["to_bucket"] == "current")
-    contacted = it["outcome"].isin(contact_codes)
+    contacted = is_contact
     touched = pd.MultiIndex.from_arrays([it.loc[contacted, "account_id"].astype(str),
                                          local_month(it.loc[contacted, "ts"]).astype("datetime64[us]")])
     key = pd.MultiIndex.from_arrays([t["account_id"].astype(str), pd.Series(t["month"]).astype("datetime64[us]")])
