@@ -1,0 +1,562 @@
+"""The reader registry: one registration per input format (in the style of papermill's ``iorw``).
+
+A *reader* reads one source into raw frames, one per canonical table, each with a label a
+person recognises (``accounts.csv``, ``book.xlsx[history]``, ``p.duckdb:payments``) and the
+number of its first data row as that person sees it (2 in a CSV or spreadsheet with a
+header line, 1 in Parquet or a database table), plus the sha256 digests of its inputs and
+notes about what it did. The loader (:mod:`playbook.loading`) then maps, coerces and checks
+those frames; a reader never changes a value.
+
+Readers are keyed by file suffix (``.csv``) or URL scheme (``postgresql`` for
+``postgresql+psycopg2://...``); :func:`get_reader` finds the one for a source and
+:func:`read_source` reads it. A folder is read by looking each table up as ``<table><suffix>`` for every registered
+:class:`FileReader` suffix (or by the file name the mapping gives). A new format is one
+call, e.g. for JSON lines::
+
+    register_reader(".jsonl", FileReader(lambda path, request: pd.read_json(path, lines=True)))
+
+Only :mod:`playbook.errors` and :mod:`playbook.schema` are imported from the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from .errors import ArgumentError, SourceError, UnknownKeyError
+from .schema import TABLES
+
+__all__ = ["RawTable", "ReadRequest", "ReadResult", "Reader", "FileReader", "ExcelReader", "DuckDBReader",
+           "SQLReader", "FolderReader", "register_reader", "unregister_reader", "registered", "get_reader",
+           "known_readers", "table_suffixes", "read_source", "read_table_file", "reader_key", "sha256_file",
+           "frame_digest"]
+
+
+# ------------------------------------------------------------------------ data passed around
+
+
+@dataclass
+class RawTable:
+    """One canonical table as read, before any mapping or coercion.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The rows as the source holds them (CSV: every value as text).
+    label : str
+        How problems name the table's origin (a file, sheet or database table).
+    first_row : int
+        The row number of the first data row as a person sees it in the source.
+    """
+
+    frame: pd.DataFrame
+    label: str
+    first_row: int
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What a reader is asked to read.
+
+    Attributes
+    ----------
+    names : Mapping[str, str]
+        Per canonical table, the file (in a folder), sheet (in a workbook) or database table
+        to read it from; defaults to the table's own name.
+    named : frozenset of str
+        The tables whose name was given explicitly (by a mapping): in a folder, a missing
+        file for one of them is an error instead of an absent table.
+    encoding : str, optional
+        The text encoding of text files; ``None`` tries UTF-8 (with or without BOM), then
+        GBK/GB18030.
+    """
+
+    names: Mapping[str, str] = field(default_factory=lambda: {t: t for t in TABLES})
+    named: frozenset[str] = frozenset()
+    encoding: str | None = None
+
+    def name_of(self, table: str) -> str:
+        """The file, sheet or database table name to read ``table`` from."""
+        return self.names.get(table, table)
+
+
+@dataclass
+class ReadResult:
+    """Everything read from one source.
+
+    Attributes
+    ----------
+    tables : dict of str to RawTable
+        The canonical tables found (absent tables are simply missing).
+    digests : dict of str to str
+        sha256 per input (file name, or ``sql:<table>``), for data provenance.
+    notes : list of str
+        What a person should know about how the source was read.
+    """
+
+    tables: dict[str, RawTable] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------ readers
+
+
+class Reader:
+    """Base class: reads a whole source (a file, a database, a URL) into a :class:`ReadResult`."""
+
+    #: shown in error messages listing what can be read
+    description: str = "reader"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.description!r})"
+
+    def read(self, source: str, request: ReadRequest) -> ReadResult:
+        """Read ``source``.
+
+        Parameters
+        ----------
+        source : str
+            A path or URL.
+        request : ReadRequest
+            Which names to read each canonical table from, and the text encoding.
+
+        Returns
+        -------
+        ReadResult
+        """
+        raise NotImplementedError
+
+
+class FileReader(Reader):
+    """A reader for files that hold one table each (CSV, Parquet, ...).
+
+    Its suffix also serves folder sources: a folder's ``accounts<suffix>`` is read with it.
+    A single file given as the source is read as the accounts table.
+
+    Parameters
+    ----------
+    read_frame : callable
+        ``read_frame(path, request) -> DataFrame``, the rows of the file. Any exception it
+        raises becomes a :class:`~playbook.errors.SourceError` naming the file.
+    first_row : int
+        The row number of the first data row as a person sees it (2 below a header line).
+    description : str, optional
+        A short name for messages, e.g. ``"JSON lines"``.
+    """
+
+    def __init__(self, read_frame: Callable[[Path, ReadRequest], pd.DataFrame], *, first_row: int = 1,
+                 description: str = "file") -> None:
+        if not callable(read_frame):
+            raise ArgumentError("read_frame", read_frame, "a callable (path, request) -> DataFrame")
+        self.read_frame = read_frame
+        self.first_row = first_row
+        self.description = description
+
+    def read_table(self, path: Path, request: ReadRequest) -> RawTable:
+        """Read one file as one table.
+
+        Parameters
+        ----------
+        path : Path
+            The file.
+        request : ReadRequest
+            Carries the text encoding.
+
+        Returns
+        -------
+        RawTable
+        """
+        frame = _guarded(path, self.description, lambda: self.read_frame(path, request))
+        if not isinstance(frame, pd.DataFrame):
+            raise SourceError(str(path), f"the {self.description} reader returned {type(frame).__name__}, "
+                                         "not a DataFrame")
+        return RawTable(frame, path.name, self.first_row)
+
+    def read(self, source: str, request: ReadRequest) -> ReadResult:
+        """Read a single file as the accounts table (see :meth:`Reader.read`)."""
+        path = Path(source)
+        return ReadResult({"accounts": self.read_table(path, request)}, {path.name: sha256_file(path)})
+
+
+class ExcelReader(FileReader):
+    """Excel workbooks: one sheet per table (named after the table or by the mapping).
+
+    A workbook with no sheet named after a table is read from its first sheet as the
+    accounts table, with a note; in a folder, a workbook's first sheet is its table.
+
+    Parameters
+    ----------
+    description : str
+        A short name for messages, e.g. ``".xlsx"``.
+    """
+
+    def __init__(self, description: str = ".xlsx") -> None:
+        super().__init__(lambda path, request: pd.read_excel(path, sheet_name=0), first_row=2,
+                         description=description)
+
+    def read(self, source: str, request: ReadRequest) -> ReadResult:
+        """Read the sheets named after the tables (see :meth:`Reader.read`)."""
+        path = Path(source)
+
+        def sheets_of() -> tuple[list[str], dict[str, pd.DataFrame]]:
+            with pd.ExcelFile(path) as book:
+                names = [str(n) for n in book.sheet_names]
+                wanted = {t: request.name_of(t) for t in TABLES if request.name_of(t) in names}
+                if not wanted and names:
+                    wanted = {"accounts": names[0]}
+                return names, {t: pd.read_excel(book, sheet_name=sheet) for t, sheet in wanted.items()}
+
+        sheets, frames = _guarded(path, self.description, sheets_of)
+        result = ReadResult(digests={path.name: sha256_file(path)})
+        for t, frame in frames.items():
+            sheet = request.name_of(t) if request.name_of(t) in sheets else sheets[0]
+            result.tables[t] = RawTable(frame, f"{path.name}[{sheet}]", self.first_row)
+            if sheet != request.name_of(t):
+                result.notes.append(f"{path.name}: no sheet named after a table; read sheet {sheet!r} as accounts")
+        return result
+
+
+class DuckDBReader(Reader):
+    """DuckDB database files: one database table per canonical table."""
+
+    description = "DuckDB"
+
+    def read(self, source: str, request: ReadRequest) -> ReadResult:
+        """Read the database tables named after the tables (see :meth:`Reader.read`)."""
+        import duckdb
+
+        path = Path(source)
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except Exception as exc:  # noqa: BLE001 - any driver failure becomes an actionable error
+            raise SourceError(str(source), f"cannot open DuckDB file: {exc}") from None
+        result = ReadResult()
+        try:
+            present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+            for t in TABLES:
+                name = request.name_of(t)
+                if name in present:
+                    quoted = '"' + name.replace('"', '""') + '"'
+                    result.tables[t] = RawTable(con.execute(f"select * from {quoted}").df(), f"{path.name}:{name}", 1)
+        except Exception as exc:  # noqa: BLE001
+            raise SourceError(str(source), f"cannot read DuckDB file: {exc}") from None
+        finally:
+            con.close()
+        result.digests[path.name] = sha256_file(path)
+        return result
+
+
+class SQLReader(Reader):
+    """Any database SQLAlchemy can reach by URL: one database table per canonical table."""
+
+    description = "SQL database"
+
+    def read(self, source: str, request: ReadRequest) -> ReadResult:
+        """Read the database tables named after the tables (see :meth:`Reader.read`)."""
+        import sqlalchemy as sa
+
+        result = ReadResult()
+        try:
+            engine = sa.create_engine(source)
+            try:
+                with engine.connect() as conn:
+                    present = set(sa.inspect(conn).get_table_names())
+                    for t in TABLES:
+                        name = request.name_of(t)
+                        if name in present:
+                            df = pd.read_sql_table(name, conn)
+                            result.tables[t] = RawTable(df, f"{name} (sql)", 1)
+                            result.digests[f"sql:{name}"] = frame_digest(df)
+            finally:
+                engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - any driver failure becomes an actionable error
+            raise SourceError(source, f"cannot read SQL source: {exc}") from None
+        return result
+
+
+class FolderReader(Reader):
+    """A folder of table files, each found by the registered :class:`FileReader` suffixes."""
+
+    description = "folder"
+
+    def read(self, source: str, request: ReadRequest) -> ReadResult:
+        """Read ``<name><suffix>`` per table, or the file the mapping names (see :meth:`Reader.read`)."""
+        folder = Path(source)
+        result = ReadResult()
+        suffixes = table_suffixes()
+        for t in TABLES:
+            name = request.name_of(t)
+            if t in request.named:
+                candidates = [folder / name]
+            else:
+                candidates = [folder / f"{name}{s}" for s in suffixes]
+            found = [c for c in candidates if c.is_file()]
+            if t in request.named and not found:
+                raise SourceError(str(folder / name),
+                                  f"the mapping names this file for table {t!r}, but it does not exist")
+            if found:
+                result.tables[t] = read_table_file(found[0], request)
+                result.digests[found[0].name] = sha256_file(found[0])
+        return result
+
+
+# ------------------------------------------------------------------------ the registry
+
+_READERS: dict[str, Reader] = {}
+_FOLDER = FolderReader()
+
+
+def _normalise_key(key: str) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise ArgumentError("key", key, "a file suffix such as '.csv' or a URL scheme such as 'postgresql'")
+    key = key.strip().lower()
+    if key.endswith("://"):
+        key = key[:-3]
+    return key
+
+
+def reader_key(source: str | Path) -> str:
+    """The registry key of ``source``: its URL scheme (without ``+driver``) or its file suffix.
+
+    Parameters
+    ----------
+    source : str or Path
+        A path or URL.
+
+    Returns
+    -------
+    str
+        E.g. ``"postgresql"`` for ``postgresql+psycopg2://host/db``, ``".csv"`` for
+        ``exports/Accounts.CSV``, ``""`` for a path without a suffix.
+    """
+    text = str(source)
+    if "://" in text:
+        return text.split("://", 1)[0].split("+", 1)[0].lower()
+    return Path(text).suffix.lower()
+
+
+def register_reader(key: str, reader: Reader) -> Reader | None:
+    """Register ``reader`` for a file suffix (``".csv"``) or URL scheme (``"postgresql"``).
+
+    Registering a key again replaces its reader (and keeps its place in the folder lookup
+    order; new suffixes are looked up after the built-in ones).
+
+    Parameters
+    ----------
+    key : str
+        A file suffix starting with a dot, or a URL scheme (the part before ``://``,
+        without any ``+driver``).
+    reader : Reader
+        The reader; a :class:`FileReader` also serves folder members with this suffix.
+
+    Returns
+    -------
+    Reader or None
+        The reader that was registered for ``key`` before, if any.
+    """
+    if not isinstance(reader, Reader):
+        raise ArgumentError("reader", reader, "a playbook.readers.Reader, e.g. FileReader(read_frame)")
+    key = _normalise_key(key)
+    previous = _READERS.get(key)
+    _READERS[key] = reader
+    return previous
+
+
+def unregister_reader(key: str) -> Reader:
+    """Remove the reader registered for ``key`` and return it.
+
+    Raises
+    ------
+    UnknownKeyError
+        If no reader is registered for ``key``; the message lists the known keys.
+    """
+    key = _normalise_key(key)
+    try:
+        return _READERS.pop(key)
+    except KeyError:
+        raise UnknownKeyError("reader", key, _READERS) from None
+
+
+@contextmanager
+def registered(key: str, reader: Reader) -> Iterator[Reader]:
+    """Register ``reader`` for ``key`` inside a ``with`` block, then restore what was there."""
+    previous = register_reader(key, reader)
+    try:
+        yield reader
+    finally:
+        if previous is None:
+            _READERS.pop(_normalise_key(key), None)
+        else:
+            _READERS[_normalise_key(key)] = previous
+
+
+def known_readers() -> list[str]:
+    """The registered keys: file suffixes (with a dot) first, then URL schemes."""
+    return sorted(_READERS, key=lambda k: (not k.startswith("."), k))
+
+
+def table_suffixes() -> list[str]:
+    """The suffixes a folder's table files are looked up by, in lookup order."""
+    return [k for k, r in _READERS.items() if k.startswith(".") and isinstance(r, FileReader)]
+
+
+def _known_text() -> str:
+    keys = known_readers()
+    suffixes = ", ".join(k for k in keys if k.startswith("."))
+    schemes = ", ".join(f"{k}://" for k in keys if not k.startswith("."))
+    return f"known file types: {suffixes or '(none)'}; a folder of such files; or an SQL URL ({schemes or 'none'})"
+
+
+def get_reader(source: str | Path) -> Reader:
+    """The reader for ``source``: by URL scheme, by file suffix, or the folder reader.
+
+    Parameters
+    ----------
+    source : str or Path
+        A path (an existing folder is read as a folder) or a URL.
+
+    Returns
+    -------
+    Reader
+
+    Raises
+    ------
+    SourceError
+        If no reader is registered for the source's scheme or suffix; the message names
+        the source and lists the known file types and URL schemes.
+    """
+    text = str(source)
+    if "://" not in text and Path(text).is_dir():
+        return _FOLDER
+    key = reader_key(text)
+    try:
+        return _READERS[key]
+    except KeyError:
+        what = f"URL scheme {key!r}" if "://" in text else (f"file type {key!r}" if key else "a file without a suffix")
+        raise SourceError(text, f"cannot read {what}; {_known_text()}") from None
+
+
+def read_source(source: str | Path, request: ReadRequest | None = None) -> ReadResult:
+    """Read every canonical table found in ``source`` with its registered reader.
+
+    Parameters
+    ----------
+    source : str or Path
+        A folder, a file (a workbook, a database file, or one table file read as accounts)
+        or a URL.
+    request : ReadRequest, optional
+        Names per table and the text encoding; by default each table's own name.
+
+    Returns
+    -------
+    ReadResult
+
+    Raises
+    ------
+    SourceError
+        If the source does not exist, has no reader, or cannot be read.
+    """
+    request = request or ReadRequest()
+    text = str(source)
+    if "://" not in text and not Path(text).exists():
+        raise SourceError(text, "no such file or folder")
+    return get_reader(text).read(text, request)
+
+
+def read_table_file(path: str | Path, request: ReadRequest | None = None) -> RawTable:
+    """Read one file holding one table (a folder member, or e.g. a proposed contact plan).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; its suffix selects a registered :class:`FileReader`.
+    request : ReadRequest, optional
+        Carries the text encoding.
+
+    Returns
+    -------
+    RawTable
+
+    Raises
+    ------
+    SourceError
+        If the file is missing, no file reader serves its suffix, or it cannot be read.
+    """
+    request = request or ReadRequest()
+    p = Path(path)
+    if not p.is_file():
+        raise SourceError(str(p), "no such file")
+    reader = get_reader(p)
+    if not isinstance(reader, FileReader):
+        raise SourceError(str(p), f"a {reader.description} file cannot hold a single table here; "
+                                  f"use one of {', '.join(table_suffixes())}")
+    return reader.read_table(p, request)
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def frame_digest(df: pd.DataFrame) -> str:
+    """sha256 of a frame's values (for sources that are not files)."""
+    return hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()
+
+
+def _guarded(path: Path, what: str, read: Callable[[], Any]) -> Any:
+    """Run ``read``; any failure but a :class:`SourceError` becomes one naming ``path``."""
+    try:
+        return read()
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes an actionable error
+        raise SourceError(str(path), f"cannot read {what} file: {exc}") from None
+
+
+def _read_csv(path: Path, request: ReadRequest) -> pd.DataFrame:
+    """Every value as text; UTF-8 (with or without BOM), else GBK/GB18030, unless declared."""
+    kw: dict[str, Any] = dict(dtype=str, keep_default_na=False, na_values=[""])
+    if request.encoding:
+        return pd.read_csv(path, encoding=request.encoding, **kw)
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", **kw)
+    except UnicodeDecodeError:
+        try:
+            return pd.read_csv(path, encoding="gb18030", **kw)
+        except UnicodeDecodeError:
+            raise SourceError(str(path), "cannot decode as UTF-8 or GBK/GB18030; "
+                                         "set `encoding` in the mapping") from None
+
+
+def _read_parquet(path: Path, request: ReadRequest) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+# ------------------------------------------------------------------------ built-in registrations
+
+register_reader(".parquet", FileReader(_read_parquet, first_row=1, description=".parquet"))
+register_reader(".csv", FileReader(_read_csv, first_row=2, description=".csv"))
+register_reader(".xlsx", ExcelReader(".xlsx"))
+register_reader(".xlsm", ExcelReader(".xlsm"))
+_DUCKDB = DuckDBReader()
+for _key in (".duckdb", ".db", ".ddb"):
+    register_reader(_key, _DUCKDB)
+_SQL = SQLReader()
+for _key in ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle",
+             "redshift", "snowflake", "bigquery", "trino", "clickhouse", "cockroachdb", "databricks"):
+    register_reader(_key, _SQL)
+del _key
