@@ -18,6 +18,8 @@ _EXPORTS = {
     "demo_portfolio": "playbook.demo",
     "segment": "playbook.segmentation",
     "derive_features": "playbook.features",
+    "prepare": "playbook.prepared",
+    "Prepared": "playbook.prepared",
     "check_compliance": "playbook.compliance",
     "headroom": "playbook.compliance",
     "strategy_verdict": "playbook.compliance",
@@ -25,7 +27,9 @@ _EXPORTS = {
     "PlaybookError": "playbook.errors",
 }
 
-_SUBMODULES = ("content", "loading", "schema", "demo", "features", "segmentation", "metrics", "datasets", "compliance", "strategy", "whatif", "briefing", "runner", "plots", "masking", "cli", "errors")
+_SUBMODULES = ("errors", "schema", "portfolio", "arrays", "expressions", "content", "readers", "coercion", "loading",
+               "datasets", "demo", "features", "strategy", "prepared", "segmentation", "compliance", "metrics",
+               "whatif", "briefing", "plots", "runner", "masking", "atomic", "cli")
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES) + ["__version__"]
 

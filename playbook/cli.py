@@ -185,6 +185,7 @@ def _load(a: argparse.Namespace):  # noqa: ANN202
 
 @register("segment")
 def _segment(a: argparse.Namespace) -> int:
+    from .atomic import atomic_path
     from .errors import ArgumentError
     from .segmentation import segment
 
@@ -193,12 +194,11 @@ def _segment(a: argparse.Namespace) -> int:
         raise ArgumentError("--out", str(a.out), "a file ending in .parquet or .csv")
     seg = segment(_load(a), a.as_of, window_days=a.window_days, lang=a.lang)
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = a.out.with_name(a.out.name + ".tmp")
-    if suffix == ".parquet":
-        seg.to_parquet(tmp, index=False)
-    else:
-        seg.to_csv(tmp, index=False, encoding="utf-8-sig")
-    tmp.replace(a.out)
+    with atomic_path(a.out) as tmp:
+        if suffix == ".parquet":
+            seg.to_parquet(tmp, index=False)
+        else:
+            seg.to_csv(tmp, index=False, encoding="utf-8-sig")
     print(f"wrote {a.out}: {len(seg)} accounts")
     for dim in ("team", "behaviour_type", "stage"):
         print(f"{dim}: " + ", ".join(f"{k} {v}" for k, v in seg[dim].value_counts().items()))
