@@ -127,6 +127,8 @@ _GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰�
 _PHONE_PREFIX = np.array(["138", "139", "135", "136", "137", "150", "151", "152", "158", "159", "186", "187", "188", "189", "177"])
 _REGIONS = np.array(["北京", "上海", "广东", "浙江", "江苏", "四川", "湖北", "河南", "山东", "新疆"])
 _REGION_CODE = np.array([110101, 310101, 440103, 330102, 320102, 510104, 420102, 410102, 370102, 650102])
+_HOME_TZ = "Asia/Shanghai"  # the demo's regions are in China: wall-clock times are China Standard Time,
+_REGION_TZ = {"新疆": "Asia/Urumqi"}  # except where a region keeps its own clock
 _REGION_P = np.array([.08, .08, .16, .11, .11, .09, .08, .1, .12, .07])
 _PRODUCTS = np.array(["credit_card", "consumer_loan", "cash_loan"])
 _OCCUPATIONS = np.array(["white_collar", "business_owner", "worker", "other"])
@@ -195,7 +197,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     income_known = rng.random(n) > 0.1
     age = np.clip(np.round(rng.normal(38, 11, n)), 18, 78).astype(int)
     region_i = rng.choice(len(_REGIONS), n, p=_REGION_P)
-    tz = np.where(_REGIONS[region_i] == "新疆", "Asia/Urumqi", "Asia/Shanghai")
+    tz = pd.Series(_REGIONS[region_i]).map(_REGION_TZ).fillna(_HOME_TZ).to_numpy(dtype=object).astype(str)
     product = _PRODUCTS[rng.choice(3, n, p=[.5, .3, .2])]
     due_day = rng.choice([5, 10, 15, 20, 25, 28], n)
     payday = rng.choice([5, 10, 15, 28, 30], n, p=[.2, .25, .25, .15, .15])
@@ -275,10 +277,11 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     order = np.lexsort((local, acc))
     tzs = tz[acc]
     ts = pd.Series(pd.to_datetime(local, unit="ns"))
-    ts_utc = ts.dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
-    urumqi = tzs == "Asia/Urumqi"
-    if urumqi.any():
-        ts_utc[urumqi] = ts[urumqi].dt.tz_localize("Asia/Urumqi").dt.tz_convert("UTC")
+    ts_utc = ts.dt.tz_localize(_HOME_TZ).dt.tz_convert("UTC")
+    for zone in set(_REGION_TZ.values()):
+        own = tzs == zone
+        if own.any():
+            ts_utc[own] = ts[own].dt.tz_localize(zone).dt.tz_convert("UTC")
     interactions = pd.DataFrame({
         "account_id": ids[acc], "ts": ts_utc.astype("datetime64[us, UTC]").to_numpy(),
         "channel": channel, "direction": np.where(inbound, "inbound", "outbound"),
@@ -292,12 +295,12 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     planted = _PLANTED if n >= 60 else []
     planted_ids = ids[n - len(planted):] if planted else np.array([], dtype=ids.dtype)
     if planted:
-        tz[n - len(planted):] = "Asia/Shanghai"
+        tz[n - len(planted):] = _HOME_TZ
         rows = []
         for aid, (rules, script) in zip(planted_ids, planted):
             for (days_before, clock, extra) in script:
                 local_ts = pd.Timestamp(f"{(day0 - pd.Timedelta(days=days_before)).date()} {clock}")
-                rows.append({"account_id": aid, "ts": local_ts.tz_localize("Asia/Shanghai").tz_convert("UTC"),
+                rows.append({"account_id": aid, "ts": local_ts.tz_localize(_HOME_TZ).tz_convert("UTC"),
                              "channel": "call", "direction": "outbound", "party": "debtor", "outcome": "no_answer",
                              "ptp_amount": np.nan, "ptp_date": pd.NaT, "agent_id": "AG999", "duration_s": 0.0,
                              "contact_ref": None, "message": None, "staff_count": np.nan, **extra})
@@ -328,7 +331,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     porder = np.lexsort((pay_ts[keep], pay_acc[keep]))
     payments = pd.DataFrame({
         "account_id": ids[pay_acc[keep]][porder],
-        "paid_at": pd.Series(pd.to_datetime(pay_ts[keep][porder], unit="ns")).dt.tz_localize("Asia/Shanghai")
+        "paid_at": pd.Series(pd.to_datetime(pay_ts[keep][porder], unit="ns")).dt.tz_localize(_HOME_TZ)
         .dt.tz_convert("UTC").astype("datetime64[us, UTC]").to_numpy(),
         "amount": pay_amt[keep][porder],
     })
@@ -368,7 +371,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
                                             ("payments", payments), ("history", history))])
     report = LoadReport(f"demo(n_accounts={n}, seed={seed}, as_of={day0.date()})", counts,
                         pd.DataFrame(columns=["table", "file", "row", "column", "value", "reason"]))
-    return Portfolio(accounts, interactions, payments, history, report=report,
+    return Portfolio(accounts, interactions, payments, history, report=report, timezone=_HOME_TZ,
                      sources={"demo": f"n={n};seed={seed};as_of={day0.date()}"}, truth=truth)
 
 
