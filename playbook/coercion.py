@@ -179,8 +179,8 @@ def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series) -> tuple[pd.S
         parsed = s
     else:
         text = _normalise_dates(s)
+        aware = text.str.contains(_OFFSET, na=False)
         if kind == "datetime":
-            aware = text.str.contains(_OFFSET, na=False)
             parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
             if aware.any():
                 parsed[aware] = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
@@ -188,6 +188,12 @@ def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series) -> tuple[pd.S
                 naive = _parse_naive(text[~aware])
                 parsed[~aware] = naive.dt.tz_localize(tz, ambiguous="NaT",
                                                       nonexistent="shift_forward").dt.tz_convert("UTC")
+        elif aware.any():  # dates given as timestamps with an offset count in the local day of ``tz``
+            parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+            local = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce").dt.tz_convert(tz)
+            parsed[aware] = local.dt.tz_localize(None)
+            if (~aware).any():
+                parsed[~aware] = _parse_naive(text[~aware])
         else:
             parsed = _parse_naive(text)
     if kind == "datetime":

@@ -9,7 +9,7 @@ import pytest
 import playbook
 from playbook.cli import main
 from playbook.errors import DataValidationError, SourceError
-from playbook.loading import load_portfolio, write_portfolio
+from playbook.loading import load_portfolio, load_table, write_portfolio
 
 from .conftest import ZH_MAPPING
 
@@ -157,3 +157,121 @@ def test_unknown_time_zone_and_vulnerability_reason_are_rejected_with_reasons(tm
     assert "accounts.csv: row 3: column timezone: unknown time zone" in out
     assert "accounts.csv: row 4: column vulnerable: unknown vulnerability reason" in out
     assert "rows read 3 = accepted 1 + rejected 2" in out
+
+
+# ------------------------------------------------------------------------ business time zone
+
+
+def _one_payment(folder, paid_at="2026-03-29 01:30:00"):
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"account_id": ["A1"], "balance": [1.0], "overdue_amount": [1.0], "dpd": [3], "product": ["x"]}
+                 ).to_csv(folder / "accounts.csv", index=False)
+    pd.DataFrame({"account_id": ["A1"], "paid_at": [paid_at], "amount": [5]}).to_csv(folder / "payments.csv", index=False)
+    return folder
+
+
+def test_business_time_zone_defaults_to_the_settings_and_the_mapping_overrides_it(tmp_path):
+    from playbook.loading import Mapping
+
+    d = _one_payment(tmp_path / "d", "2026-06-01 09:00:00")
+    assert Mapping().timezone is None
+    default = playbook.load_playbook().timezone
+    pf = load_portfolio(d)
+    assert pf.timezone == default
+    assert pf.payments["paid_at"].iloc[0] == pd.Timestamp("2026-06-01 09:00:00", tz=default)
+    london = load_portfolio(d, Mapping(timezone="Europe/London"))
+    assert london.timezone == "Europe/London"
+    assert london.payments["paid_at"].iloc[0] == pd.Timestamp("2026-06-01 09:00:00", tz="Europe/London")
+    m = tmp_path / "m.yaml"
+    m.write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="field timezone: .*unknown time zone 'Mars/Olympus'"):
+        load_portfolio(d, m)
+
+
+def test_the_playbook_argument_supplies_the_business_time_zone(tmp_path, content_copy):
+    settings = content_copy / "settings.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("timezone: Asia/Shanghai", "timezone: America/New_York"),
+                        encoding="utf-8")
+    pb = playbook.load_playbook(content_copy)
+    assert pb.timezone == "America/New_York"
+    d = _one_payment(tmp_path / "d", "2026-06-01 09:00:00")
+    pf = load_portfolio(d, playbook=pb)
+    assert pf.timezone == "America/New_York"
+    assert pf.payments["paid_at"].iloc[0] == pd.Timestamp("2026-06-01 09:00:00", tz="America/New_York")
+
+
+def test_xlsx_is_written_in_the_portfolios_wall_clock_and_reads_back_with_the_mapping(tmp_path):
+    from playbook.loading import Mapping
+
+    pf = load_portfolio(_one_payment(tmp_path / "d", "2026-06-01 09:00:00"), Mapping(timezone="Europe/London"))
+    write_portfolio(pf, tmp_path / "x", fmt="xlsx")
+    raw = pd.read_excel(tmp_path / "x" / "payments.xlsx")
+    assert raw["paid_at"].iloc[0] == pd.Timestamp("2026-06-01 09:00:00")
+    back = load_portfolio(tmp_path / "x", Mapping(timezone="Europe/London", files={
+        t: f"{t}.xlsx" for t in ("accounts", "interactions", "payments", "history")}))
+    _assert_same(back, pf)
+    # a mapping's zone wins: the export is read back with the same mapping
+    write_portfolio(pf, tmp_path / "y", fmt="xlsx", mapping=Mapping(timezone="Asia/Tokyo"))
+    assert pd.read_excel(tmp_path / "y" / "payments.xlsx")["paid_at"].iloc[0] == pd.Timestamp("2026-06-01 17:00:00")
+
+
+def test_write_portfolio_to_an_unwritable_place_is_a_source_error(demo, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(SourceError, match="cannot write"):
+        write_portfolio(demo, blocker / "out")
+
+
+def test_load_table_reads_a_plan_in_the_business_zone(tmp_path):
+    plan = tmp_path / "plan.csv"
+    pd.DataFrame({"account_id": ["A1"], "ts": ["2026-06-01 09:00:00"], "channel": ["call"], "direction": ["outbound"],
+                  "party": ["debtor"], "outcome": ["no_answer"]}).to_csv(plan, index=False)
+    from playbook.loading import Mapping
+
+    got = load_table(plan, "interactions")
+    assert got["ts"].iloc[0] == pd.Timestamp("2026-06-01 09:00:00", tz=playbook.load_playbook().timezone)
+
+    got = load_table(plan, "interactions", Mapping(timezone="Europe/London"))
+    assert got["ts"].iloc[0] == pd.Timestamp("2026-06-01 09:00:00", tz="Europe/London")
+
+
+# ------------------------------------------------------------------------ coercion
+
+
+def test_coerce_numbers_text_and_dates():
+    from playbook.coercion import coerce
+
+    s = pd.Series(["¥1,234.50", " 7 ", "", None, "abc", "2.5"], dtype="str")
+    v, bad = coerce(s, "float", "UTC")
+    assert v.iloc[0] == 1234.5 and v.iloc[1] == 7 and v.iloc[5] == 2.5
+    assert bad.tolist() == [False, False, False, False, True, False]
+    v, bad = coerce(s, "int", "UTC")
+    assert bad.tolist() == [True, False, False, False, True, True] and pd.isna(v.iloc[5]) and v.iloc[1] == 7
+    t, bad = coerce(pd.Series([" x ", "", None, 3.0], dtype="object"), "str", "UTC")
+    assert t.iloc[0] == "x" and pd.isna(t.iloc[1]) and pd.isna(t.iloc[2]) and not bad.any()
+    d, bad = coerce(pd.Series(["2026年3月5日", "2026/3/5", "2026-03-05T23:30:00+00:00", "soon"]), "date", "Asia/Tokyo")
+    assert d.iloc[:3].tolist() == [pd.Timestamp("2026-03-05"), pd.Timestamp("2026-03-05"), pd.Timestamp("2026-03-06")]
+    assert bad.tolist() == [False, False, False, True]
+    m, _ = coerce(pd.Series(["2026年3月", "2026-03-19"]), "month", "UTC")
+    assert (m == pd.Timestamp("2026-03-01")).all()
+
+
+def test_coerce_timestamps_in_the_given_zone():
+    from playbook.coercion import coerce
+
+    ts, bad = coerce(pd.Series(["2026-07-01 12:00:00", "2026-07-01T12:00:00Z", None]), "datetime", "Europe/London")
+    assert ts.iloc[0] == pd.Timestamp("2026-07-01 11:00:00", tz="UTC")
+    assert ts.iloc[1] == pd.Timestamp("2026-07-01 12:00:00", tz="UTC")
+    assert str(ts.dtype) == "datetime64[us, UTC]" and not bad.any()
+    typed, bad = coerce(pd.Series(pd.to_datetime(["2026-07-01 12:00:00"])), "datetime", "Europe/London")
+    assert typed.iloc[0] == pd.Timestamp("2026-07-01 11:00:00", tz="UTC") and not bad.any()
+
+
+def test_coerce_refuses_unknown_zones_and_kinds():
+    from playbook.coercion import coerce
+    from playbook.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="timezone"):
+        coerce(pd.Series(["2026-07-01"]), "date", "Mars/Olympus")
+    with pytest.raises(ArgumentError, match="kind"):
+        coerce(pd.Series(["1"]), "complex", "UTC")  # type: ignore[arg-type]
