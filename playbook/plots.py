@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import warnings
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ._checks import check_choice
+from ._docstrings import share_docs
 from .content import Playbook, load_playbook
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["chart_lang", "cjk_font", "roll_heatmap", "segment_mix"]
 
@@ -22,7 +27,14 @@ _CJK_HINTS = ("Noto Sans CJK", "Noto Serif CJK", "Source Han", "WenQuanYi", "Sim
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The name of an installed font that covers Chinese, or None."""
+    """The name of an installed font that covers Chinese.
+
+    Returns
+    -------
+    str or None
+        A font family name (Simplified Chinese variants preferred), or None when none is
+        installed.
+    """
     from matplotlib import font_manager
 
     names = sorted({f.name for f in font_manager.fontManager.ttflist})
@@ -37,7 +49,18 @@ _warned: set[str] = set()
 
 
 def chart_lang(lang: str) -> str:
-    """The language charts can be labelled in: ``lang``, or ``en`` when no CJK font exists."""
+    """The language charts can be labelled in, configuring matplotlib's font for it.
+
+    Parameters
+    ----------
+    lang : {"zh", "en"}
+        The wanted language.
+
+    Returns
+    -------
+    str
+        ``lang``, or ``"en"`` (with one ``RuntimeWarning``) when no CJK font is installed.
+    """
     check_choice("lang", lang, ("zh", "en"))
     import matplotlib as mpl
 
@@ -56,41 +79,67 @@ def chart_lang(lang: str) -> str:
     return "zh"
 
 
-_TITLES = {
-    "roll": {"zh": "账龄迁移率（行占比）", "en": "Roll rates (row shares)"},
-    "from": {"zh": "上月账龄", "en": "From bucket"},
-    "to": {"zh": "本月账龄", "en": "To bucket"},
-    "accounts": {"zh": "账户数", "en": "Accounts"},
-    "balance": {"zh": "余额", "en": "Balance"},
-}
+@share_docs
+def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None,
+                 playbook: Playbook | None = None) -> Axes:
+    """Heatmap of a roll-rate matrix, labelled from the ``chart`` section of ``ui.yaml``.
 
+    Parameters
+    ----------
+    roll : pandas.DataFrame
+        From-bucket by to-bucket row shares (:func:`playbook.metrics.roll_rates`).
+    {lang}
+        Falls back to English, with one warning, when no CJK font is installed.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when omitted.
+    {playbook}
 
-def _t(key: str, lang: str) -> str:
-    return _TITLES[key][lang]
-
-
-def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax=None):  # noqa: ANN001, ANN201 - matplotlib types
-    """Heatmap of a roll-rate matrix (from :func:`playbook.metrics.roll_rates`)."""
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    pb = playbook or load_playbook()
     lang = chart_lang(lang)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.2, 4))
-    stage = load_playbook().dimension("stage")
+    stage = pb.dimension("stage")
     names = {c: stage.category(c).name(lang).split("（")[0].split(" (")[0] for c in stage.ids}
     shown = roll.astype(float).rename(index=names, columns=names)
     sns.heatmap(shown, annot=True, fmt=".1%", cmap="Reds", vmin=0, vmax=1, cbar=False, ax=ax, linewidths=0.5)
-    ax.set_title(_t("roll", lang))
-    ax.set_xlabel(_t("to", lang))
-    ax.set_ylabel(_t("from", lang))
+    ax.set_title(pb.text("chart.roll", lang))
+    ax.set_xlabel(pb.text("chart.to", lang))
+    ax.set_ylabel(pb.text("chart.from", lang))
     return ax
 
 
+@share_docs
 def segment_mix(segments: pd.DataFrame, dim: str, *, by: str | None = None, lang: str = "en",
-                playbook: Playbook | None = None, ax=None):  # noqa: ANN001, ANN201
-    """Bar chart of accounts per category of ``dim`` (optionally split by ``by``), labelled
-    with the playbook's names in ``lang``."""
+                playbook: Playbook | None = None, ax: Axes | None = None) -> Axes:
+    """Bar chart of accounts per category of ``dim``, optionally split by ``by``.
+
+    Categories are labelled with the playbook's names in ``lang``, in the playbook's order.
+
+    Parameters
+    ----------
+    segments : pandas.DataFrame
+        Segments (:func:`playbook.segment`), or any frame with the ``dim`` (and ``by``) columns.
+    dim : str
+        The dimension on the bars' axis, e.g. ``"behaviour_type"``.
+    by : str, optional
+        A second dimension splitting each bar (the hue).
+    {lang}
+        Falls back to English, with one warning, when no CJK font is installed.
+    {playbook}
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -112,5 +161,5 @@ def segment_mix(segments: pd.DataFrame, dim: str, *, by: str | None = None, lang
         sns.countplot(data=frame, y=dim, hue=by, order=order, hue_order=hue_order, ax=ax)
         ax.legend(title=bd.name(lang), fontsize=8)
     ax.set_ylabel(d.name(lang))
-    ax.set_xlabel(_t("accounts", lang))
+    ax.set_xlabel(pb.text("chart.accounts", lang))
     return ax

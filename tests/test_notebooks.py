@@ -32,3 +32,14 @@ def test_notebooks_are_committed_clean_and_paired():
         assert all(not c.get("outputs") for c in nb["cells"]), name
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]), name
         assert (ROOT / "notebooks" / f"{name}.py").is_file()
+
+
+def test_jupytext_twins_match_their_notebooks():
+    import jupytext
+
+    for name in NOTEBOOKS:
+        nb = jupytext.read(ROOT / "notebooks" / f"{name}.ipynb")
+        twin = jupytext.read(ROOT / "notebooks" / f"{name}.py")
+        assert [(c.cell_type, c.source.strip()) for c in nb.cells] == \
+               [(c.cell_type, c.source.strip()) for c in twin.cells], name
+

@@ -3,6 +3,7 @@ from __future__ import annotations
 import warnings
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
@@ -31,3 +32,24 @@ def test_charts_use_the_playbook_labels(monkeypatch):
     assert "Unclassified" in labels
     ax2 = plots.roll_heatmap(roll_rates(pf.history), lang="en")
     assert ax2.get_title() == "Roll rates (row shares)"
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")
+def test_chart_titles_come_from_the_content_in_both_languages(monkeypatch):
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    pb = playbook.load_playbook()
+    pf = playbook.demo_portfolio(200, 4, "2026-11-29")
+    roll = roll_rates(pf.history)
+    seg = playbook.segment(pf, "2026-11-29")
+    # pretend a CJK font exists: the labels switch to Chinese (boxes do not matter here)
+    monkeypatch.setattr(plots, "cjk_font", lambda: "DejaVu Sans")
+    with mpl.rc_context():
+        for lang in ("zh", "en"):
+            ax = plots.roll_heatmap(roll, lang=lang)
+            assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == (
+                pb.text("chart.roll", lang), pb.text("chart.to", lang), pb.text("chart.from", lang))
+            ax2 = plots.segment_mix(seg, "stage", lang=lang)
+            assert ax2.get_xlabel() == pb.text("chart.accounts", lang)
+            plt.close("all")

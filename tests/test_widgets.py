@@ -77,3 +77,80 @@ def test_whatif_app_runs_and_sliders_change_the_result(data):
     second = app.run()
     assert second["collected_mean"].iloc[0] > first["collected_mean"].iloc[0]
     assert app.chart.value[:4] == b"\x89PNG"
+
+
+def test_apps_take_their_labels_from_the_content_in_both_languages(data):
+    pf, seg = data
+    pb = playbook.load_playbook()
+    seen = {}
+    for lang in ("zh", "en"):
+        ex = PortfolioExplorer(pf, seg, lang=lang)
+        assert ex.controls["stage"].description == pb.text("explorer.stage", lang)
+        assert ex.export_btn.description == pb.text("explorer.export", lang)
+        assert pb.text("explorer.matching", lang) in ex.count.value
+        assert pb.text("explorer.accounts", lang) in ex.table.value
+        ex.pick.value = ex.pick.options[0][1]
+        for key in ("reasons", "time", "event", "balance", "overdue", "dpd"):
+            assert pb.text(f"explorer.{key}", lang) in ex.timeline.value, key
+        tr = CaseTrainer(pf, seg, lang=lang, seed=3)
+        assert tr.widget.get_title(0) == pb.text("trainer.gallery", lang)
+        assert tr.widget.get_title(1) == pb.text("trainer.quiz_tab", lang)
+        for key in ("traits", "cues", "tactics", "avoid", "escalation", "red"):
+            assert pb.text(f"trainer.{key}", lang) in tr.card_html.value, key
+        wi = WhatIfApp(pf, seg, AS_OF, lang=lang)
+        assert wi.button.description == pb.text("whatif.run", lang)
+        assert wi.controls["intensity"].description == pb.text("whatif.intensity", lang)
+        seen[lang] = (ex.controls["stage"].description, tr.widget.get_title(1), wi.button.description)
+    assert all(a != b for a, b in zip(seen["zh"], seen["en"]))  # the language really switches
+
+
+def test_no_label_tables_left_in_the_app_and_chart_modules():
+    from pathlib import Path
+
+    root = Path(playbook.__file__).parent
+    for path in [*sorted((root / "widgets").glob("*.py")), root / "plots.py"]:
+        src = path.read_text(encoding="utf-8")
+        assert '"zh":' not in src and "Asia/Shanghai" not in src, path.name
+
+
+def test_timeline_shows_times_in_the_business_time_zone(data):
+    import dataclasses
+
+    from playbook.widgets.common import timeline_html
+
+    pf, seg = data
+    pb = playbook.load_playbook()
+    acc = pf.interactions["account_id"].iloc[0]
+    ts = pf.interactions.loc[pf.interactions["account_id"] == acc, "ts"].min()
+    for tz in (pb.timezone, "America/New_York"):
+        shown = timeline_html(dataclasses.replace(pf, timezone=tz), acc, seg, pb, "en")
+        assert f"{ts.tz_convert(tz):%Y-%m-%d %H:%M}" in shown, tz
+    assert pb.timezone_of(dataclasses.replace(pf, timezone=None)) == pb.timezone
+
+
+def test_load_or_demo_only_gives_demo_data_for_none(tmp_path):
+    from playbook.errors import SourceError
+    from playbook.widgets import load_or_demo
+
+    demo = load_or_demo(None, AS_OF, n_demo=200, seed=3)
+    assert len(demo.accounts) == 200
+    with pytest.raises(SourceError):
+        load_or_demo(tmp_path / "no_such_folder", AS_OF)
+    folder = tmp_path / "pf"
+    folder.mkdir()
+    for name, frame in demo.tables().items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    loaded = load_or_demo(str(folder), AS_OF)
+    assert sorted(loaded.accounts["account_id"]) == sorted(demo.accounts["account_id"])
+
+
+def test_a_missing_data_path_in_a_notebook_is_an_error_not_demo_data(tmp_path):
+    """The notebooks load through load_or_demo: a mistyped path fails the run."""
+    import papermill as pm
+
+    from .conftest import ROOT
+
+    with pytest.raises(pm.PapermillExecutionError, match="SourceError"):
+        pm.execute_notebook(str(ROOT / "notebooks" / "case_type_trainer.ipynb"), str(tmp_path / "out.ipynb"),
+                            parameters={"interactive": False, "lang": "en", "data_path": str(tmp_path / "typo")},
+                            kernel_name="python3", progress_bar=False, cwd=str(tmp_path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,18 +13,35 @@ import pandas as pd
 from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
 from ..masking import mask_pii
-from .common import fig_png, label_map, t, timeline_html
+from .._docstrings import share_docs
+from .common import fig_png, label_map, timeline_html
 
-__all__ = ["PortfolioExplorer"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["PortfolioExplorer", "static_view"]
 
 FILTERS = ("stage", "team", "behaviour_type", "contactability", "product")
 
 
+@share_docs
 class PortfolioExplorer:
     """An ipywidgets app over a segmented portfolio.
 
     ``filtered()`` and ``summary()`` are plain pandas, so the app can be tested, and used,
-    without a browser; ``widget`` is the ipywidgets view.
+    without a browser; ``widget`` is the ipywidgets view. Labels come from the ``explorer``
+    section of ``ui.yaml``.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The canonical tables.
+    segments : pandas.DataFrame
+        The segments of ``portfolio`` (:func:`playbook.segment`).
+    {lang}
+    {playbook}
+    export_dir : str or Path
+        Where :meth:`export` writes the filtered list.
     """
 
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
@@ -43,8 +61,13 @@ class PortfolioExplorer:
         self.last_update_ms = float("nan")
         self._build()
 
+    def text(self, key: str) -> str:
+        """The label ``explorer.<key>`` of ``ui.yaml`` in the app's language."""
+        return self.pb.text(f"explorer.{key}", self.lang)
+
     # ------------------------------------------------------------------ model
     def mask(self) -> np.ndarray:
+        """Boolean mask over ``frame``: the rows passing every filter control."""
         m = np.ones(len(self.frame), dtype=bool)
         for c in FILTERS:
             chosen = self.controls[c].value
@@ -61,17 +84,41 @@ class PortfolioExplorer:
         return self.frame[self.mask()].sort_values("priority", ascending=False)
 
     def summary(self, by: str = "behaviour_type") -> pd.DataFrame:
+        """Accounts, balance and overdue amount of the filtered rows per category of ``by``.
+
+        Parameters
+        ----------
+        by : str
+            A filter column (``stage``, ``team``, ``behaviour_type``, ``contactability``,
+            ``product``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per category (labelled in the app's language), largest balance first.
+        """
         f = self.filtered()
         labels = label_map(self.pb, by, self.lang) if by in self.pb.dimensions else {}
         g = f.groupby(f[by].map(lambda x: labels.get(x, x)), sort=False).agg(
             accounts=("balance", "size"), balance=("balance", "sum"), overdue=("overdue_amount", "sum"))
-        g.index.name = t(by, self.lang) if by in ("stage", "team", "behaviour_type") else by
+        g.index.name = self.text(by) if by in FILTERS else by
         g = g.sort_values("balance", ascending=False)
-        g.columns = [t("accounts", self.lang), t("balance", self.lang), t("overdue", self.lang)]
+        g.columns = [self.text("accounts"), self.text("balance"), self.text("overdue")]
         return g
 
     def export(self, fmt: str = "csv") -> Path:
-        """Write the filtered list (personal data masked) to ``export_dir``; returns the file."""
+        """Write the filtered list, personal data masked, to ``export_dir``.
+
+        Parameters
+        ----------
+        fmt : {"csv", "xlsx"}
+            File format (CSV is UTF-8 with BOM, for Excel).
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
         f = self.filtered()[["account_id", *FILTERS, "balance", "overdue_amount", "priority"]]
         acc = mask_pii(self.portfolio.accounts.set_index("account_id").reindex(f["account_id"]).reset_index())
         out = f.merge(acc[["account_id", "name", "phone"]], on="account_id", how="left")
@@ -92,12 +139,12 @@ class PortfolioExplorer:
         for c in FILTERS:
             values = sorted(self.frame[c].unique())
             labels = label_map(self.pb, c, L) if c in self.pb.dimensions else {}
-            opts = [(t("all", L), "__all__")] + [(labels.get(v, v), v) for v in values]
-            self.controls[c] = w.SelectMultiple(options=opts, value=("__all__",), description=t(c, L), rows=min(6, len(opts)),
+            opts = [(self.text("all"), "__all__")] + [(labels.get(v, v), v) for v in values]
+            self.controls[c] = w.SelectMultiple(options=opts, value=("__all__",), description=self.text(c), rows=min(6, len(opts)),
                                                 layout=w.Layout(width="260px"))
         bmax = float(np.ceil(self.frame["balance"].max() if len(self.frame) else 1))
         self.controls["balance"] = w.FloatRangeSlider(value=(0.0, bmax), min=0.0, max=bmax, step=max(bmax / 200, 1),
-                                                      description=t("balance", L), continuous_update=False,
+                                                      description=self.text("balance"), continuous_update=False,
                                                       layout=w.Layout(width="520px"))
         self.count = w.HTML()
         self.count.add_class("pb-count")
@@ -105,10 +152,10 @@ class PortfolioExplorer:
         self.table.add_class("pb-table")
         self.chart = w.Image(format="png")
         self.chart.add_class("pb-chart")
-        self.pick = w.Dropdown(description=t("account", L), options=[])
+        self.pick = w.Dropdown(description=self.text("account"), options=[])
         self.timeline = w.HTML()
         self.export_fmt = w.ToggleButtons(options=["csv", "xlsx"], value="csv")
-        self.export_btn = w.Button(description=t("export", L), icon="download")
+        self.export_btn = w.Button(description=self.text("export"), icon="download")
         self.export_msg = w.HTML()
         for c in self.controls.values():
             c.observe(lambda _: self.update(), names="value")
@@ -123,9 +170,8 @@ class PortfolioExplorer:
     def update(self) -> None:
         """Recompute the count, the table, the chart and the drill-down list."""
         t0 = time.perf_counter()
-        L = self.lang
         f = self.filtered()
-        self.count.value = f"<b class='pb-n'>{len(f):,}</b> {t('matching', L)}"
+        self.count.value = f"<b class='pb-n'>{len(f):,}</b> {html.escape(self.text('matching'))}"
         self.table.value = self.summary().to_html(escape=True, float_format=lambda x: f"{x:,.0f}")
         self.pick.options = [(f"{a} ({p:.0f})", a) for a, p in zip(f["account_id"].head(50), f["priority"].head(50))]
         self._draw(f)
@@ -145,18 +191,35 @@ class PortfolioExplorer:
         plt.close(fig)
 
     def show_account(self, account_id: str | None) -> None:
+        """Show ``account_id``'s timeline and reasons in the drill-down (None: no change)."""
         if account_id:
             self.timeline.value = timeline_html(self.portfolio, account_id, self.segments, self.pb, self.lang)
 
     def _export(self) -> None:
         path = self.export(self.export_fmt.value)
-        self.export_msg.value = f"{t('export', self.lang)}: {html.escape(str(path))}"
+        self.export_msg.value = f"{html.escape(self.text('export'))}: {html.escape(str(path))}"
 
 
-def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh", playbook: Playbook | None = None):
+@share_docs
+def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
+                playbook: Playbook | None = None) -> tuple[str, Figure]:
     """What the explorer shows with no filter, without widgets (papermill, reports).
 
-    Returns ``(html, figure)``.
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The canonical tables.
+    segments : pandas.DataFrame
+        The segments of ``portfolio``.
+    {lang}
+    {playbook}
+
+    Returns
+    -------
+    html : str
+        Type-by-stage counts and the top-priority accounts (personal data masked).
+    figure : matplotlib.figure.Figure
+        The segment-mix charts.
     """
     import matplotlib.pyplot as plt
 
@@ -173,7 +236,7 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh
     shown = mask_pii(acc.loc[top["account_id"], ["name", "phone", "balance", "dpd"]].reset_index())
     shown["type"] = top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy()
     shown["reason"] = top["reason_behaviour_type"].astype(str).to_numpy()
-    html_out = (f"<h3>{t('accounts', lang)}: {len(segments):,}</h3>" + table.to_html(escape=True)
+    html_out = (f"<h3>{html.escape(pb.text('explorer.accounts', lang))}: {len(segments):,}</h3>" + table.to_html(escape=True)
                 + shown.to_html(index=False, escape=True, float_format=lambda x: f"{x:,.0f}"))
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     segment_mix(segments, "behaviour_type", by="stage", lang=lang, playbook=pb, ax=axes[0])

@@ -9,49 +9,77 @@ import pandas as pd
 
 from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
+from .._docstrings import share_docs
 from .common import timeline_html
 
-__all__ = ["CaseTrainer", "SEED_TYPES", "type_card_html"]
+__all__ = ["CaseTrainer", "SEED_TYPES", "static_view", "type_card_html"]
 
 SEED_TYPES = ("hostile", "evasive", "victim", "defiant", "stubborn", "sophisticated", "serial_promiser")
-_T = {"traits": {"zh": "特征", "en": "Traits"}, "cues": {"zh": "识别信号", "en": "How to recognise"},
-      "tactics": {"zh": "打法", "en": "Tactics"}, "avoid": {"zh": "避免", "en": "Avoid"},
-      "dialogue": {"zh": "示例对话", "en": "Sample dialogue"}, "red": {"zh": "禁止行为（红线）", "en": "Prohibited practices (red lines)"},
-      "example": {"zh": "真实案例（已脱敏）", "en": "Real case (masked)"}, "quiz": {"zh": "测验：这是哪种类型？", "en": "Quiz: which type is this?"},
-      "check": {"zh": "提交", "en": "Check"}, "next": {"zh": "下一题", "en": "Next case"},
-      "right": {"zh": "正确", "en": "Correct"}, "wrong": {"zh": "不对", "en": "Not quite"},
-      "rule": {"zh": "分类规则", "en": "The rule that classifies it"}, "collector": {"zh": "催收员", "en": "Collector"},
-      "debtor": {"zh": "客户", "en": "Debtor"}, "escalation": {"zh": "升级路径", "en": "Escalation"}}
 
 
 def _li(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
 
 
+def _text(pb: Playbook, key: str, lang: str) -> str:
+    return html.escape(pb.text(f"trainer.{key}", lang))
+
+
+@share_docs
 def type_card_html(pb: Playbook, type_id: str, lang: str) -> str:
-    """Everything a trainer shows about one type, both as the chosen language's card."""
+    """Everything a trainer shows about one behavioural type, as one card.
+
+    Parameters
+    ----------
+    pb : Playbook
+        The playbook content.
+    type_id : str
+        A ``behaviour_type`` category, e.g. ``"serial_promiser"``.
+    {lang}
+
+    Returns
+    -------
+    str
+        An HTML card: names in both languages, traits, cues, tactics, what to avoid, the
+        escalation path, a sample dialogue and the red lines, labelled in ``lang``.
+    """
     c = pb.dimension("behaviour_type").category(type_id)
     other = "en" if lang == "zh" else "zh"
     parts = [f"<h3>{html.escape(c.name(lang))} <small>({html.escape(c.name(other))})</small></h3>",
-             f"<p><b>{_T['traits'][lang]}</b>: {html.escape(c.description(lang))}</p>",
-             f"<p><b>{_T['cues'][lang]}</b></p>{_li([x(lang) for x in c.cues])}",
-             f"<p><b>{_T['tactics'][lang]}</b></p>{_li([x(lang) for x in c.tactics])}",
-             f"<p><b>{_T['avoid'][lang]}</b></p>{_li([x(lang) for x in c.avoid])}",
-             f"<p><b>{_T['escalation'][lang]}</b>: {html.escape(c.escalation(lang))}</p>"]
+             f"<p><b>{_text(pb, 'traits', lang)}</b>: {html.escape(c.description(lang))}</p>",
+             f"<p><b>{_text(pb, 'cues', lang)}</b></p>{_li([x(lang) for x in c.cues])}",
+             f"<p><b>{_text(pb, 'tactics', lang)}</b></p>{_li([x(lang) for x in c.tactics])}",
+             f"<p><b>{_text(pb, 'avoid', lang)}</b></p>{_li([x(lang) for x in c.avoid])}",
+             f"<p><b>{_text(pb, 'escalation', lang)}</b>: {html.escape(c.escalation(lang))}</p>"]
     if c.dialogue:
-        lines = "".join(f"<tr><td>{_T[d.speaker][lang]}</td><td>{html.escape(d.text.zh)}</td><td>{html.escape(d.text.en)}</td></tr>"
+        lines = "".join(f"<tr><td>{_text(pb, d.speaker, lang)}</td><td>{html.escape(d.text.zh)}</td><td>{html.escape(d.text.en)}</td></tr>"
                         for d in c.dialogue)
-        parts.append(f"<p><b>{_T['dialogue'][lang]}</b></p><table class='pb-dialogue'>{lines}</table>")
+        parts.append(f"<p><b>{_text(pb, 'dialogue', lang)}</b></p><table class='pb-dialogue'>{lines}</table>")
     if c.seed_example:
         parts.append(f"<p><i>{html.escape(c.seed_example(lang))}</i></p>")
     red = "".join(f"<li><b>{html.escape(p.name(lang))}</b>: {html.escape(p.why_forbidden(lang))} "
                   f"<i>({html.escape(p.sources[0].citation)})</i></li>" for p in pb.prohibited)
-    parts.append(f"<details><summary><b>{_T['red'][lang]}</b></summary><ul>{red}</ul></details>")
+    parts.append(f"<details><summary><b>{_text(pb, 'red', lang)}</b></summary><ul>{red}</ul></details>")
     return "".join(parts)
 
 
+@share_docs
 class CaseTrainer:
-    """Gallery, examples and quiz; the quiz's feedback names the rule behind the answer."""
+    """Gallery, examples and quiz; the quiz's feedback names the rule behind the answer.
+
+    Labels come from the ``trainer`` section of ``ui.yaml``; ``widget`` is the view.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The canonical tables the examples and quiz cases come from.
+    segments : pandas.DataFrame
+        The segments of ``portfolio`` (:func:`playbook.segment`).
+    {lang}
+    {playbook}
+    seed : int
+        Seed for drawing quiz cases.
+    """
 
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
                  playbook: Playbook | None = None, seed: int = 0) -> None:
@@ -65,16 +93,23 @@ class CaseTrainer:
         self.score = [0, 0]
         self._build()
 
+    def text(self, key: str) -> str:
+        """The label ``trainer.<key>`` of ``ui.yaml`` in the app's language (not escaped)."""
+        return self.pb.text(f"trainer.{key}", self.lang)
+
     def card(self, type_id: str) -> str:
+        """The gallery card of ``type_id`` (see :func:`type_card_html`)."""
         return type_card_html(self.pb, type_id, self.lang)
 
     def example(self, type_id: str) -> str:
+        """A masked real case of ``type_id`` as a timeline, or "" when there is none."""
         ids = self.examples.get(type_id) or []
         if not ids:
             return ""
-        return f"<p><b>{_T['example'][self.lang]}</b></p>" + timeline_html(self.portfolio, ids[0], self.segments, self.pb, self.lang)
+        return f"<p><b>{html.escape(self.text('example'))}</b></p>" + timeline_html(self.portfolio, ids[0], self.segments, self.pb, self.lang)
 
     def new_case(self) -> str | None:
+        """Draw the next quiz case and show it anonymised; returns its account id (None: no cases)."""
         if not self.quiz_pool:
             return None
         self.current = self.quiz_pool[int(self.rng.integers(len(self.quiz_pool)))]
@@ -83,7 +118,20 @@ class CaseTrainer:
         return self.current
 
     def answer(self, type_id: str) -> tuple[bool, str]:
-        """Check an answer for the current case; the feedback names the classifying rule."""
+        """Check an answer for the current case; the feedback names the classifying rule.
+
+        Parameters
+        ----------
+        type_id : str
+            The ``behaviour_type`` the trainee chose.
+
+        Returns
+        -------
+        correct : bool
+            Whether ``type_id`` is the case's type.
+        feedback : str
+            The HTML feedback also shown in ``feedback``.
+        """
         row = self.segments[self.segments["account_id"] == self.current].iloc[0]
         truth = str(row["behaviour_type"])
         rule_id = str(row["reason_behaviour_type"])
@@ -93,8 +141,8 @@ class CaseTrainer:
         self.score[1] += 1
         name = self.pb.label("behaviour_type", truth, self.lang)
         cue = self.pb.dimension("behaviour_type").category(truth).cues[0](self.lang)
-        text = (f"<p><b>{_T['right' if ok else 'wrong'][self.lang]}</b> — {html.escape(name)}. "
-                f"{_T['rule'][self.lang]}: <code>{html.escape(rule.id)}</code>: <code>{html.escape(rule.when)}</code> "
+        text = (f"<p><b>{html.escape(self.text('right' if ok else 'wrong'))}</b> — {html.escape(name)}. "
+                f"{html.escape(self.text('rule'))}: <code>{html.escape(rule.id)}</code>: <code>{html.escape(rule.when)}</code> "
                 f"({html.escape(cue)}) · {self.score[0]}/{self.score[1]}</p>")
         self.feedback.value = text
         return ok, text
@@ -112,14 +160,14 @@ class CaseTrainer:
         self.case_html = w.HTML()
         self.choice = w.RadioButtons(options=opts)
         self.feedback = w.HTML()
-        check = w.Button(description=_T["check"][L], button_style="primary")
-        nxt = w.Button(description=_T["next"][L])
+        check = w.Button(description=self.text("check"), button_style="primary")
+        nxt = w.Button(description=self.text("next"))
         check.on_click(lambda _: self.answer(self.choice.value))
         nxt.on_click(lambda _: self.new_case())
-        quiz = w.VBox([w.HTML(f"<h3>{_T['quiz'][L]}</h3>"), self.case_html, self.choice, w.HBox([check, nxt]), self.feedback])
+        quiz = w.VBox([w.HTML(f"<h3>{html.escape(self.text('quiz'))}</h3>"), self.case_html, self.choice, w.HBox([check, nxt]), self.feedback])
         self.widget = w.Tab(children=[w.VBox([self.gallery_pick, self.card_html, self.example_html]), quiz])
-        self.widget.set_title(0, "类型图鉴" if L == "zh" else "Gallery")
-        self.widget.set_title(1, "测验" if L == "zh" else "Quiz")
+        self.widget.set_title(0, self.pb.text("trainer.gallery", L))
+        self.widget.set_title(1, self.pb.text("trainer.quiz_tab", L))
         self.new_case()
 
     def _show(self, type_id: str) -> None:
@@ -127,8 +175,24 @@ class CaseTrainer:
         self.example_html.value = self.example(type_id)
 
 
+@share_docs
 def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh", playbook: Playbook | None = None) -> str:
-    """Every seed type's card (both languages' names) with one masked example, without widgets."""
+    """Every seed type's card (both languages' names) with one masked example, without widgets.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The canonical tables.
+    segments : pandas.DataFrame
+        The segments of ``portfolio``.
+    {lang}
+    {playbook}
+
+    Returns
+    -------
+    str
+        HTML for papermill runs and reports.
+    """
     pb = playbook or load_playbook()
     typed = segments[segments["behaviour_type"].astype(str).isin(SEED_TYPES)]
     parts = []
@@ -136,6 +200,6 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh
         parts.append(type_card_html(pb, t, lang))
         ids = typed.loc[typed["behaviour_type"].astype(str) == t, "account_id"]
         if len(ids):
-            parts.append(f"<p><b>{_T['example'][lang]}</b></p>" + timeline_html(portfolio, ids.iloc[0], segments, pb, lang))
+            parts.append(f"<p><b>{_text(pb, 'example', lang)}</b></p>" + timeline_html(portfolio, ids.iloc[0], segments, pb, lang))
         parts.append("<hr>")
     return "".join(parts)

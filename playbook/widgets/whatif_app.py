@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
-from .common import fig_png
+from .._docstrings import share_docs
 from ..strategy import Strategy, get_strategy, list_strategies
+from .common import fig_png
 
-__all__ = ["WhatIfApp", "adjust"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-_T = {"strategies": {"zh": "策略", "en": "Strategies"}, "intensity": {"zh": "外呼强度 ×", "en": "Call intensity ×"},
-      "months": {"zh": "分期期数", "en": "Instalment months"}, "discount": {"zh": "结清折扣", "en": "Settlement discount"},
-      "draws": {"zh": "抽样次数", "en": "Draws"}, "run": {"zh": "运行模拟", "en": "Run simulation"},
-      "horizon": {"zh": "天数", "en": "Horizon (days)"}}
+__all__ = ["WhatIfApp", "adjust", "static_view"]
 
 
 def adjust(strategy: Strategy, *, intensity: float = 1.0, months: int | None = None,
            discount: float | None = None) -> Strategy:
-    """A copy of ``strategy`` with attempts scaled and its offers' terms changed."""
+    """A copy of ``strategy`` with attempts scaled and its offers' terms changed.
+
+    Parameters
+    ----------
+    strategy : Strategy
+        The strategy to adjust (left unchanged).
+    intensity : float
+        Factor on every rule's attempts per week; the copy's id gets an ``_x<factor>`` suffix.
+    months : int, optional
+        Term of instalment offers.
+    discount : float, optional
+        Discount of settlement offers.
+
+    Returns
+    -------
+    Strategy
+    """
     data = strategy.model_dump()
     for r in data["rules"]:
         tr = r["treatment"]
@@ -35,8 +52,23 @@ def adjust(strategy: Strategy, *, intensity: float = 1.0, months: int | None = N
     return Strategy.model_validate(data)
 
 
+@share_docs
 class WhatIfApp:
-    """Compare the champion and challengers; sliders change intensity and offer terms."""
+    """Compare the champion and challengers; sliders change intensity and offer terms.
+
+    Labels come from the ``whatif`` section of ``ui.yaml``; ``widget`` is the view.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The canonical tables.
+    segments : pandas.DataFrame
+        The segments of ``portfolio`` (:func:`playbook.segment`).
+    {as_of}
+    {lang}
+    {playbook}
+    {pack}
+    """
 
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, lang: str = "zh",
                  playbook: Playbook | None = None, pack: str = "cn") -> None:
@@ -48,12 +80,24 @@ class WhatIfApp:
         self.result = None
         self._build()
 
+    def text(self, key: str) -> str:
+        """The label ``whatif.<key>`` of ``ui.yaml`` in the app's language (not escaped)."""
+        return self.pb.text(f"whatif.{key}", self.lang)
+
     def strategies(self) -> list[Strategy]:
+        """The chosen strategies, adjusted by the intensity and offer sliders."""
         c = self.controls
         return [adjust(get_strategy(s), intensity=c["intensity"].value, months=c["months"].value,
                        discount=c["discount"].value) for s in c["strategies"].value]
 
     def run(self) -> pd.DataFrame:
+        """Simulate every chosen strategy and show the table, the charts and the verdicts.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row of totals per strategy (``collected_mean``, ``net_mean``, ``admissible``, ...).
+        """
         from ..whatif import simulate
 
         c = self.controls
@@ -76,19 +120,18 @@ class WhatIfApp:
     def _build(self) -> None:
         import ipywidgets as w
 
-        L = self.lang
         names = list_strategies()
         self.controls = {
             "strategies": w.SelectMultiple(options=names, value=tuple(n for n in names if n in (
                 "champion", "payday_calling", "sms_first_low_risk", "early_instalments", "legal_long_term")),
-                description=_T["strategies"][L], rows=6),
-            "intensity": w.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.25, description=_T["intensity"][L]),
-            "months": w.IntSlider(value=6, min=2, max=24, description=_T["months"][L]),
-            "discount": w.FloatSlider(value=0.2, min=0.05, max=0.5, step=0.05, description=_T["discount"][L]),
-            "draws": w.IntSlider(value=500, min=100, max=5000, step=100, description=_T["draws"][L]),
-            "horizon": w.IntSlider(value=90, min=30, max=180, step=30, description=_T["horizon"][L]),
+                description=self.text("strategies"), rows=6),
+            "intensity": w.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.25, description=self.text("intensity")),
+            "months": w.IntSlider(value=6, min=2, max=24, description=self.text("months")),
+            "discount": w.FloatSlider(value=0.2, min=0.05, max=0.5, step=0.05, description=self.text("discount")),
+            "draws": w.IntSlider(value=500, min=100, max=5000, step=100, description=self.text("draws")),
+            "horizon": w.IntSlider(value=90, min=30, max=180, step=30, description=self.text("horizon")),
         }
-        self.button = w.Button(description=_T["run"][L], button_style="primary")
+        self.button = w.Button(description=self.text("run"), button_style="primary")
         self.progress = w.IntProgress(value=0, min=0, max=1)
         self.table = w.HTML()
         self.table.add_class("pb-whatif-table")
@@ -112,7 +155,8 @@ class WhatIfApp:
         self.table.value = ok[cols].to_html(escape=True, float_format=lambda x: f"{x:,.2f}") if len(ok) else ""
         bad = [f"<li><b>{html.escape(s)}</b>: " + "; ".join(html.escape(f"{v['rule']}: {v['detail']}") for v in vs) + "</li>"
                for s, vs in self.verdicts.items() if vs]
-        self.verdict_html.value = ("<p><b>inadmissible / 不合规</b></p><ul>" + "".join(bad) + "</ul>") if bad else ""
+        heading = html.escape(self.text("inadmissible"))
+        self.verdict_html.value = (f"<p><b>{heading}</b></p><ul>" + "".join(bad) + "</ul>") if bad else ""
         lang = chart_lang(self.lang)
         # the chart is a PNG in an Image widget: a model value that tests and browsers both see
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -120,13 +164,13 @@ class WhatIfApp:
             y = ok["collected_mean"]
             err = [y - ok["collected_p05"], ok["collected_p95"] - y]
             axes[0].bar(ok.index, y, yerr=err, capsize=4, color="#4C72B0")
-            axes[0].set_title("回收（90%区间）" if lang == "zh" else "Collected (90% interval)")
+            axes[0].set_title(self.pb.text("whatif.collected_interval", lang))
             axes[1].bar(ok.index, ok["cost_mean"], color="#DD8452")
             axes[1].bar(ok.index, ok["net_mean"], color="#55A868", alpha=0.5)
-            axes[1].set_title("成本 / 净回收" if lang == "zh" else "Cost / net")
+            axes[1].set_title(self.pb.text("whatif.cost_net", lang))
             axes[2].bar(ok.index, ok["capacity_use"], color="#C44E52")
             axes[2].axhline(1.0, color="k", lw=0.8)
-            axes[2].set_title("产能占用" if lang == "zh" else "Capacity use")
+            axes[2].set_title(self.pb.text("whatif.capacity_use", lang))
             for ax in axes:
                 ax.tick_params(axis="x", rotation=30, labelsize=8)
         fig.tight_layout()
@@ -134,15 +178,45 @@ class WhatIfApp:
         plt.close(fig)
 
 
-def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, strategies=None, draws: int = 500,  # noqa: ANN001
-                horizon: int = 90, lang: str = "zh", pack: str = "cn"):
-    """The comparison without widgets: ``(html, figure)`` for the shipped strategies."""
+@share_docs
+def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, strategies: Sequence[str] | None = None,
+                draws: int = 500, horizon: int = 90, lang: str = "zh", pack: str = "cn",
+                playbook: Playbook | None = None) -> tuple[str, Figure]:
+    """The comparison without widgets, for papermill runs and reports.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The canonical tables.
+    segments : pandas.DataFrame
+        The segments of ``portfolio``.
+    {as_of}
+    strategies : sequence of str, optional
+        Strategy ids; defaults to the champion and the shipped challengers.
+    draws : int
+        Monte Carlo draws per strategy.
+    horizon : int
+        Days simulated.
+    {lang}
+    {pack}
+    {playbook}
+
+    Returns
+    -------
+    html : str
+        The admissible strategies' totals.
+    figure : matplotlib.figure.Figure
+        Collected per strategy with its 90% interval.
+    """
     import matplotlib.pyplot as plt
 
+    from ..plots import chart_lang
     from ..whatif import simulate
 
+    pb = playbook or load_playbook()
+
     names = strategies or ["champion", "payday_calling", "sms_first_low_risk", "early_instalments", "legal_long_term"]
-    res = simulate(portfolio, names, horizon, draws, 0, as_of=as_of, segments=segments, pack=pack)
+    res = simulate(portfolio, names, horizon, draws, 0, as_of=as_of, segments=segments, pack=pack, playbook=pb)
     ok = res.totals[res.totals["admissible"]]
     cols = ["collected_mean", "collected_p05", "collected_p95", "cost_mean", "net_mean", "cost_to_collect", "cured",
             "hours_needed", "capacity_use"]
@@ -151,6 +225,6 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, str
     y = ok["collected_mean"]
     ax.bar(ok.index, y, yerr=[y - ok["collected_p05"], ok["collected_p95"] - y], capsize=4, color="#4C72B0")
     ax.tick_params(axis="x", rotation=20, labelsize=8)
-    ax.set_title("Collected, 90% interval")
+    ax.set_title(pb.text("whatif.collected_interval", chart_lang(lang)))
     fig.tight_layout()
     return html_out, fig
