@@ -1,0 +1,29 @@
+"""Compliance rule packs applied to contact logs, contact plans, strategies and scripts.
+
+Rules run on the debtor's local time: the account's ``timezone``, or the pack's default.
+Each pack rule names a check type in ``check``; check types are :class:`CheckType`
+objects registered once with :func:`register_check` (the built-in ones in
+:mod:`~playbook.compliance.checks`), and every function here dispatches through them.
+Results carry the rule id, the account, the time and a detail a person can act on, and
+every rule names its legal source.
+
+Modules: ``registry`` (check types), ``events`` (contact logs prepared for the checks),
+``lint`` (the marker scan), ``checks`` (built-in types), ``packs`` (validation,
+:func:`tighten`), ``engine`` (:func:`check_compliance`), ``headroom`` and ``verdict``.
+"""
+
+from __future__ import annotations
+
+from . import checks as _builtin  # noqa: F401  (registers the built-in check types)
+from .engine import ComplianceResult, check_compliance
+from .events import Events, UnknownTimezoneError
+from .headroom import Room, headroom
+from .lint import lint_text
+from .packs import get_pack, tighten
+from .registry import (CheckType, ComplianceConfigError, NoParams, Params, check_types, get_check, register_check,
+                       registered_check, unregister_check)
+from .verdict import Verdict, strategy_verdict
+
+__all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict", "Verdict",
+           "register_check", "unregister_check", "registered_check", "get_check", "check_types", "CheckType", "Params",
+           "NoParams", "Events", "Room", "ComplianceConfigError", "UnknownTimezoneError", "get_pack"]

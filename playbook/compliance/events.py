@@ -1,0 +1,195 @@
+"""Contact events prepared once for every check: local times, flags, (account, time) order.
+
+Rules run on the debtor's local time: the account's ``timezone``, or the pack's default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from ..arrays import codes_of
+from ..content import PackRule, Playbook
+from ..errors import PlaybookError
+
+if TYPE_CHECKING:
+    from ..prepared import Prepared
+
+__all__ = ["Events", "prepare_events", "events_of", "account_zones", "UnknownTimezoneError", "hhmm", "in_daily_window",
+           "S_DAY", "THIRD_PARTIES", "MESSAGE_CHANNELS", "VOICE_CALLS"]
+
+S_DAY = 86_400
+THIRD_PARTIES = ("relative", "colleague", "third_party")
+MESSAGE_CHANNELS = ("sms", "email")
+VOICE_CALLS = ("call", "ivr")  # telephone calls, live or automated
+
+Detail = Union[str, Callable[[np.ndarray], Any]]  # a text, or texts from the positions of the hits
+
+
+class UnknownTimezoneError(PlaybookError, ValueError):
+    """An account's ``timezone`` is not an IANA time zone name.
+
+    Parameters
+    ----------
+    zone : str
+        The value found.
+    account_id : str
+        The first account that has it.
+    """
+
+    exit_code = 2
+
+    def __init__(self, zone: str, account_id: object) -> None:
+        self.zone, self.account_id = zone, account_id
+        super().__init__(f"unknown timezone {zone!r} for account {account_id!r}; use an IANA name such as 'Asia/Shanghai'")
+
+
+@dataclass(frozen=True)
+class Events:
+    """Interactions prepared for the checks: one row per interaction, in (account, time) order.
+
+    ``frame`` columns: ``row`` (position in the checked frame), ``account_id``, ``acc``
+    (account code), ``t`` (UTC seconds), ``minute`` and ``day`` (local minute of the day
+    and local day number), ``wall`` (local wall-clock time), ``tz``, ``channel``,
+    ``direction``, ``party``, ``outcome``, ``contact_ref``, ``message``, ``staff_count``,
+    and the flags ``is_contact``, ``is_rpc``, ``outbound``, ``is_call`` (outbound voice
+    call), ``is_conversation`` (voice call with the right party) and ``is_third_party``.
+    ``report`` limits which rows a check reports (None: all); the others are context.
+    """
+
+    frame: pd.DataFrame
+    playbook: Playbook
+    report: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def reporting(self, mask: np.ndarray | None) -> "Events":
+        """The same events, reporting only the rows in ``mask``."""
+        return replace(self, report=mask)
+
+    def local(self, sel: np.ndarray) -> np.ndarray:
+        """``"YYYY-MM-DD HH:MM Zone"`` of the events at positions ``sel``."""
+        if not len(sel):
+            return np.array([], dtype=object)
+        wall = pd.Series(self.frame["wall"].to_numpy()[sel]).dt.strftime("%Y-%m-%d %H:%M")
+        return (wall + " " + self.frame["tz"].astype(str).to_numpy()[sel]).to_numpy(dtype=object)
+
+    def violations(self, rule: PackRule, mask: np.ndarray, detail: Detail) -> pd.DataFrame:
+        """One violation of ``rule`` per event in ``mask`` that is reported.
+
+        ``detail`` is a text, or a function of the positions of the violating events that
+        returns one text each.
+        """
+        if self.report is not None:
+            mask = mask & self.report
+        sel = np.flatnonzero(mask)
+        f = self.frame
+        if isinstance(detail, str):
+            text = np.full(len(sel), detail, dtype=object)
+        else:
+            text = np.asarray(detail(sel), dtype=object) if len(sel) else np.array([], dtype=object)
+        return pd.DataFrame({"rule": rule.id, "row": f["row"].to_numpy()[sel], "account_id": f["account_id"].to_numpy()[sel],
+                             "ts": self.local(sel), "detail": text, "source": rule.source})
+
+
+def hhmm(text: str) -> int:
+    """Minutes after midnight of ``"HH:MM"``."""
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+def in_daily_window(minute: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Whether each minute of the day lies in ``[start, end)``, which may span midnight."""
+    return (minute >= start) | (minute < end) if start > end else (minute >= start) & (minute < end)
+
+
+def _local_parts(ts: pd.Series, tz: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Minutes of the day, local day number and local wall-clock time of each UTC timestamp."""
+    minutes = np.zeros(len(ts), dtype="int64")
+    day = np.zeros(len(ts), dtype="int64")
+    wall = np.zeros(len(ts), dtype="datetime64[s]")
+    for zone in pd.unique(tz):
+        m = (tz == zone).to_numpy()
+        local = ts[m].dt.tz_convert(zone).dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+        wall[m] = local
+        day[m] = local.astype("datetime64[D]").astype("int64")
+        minutes[m] = (local - local.astype("datetime64[D]")).astype("int64") // 60
+    return minutes, day, wall
+
+
+def account_zones(accounts: pd.DataFrame | None, account_ids: pd.Series, default: str) -> pd.Series:
+    """The time zone of each of ``account_ids``: its account's ``timezone``, else ``default``.
+
+    Raises
+    ------
+    UnknownTimezoneError
+        For a value that is not an IANA time zone name.
+    """
+    if accounts is None or "timezone" not in accounts:
+        out = pd.Series(default, index=account_ids.index, dtype=object)
+    else:
+        pos = codes_of(account_ids, accounts["account_id"])
+        tz_acc = accounts["timezone"].astype(object).fillna(default).to_numpy()
+        out = pd.Series(np.where(pos >= 0, tz_acc[np.maximum(pos, 0)], default) if len(tz_acc) else default,
+                        index=account_ids.index, dtype=object)
+    for zone in pd.unique(out):
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            bad = out.index[out == zone][0]
+            raise UnknownTimezoneError(str(zone), account_ids[bad]) from None
+    return out.astype(str)
+
+
+def prepare_events(interactions: pd.DataFrame, accounts: pd.DataFrame | None, default_timezone: str,
+                   playbook: Playbook) -> Events:
+    """Prepare a contact log for the checks (see :class:`Events`).
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        Canonical interactions; ``contact_ref``, ``message`` and ``staff_count`` are optional.
+    accounts : DataFrame, optional
+        For each account's ``timezone``.
+    default_timezone : str
+        The zone of accounts without one (the pack's default).
+    playbook : Playbook
+        For the disposition flags.
+    """
+    it = interactions.reset_index(drop=True)
+    tz = account_zones(accounts, it["account_id"], default_timezone)
+    acc, _ = pd.factorize(it["account_id"])
+    t = it["ts"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype("int64")
+    order = np.lexsort((np.arange(len(it)), t, acc))
+    minute, day, wall = _local_parts(it["ts"], tz)
+    f = pd.DataFrame({"row": order, "account_id": it["account_id"].array.take(order), "acc": acc[order], "t": t[order],
+                      "minute": minute[order], "day": day[order], "wall": wall[order],
+                      "tz": pd.Categorical(tz.to_numpy()[order])})
+    for col in ("channel", "direction", "party", "outcome"):
+        f[col] = pd.Categorical(it[col].array.take(order))
+    for col in ("contact_ref", "message"):
+        f[col] = it[col].to_numpy(dtype=object)[order] if col in it else None
+    f["staff_count"] = it["staff_count"].to_numpy(dtype="float64")[order] if "staff_count" in it else np.nan
+    flags = playbook.disposition_flags(it["outcome"], ("contact", "rpc"))
+    f["is_contact"] = flags["contact"][order]
+    f["is_rpc"] = flags["rpc"][order]
+    voice = f["channel"].isin(VOICE_CALLS).to_numpy()
+    f["outbound"] = (f["direction"] == "outbound").to_numpy()
+    f["is_call"] = voice & f["outbound"].to_numpy()
+    f["is_conversation"] = voice & f["is_rpc"].to_numpy()
+    f["is_third_party"] = (f["party"].isin(THIRD_PARTIES) | (f["outcome"] == "third_party_contact")).to_numpy()
+    return Events(f, playbook)
+
+
+def events_of(prepared: "Prepared", default_timezone: str, playbook: Playbook) -> Events:
+    """The prepared events of a bundle's whole contact log, computed once per default zone."""
+    pf = prepared.portfolio
+    if playbook is not prepared.playbook:
+        return prepare_events(pf.interactions, pf.accounts, default_timezone, playbook)
+    return prepared.memo(("compliance_events", default_timezone),
+                         lambda: prepare_events(pf.interactions, pf.accounts, default_timezone, playbook))

@@ -1,0 +1,82 @@
+"""The one marker scan: which texts contain which markers, vectorised over a Series.
+
+Used by the ``prohibited_language`` and ``opt_out_in_messages`` log checks, by
+:func:`lint_text` and by the strategy verdict's script and SMS lint.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..content import Playbook, load_playbook
+
+__all__ = ["find_markers", "scan_prohibited", "lint_text"]
+
+
+def find_markers(texts: pd.Series | Sequence[str | None], markers: Sequence[str]) -> np.ndarray:
+    """Index in ``markers`` of the first marker each text contains (case-insensitive), or -1.
+
+    Missing and empty texts contain no marker.
+    """
+    low = pd.Series(texts, dtype=object).fillna("").astype(str).str.lower()
+    first = np.full(len(low), -1, dtype="int64")
+    todo = np.flatnonzero((low.str.len() > 0).to_numpy())
+    for k, marker in enumerate(markers):
+        if not len(todo):
+            break
+        found = low.iloc[todo].str.contains(marker.lower(), regex=False).to_numpy()
+        first[todo[found]] = k
+        todo = todo[~found]
+    return first
+
+
+def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook) -> pd.DataFrame:
+    """Every prohibited practice (``playbook.prohibited``) each text uses, by its markers.
+
+    Returns
+    -------
+    DataFrame
+        One row per (text, practice) found, in text then practice order: ``pos`` (position
+        of the text), ``practice`` (position in ``playbook.prohibited``) and ``marker`` (the
+        first of the practice's markers found).
+    """
+    texts = pd.Series(texts, dtype=object).reset_index(drop=True)
+    parts = []
+    for i, practice in enumerate(playbook.prohibited):
+        markers = [m for ms in practice.markers.values() for m in ms]
+        k = find_markers(texts, markers)
+        pos = np.flatnonzero(k >= 0)
+        parts.append(pd.DataFrame({"pos": pos, "practice": i,
+                                   "marker": np.asarray(markers + [""], dtype=object)[k[pos]]}))
+    if not parts:
+        return pd.DataFrame({"pos": np.array([], dtype="int64"), "practice": np.array([], dtype="int64"), "marker": []})
+    return pd.concat(parts, ignore_index=True).sort_values(["pos", "practice"], kind="stable").reset_index(drop=True)
+
+
+def lint_text(text: str, playbook: Playbook | None = None) -> list[dict]:
+    """Prohibited practices a script or message uses, by their bilingual text markers.
+
+    Parameters
+    ----------
+    text : str
+        A script or message.
+    playbook : Playbook, optional
+        The content; defaults to :func:`playbook.load_playbook`.
+
+    Returns
+    -------
+    list of dict
+        One item per practice found: ``practice``, ``marker``, ``name_zh``, ``name_en``,
+        ``why`` (en) and ``sources``.
+    """
+    pb = playbook or load_playbook()
+    found = []
+    for hit in scan_prohibited([text or ""], pb).itertuples(index=False):
+        practice = pb.prohibited[hit.practice]
+        found.append({"practice": practice.id, "marker": hit.marker, "name_zh": practice.name.zh,
+                      "name_en": practice.name.en, "why": practice.why_forbidden.en,
+                      "sources": [s.citation for s in practice.sources]})
+    return found
