@@ -46,56 +46,80 @@ _NS_S = 1_000_000_000
 
 
 def _lawful_cadence(acc: np.ndarray, local: np.ndarray, channel: np.ndarray, outcome: np.ndarray,
-                    party: np.ndarray, inbound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    party: np.ndarray, inbound: np.ndarray, packs: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Which generated contacts must change so that the demo obeys every shipped pack.
 
     Returns (calls to turn into SMS reminders, third-party contacts to turn into calls to
-    the debtor), both as masks over the unsorted arrays. Rules enforced: no third party
-    while the debtor was reached in the last 30 days; at most 6 unanswered calls a day; no
-    call within 7 days after a telephone conversation; at most 7 calls in 7 days.
+    the debtor), both as masks over the unsorted arrays. The limits are the strictest over
+    the enabled rules of ``packs`` (default: the shipped ones): no third party while the
+    debtor was reached in the last ``third_party_when_lost.lost_after_days`` days; at most
+    ``daily_unanswered_calls.max`` unanswered calls a day; no call within
+    ``after_conversation.days`` days after a telephone conversation; at most
+    ``rolling_calls.max`` calls in ``rolling_calls.days`` days. A limit no pack sets is not
+    enforced.
     """
+    from .content import load_playbook
+
+    params: dict[str, list[dict]] = {}
+    for pack in (packs if packs is not None else load_playbook().packs).values():
+        for rule in pack.rules:
+            if rule.enabled:
+                params.setdefault(rule.check, []).append(rule.params)
+
+    def strictest(check: str, key: str, pick=max) -> int | None:
+        values = [int(p[key]) for p in params.get(check, []) if key in p]
+        return pick(values) if values else None
+
+    lost_days = strictest("third_party_when_lost", "lost_after_days")
+    unanswered_max = strictest("daily_unanswered_calls", "max", min)
+    pause_days = strictest("after_conversation", "days")
+    roll_max, roll_days = strictest("rolling_calls", "max", min), strictest("rolling_calls", "days")
+
     o = np.lexsort((local, acc))
     a, t = acc[o], local[o] // _NS_S
     ch, oc, pt, inb = channel[o], outcome[o], party[o], inbound[o]
     rpc = np.isin(oc, RPC_OUTCOMES)
     third = np.isin(pt, ["relative", "third_party"])
-    last_rpc = previous_time(a, t, rpc & (pt == "debtor"))
-    to_debtor = third & (last_rpc >= 0) & (t - last_rpc < 30 * 86400)
+    to_debtor = np.zeros(len(a), dtype=bool)
+    if lost_days is not None:
+        last_rpc = previous_time(a, t, rpc & (pt == "debtor"))
+        to_debtor = third & (last_rpc >= 0) & (t - last_rpc < lost_days * 86400)
     phone = (ch == "call") | (ch == "ivr")
     call_out = phone & ~inb
     alive = np.ones(len(a), dtype=bool)
     conv = phone & rpc & ~to_debtor
-    week = 7 * 86400
-    for _ in range(200):
+    pause = (pause_days or 0) * 86400
+    for _ in range(200 if pause_days is not None else 0):
         c = conv & alive
         prev = previous_time(a, t, c)
-        viol = call_out & alive & (prev >= 0) & (t - prev < week)
+        viol = call_out & alive & (prev >= 0) & (t - prev < pause)
         if not viol.any():
             break
         settled = c & ~viol
         prev_s = previous_time(a, t, settled)
-        kill = call_out & alive & (prev_s >= 0) & (t - prev_s < week)
+        kill = call_out & alive & (prev_s >= 0) & (t - prev_s < pause)
         if not kill.any():
             idx = np.flatnonzero(viol)
             kill = np.zeros(len(a), dtype=bool)
             kill[idx[np.r_[True, a[idx][1:] != a[idx][:-1]]]] = True
         alive &= ~kill
     big = np.int64(1) << 40
-    for _ in range(200):
+    for _ in range(200 if roll_max is not None and roll_days is not None else 0):
         idx = np.flatnonzero(call_out & alive)
         key = a[idx].astype("int64") * big + t[idx]
-        count = np.arange(len(idx)) - np.searchsorted(key, key - week, side="right") + 1
-        bad = idx[count > 7]
+        count = np.arange(len(idx)) - np.searchsorted(key, key - roll_days * 86400, side="right") + 1
+        bad = idx[count > roll_max]
         if not len(bad):
             break
         first = bad[np.r_[True, a[bad][1:] != a[bad][:-1]]]
         alive[first] = False
-    unanswered = call_out & alive & ~rpc & ~third
-    day = t // 86400
-    idx = np.flatnonzero(unanswered)
-    key = a[idx].astype("int64") * big + day[idx]
-    starts = np.searchsorted(key, key, side="left")
-    alive[idx[np.arange(len(idx)) - starts >= 6]] = False
+    if unanswered_max is not None:
+        unanswered = call_out & alive & ~rpc & ~third
+        day = t // 86400
+        idx = np.flatnonzero(unanswered)
+        key = a[idx].astype("int64") * big + day[idx]
+        starts = np.searchsorted(key, key, side="left")
+        alive[idx[np.arange(len(idx)) - starts >= unanswered_max]] = False
     to_sms = np.zeros(len(a), dtype=bool)
     to_sms[o] = ~alive
     back = np.zeros(len(a), dtype=bool)
