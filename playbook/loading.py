@@ -63,7 +63,24 @@ class Mapping(BaseModel):
 
 
 def read_mapping(path: str | Path | Mapping | None) -> Mapping:
-    """Read and validate a mapping YAML; errors name the file and the field."""
+    """Read and validate a mapping YAML.
+
+    Parameters
+    ----------
+    path : str, Path, Mapping or None
+        The mapping file; a :class:`Mapping` is returned as it is, ``None`` gives the empty
+        mapping (canonical names, the playbook's business time zone).
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    SourceError
+        If the file is missing, is not UTF-8 YAML, or is invalid; the message names the
+        file and each wrong field.
+    """
     if path is None:
         return Mapping()
     if isinstance(path, Mapping):
