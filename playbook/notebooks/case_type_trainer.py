@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -17,7 +19,7 @@
 # to avoid, the red lines, sample dialogues, masked real cases, and a quiz.
 
 # %% tags=["parameters"]
-data_path = None
+data_path = None  # None: a generated demo portfolio; a path that cannot be read is an error
 as_of = "2026-11-29"
 lang = "zh"
 interactive = True

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -14,7 +16,8 @@
 # %% [markdown]
 # # Portfolio explorer / 资产包浏览
 # Filter by stage, team, type, contactability, balance and product; drill into an account;
-# export the list. `data_path=None` uses a generated demo portfolio.
+# export the list. `data_path=None` uses a generated demo portfolio; any other value is
+# loaded, and a path that cannot be read is an error (never silently demo data).
 
 # %% tags=["parameters"]
 data_path = None

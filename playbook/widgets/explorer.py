@@ -62,12 +62,29 @@ class PortfolioExplorer:
         self._build()
 
     def text(self, key: str) -> str:
-        """The label ``explorer.<key>`` of ``ui.yaml`` in the app's language."""
+        """The label ``explorer.<key>`` of ``ui.yaml`` in the app's language.
+
+        Parameters
+        ----------
+        key : str
+            A key of the ``explorer`` section.
+
+        Returns
+        -------
+        str
+            The label, not HTML-escaped.
+        """
         return self.pb.text(f"explorer.{key}", self.lang)
 
     # ------------------------------------------------------------------ model
     def mask(self) -> np.ndarray:
-        """Boolean mask over ``frame``: the rows passing every filter control."""
+        """Which rows of ``frame`` pass every filter control.
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean mask aligned with ``frame``.
+        """
         m = np.ones(len(self.frame), dtype=bool)
         for c in FILTERS:
             chosen = self.controls[c].value
@@ -80,7 +97,14 @@ class PortfolioExplorer:
         return m & (b >= lo) & (b <= hi)
 
     def filtered(self) -> pd.DataFrame:
-        """The accounts passing every filter, highest priority first."""
+        """The accounts passing every filter.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per account (filter columns, balance, overdue amount, priority),
+            highest priority first.
+        """
         return self.frame[self.mask()].sort_values("priority", ascending=False)
 
     def summary(self, by: str = "behaviour_type") -> pd.DataFrame:
@@ -191,7 +215,13 @@ class PortfolioExplorer:
         plt.close(fig)
 
     def show_account(self, account_id: str | None) -> None:
-        """Show ``account_id``'s timeline and reasons in the drill-down (None: no change)."""
+        """Show an account's timeline and reasons in the drill-down.
+
+        Parameters
+        ----------
+        account_id : str or None
+            The account; ``None`` leaves the drill-down unchanged.
+        """
         if account_id:
             self.timeline.value = timeline_html(self.portfolio, account_id, self.segments, self.pb, self.lang)
 

@@ -94,22 +94,61 @@ class CaseTrainer:
         self._build()
 
     def text(self, key: str) -> str:
-        """The label ``trainer.<key>`` of ``ui.yaml`` in the app's language (not escaped)."""
+        """The label ``trainer.<key>`` of ``ui.yaml`` in the app's language.
+
+        Parameters
+        ----------
+        key : str
+            A key of the ``trainer`` section.
+
+        Returns
+        -------
+        str
+            The label, not HTML-escaped.
+        """
         return self.pb.text(f"trainer.{key}", self.lang)
 
     def card(self, type_id: str) -> str:
-        """The gallery card of ``type_id`` (see :func:`type_card_html`)."""
+        """The gallery card of one type (see :func:`type_card_html`).
+
+        Parameters
+        ----------
+        type_id : str
+            A ``behaviour_type`` category.
+
+        Returns
+        -------
+        str
+            HTML.
+        """
         return type_card_html(self.pb, type_id, self.lang)
 
     def example(self, type_id: str) -> str:
-        """A masked real case of ``type_id`` as a timeline, or "" when there is none."""
+        """A masked real case of one type, as a timeline.
+
+        Parameters
+        ----------
+        type_id : str
+            A ``behaviour_type`` category.
+
+        Returns
+        -------
+        str
+            HTML, or ``""`` when the portfolio has no account of that type.
+        """
         ids = self.examples.get(type_id) or []
         if not ids:
             return ""
         return f"<p><b>{html.escape(self.text('example'))}</b></p>" + timeline_html(self.portfolio, ids[0], self.segments, self.pb, self.lang)
 
     def new_case(self) -> str | None:
-        """Draw the next quiz case and show it anonymised; returns its account id (None: no cases)."""
+        """Draw the next quiz case and show it anonymised.
+
+        Returns
+        -------
+        str or None
+            The case's account id, or None when no account has a seed type.
+        """
         if not self.quiz_pool:
             return None
         self.current = self.quiz_pool[int(self.rng.integers(len(self.quiz_pool)))]

@@ -81,11 +81,28 @@ class WhatIfApp:
         self._build()
 
     def text(self, key: str) -> str:
-        """The label ``whatif.<key>`` of ``ui.yaml`` in the app's language (not escaped)."""
+        """The label ``whatif.<key>`` of ``ui.yaml`` in the app's language.
+
+        Parameters
+        ----------
+        key : str
+            A key of the ``whatif`` section.
+
+        Returns
+        -------
+        str
+            The label, not HTML-escaped.
+        """
         return self.pb.text(f"whatif.{key}", self.lang)
 
     def strategies(self) -> list[Strategy]:
-        """The chosen strategies, adjusted by the intensity and offer sliders."""
+        """The chosen strategies, adjusted by the intensity and offer sliders.
+
+        Returns
+        -------
+        list of Strategy
+            One adjusted copy (:func:`adjust`) per selected strategy.
+        """
         c = self.controls
         return [adjust(get_strategy(s), intensity=c["intensity"].value, months=c["months"].value,
                        discount=c["discount"].value) for s in c["strategies"].value]
