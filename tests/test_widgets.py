@@ -79,6 +79,7 @@ def test_whatif_app_runs_and_sliders_change_the_result(data):
     assert app.chart.value[:4] == b"\x89PNG"
 
 
+@pytest.mark.filterwarnings("ignore:no CJK font")
 def test_apps_take_their_labels_from_the_content_in_both_languages(data):
     pf, seg = data
     pb = playbook.load_playbook()
