@@ -9,7 +9,8 @@ every rule names its legal source.
 
 Modules: ``registry`` (check types), ``events`` (contact logs prepared for the checks),
 ``lint`` (the marker scan), ``checks`` (built-in types), ``packs`` (validation,
-:func:`tighten`), ``engine`` (:func:`check_compliance`), ``headroom`` and ``verdict``.
+:func:`tighten`), ``engine`` (:func:`check_compliance`), ``room`` and ``headroom``
+(contacts left today) and ``verdict`` (strategies).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from __future__ import annotations
 from . import checks as _builtin  # noqa: F401  (registers the built-in check types)
 from .engine import ComplianceResult, check_compliance
 from .events import Events, UnknownTimezoneError
-from .headroom import Room, headroom
+from .headroom import headroom
 from .lint import lint_text
 from .packs import get_pack, tighten
 from .registry import (CheckType, ComplianceConfigError, NoParams, Params, check_types, get_check, register_check,
                        registered_check, unregister_check)
+from .room import Room
 from .verdict import Verdict, strategy_verdict
 
 __all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict", "Verdict",

@@ -16,7 +16,7 @@ from .registry import CheckType, Params, register_check
 
 if TYPE_CHECKING:
     from ..strategy import StrategyRules, Treatment
-    from .headroom import Room
+    from .room import Room
 
 __all__ = ["QuietHours", "DailyUnansweredCalls", "DailyConnectedCalls", "RollingCalls", "AfterConversation",
            "ThirdPartyWhenLost", "ThirdPartyOncePerPerson", "OptOutInMessages", "HonourChannelStop", "VisitStaff",
@@ -75,8 +75,7 @@ class QuietHours(CheckType):
         f = events.frame
         hit = f["outbound"].to_numpy() & in_daily_window(f["minute"].to_numpy(), hhmm(params.start), hhmm(params.end))
         allowed = f"; contact is allowed {params.end}-{params.start} local time"
-        channel = f["channel"].astype(str).to_numpy()
-        return events.violations(rule, hit, lambda i: channel[i] + " at " + events.local(i) + allowed)
+        return events.violations(rule, hit, lambda i: events.values("channel", i) + " at " + events.local(i) + allowed)
 
     def limit(self, room: "Room", rule: PackRule, params: Clock) -> None:
         room.close_daily(rule.id, hhmm(params.start), hhmm(params.end))
@@ -267,9 +266,9 @@ class OptOutInMessages(CheckType):
         has = np.zeros(len(f), dtype=bool)
         idx = np.flatnonzero(sent)
         has[idx] = find_markers(msg[idx], params.markers) >= 0
-        empty = pd.Series(msg, dtype=object).fillna("").astype(str).to_numpy() == ""
         return events.violations(rule, sent & ~has, lambda i: np.where(
-            empty[i], "message text not recorded: no evidence of an opt-out notice", "message carries no opt-out notice"))
+            pd.Series(msg[i], dtype=object).fillna("").astype(str).to_numpy() == "",
+            "message text not recorded: no evidence of an opt-out notice", "message carries no opt-out notice"))
 
     def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Markers) -> list[str]:
         if not treatment.sms_text or find_markers([treatment.sms_text], params.markers)[0] >= 0:
@@ -290,8 +289,8 @@ class HonourChannelStop(CheckType):
             return events.violations(rule, np.zeros(len(f), dtype=bool), "")
         first = pd.Series(pd.MultiIndex.from_frame(f[["acc", "channel"]]).map(stops.to_dict().get), dtype="float64")
         hit = f["outbound"].to_numpy() & (f["t"].to_numpy() > first.fillna(np.inf).to_numpy())
-        channel = f["channel"].astype(str).to_numpy()
-        return events.violations(rule, hit, lambda i: channel[i] + " used after the debtor asked to stop this channel")
+        return events.violations(rule, hit, lambda i: events.values("channel", i)
+                                 + " used after the debtor asked to stop this channel")
 
     def limit(self, room: "Room", rule: PackRule, params: Params) -> None:
         ev = room.events

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from ..content import Pack, Playbook, load_playbook

@@ -72,12 +72,20 @@ class Events:
         """The same events, reporting only the rows in ``mask``."""
         return replace(self, report=mask)
 
+    def values(self, column: str, sel: np.ndarray) -> np.ndarray:
+        """The values of ``column`` at positions ``sel``, as an object array (only those are built)."""
+        col = self.frame[column]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            return np.asarray(col.cat.categories, dtype=object).take(col.cat.codes.to_numpy()[sel]) if len(sel) else \
+                np.array([], dtype=object)
+        return col.to_numpy(dtype=object)[sel]
+
     def local(self, sel: np.ndarray) -> np.ndarray:
         """``"YYYY-MM-DD HH:MM Zone"`` of the events at positions ``sel``."""
         if not len(sel):
             return np.array([], dtype=object)
         wall = pd.Series(self.frame["wall"].to_numpy()[sel]).dt.strftime("%Y-%m-%d %H:%M")
-        return (wall + " " + self.frame["tz"].astype(str).to_numpy()[sel]).to_numpy(dtype=object)
+        return (wall + " " + self.values("tz", sel)).to_numpy(dtype=object)
 
     def violations(self, rule: PackRule, mask: np.ndarray, detail: Detail) -> pd.DataFrame:
         """One violation of ``rule`` per event in ``mask`` that is reported.

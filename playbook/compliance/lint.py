@@ -16,12 +16,18 @@ from ..content import Playbook, load_playbook
 __all__ = ["find_markers", "scan_prohibited", "lint_text"]
 
 
-def find_markers(texts: pd.Series | Sequence[str | None], markers: Sequence[str]) -> np.ndarray:
-    """Index in ``markers`` of the first marker each text contains (case-insensitive), or -1.
+def _distinct(texts: pd.Series | Sequence[str | None]) -> tuple[np.ndarray, pd.Series]:
+    """Code of each text among the distinct non-empty texts (-1: missing or empty), and
+    those texts in lower case. Messages are mostly templates: each is scanned once."""
+    codes, uniques = pd.factorize(pd.Series(texts, dtype=object).fillna(""))
+    low = pd.Series(np.asarray(uniques, dtype=object)).astype(str).str.lower()
+    empty = (low.str.len() == 0).to_numpy()
+    if empty.any():
+        codes = np.where(empty[np.maximum(codes, 0)] & (codes >= 0), -1, codes)
+    return codes, low
 
-    Missing and empty texts contain no marker.
-    """
-    low = pd.Series(texts, dtype=object).fillna("").astype(str).str.lower()
+
+def _first_of(low: pd.Series, markers: Sequence[str]) -> np.ndarray:
     first = np.full(len(low), -1, dtype="int64")
     todo = np.flatnonzero((low.str.len() > 0).to_numpy())
     for k, marker in enumerate(markers):
@@ -31,6 +37,19 @@ def find_markers(texts: pd.Series | Sequence[str | None], markers: Sequence[str]
         first[todo[found]] = k
         todo = todo[~found]
     return first
+
+
+def _spread(codes: np.ndarray, per_distinct: np.ndarray) -> np.ndarray:
+    return np.append(per_distinct, -1)[codes]  # code -1 picks the appended -1
+
+
+def find_markers(texts: pd.Series | Sequence[str | None], markers: Sequence[str]) -> np.ndarray:
+    """Index in ``markers`` of the first marker each text contains (case-insensitive), or -1.
+
+    Missing and empty texts contain no marker.
+    """
+    codes, low = _distinct(texts)
+    return _spread(codes, _first_of(low, markers))
 
 
 def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook) -> pd.DataFrame:
@@ -43,11 +62,11 @@ def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook)
         of the text), ``practice`` (position in ``playbook.prohibited``) and ``marker`` (the
         first of the practice's markers found).
     """
-    texts = pd.Series(texts, dtype=object).reset_index(drop=True)
+    codes, low = _distinct(texts)
     parts = []
     for i, practice in enumerate(playbook.prohibited):
         markers = [m for ms in practice.markers.values() for m in ms]
-        k = find_markers(texts, markers)
+        k = _spread(codes, _first_of(low, markers))
         pos = np.flatnonzero(k >= 0)
         parts.append(pd.DataFrame({"pos": pos, "practice": i,
                                    "marker": np.asarray(markers + [""], dtype=object)[k[pos]]}))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..content import PackRule
     from ..strategy import StrategyRules, Treatment
     from .events import Events
-    from .headroom import Room
+    from .room import Room
 
 __all__ = ["CheckType", "Params", "NoParams", "register_check", "unregister_check", "registered_check", "get_check",
            "check_types", "ComplianceConfigError"]
