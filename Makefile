@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	PLAYBOOK_SCREENSHOTS=reports/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests --nbval-lax notebooks
 
 demo: $(STAMP)

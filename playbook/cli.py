@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--top-n", type=int, default=20)
     b.add_argument("--pack", default="cn")
     b.add_argument("--mapping")
-    b.add_argument("--template", help="a customised briefing notebook (default notebooks/team_briefing.ipynb)")
+    b.add_argument("--template", help="a customised briefing notebook (default: the packaged team_briefing.ipynb)")
     w = sub.add_parser("whatif", help="compare strategies by simulation")
     w.add_argument("data")
     w.add_argument("--strategies", nargs="+", default=["champion"], metavar="NAME_OR_FILE")

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from . import __version__
 from ._checks import check_choice, check_date, check_positive_int
+from .atomic import write_json_atomic, write_text_atomic
 from .content import load_playbook
 from .errors import SourceError, UnknownKeyError
 
@@ -49,12 +50,6 @@ def default_template() -> Path:
         return shipped
     raise SourceError(str(shipped), "the briefing notebook is missing from the installed package; "
                                     "reinstall collections-playbook or pass --template")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Path | None,
@@ -99,7 +94,7 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
             exporter = HTMLExporter(config=cfg, exclude_input=True, exclude_input_prompt=True,
                                     exclude_output_prompt=True)
             body, _ = exporter.from_notebook_node(nb)
-            _atomic_write(Path(out_html), body)
+            write_text_atomic(Path(out_html), body)
     if error:  # papermill puts the notebook's whole traceback in the message: keep its last line
         error = error.strip().splitlines()[-1][:2000]
     return {"status": status, "seconds": round(time.perf_counter() - t0, 2), "error": error}
@@ -174,7 +169,7 @@ def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = 
 
     ``overrides`` gives extra notebook parameters per team (e.g. ``{"care": {"top_n": 50}}``).
     """
-    from .briefing import prepare, write_json_atomic
+    from .briefing import prepare
 
     day = check_date("as_of", as_of)
     check_choice("lang", lang, ("zh", "en"))
@@ -204,7 +199,7 @@ def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = 
             log(f"prepared the portfolio in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
         except BaseException as exc:
             prepared.mkdir(parents=True, exist_ok=True)
-            _atomic_write(prepared / "prepare_failed.txt", f"{type(exc).__name__}: {exc}")
+            write_text_atomic(prepared / "prepare_failed.txt", f"{type(exc).__name__}: {exc}")
             failure.append(exc)
 
     results = run_pool(template, out_dir, params, jobs=jobs, log=log, while_running=prepare_now)
@@ -226,5 +221,5 @@ def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = 
                   for t in names],
     }
     write_json_atomic(out_dir / "manifest.json", manifest)
-    _atomic_write(out_dir / "index.html", _index_html(manifest))
+    write_text_atomic(out_dir / "index.html", _index_html(manifest))
     return manifest
