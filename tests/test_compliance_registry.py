@@ -8,7 +8,7 @@ from pydantic import Field
 
 import playbook
 from playbook.arrays import previous_time
-from playbook.compliance import (CheckType, ComplianceConfigError, Params, UnknownTimezoneError, check_compliance,
+from playbook.compliance import (CheckParams, CheckType, ComplianceConfigError, UnknownTimezoneError, check_compliance,
                                  get_check, get_pack, headroom, lint_text, register_check, registered_check,
                                  strategy_verdict, tighten, unregister_check)
 from playbook.errors import ArgumentError, ContentError, PlaybookError, UnknownKeyError
@@ -21,7 +21,7 @@ from .helpers import calls, tiny_portfolio
 # ---------------------------------------------------------------- a check type from outside the package
 
 
-class Gap(Params):
+class Gap(CheckParams):
     minutes: int = Field(ge=1)
 
 

@@ -21,11 +21,11 @@ from .events import Events, UnknownTimezoneError
 from .headroom import headroom
 from .lint import lint_text
 from .packs import get_pack, tighten
-from .registry import (CheckType, ComplianceConfigError, NoParams, Params, check_types, get_check, register_check,
+from .registry import (CheckParams, CheckType, ComplianceConfigError, NoParams, check_types, get_check, register_check,
                        registered_check, unregister_check)
 from .room import Room
 from .verdict import Verdict, strategy_verdict
 
 __all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict", "Verdict",
-           "register_check", "unregister_check", "registered_check", "get_check", "check_types", "CheckType", "Params",
+           "register_check", "unregister_check", "registered_check", "get_check", "check_types", "CheckType", "CheckParams",
            "NoParams", "Events", "Room", "ComplianceConfigError", "UnknownTimezoneError", "get_pack"]

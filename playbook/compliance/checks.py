@@ -12,7 +12,7 @@ from ..arrays import previous_time
 from ..content import PackRule
 from .events import MESSAGE_CHANNELS, S_DAY, Events, hhmm, in_daily_window
 from .lint import find_markers, scan_prohibited
-from .registry import CheckType, Params, register_check
+from .registry import CheckParams, CheckType, register_check
 
 if TYPE_CHECKING:
     from ..strategy import StrategyRules, Treatment
@@ -25,33 +25,33 @@ __all__ = ["QuietHours", "DailyUnansweredCalls", "DailyConnectedCalls", "Rolling
 _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
-class Clock(Params):
+class Clock(CheckParams):
     start: str = Field(pattern=_CLOCK)
     end: str = Field(pattern=_CLOCK)
 
 
-class Max(Params):
+class Max(CheckParams):
     max: int = Field(ge=0)
 
 
-class Rolling(Params):
+class Rolling(CheckParams):
     max: int = Field(ge=0)
     days: int = Field(ge=1)
 
 
-class Days(Params):
+class Days(CheckParams):
     days: int = Field(ge=1)
 
 
-class Lost(Params):
+class Lost(CheckParams):
     lost_after_days: int = Field(ge=1)
 
 
-class MinStaff(Params):
+class MinStaff(CheckParams):
     min: int = Field(ge=1)
 
 
-class Markers(Params):
+class Markers(CheckParams):
     markers: list[str] = Field(min_length=1)
 
 
@@ -282,7 +282,7 @@ class HonourChannelStop(CheckType):
 
     name = "honour_channel_stop"
 
-    def find(self, events: Events, rule: PackRule, params: Params) -> pd.DataFrame:
+    def find(self, events: Events, rule: PackRule, params: CheckParams) -> pd.DataFrame:
         f = events.frame
         stops = f[f["outcome"] == "opt_out"].groupby(["acc", "channel"], observed=True)["t"].min()
         if stops.empty:
@@ -292,7 +292,7 @@ class HonourChannelStop(CheckType):
         return events.violations(rule, hit, lambda i: events.values("channel", i)
                                  + " used after the debtor asked to stop this channel")
 
-    def limit(self, room: "Room", rule: PackRule, params: Params) -> None:
+    def limit(self, room: "Room", rule: PackRule, params: CheckParams) -> None:
         ev = room.events
         stop = (ev["outcome"] == "opt_out").to_numpy()
         for ch in room.left:
@@ -330,7 +330,7 @@ class ProhibitedLanguage(CheckType):
 
     name = "prohibited_language"
 
-    def find(self, events: Events, rule: PackRule, params: Params) -> pd.DataFrame:
+    def find(self, events: Events, rule: PackRule, params: CheckParams) -> pd.DataFrame:
         f = events.frame
         msg = f["message"].to_numpy(dtype=object)
         has = np.flatnonzero(pd.notna(msg))
@@ -364,7 +364,7 @@ class Forbearance(_NotInLogs):
 
     name = "forbearance"
 
-    def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: Params) -> list[str]:
+    def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: CheckParams) -> list[str]:
         if any(r.treatment.offer.type != "none" for r in strategy.rules):
             return []
         return [f"no treatment offers forbearance: {rule.text.en}"]
@@ -376,7 +376,7 @@ class VulnerablePath(_NotInLogs):
 
     name = "vulnerable_path"
 
-    def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: Params) -> list[str]:
+    def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: CheckParams) -> list[str]:
         if any("vulnerable" in r.expression.names for r in strategy.rules):
             return []
         return [f"no separate rule for vulnerable customers: {rule.text.en}"]

@@ -110,8 +110,8 @@ def check_compliance(data: Portfolio | Prepared | pd.DataFrame, pack: str | Pack
         Account table for time zones when ``data`` is a bare interactions frame.
     since : timestamp, optional
         Report only violations at or after this moment (a naive value is read in the
-        business time zone, ``playbook.timezone``); earlier contacts still count as context
-        (rolling windows, pauses after conversations).
+        business time zone: the portfolio's, else ``playbook.timezone``); earlier contacts
+        still count as context (rolling windows, pauses after conversations).
     playbook : Playbook, optional
         The content; defaults to the bundle's or :func:`playbook.load_playbook`.
 
@@ -146,7 +146,8 @@ def check_compliance(data: Portfolio | Prepared | pd.DataFrame, pack: str | Pack
             prepare_events(it, accounts, p.default_timezone, pb)
         report = None
     if since is not None:
-        after = ev.frame["t"].to_numpy() >= _since_seconds(since, pb.timezone)
+        zone = pb.timezone_of(data) if isinstance(data, Portfolio) else pb.timezone
+        after = ev.frame["t"].to_numpy() >= _since_seconds(since, zone)
         report = after if report is None else report & after
     ev = ev.reporting(report)
     parts = [b.check.find(ev, b.rule, b.params) for b in checked.active if b.check.checkable]

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from ..content import Pack, PackRule, Playbook, load_playbook
 from ..errors import ContentError, UnknownKeyError
-from .registry import CheckType, ComplianceConfigError, Params, get_check, registry_version
+from .registry import CheckParams, CheckType, ComplianceConfigError, get_check, registry_version
 
 __all__ = ["get_pack", "tighten", "bind", "Bound"]
 
@@ -20,7 +20,7 @@ class Bound:
 
     rule: PackRule
     check: CheckType
-    params: Params
+    params: CheckParams
 
 
 @dataclass(frozen=True)

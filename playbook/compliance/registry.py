@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .events import Events
     from .room import Room
 
-__all__ = ["CheckType", "Params", "NoParams", "register_check", "unregister_check", "registered_check", "get_check",
+__all__ = ["CheckType", "CheckParams", "NoParams", "register_check", "unregister_check", "registered_check", "get_check",
            "check_types", "ComplianceConfigError"]
 
 
@@ -35,13 +35,13 @@ class ComplianceConfigError(PlaybookError):
     exit_code = 2
 
 
-class Params(BaseModel):
+class CheckParams(BaseModel):
     """Base of check-type parameter models: unknown parameters are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NoParams(Params):
+class NoParams(CheckParams):
     """The parameters of a check type that takes none."""
 
 
@@ -55,7 +55,7 @@ class CheckType:
     ----------------
     name : str
         What a pack rule writes in ``check``.
-    Params : type of Params
+    Params : type of CheckParams
         The parameter model (pydantic, ``extra="forbid"``) a rule's ``params`` must fit.
     checkable : bool
         Whether a contact log can show a breach at all (False for policy- or
@@ -69,11 +69,11 @@ class CheckType:
     """
 
     name: ClassVar[str] = ""
-    Params: ClassVar[type[Params]] = NoParams
+    Params: ClassVar[type[CheckParams]] = NoParams
     checkable: ClassVar[bool] = True
     stricter: ClassVar[Mapping[str, Direction]] = {}
 
-    def parse(self, params: Mapping[str, Any]) -> Params:
+    def parse(self, params: Mapping[str, Any]) -> CheckParams:
         """``params`` validated by :attr:`Params` (raises ``pydantic.ValidationError``)."""
         return self.Params.model_validate(dict(params))
 
