@@ -73,11 +73,12 @@ class Events:
         return replace(self, report=mask)
 
     def values(self, column: str, sel: np.ndarray) -> np.ndarray:
-        """The values of ``column`` at positions ``sel``, as an object array (only those are built)."""
+        """The values of ``column`` at positions ``sel``, as an object array (only those are built;
+        a missing category reads ``""``)."""
         col = self.frame[column]
         if isinstance(col.dtype, pd.CategoricalDtype):
-            return np.asarray(col.cat.categories, dtype=object).take(col.cat.codes.to_numpy()[sel]) if len(sel) else \
-                np.array([], dtype=object)
+            labels = np.append(np.asarray(col.cat.categories, dtype=object), "")  # code -1 (missing) reads ""
+            return labels.take(col.cat.codes.to_numpy()[sel])
         return col.to_numpy(dtype=object)[sel]
 
     def local(self, sel: np.ndarray) -> np.ndarray:

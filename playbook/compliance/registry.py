@@ -202,7 +202,22 @@ def registered_check(check: type[CheckType] | CheckType) -> Iterator[CheckType]:
 
 
 def get_check(name: str) -> CheckType:
-    """The registered check type ``name``; the error lists the known ones."""
+    """The registered check type ``name``.
+
+    Parameters
+    ----------
+    name : str
+        What a pack rule writes in ``check``.
+
+    Returns
+    -------
+    CheckType
+
+    Raises
+    ------
+    UnknownKeyError
+        Listing the registered names.
+    """
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
