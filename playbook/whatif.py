@@ -292,7 +292,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     rows, seg_rows, team_rows, verdicts = [], [], [], {}
     for s in strategies:
         strat = get_strategy(s)
-        v = strategy_verdict(strat.model_dump(), pack, playbook=pb)
+        v = strategy_verdict(strat, pack, playbook=pb)
         verdicts[strat.id] = v.violations
         if not v.admissible:
             rows.append({"strategy": strat.id, "admissible": False})

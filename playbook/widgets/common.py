@@ -159,3 +159,29 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
         pairs = "; ".join(html.escape(x) for x in str(s["reasons"].iloc[0]).split(";"))
         reasons = f"<p style='word-break:break-word;white-space:normal'><b>{text('reasons')}</b>: {pairs}</p>"
     return f"{head}{reasons}<table><tr><th>{text('time')}</th><th>{text('event')}</th></tr>{rows}</table>"
+
+
+class LabelledApp:
+    """Base of the widget apps: labels of the app's ``ui.yaml`` section in its language.
+
+    Subclasses set ``section`` and have ``pb`` (the playbook) and ``lang``.
+    """
+
+    section: str = ""
+    pb: Playbook
+    lang: str
+
+    def text(self, key: str) -> str:
+        """The label ``<section>.<key>`` of ``ui.yaml`` in the app's language.
+
+        Parameters
+        ----------
+        key : str
+            A key of the app's section.
+
+        Returns
+        -------
+        str
+            The label, not HTML-escaped.
+        """
+        return self.pb.text(f"{self.section}.{key}", self.lang)

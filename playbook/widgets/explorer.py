@@ -14,7 +14,7 @@ from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
 from ..masking import mask_pii
 from .._docstrings import share_docs
-from .common import fig_png, label_map, timeline_html
+from .common import LabelledApp, fig_png, label_map, timeline_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -25,7 +25,7 @@ FILTERS = ("stage", "team", "behaviour_type", "contactability", "product")
 
 
 @share_docs
-class PortfolioExplorer:
+class PortfolioExplorer(LabelledApp):
     """An ipywidgets app over a segmented portfolio.
 
     ``filtered()`` and ``summary()`` are plain pandas, so the app can be tested, and used,
@@ -44,6 +44,8 @@ class PortfolioExplorer:
         Where :meth:`export` writes the filtered list.
     """
 
+    section = "explorer"
+
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
                  playbook: Playbook | None = None, export_dir: str | Path = ".") -> None:
         self.portfolio, self.lang = portfolio, lang
@@ -61,20 +63,6 @@ class PortfolioExplorer:
         self.last_update_ms = float("nan")
         self._build()
 
-    def text(self, key: str) -> str:
-        """The label ``explorer.<key>`` of ``ui.yaml`` in the app's language.
-
-        Parameters
-        ----------
-        key : str
-            A key of the ``explorer`` section.
-
-        Returns
-        -------
-        str
-            The label, not HTML-escaped.
-        """
-        return self.pb.text(f"explorer.{key}", self.lang)
 
     # ------------------------------------------------------------------ model
     def mask(self) -> np.ndarray:

@@ -10,7 +10,7 @@ import pandas as pd
 from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
 from .._docstrings import share_docs
-from .common import timeline_html
+from .common import LabelledApp, timeline_html
 
 __all__ = ["CaseTrainer", "SEED_TYPES", "static_view", "type_card_html"]
 
@@ -64,7 +64,7 @@ def type_card_html(pb: Playbook, type_id: str, lang: str) -> str:
 
 
 @share_docs
-class CaseTrainer:
+class CaseTrainer(LabelledApp):
     """Gallery, examples and quiz; the quiz's feedback names the rule behind the answer.
 
     Labels come from the ``trainer`` section of ``ui.yaml``; ``widget`` is the view.
@@ -81,6 +81,8 @@ class CaseTrainer:
         Seed for drawing quiz cases.
     """
 
+    section = "trainer"
+
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
                  playbook: Playbook | None = None, seed: int = 0) -> None:
         self.portfolio, self.segments, self.lang = portfolio, segments, lang
@@ -93,20 +95,6 @@ class CaseTrainer:
         self.score = [0, 0]
         self._build()
 
-    def text(self, key: str) -> str:
-        """The label ``trainer.<key>`` of ``ui.yaml`` in the app's language.
-
-        Parameters
-        ----------
-        key : str
-            A key of the ``trainer`` section.
-
-        Returns
-        -------
-        str
-            The label, not HTML-escaped.
-        """
-        return self.pb.text(f"trainer.{key}", self.lang)
 
     def card(self, type_id: str) -> str:
         """The gallery card of one type (see :func:`type_card_html`).

@@ -12,7 +12,7 @@ from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
 from .._docstrings import share_docs
 from ..strategy import Strategy, get_strategy, list_strategies
-from .common import fig_png
+from .common import LabelledApp, fig_png
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -53,7 +53,7 @@ def adjust(strategy: Strategy, *, intensity: float = 1.0, months: int | None = N
 
 
 @share_docs
-class WhatIfApp:
+class WhatIfApp(LabelledApp):
     """Compare the champion and challengers; sliders change intensity and offer terms.
 
     Labels come from the ``whatif`` section of ``ui.yaml``; ``widget`` is the view.
@@ -70,6 +70,8 @@ class WhatIfApp:
     {pack}
     """
 
+    section = "whatif"
+
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, lang: str = "zh",
                  playbook: Playbook | None = None, pack: str = "cn") -> None:
         from ..whatif import calibrate
@@ -80,20 +82,6 @@ class WhatIfApp:
         self.result = None
         self._build()
 
-    def text(self, key: str) -> str:
-        """The label ``whatif.<key>`` of ``ui.yaml`` in the app's language.
-
-        Parameters
-        ----------
-        key : str
-            A key of the ``whatif`` section.
-
-        Returns
-        -------
-        str
-            The label, not HTML-escaped.
-        """
-        return self.pb.text(f"whatif.{key}", self.lang)
 
     def strategies(self) -> list[Strategy]:
         """The chosen strategies, adjusted by the intensity and offer sliders.
