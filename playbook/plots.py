@@ -37,9 +37,25 @@ def cjk_font() -> str | None:
     """
     from matplotlib import font_manager
 
-    names = sorted({f.name for f in font_manager.fontManager.ttflist})
+    found = _match_cjk({f.name for f in font_manager.fontManager.ttflist})
+    if found is None:
+        # matplotlib caches its font list: a CJK font installed after the cache was built is
+        # missing from it until the font files are added
+        files = [p for p in font_manager.findSystemFonts()
+                 if any(h.replace(" ", "").lower() in p.replace(" ", "").lower() for h in _CJK_HINTS)]
+        for path in files:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+        found = _match_cjk({f.name for f in font_manager.fontManager.ttflist}) if files else None
+    return found
+
+
+def _match_cjk(names: set[str]) -> str | None:
+    """The first font name matching a hint, Simplified Chinese (``SC``) variants first."""
     for hint in _CJK_HINTS:
-        for name in names:
+        for name in sorted(names, key=lambda x: (not x.endswith(" SC"), x)):
             if hint.lower() in name.lower():
                 return name
     return None
