@@ -106,7 +106,8 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     cols = [c for c in ("account_id", "balance", "overdue_amount", "dpd", "product", "name", "phone", "timezone")
             if c in pf.accounts]
     acc = mask_pii(pf.accounts[cols])
-    team = seg["team"].astype(str).to_numpy()
+    # accounts not to be worked (paid off, closed, settled, sold, ...) join no team's queue
+    team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
     team_of = pd.Series(team, index=seg["account_id"].to_numpy())
     hist_team = team_of.reindex(pf.history["account_id"]).to_numpy()
     viol_team = team_of.reindex(viol["account_id"]).to_numpy()

@@ -244,7 +244,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
         "credit_limit": np.where(product == "credit_card", np.round(balance * rng.uniform(1.1, 2.0, n), -2), np.nan),
         "monthly_income": np.where(income_known, income, np.nan), "occupation": occupation, "age": age.astype("float64"),
         "region": _REGIONS[region_i], "timezone": tz.copy(), "external_debts": ext_debt,
-        "vulnerable": np.where(vuln == "", None, vuln), "assigned_team": None,
+        "vulnerable": np.where(vuln == "", None, vuln), "assigned_team": None, "status": "open",
         "name": np.char.add(surname, given), "phone": phone,
         "id_number": _id_numbers(rng, _REGION_CODE[region_i], birth),
     })

@@ -155,6 +155,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
         f[col] = acc[col].to_numpy(dtype="float64")
     f["occupation"] = acc["occupation"].array
     f["vulnerable_reason"] = acc["vulnerable"].fillna("").array
+    f["status"] = (acc["status"].fillna("open").array if "status" in acc else np.full(n, "open", dtype=object))
     f["attempts"] = count(voice)
     f["rpc_count"] = count(is_rpc)
     f["contact_count"] = count(is_contact)

@@ -210,7 +210,8 @@ def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = 
     import pandas as pd
 
     prov = json.loads((prepared / "provenance.json").read_text(encoding="utf-8"))
-    team_sizes = pd.read_parquet(prepared / "segments.parquet", columns=["team"])["team"].astype(str).value_counts()
+    queued = pd.read_parquet(prepared / "segments.parquet", columns=["team", "worked"])
+    team_sizes = queued.loc[queued["worked"], "team"].astype(str).value_counts()
     manifest = {
         "as_of": str(day.date()), "data": str(data), "data_sha256": prov["data_sha256"],
         "playbook_version": __version__, "content_sha256": prov["content_sha256"], "lang": lang, "pack": pack,

@@ -42,6 +42,11 @@ def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
 
 
 VULNERABILITY_REASONS = ("health", "life_event", "resilience", "capability")
+# Account status. Accounts in NOT_WORKED are never in a queue or worklist: nothing is owed
+# (paid off, closed, settled), the debt belongs to someone else (sold), or collection must
+# stop by law (bankrupt, deceased: the estate or the insolvency process takes over).
+STATUSES = ("open", "charged_off", "written_off", "paid_off", "closed", "settled", "sold", "bankrupt", "deceased")
+NOT_WORKED = ("paid_off", "closed", "settled", "sold", "bankrupt", "deceased")
 
 
 def _zones() -> tuple[str, ...]:
@@ -71,6 +76,7 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("external_debts", "float", checks=(_ge0("external_debts"),)),
             Col("vulnerable", "str", checks=(_isin(VULNERABILITY_REASONS, "vulnerability reason"),)),
             Col("assigned_team", "str"),
+            Col("status", "str", checks=(_isin(STATUSES, "account status"),)),
             Col("name", "str", pii=True),
             Col("phone", "str", pii=True),
             Col("id_number", "str", pii=True),

@@ -15,8 +15,9 @@ from ._docstrings import share_docs
 from .content import Playbook, load_playbook
 from .portfolio import Portfolio
 from .prepared import Prepared, prepared_for
+from .schema import NOT_WORKED
 
-__all__ = ["segment", "apply_rules", "priority_score", "recommend"]
+__all__ = ["segment", "apply_rules", "priority_score", "recommend", "is_worked"]
 
 _DAYS_TO_ROLL = np.array([30, 60, 90])
 
@@ -49,6 +50,14 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
         out[f"reason_{dim}"] = pd.Categorical.from_codes(reason, categories=[r.id for r in rules] + ["no_rule_matched"])
         out[f"confidence_{dim}"] = conf
     return pd.DataFrame(out, index=features.index)
+
+
+def is_worked(features: pd.DataFrame) -> np.ndarray:
+    """Whether each account belongs in a queue: its status is not one of
+    :data:`playbook.schema.NOT_WORKED` (paid off, closed, settled, sold, bankrupt,
+    deceased) and something is owed (balance or overdue amount above 0)."""
+    owed = (features["balance"].fillna(0).to_numpy() > 0) | (features["overdue_amount"].fillna(0).to_numpy() > 0)
+    return ~np.isin(features["status"].astype(str).to_numpy(), NOT_WORKED) & owed
 
 
 def priority_score(features: pd.DataFrame, segments: pd.DataFrame) -> pd.Series:
@@ -140,7 +149,8 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
         One row per account: ``account_id``, every dimension of the rules (stage,
         lifecycle, severity, contactability, ability, willingness, quadrant,
         behaviour_type, intent, risk_segment, occupation_group, life_stage, vulnerable,
-        team), ``priority``, ``recommended_treatment`` (in ``lang``), ``confidence`` (of
+        team), ``status`` (open when the data has none), ``worked`` (False for accounts
+        never to be worked: see :func:`is_worked`), ``priority`` (0 when not worked), ``recommended_treatment`` (in ``lang``), ``confidence`` (of
         the behavioural type), ``reasons`` (``dimension=rule_id`` pairs joined by ``;``)
         and per dimension ``reason_<d>`` and ``confidence_<d>``.
     """
@@ -153,8 +163,18 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
     dims = list(pb.rules)
     result = seg[dims].copy()
     result.insert(0, "account_id", portfolio.accounts["account_id"].array)
-    result["priority"] = priority_score(feats, seg).to_numpy()
-    result["recommended_treatment"] = recommend(seg, pb, lang).array
+    result["status"] = feats["status"].to_numpy()
+    result["worked"] = is_worked(feats)
+    result["priority"] = np.where(result["worked"], priority_score(feats, seg).to_numpy(), 0.0)
+    treatment = recommend(seg, pb, lang)
+    if not result["worked"].all():
+        head = pb.text("status.not_worked", lang)
+        why = {st: pb.text(f"status.{st}", lang) for st in NOT_WORKED}
+        idle_text = (head + ": " + pd.Series(result["status"]).map(why)
+                     .fillna(pb.text("status.nothing_owed", lang))).to_numpy()
+        treatment = pd.Series(np.where(result["worked"], treatment.astype(object).to_numpy(), idle_text),
+                              dtype="category")
+    result["recommended_treatment"] = treatment.array
     result["confidence"] = seg["confidence_behaviour_type"].to_numpy()
     result["reasons"] = _join_reasons(seg, dims)
     for d in dims:
