@@ -187,6 +187,7 @@ def _load(a: argparse.Namespace):  # noqa: ANN202
 def _segment(a: argparse.Namespace) -> int:
     from .atomic import atomic_path
     from .errors import ArgumentError
+    from .masking import neutralise_formulas
     from .segmentation import segment
 
     suffix = a.out.suffix.lower()
@@ -197,8 +198,8 @@ def _segment(a: argparse.Namespace) -> int:
     with atomic_path(a.out) as tmp:
         if suffix == ".parquet":
             seg.to_parquet(tmp, index=False)
-        else:
-            seg.to_csv(tmp, index=False, encoding="utf-8-sig")
+        else:  # a CSV is opened in spreadsheets: no cell may run as a formula
+            neutralise_formulas(seg).to_csv(tmp, index=False, encoding="utf-8-sig")
     print(f"wrote {a.out}: {len(seg)} accounts")
     for dim in ("team", "behaviour_type", "stage"):
         print(f"{dim}: " + ", ".join(f"{k} {v}" for k, v in seg[dim].value_counts().items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["mask_name", "mask_phone", "mask_id", "mask_pii"]
+__all__ = ["mask_name", "mask_phone", "mask_id", "mask_pii", "neutralise_formulas"]
 
 
 def mask_name(s: pd.Series) -> pd.Series:
@@ -33,4 +33,27 @@ def mask_pii(frame: pd.DataFrame) -> pd.DataFrame:
         if col in out:
             present = out[col].notna()
             out[col] = fn(out[col].fillna("")).where(present)
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` safe to open in a spreadsheet: text cells starting with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return get a leading apostrophe, so Excel and
+    LibreOffice show them as text instead of running them as formulas (CSV injection).
+
+    Numbers are left as numbers; only text (object, string or category) columns change.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
+                or isinstance(s.dtype, pd.CategoricalDtype)):
+            continue
+        text = s.astype(object)
+        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START)).astype(bool)
+        if risky.any():
+            out[col] = text.mask(risky, "'" + text[risky].astype(str))
     return out

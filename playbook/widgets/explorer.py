@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
-from ..masking import mask_pii
+from ..masking import mask_pii, neutralise_formulas
 from .._docstrings import share_docs
 from .common import LabelledApp, fig_png, label_map, timeline_html
 
@@ -133,7 +133,7 @@ class PortfolioExplorer(LabelledApp):
         """
         f = self.filtered()[["account_id", *FILTERS, "balance", "overdue_amount", "priority"]]
         acc = mask_pii(self.portfolio.accounts.set_index("account_id").reindex(f["account_id"]).reset_index())
-        out = f.merge(acc[["account_id", "name", "phone"]], on="account_id", how="left")
+        out = neutralise_formulas(f.merge(acc[["account_id", "name", "phone"]], on="account_id", how="left"))
         self.export_dir.mkdir(parents=True, exist_ok=True)
         path = self.export_dir / f"filtered_accounts.{'xlsx' if fmt == 'xlsx' else 'csv'}"
         if fmt == "xlsx":
