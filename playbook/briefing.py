@@ -124,7 +124,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     write_json_atomic(cache / "provenance.json", {
         "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack, "timezone": tz,
-        "rows": {t: len(f) for t, f in pf.tables().items()}})
+        "rows": {t: len(f) for t, f in pf.tables().items()}, "missing": list(pf.missing)})
     return cache
 
 
@@ -158,7 +158,9 @@ class Briefing:
         return (f"<h1>{html.escape(self._ui('title', L))}: {html.escape(team.name(L))}</h1>"
                 f"<p><b>{self._ui('as_of', L)}</b> {self.as_of.date()} &nbsp; <b>{self._ui('version', L)}</b> "
                 f"{html.escape(str(p.get('playbook_version')))} (content {html.escape(str(p.get('content_sha256', ''))[:12])})"
-                f"<br><b>{self._ui('provenance', L)}</b> sha256 {html.escape(str(p.get('data_sha256', '')))}</p>")
+                f"<br><b>{self._ui('provenance', L)}</b> sha256 {html.escape(str(p.get('data_sha256', '')))}</p>"
+                + "".join(f"<p class='notice'>{html.escape(self.playbook.text(f'missing.{t}', L))}</p>"
+                          for t in p.get("missing", [])))
 
     def queue_html(self) -> str:
         return self.queue.to_html(escape=True, float_format=lambda x: f"{x:,.0f}", classes="queue")
@@ -168,7 +170,7 @@ class Briefing:
         tiles = []
         for key, fmt in KPI_TILES:
             v = self.kpis.get(key, np.nan)
-            text = "–" if pd.isna(v) else fmt.format(v)
+            text = "n/a" if pd.isna(v) else fmt.format(v)
             prev = (self.previous or {}).get(key)
             if prev is None or pd.isna(v) or (isinstance(prev, float) and np.isnan(prev)):
                 delta = self._ui("no_prev", L)

@@ -163,6 +163,15 @@ def _compliance(a: argparse.Namespace) -> int:
         pack = tighten(pack, _overrides(a.tighten))
     plan = load_table(a.plan, "interactions", a.mapping) if a.plan else None
     res = check_compliance(pf, pack, plan=plan)
+    if res.checked == 0:  # nothing was checked: say so, never "clean"
+        from .content import load_playbook
+
+        note = load_playbook().text("missing.nothing_to_check", "en")
+        if a.json:
+            print(json.dumps({**res.to_dict(), "note": note}, ensure_ascii=False, indent=2))
+        else:
+            print(f"pack {pack.id}: {note}")
+        return 0
     if a.json:
         print(res.to_json())
     else:
@@ -177,10 +186,17 @@ def _compliance(a: argparse.Namespace) -> int:
     return 0 if res.ok else 1
 
 
-def _load(a: argparse.Namespace):  # noqa: ANN202
+def _load(a: argparse.Namespace, *, notes: bool = True):  # noqa: ANN202
+    """Load ``a.data``; print one note per missing table, saying what cannot be computed."""
+    from .content import load_playbook
     from .loading import load_portfolio
 
-    return load_portfolio(a.data, a.mapping)
+    pf = load_portfolio(a.data, a.mapping)
+    if notes:
+        pb = load_playbook()
+        for table in pf.missing:
+            print(f"note: {pb.text(f'missing.{table}', getattr(a, 'lang', None) or 'en')}", file=sys.stderr)
+    return pf
 
 
 @register("segment")
@@ -216,18 +232,19 @@ def _kpis(a: argparse.Namespace) -> int:
     table = kpis(pf, a.as_of, by=a.by, window_days=a.window_days)
     rr = roll_rates(pf.history)
     if a.json:
-        body = {"as_of": str(a.as_of), "by": a.by or "all", "window_days": a.window_days,
+        body = {"as_of": str(a.as_of), "by": a.by or "all", "window_days": a.window_days, "missing": list(pf.missing),
                 "kpis": json.loads(table.reset_index().to_json(orient="records", date_format="iso")),
                 "roll_rates": json.loads(rr.to_json(orient="index")),
                 "quirks": transition_quirks(pf.history).to_dict(orient="records")}
         print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 50):
-            print(table.T.to_string())
-            print("\nroll rates (count):")
-            print(rr.round(4).to_string())
-            print("\ntransitions a one-bucket-a-month model does not allow (reported, not smoothed):")
-            print(transition_quirks(pf.history).to_string(index=False))
+            print(table.T.to_string(na_rep="n/a"))
+            if "history" not in pf.missing:
+                print("\nroll rates (count):")
+                print(rr.round(4).to_string(na_rep="n/a"))
+                print("\ntransitions a one-bucket-a-month model does not allow (reported, not smoothed):")
+                print(transition_quirks(pf.history).to_string(index=False))
     return 0
 
 

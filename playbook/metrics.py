@@ -202,6 +202,18 @@ KPI_COLUMNS = ["accounts", "balance", "overdue", "attempts", "rpc", "contacts", 
                "roll_forward_rate", "cure_rate", "self_cure_rate"]
 
 
+# The KPIs that cannot be computed without each table (n/a when it has no rows).
+NEEDS = {
+    "interactions": ("attempts", "rpc", "contacts", "rpc_rate", "contact_rate", "promises", "ptp_rate", "kept",
+                     "broken", "pending", "ptp_kept_rate", "cost", "cost_to_collect", "collector_hours",
+                     "collected_per_collector_hour", "collectors", "accounts_worked", "accounts_per_collector",
+                     "self_cure_rate"),
+    "payments": ("collected", "recovery_rate", "liquidation_rate", "kept", "broken", "ptp_kept_rate",
+                 "cost_to_collect", "collected_per_collector_hour"),
+    "history": ("roll_forward_rate", "cure_rate", "self_cure_rate"),
+}
+
+
 @share_docs
 def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = None, *, by: str | None = None,
          window_days: int = 30, segments: pd.DataFrame | None = None, playbook: Playbook | None = None) -> pd.DataFrame:
@@ -214,7 +226,8 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
         May be omitted when ``portfolio`` is a prepared bundle.
     by : str, optional
         ``None`` (one row, ``all``), ``"month"`` (calendar months of the window and of the
-        history), or any segment dimension such as ``team``, ``stage`` or ``behaviour_type``.
+        history), ``"status"`` (account status), or any segment dimension such as
+        ``team``, ``stage`` or ``behaviour_type``.
     segments : DataFrame, optional
         The output of :func:`playbook.segment`; computed when ``by`` needs it.
     window_days : int
@@ -267,8 +280,8 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
         key = {"acc": None, "it": local_month(it["ts"]), "pay": local_month(pay["paid_at"]), "ps": local_month(ps["ts"])}
         tkey = "month"
     else:
-        if by not in pb.rules:
-            check_choice("by", by, ["month"] + list(pb.rules))
+        if by not in pb.rules and by != "status":
+            check_choice("by", by, ["month", "status"] + list(pb.rules))
         seg = segments if segments is not None else segment(prep)
         g = pd.Series(seg[by].to_numpy(), index=seg["account_id"].to_numpy())
         key = {"acc": pd.Series(g.reindex(acc["account_id"]).to_numpy(), index=acc.index),
@@ -287,8 +300,10 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
     per_min = {a.id: a.per_minute for a in pb.costs.values()}
     minutes = {a.id: a.minutes_of_collector_time for a in pb.costs.values()}
     dur_min = it["duration_s"].fillna(0) / 60
-    ev["cost"] = it["channel"].map(cost_per).fillna(0) + it["channel"].map(per_min).fillna(0) * dur_min
-    ev["minutes"] = np.where(it["agent_id"].notna(), np.maximum(it["channel"].map(minutes).fillna(0), dur_min), 0.0)
+    channel = it["channel"].astype(object)
+    ev["cost"] = channel.map(cost_per).astype("float64").fillna(0) + channel.map(per_min).astype("float64").fillna(0) * dur_min
+    ev["minutes"] = np.where(it["agent_id"].notna(),
+                             np.maximum(channel.map(minutes).astype("float64").fillna(0), dur_min), 0.0)
     ev["agent"] = it["agent_id"]
     ev["account_id"] = it["account_id"]
     out = ev.groupby("g").agg(attempts=("attempt", "sum"), rpc=("rpc", "sum"), rpc_any=("rpc_any", "sum"),
@@ -347,5 +362,7 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
     out["roll_forward_rate"] = ratio("fwd", "n")
     out["cure_rate"] = ratio("cured", "del")
     out["self_cure_rate"] = ratio("self", "del")
+    for table in portfolio.missing:  # figures that need a missing table are n/a, not 0
+        out[list(NEEDS[table])] = np.nan
     out.index.name = by or "group"
     return out.reindex(columns=KPI_COLUMNS)

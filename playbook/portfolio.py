@@ -104,4 +104,12 @@ class Portfolio:
         """The four canonical tables by name."""
         return {t: getattr(self, t) for t in TABLES}
 
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The tables other than accounts that hold no rows (absent from the export, or empty).
+
+        Figures that need them are n/a, never 0.
+        """
+        return tuple(t for t in TABLES[1:] if len(getattr(self, t)) == 0)
+
 

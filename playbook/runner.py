@@ -21,6 +21,7 @@ from ._checks import check_choice, check_date, check_positive_int
 from .atomic import write_json_atomic, write_text_atomic
 from .content import load_playbook
 from .errors import SourceError, UnknownKeyError
+from .portfolio import Portfolio
 
 __all__ = ["run_briefings", "run_notebook", "default_template"]
 
@@ -160,65 +161,98 @@ def _index_html(manifest: dict) -> str:
             f"{rows}</table></body></html>")
 
 
-def run_briefings(data: str | Path, as_of: str, *, teams: str | Sequence[str] = "all", out: str | Path = "reports",
-                  jobs: int = 2, lang: str = "zh", top_n: int = 20, pack: str = "cn",
+def _check_writable(out: Path) -> None:
+    """Raise :class:`SourceError` unless ``out`` can be created or written, creating nothing."""
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SourceError(str(out), f"cannot write reports here ({probe} is not a folder)")
+    import tempfile
+
+    try:  # permissions alone do not tell (root, read-only mounts, /proc): try, and leave nothing
+        os.rmdir(tempfile.mkdtemp(prefix=".playbook-write-check-", dir=probe))
+    except OSError as exc:
+        raise SourceError(str(out), f"cannot write reports here ({probe}: {exc.strerror})") from None
+
+
+def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Sequence[str] = "all",
+                  out: str | Path = "reports", jobs: int = 2, lang: str = "zh", top_n: int = 20, pack: str = "cn",
                   overrides: Mapping[str, Mapping[str, Any]] | None = None,
                   template: str | Path | None = None, mapping: str | Path | None = None,
                   log=print) -> dict:  # noqa: ANN001
     """Produce one briefing per team under ``out/<as_of>/``; returns the manifest.
 
-    ``overrides`` gives extra notebook parameters per team (e.g. ``{"care": {"top_n": 50}}``).
+    Everything is checked before any kernel starts (the data against the contract, the
+    pack, the teams, ``top_n``, the template and whether ``out`` is writable): bad input
+    raises a :class:`~playbook.errors.PlaybookError` with exit code 2 and writes nothing.
+    Once runs start, ``manifest.json`` and ``index.html`` are always written, also when
+    teams (or the shared preparation) fail. ``overrides`` gives extra notebook parameters
+    per team (e.g. ``{"care": {"top_n": 50}}``).
     """
     from .briefing import prepare
+    from .compliance import get_pack
+    from .loading import load_portfolio
 
     day = check_date("as_of", as_of)
     check_choice("lang", lang, ("zh", "en"))
     jobs = check_positive_int("jobs", jobs)
+    top_n = check_positive_int("top_n", top_n)
     pb = load_playbook()
+    get_pack(pack, pb)
     names = list(pb.teams) if teams == "all" else ([t.strip() for t in teams.split(",")] if isinstance(teams, str) else list(teams))
     for t in names:
         if t not in pb.teams:
             raise UnknownKeyError("team", t, pb.teams)
-    out_dir = Path(out) / str(day.date())
-    out_dir.mkdir(parents=True, exist_ok=True)
     template = Path(template) if template else default_template()
+    if not template.is_file():
+        raise SourceError(str(template), "briefing notebook not found")
+    out_dir = Path(out) / str(day.date())
+    _check_writable(out_dir)
+    pf = data if isinstance(data, Portfolio) else load_portfolio(data, mapping, playbook=pb)
+    for table in pf.missing:
+        log(f"note: {pb.text(f'missing.{table}', 'en')}")
+    out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     prepared = out_dir / ".prepared"
     for stale in (prepared / "provenance.json", prepared / "prepare_failed.txt"):
         stale.unlink(missing_ok=True)
-    base = {"data_path": str(Path(data).resolve()) if "://" not in str(data) else str(data), "as_of": str(day.date()),
-            "lang": lang, "out_dir": str(out_dir.resolve()), "top_n": top_n, "interactive": False,
-            "prepared": str(prepared.resolve()), "pack": pack, "wait_prepared": 900}
+    where = "(portfolio)" if isinstance(data, Portfolio) else (
+        str(Path(data).resolve()) if "://" not in str(data) else str(data))
+    base = {"data_path": where, "as_of": str(day.date()), "lang": lang, "out_dir": str(out_dir.resolve()),
+            "top_n": top_n, "interactive": False, "prepared": str(prepared.resolve()), "pack": pack,
+            "wait_prepared": 900}
     params = {t: {**base, "team": t, **dict((overrides or {}).get(t, {}))} for t in names}
-    failure: list[BaseException] = []
+    failure: list[str] = []
 
     def prepare_now() -> None:
         # runs while the first kernels start; the notebooks wait for provenance.json
         try:
-            prepare(data, day, prepared, pack=pack, mapping=mapping, playbook=pb)
+            prepare(pf, day, prepared, pack=pack, playbook=pb)
             log(f"prepared the portfolio in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
-        except BaseException as exc:
+        except Exception as exc:  # noqa: BLE001 - reported in every team's result and the manifest
             prepared.mkdir(parents=True, exist_ok=True)
             write_text_atomic(prepared / "prepare_failed.txt", f"{type(exc).__name__}: {exc}")
-            failure.append(exc)
+            failure.append(f"preparing the portfolio failed: {type(exc).__name__}: {exc}")
 
     results = run_pool(template, out_dir, params, jobs=jobs, log=log, while_running=prepare_now)
-    if failure:
-        raise failure[0]
-    import json
-
     import pandas as pd
 
-    prov = json.loads((prepared / "provenance.json").read_text(encoding="utf-8"))
-    queued = pd.read_parquet(prepared / "segments.parquet", columns=["team", "worked"])
-    team_sizes = queued.loc[queued["worked"], "team"].astype(str).value_counts()
+    team_sizes = pd.Series(dtype="int64")
+    if not failure:
+        queued = pd.read_parquet(prepared / "segments.parquet", columns=["team", "worked"])
+        team_sizes = queued.loc[queued["worked"], "team"].astype(str).value_counts()
     manifest = {
-        "as_of": str(day.date()), "data": str(data), "data_sha256": prov["data_sha256"],
-        "playbook_version": __version__, "content_sha256": prov["content_sha256"], "lang": lang, "pack": pack,
-        "seconds": round(time.perf_counter() - t0, 2),
+        "as_of": str(day.date()), "data": str(where), "data_sha256": pf.sha256,
+        "playbook_version": __version__, "content_sha256": pb.content_sha256, "lang": lang, "pack": pack,
+        "seconds": round(time.perf_counter() - t0, 2), "missing_tables": list(pf.missing),
+        "error": failure[0] if failure else None,
         "teams": [{"team": t, "status": results[t]["status"], "seconds": results[t]["seconds"],
-                   "accounts": int(team_sizes.get(t, 0)), "data_sha256": prov["data_sha256"],
-                   "playbook_version": __version__, "parameters": params[t], "error": results[t]["error"]}
+                   "accounts": int(team_sizes.get(t, 0)), "data_sha256": pf.sha256,
+                   "playbook_version": __version__, "parameters": params[t],
+                   "error": (failure[0] if failure else None) or results[t]["error"]}
                   for t in names],
     }
     write_json_atomic(out_dir / "manifest.json", manifest)

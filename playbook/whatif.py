@@ -351,7 +351,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
         hours = (n * calls[:, None] * costs["call"].minutes_of_collector_time
                  + escalated * (action == "field_visit")[:, None] * costs["visit"].minutes_of_collector_time) / 60
         cured = n * p_all
-        roll_rate = np.array([roll.get(st, 0.0) for st in g["st"]])[:, None]
+        roll_rate = np.array([roll.get(st, 0.0 if roll else np.nan) for st in g["st"]])[:, None]  # no history: n/a
         roll_fwd = n * p_none * roll_rate
         tot = collected.sum(axis=0)
         tcost = cost.sum(axis=0)
@@ -385,12 +385,18 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
 
 
 def _day_after_last_contact(portfolio: Portfolio, pb: Playbook) -> pd.Timestamp:
-    """The default as-of day of a what-if run: the day after the last interaction."""
-    ts = portfolio.interactions["ts"]
-    if ts.dropna().empty:
-        raise ArgumentError("as_of", None, "a date such as '2026-11-29' (the portfolio has no interactions to "
-                                           "take a default from)")
-    return local_dates(ts.dropna(), pb.timezone_of(portfolio)).max().normalize() + pd.Timedelta(days=1)
+    """The default as-of day of a what-if run: the day after the last recorded contact or
+    payment (else the month after the last history month), never later than today."""
+    tz = pb.timezone_of(portfolio)
+    today = pd.Timestamp.now(tz=tz).tz_localize(None).normalize()
+    days = [local_dates(s.dropna(), tz).max().normalize() + pd.Timedelta(days=1)
+            for s in (portfolio.interactions["ts"], portfolio.payments["paid_at"]) if s.notna().any()]
+    if not days and portfolio.history["month"].notna().any():
+        days = [portfolio.history["month"].max() + pd.DateOffset(months=1)]
+    if not days:
+        raise ArgumentError("as_of", None, "a date such as '2026-11-29' (the portfolio has no contacts, payments "
+                                           "or history to take a default from)")
+    return min(max(days), today)
 
 
 def _roll_to_next(history: pd.DataFrame) -> dict[str, float]:
