@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import pandas as pd
 import pytest
 
 from playbook import metrics as M
@@ -65,3 +66,37 @@ def test_negative_bills_are_kept_visible():
     h = uci_credit_card(UCI)
     assert (h["bill"] < 0).any() and (h["balance"] >= 0).all()
     assert ((h["bill"] < 0) == ((h["balance"] == 0) & (h["bill"] != 0))).all()
+
+
+def test_uci_runs_every_command_end_to_end(tmp_path, capsys):
+    """Real data with no contact log: validate, segment, kpis, compliance, whatif, briefings."""
+    import json
+
+    from playbook.cli import main
+    from playbook.datasets import uci_portfolio
+    from playbook.loading import write_portfolio
+
+    pf = uci_portfolio(UCI)
+    assert pf.missing == ("interactions", "payments") and len(pf.accounts) == 30_000
+    delayed = pf.accounts["dpd"] > 0
+    assert (pf.accounts.loc[delayed, "overdue_amount"] == pf.accounts.loc[delayed, "balance"]).all()
+    d = tmp_path / "uci"
+    write_portfolio(pf, d)
+    day = "2005-09-30"
+    assert main(["validate", str(d)]) == 0
+    assert main(["segment", str(d), "--as-of", day, "--out", str(tmp_path / "seg.parquet")]) == 0
+    seg = pd.read_parquet(tmp_path / "seg.parquet")
+    # the stage mix follows the September repayment status exactly
+    raw = uci_credit_card(UCI)
+    expected = pd.Series([_bucket(str(v)) for v in raw.loc[raw["month"] == "2005-09-01", "status"]])
+    assert seg["stage"].astype(str).value_counts().sort_index().tolist() == expected.value_counts().sort_index().tolist()
+    assert set(seg["behaviour_type"].astype(str)) == {"unclassified"}  # no contact log: no type is guessed
+    capsys.readouterr()
+    assert main(["kpis", str(d), "--as-of", day, "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["kpis"][0]
+    assert row["attempts"] is None and row["collected"] is None and row["roll_forward_rate"] is not None
+    assert main(["compliance", str(d)]) == 0
+    assert "no interactions to check" in capsys.readouterr().out
+    assert main(["whatif", str(d), "--as-of", day, "--draws", "100"]) == 0
+    assert main(["briefings", str(d), "--as-of", day, "--teams", "mid", "--out", str(tmp_path / "r"),
+                 "--jobs", "1"]) == 0
