@@ -74,7 +74,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
 
     from .compliance import check_compliance, headroom
     from .loading import load_portfolio
-    from .metrics import kpis, roll_rates
+    from .metrics import kpis
     from .segmentation import segment
 
     day = check_date("as_of", as_of)
@@ -101,7 +101,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         comp = side.submit(compliance_part)
         seg = segment(bundle)
         seg.to_parquet(cache / "segments.parquet", index=False)
-        kpis(bundle, by="team", segments=seg).reset_index().to_parquet(cache / "kpis.parquet", index=False)
+        activity = kpis(bundle, by="team", segments=seg)
         room, viol = comp.result()
     cols = [c for c in ("account_id", "balance", "overdue_amount", "dpd", "product", "name", "phone", "timezone")
             if c in pf.accounts]
@@ -109,7 +109,13 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     # accounts not to be worked (paid off, closed, settled, sold, ...) join no team's queue
     team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
     team_of = pd.Series(team, index=seg["account_id"].to_numpy())
-    hist_team = team_of.reindex(pf.history["account_id"]).to_numpy()
+    books, period = _team_books(pf.history, day, team_of, pb)
+    activity = activity.reindex(list(pb.teams))
+    for t, (_, stats) in books.items():
+        for k, v in stats.items():
+            activity.loc[t, k] = v
+    activity.index.name = "team"
+    activity.reset_index().to_parquet(cache / "kpis.parquet", index=False)
     viol_team = team_of.reindex(viol["account_id"]).to_numpy()
     # one small folder per team, so each team's notebook reads only its own slice
     for t in pb.teams:
@@ -120,12 +126,65 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         acc[m].to_parquet(d / "accounts.parquet", index=False)
         room[m].to_parquet(d / "headroom.parquet", index=False)
         viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
-        roll_rates(pf.history[hist_team == t]).to_parquet(d / "roll.parquet")
+        books[t][0].to_parquet(d / "roll.parquet")
     write_json_atomic(cache / "provenance.json", {
         "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack, "timezone": tz,
-        "rows": {t: len(f) for t, f in pf.tables().items()}, "missing": list(pf.missing)})
+        "rows": {t: len(f) for t, f in pf.tables().items()}, "missing": list(pf.missing),
+        "roll_period": period, "activity_days": ACTIVITY_DAYS})
     return cache
+
+
+ACTIVITY_DAYS = 30
+# What each tile counts: the queue today, the queue's activity over the last ACTIVITY_DAYS,
+# or the team's book over the last month of history (see _team_books).
+TILE_SCOPE = {"accounts": "queue", "balance": "queue", "rpc_rate": "activity", "ptp_rate": "activity",
+              "ptp_kept_rate": "activity", "collected": "activity", "cost_to_collect": "activity",
+              "roll_forward_rate": "book", "cure_rate": "book"}
+
+
+def _team_books(history: pd.DataFrame, day: pd.Timestamp, team_of: pd.Series,
+                pb: Playbook) -> tuple[dict[str, tuple[pd.DataFrame, dict]], list[str] | None]:
+    """Roll and cure rates of each team's book over the last month of history up to ``day``.
+
+    A team's book is the accounts in the team's buckets (``teams.yaml``) at the start of
+    the period; a team routed by other attributes (``buckets: []``) has as its book the
+    delinquent accounts it holds today. ``roll_forward_rate`` = accounts of the book in a
+    worse bucket at the end / accounts of the book; ``cure_rate`` = accounts of the book
+    current at the end / accounts of the book. The heatmap is the same book's row shares,
+    so the tiles and the heatmap agree. Returns per team ``(matrix, figures)`` and the
+    period ``[start month, end month]`` (``None`` without history).
+    """
+    from .metrics import transitions
+    from .schema import BUCKETS
+
+    t = transitions(history)
+    t = t[t["month"] <= day.to_period("M").to_timestamp()]
+    out: dict[str, tuple[pd.DataFrame, dict]] = {}
+    if t.empty:
+        empty = pd.DataFrame(np.nan, index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to"))
+        return {k: (empty, {"roll_forward_rate": np.nan, "cure_rate": np.nan, "book_accounts": 0}) for k in pb.teams}, None
+    end = t["month"].max()
+    last = t[t["month"] == end]
+    start = (pd.Timestamp(end) - pd.DateOffset(months=1))
+    frm = last["from_bucket"].astype(str)
+    for tid, team in pb.teams.items():
+        if team.buckets:
+            book = last[frm.isin(team.buckets).to_numpy()]
+        else:
+            held = team_of.reindex(last["account_id"]).to_numpy() == tid
+            book = last[held & (frm != "current").to_numpy()]
+        counts = pd.crosstab(book["from_bucket"], book["to_bucket"], dropna=False).reindex(
+            index=list(BUCKETS), columns=list(BUCKETS), fill_value=0)
+        counts.index.name, counts.columns.name = "from", "to"
+        tot = counts.sum(axis=1)
+        matrix = counts.div(tot.where(tot > 0), axis=0).astype("float64")
+        n = len(book)
+        worse = (book["to_bucket"].cat.codes > book["from_bucket"].cat.codes).sum()
+        cured = (book["to_bucket"].astype(str) == "current").sum()
+        out[tid] = (matrix, {"roll_forward_rate": worse / n if n else np.nan, "cure_rate": cured / n if n else np.nan,
+                             "book_accounts": n})
+    return out, [f"{start:%Y-%m}", f"{pd.Timestamp(end):%Y-%m}"]
 
 
 @dataclass
@@ -166,7 +225,19 @@ class Briefing:
         return self.queue.to_html(escape=True, float_format=lambda x: f"{x:,.0f}", classes="queue")
 
     def kpi_tiles_html(self) -> str:
+        """The KPI tiles, each with its period and population, and the change against the
+        previous briefing (percentage points for rates)."""
         L = self.lang
+        p = self.provenance
+        period = p.get("roll_period")
+        scope = {
+            "queue": self._ui("period_queue", L),
+            "activity": self._ui("period_activity", L).format(days=p.get("activity_days", ACTIVITY_DAYS),
+                                                                date=self.as_of.date()),
+            "book": (self._ui("period_book", L).format(start=period[0], end=period[1],
+                                                       n=int(self.kpis.get("book_accounts", 0) or 0))
+                     if period else self._ui("no_history", L)),
+        }
         tiles = []
         for key, fmt in KPI_TILES:
             v = self.kpis.get(key, np.nan)
@@ -174,13 +245,16 @@ class Briefing:
             prev = (self.previous or {}).get(key)
             if prev is None or pd.isna(v) or (isinstance(prev, float) and np.isnan(prev)):
                 delta = self._ui("no_prev", L)
+            elif "%" in fmt:
+                delta = f"{self._ui('vs_prev', L)} {(v - prev) * 100:+.1f} {self._ui('pp', L)}"
             else:
-                d = v - prev
-                delta = f"{self._ui('vs_prev', L)} {'+' if d >= 0 else ''}{fmt.format(d)}"
+                delta = f"{self._ui('vs_prev', L)} {v - prev:+,.0f}"
             tiles.append(f"<div class='tile'><div class='k'>{html.escape(self.playbook.text(f'kpi.{key}', L))}</div>"
-                         f"<div class='v'>{html.escape(text)}</div><div class='d'>{html.escape(delta)}</div></div>")
-        return "<style>.tile{display:inline-block;border:1px solid #ccc;padding:6px 10px;margin:3px;min-width:120px}" \
-               ".tile .v{font-size:1.4em;font-weight:bold}.tile .d{color:#666;font-size:.85em}</style>" + "".join(tiles)
+                         f"<div class='v'>{html.escape(text)}</div><div class='p'>{html.escape(scope[TILE_SCOPE[key]])}</div>"
+                         f"<div class='d'>{html.escape(delta)}</div></div>")
+        return "<style>.tile{display:inline-block;vertical-align:top;border:1px solid #ccc;padding:6px 10px;margin:3px;" \
+               "width:170px}.tile .v{font-size:1.4em;font-weight:bold}.tile .d,.tile .p{color:#666;font-size:.8em}" \
+               "</style>" + "".join(tiles)
 
     def worklist_html(self) -> str:
         return self.worklist.to_html(index=False, escape=True, classes="worklist")
@@ -285,7 +359,8 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     room = pd.read_parquet(td / "headroom.parquet").set_index("account_id").reindex(seg["account_id"])
     viol = pd.read_parquet(td / "violations.parquet")
     k = pd.read_parquet(prep / "kpis.parquet").set_index("team")
-    kp = k.loc[team] if team in k.index else pd.Series(dtype=float)
+    kp = (k.loc[team] if team in k.index else pd.Series(dtype=float)).copy()
+    kp["accounts"], kp["balance"] = len(seg), float(acc["balance"].sum())  # today's queue
     roll = pd.read_parquet(td / "roll.parquet")
 
     stage_dim, bt_dim = pb.dimension("stage"), pb.dimension("behaviour_type")

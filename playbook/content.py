@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .portfolio import Portfolio
 
-__all__ = ["Playbook", "load_playbook", "Text", "Category", "Dimension", "Rule"]
+__all__ = ["Playbook", "load_playbook", "Text", "Category", "Dimension", "Rule", "Cue", "Scorecard", "NoteCue"]
 
 _ID = r"^[A-Za-z][A-Za-z0-9_+]*$"
 
@@ -90,8 +90,19 @@ class Dimension(_Model):
 
 
 class Source(_Model):
+    """A legal source; ``pack`` names the jurisdiction's rule pack it belongs to (cn, us, uk)."""
+
     citation: str = Field(min_length=1)
     note: Text
+    pack: str | None = None
+
+
+class SeedQuote(_Model):
+    """The seed's own words: ``file`` (under the shared seeds folder), 1-based ``line``, exact ``quote``."""
+
+    file: str = Field(min_length=1)
+    line: int = Field(ge=1)
+    quote: str = Field(min_length=1)
 
 
 class Prohibited(_Model):
@@ -104,6 +115,11 @@ class Prohibited(_Model):
     do_instead: Text
     sources: list[Source] = Field(min_length=1)
     markers: dict[Literal["zh", "en"], list[str]] = Field(default_factory=dict)
+    seed: list[SeedQuote] = Field(default_factory=list)
+
+    def sources_for(self, pack: str) -> list[Source]:
+        """The sources of the jurisdiction of rule pack ``pack`` (empty: not unlawful there by itself)."""
+        return [s for s in self.sources if s.pack == pack]
 
 
 class Disposition(_Model):
@@ -139,11 +155,62 @@ class Rule(_Model):
         return parse(self.when)
 
 
+class Cue(_Model):
+    """One scored cue of a type: the seed passage it comes from, its evidence and weight.
+
+    ``evidence`` is an expression of the safe language over features (and dimensions
+    assigned earlier); its value, clipped to 0-1 (missing counts 0), times ``weight`` is
+    the cue's contribution to the type's score. A negative weight is counter-evidence.
+    """
+
+    id: str = Field(pattern=_ID)
+    text: Text
+    seed: str = Field(min_length=1)
+    evidence: str = Field(min_length=1)
+    weight: float
+
+    @property
+    def expression(self) -> Expression:
+        return parse(self.evidence)
+
+
+class Scorecard(_Model):
+    """Recognition of a dimension's categories by scored cues (``rules/segmentation.yaml``).
+
+    The dimension's ordered rules run first; accounts none of them decides are scored.
+    The best-scoring category is assigned when its score reaches ``min_score``; below
+    that, ``fallback`` (too little evidence for every category).
+    """
+
+    min_score: float = Field(gt=0)
+    margin: float = Field(ge=0)
+    fallback: str
+    fallback_id: str = Field(pattern=_ID)
+    note: Text
+    types: dict[str, list[Cue]] = Field(min_length=1)
+
+
+class NoteCue(_Model):
+    """A phrase list over the collector's notes (催记): matching notes are counted in ``feature``."""
+
+    id: str = Field(pattern=_ID)
+    feature: str = Field(pattern=_ID)
+    seed: str = Field(min_length=1)
+    zh: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+
 class Team(Category):
-    """A collection team: a category of the ``team`` dimension plus its capacity."""
+    """A collection team: a category of the ``team`` dimension plus its capacity.
+
+    ``buckets`` are the delinquency buckets the team works by routing (its book at the
+    start of a period, for roll and cure rates); a team routed by other attributes
+    (vulnerability, contactability) lists none, and its book is the accounts it holds.
+    """
 
     collectors: int = Field(ge=0)
     hours_per_day: float = Field(gt=0, le=24)
+    buckets: list[Literal["M1", "M2", "M3+"]] = Field(default_factory=list)
 
 
 class ActionCost(_Model):
@@ -186,6 +253,7 @@ class Settings(_Model):
     """Business settings (``settings.yaml``)."""
 
     timezone: str = Field(min_length=1)
+    lost_after_days: int = Field(default=45, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -268,10 +336,12 @@ class _DispositionFile(_Model):
 
 class _FeatureFile(_Model):
     features: list[Feature] = Field(min_length=1)
+    note_cues: list[NoteCue] = Field(default_factory=list)
 
 
 class _RuleFile(_Model):
     rules: dict[str, list[Rule]]
+    scorecards: dict[str, Scorecard] = Field(default_factory=dict)
 
 
 class _TeamFile(_Model):
@@ -303,6 +373,8 @@ class Playbook:
     settings: Settings = field(default=None, repr=False)  # type: ignore[assignment]
     response: ResponsePriors = field(default=None, repr=False)  # type: ignore[assignment]
     labels: dict[str, Text] = field(default_factory=dict, repr=False)
+    scorecards: dict[str, Scorecard] = field(default_factory=dict, repr=False)
+    note_cues: list[NoteCue] = field(default_factory=list, repr=False)
 
     @property
     def timezone(self) -> str:
@@ -426,6 +498,37 @@ def _check_rules(pb_dims: dict[str, Dimension], features: dict[str, Feature],
                     problems.append((rel, entry, "when", f"unknown {name} category {value!r}"))
 
 
+def _check_scorecards(pb_dims: dict[str, Dimension], features: dict[str, Feature], rule_file: "_RuleFile",
+                      rel: str, problems: list) -> None:
+    """Each scorecard scores a dimension of the rules; its categories, cue ids and evidence are valid."""
+    order = list(rule_file.rules)
+    for did, card in rule_file.scorecards.items():
+        where = f"scorecards.{did}"
+        if did not in order or did not in pb_dims:
+            problems.append((rel, where, "-", f"a scorecard needs the dimension {did!r} among the rules (its gates)"))
+            continue
+        known = set(features) | set(order[:order.index(did)])
+        ids = pb_dims[did].ids
+        if card.fallback not in ids:
+            problems.append((rel, where, "fallback", f"unknown {did} category {card.fallback!r}"))
+        seen = {r.id for r in rule_file.rules[did]} | {card.fallback_id}
+        for cat, cues in card.types.items():
+            if cat not in ids:
+                problems.append((rel, f"{where}.types.{cat}", "-", f"unknown {did} category {cat!r}; known: {', '.join(ids)}"))
+            for i, cue in enumerate(cues):
+                entry = f"{where}.types.{cat}[{i}] (id: {cue.id})"
+                if cue.id in seen:
+                    problems.append((rel, entry, "id", f"duplicate id {cue.id!r}"))
+                seen.add(cue.id)
+                try:
+                    expr = parse(cue.evidence)
+                except ExpressionError as exc:
+                    problems.append((rel, entry, "evidence", exc.reason))
+                    continue
+                for name in sorted(expr.names - known):
+                    problems.append((rel, entry, "evidence", f"unknown feature or dimension {name!r}"))
+
+
 def default_content_dir() -> Path:
     """The content folder shipped inside the package."""
     return Path(str(resources.files("playbook") / "content"))
@@ -516,6 +619,14 @@ def _read_playbook(root: Path) -> Playbook:
             _check_unique(getattr(parsed, attr), rel, attr, problems)
     if rules is not None and feats is not None:
         _check_rules(dims, {f.id: f for f in feats.features}, rules.rules, "rules/segmentation.yaml", problems)
+        _check_scorecards(dims, {f.id: f for f in feats.features}, rules, "rules/segmentation.yaml", problems)
+    if feats is not None:
+        known_features = {f.id for f in feats.features}
+        _check_unique(feats.note_cues, "features.yaml", "note_cues", problems)
+        for i, nc in enumerate(feats.note_cues):
+            if nc.feature not in known_features:
+                problems.append(("features.yaml", f"note_cues[{i}] (id: {nc.id})", "feature",
+                                 f"unknown feature {nc.feature!r}: declare it under features"))
     packs: dict[str, Pack] = {}
     for p in sorted((root / "compliance").glob("*.yaml")):
         rel = p.relative_to(root).as_posix()
@@ -551,4 +662,6 @@ def _read_playbook(root: Path) -> Playbook:
         settings=settings,
         response=response,
         labels={f"{sec}.{k}": v for sec, items in ui.labels.items() for k, v in items.items()},
+        scorecards=dict(rules.scorecards),
+        note_cues=list(feats.note_cues),
     )

@@ -100,3 +100,32 @@ def test_unknown_team_is_a_usage_error(demo_dir, tmp_path, capsys):
     d, _ = demo_dir
     assert main(["briefings", str(d), "--as-of", AS_OF, "--teams", "early,nightshift", "--out", str(tmp_path)]) == 2
     assert "unknown team 'nightshift'" in capsys.readouterr().err
+
+
+def test_team_roll_and_cure_tiles_use_the_book_at_the_start_of_the_period(tmp_path):
+    """Recomputed by hand: early works M1, mid works M2 (teams.yaml)."""
+    import pandas as pd
+
+    from playbook.briefing import prepare, team_briefing
+
+    from .helpers import tiny_portfolio
+
+    paths = {"A": ("M1", "M2", 45), "B": ("M1", "current", 0), "C": ("M2", "M3+", 75), "D": ("M2", "M2", 50),
+             "E": ("current", "M1", 10)}
+    accounts = [{"account_id": a, "dpd": dpd, "overdue_amount": 100.0 if dpd else 0.0} for a, (_, _, dpd) in paths.items()]
+    history = [{"account_id": a, "month": m, "bucket": b, "balance": 1000.0}
+               for a, (b0, b1, _) in paths.items() for m, b in (("2026-10-01", b0), ("2026-11-01", b1))]
+    pf = tiny_portfolio(accounts, history=history)
+    cache = prepare(pf, "2026-11-29", tmp_path / "prep")
+    k = pd.read_parquet(cache / "kpis.parquet").set_index("team")
+    # early's book: A and B were in M1 at the start; A rolled forward, B cured
+    assert k.loc["early", "book_accounts"] == 2
+    assert k.loc["early", "roll_forward_rate"] == 0.5 and k.loc["early", "cure_rate"] == 0.5
+    # mid's book: C and D were in M2; C rolled forward, D stayed
+    assert k.loc["mid", "roll_forward_rate"] == 0.5 and k.loc["mid", "cure_rate"] == 0.0
+    b = team_briefing(None, "2026-11-29", "mid", lang="en", prepared=cache)
+    assert b.roll.loc["M2", "M3+"] == 0.5 and b.roll.loc["M2", "M2"] == 0.5  # the heatmap agrees with the tiles
+    assert b.roll.loc["M1"].isna().all()
+    tiles = b.kpi_tiles_html()
+    assert "2026-10 → 2026-11: the 2 accounts in the team&#x27;s buckets at the start" in tiles
+    assert "50.0%" in tiles
