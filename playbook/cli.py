@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--template", help="a customised briefing notebook (default: the packaged team_briefing.ipynb)")
     w = sub.add_parser("whatif", help="compare strategies by simulation")
     w.add_argument("data")
-    w.add_argument("--strategies", nargs="+", default=["champion"], metavar="NAME_OR_FILE")
+    w.add_argument("--strategies", nargs="+", default=None, metavar="NAME_OR_FILE",
+                   help="default: every shipped strategy that claims --pack and is admissible under it")
     w.add_argument("--as-of", default=None, help="default: the day after the last interaction")
     w.add_argument("--horizon", type=int, default=90)
     w.add_argument("--draws", type=int, default=2000)
@@ -102,9 +103,18 @@ def _parser() -> argparse.ArgumentParser:
 def _whatif(a: argparse.Namespace) -> int:
     import pandas as pd
 
+    from .compliance import admissible_strategies
     from .whatif import simulate
 
-    res = simulate(_load(a), a.strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack)
+    strategies = a.strategies
+    if strategies is None:
+        strategies = admissible_strategies(a.pack)
+        if not strategies:
+            print(f"playbook whatif: no shipped strategy is admissible under pack {a.pack}", file=sys.stderr)
+            return 1
+        if not a.json:
+            print(f"admissible under pack {a.pack}: {', '.join(strategies)}")
+    res = simulate(_load(a), strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack)
     if a.json:
         print(json.dumps(res.to_dict(), ensure_ascii=False, indent=2, default=float))
         return 0
@@ -176,9 +186,13 @@ def _compliance(a: argparse.Namespace) -> int:
         print(res.to_json())
     else:
         print(f"pack {pack.id}: {pack.name.en} / {pack.name.zh}; {res.checked} interactions checked")
-        print(res.summary[["rule", "violations", "accounts", "source"]].to_string(index=False))
-        if res.not_checkable:
-            print("not checkable in contact logs (policy or strategy level): " + ", ".join(res.not_checkable))
+        summary = res.summary
+        print(summary[summary["checked_in_logs"]][["rule", "violations", "accounts", "source"]].to_string(index=False))
+        policy = summary[~summary["checked_in_logs"]]
+        if len(policy):
+            print("\nnot checkable from a contact log (policy) / 无法从联系记录检查（制度要求）:")
+            for r in policy.itertuples(index=False):
+                print(f"  {r.rule}: {r.text_en} / {r.text_zh} ({r.source})")
         for r in res.violations.head(200).itertuples(index=False):
             print(f"  {r.rule}: {r.account_id} at {r.ts}: {r.detail}")
         if len(res.violations) > 200:

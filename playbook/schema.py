@@ -49,6 +49,13 @@ STATUSES = ("open", "charged_off", "written_off", "paid_off", "closed", "settled
 NOT_WORKED = ("paid_off", "closed", "settled", "sold", "bankrupt", "deceased")
 
 
+def _consent_check() -> pa.Check:
+    """Channels the debtor consented to, ``;``-separated (e.g. ``call;sms``)."""
+    one = "|".join(CHANNELS)
+    return pa.Check.str_matches(rf"^\s*({one})(\s*;\s*({one}))*\s*$",
+                                error=f"consent lists channels separated by ';'; allowed: {', '.join(CHANNELS)}")
+
+
 def _zones() -> tuple[str, ...]:
     from zoneinfo import available_timezones
 
@@ -77,6 +84,9 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("vulnerable", "str", checks=(_isin(VULNERABILITY_REASONS, "vulnerability reason"),)),
             Col("assigned_team", "str"),
             Col("status", "str", checks=(_isin(STATUSES, "account status"),)),
+            # channels the debtor consented to (e.g. "call;sms") and when (US Reg F 1006.14(b)(3))
+            Col("consent_channels", "str", checks=(_consent_check(),)),
+            Col("consent_at", "datetime"),
             Col("name", "str", pii=True),
             Col("phone", "str", pii=True),
             Col("id_number", "str", pii=True),
@@ -95,6 +105,8 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("contact_ref", "str"),
             Col("message", "str"),
             Col("staff_count", "int", checks=(pa.Check.ge(1, error="staff_count must be >= 1"),)),
+            # channels the debtor consented to in this contact (its time is ts), e.g. "call"
+            Col("consent", "str", checks=(_consent_check(),)),
         ],
         "payments": [
             Col("account_id", "str", True),

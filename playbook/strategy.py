@@ -19,7 +19,8 @@ from .content import Text, default_content_dir
 from .errors import ContentError, UnknownKeyError
 from .expressions import Expression, ExpressionError, parse
 
-__all__ = ["Strategy", "StrategyRules", "Treatment", "get_strategy", "list_strategies", "register_strategy", "assign"]
+__all__ = ["Strategy", "StrategyRules", "Treatment", "Offer", "Forbearance", "Reminder", "ThirdParty", "get_strategy",
+           "list_strategies", "register_strategy", "assign", "claims"]
 
 
 class _M(BaseModel):
@@ -44,8 +45,38 @@ class Escalation(_M):
 
 
 class ThirdParty(_M):
+    """Contact with third parties: only to locate a lost debtor, stopping when one objects."""
+
     purpose: Literal["locate", "pay"] = "locate"
     only_when_lost: bool = True
+    stop_on_objection: bool = True
+
+
+class Forbearance(_M):
+    """Forbearance a customer in arrears difficulties can have besides the ``offer`` (FCA CONC 7.3).
+
+    ``options`` are available on request; ``debt_advice`` refers the customer to free,
+    independent debt advice.
+    """
+
+    options: list[Literal["reduce_interest", "waive_charges", "token_payments", "repayment_plan", "extend_term",
+                          "defer_payments"]] = Field(default_factory=list)
+    debt_advice: bool = False
+
+    @property
+    def any(self) -> bool:
+        return bool(self.options) or self.debt_advice
+
+
+class Reminder(_M):
+    """A call shortly before a promised payment falls due (the seed's pre-deadline reminder).
+
+    It falls within days of the conversation that made the promise: ``only_with_consent``
+    says it is made only when the debtor agreed to it (US Reg F 1006.14(b)(3)).
+    """
+
+    minutes_before: int = Field(default=30, ge=5, le=24 * 60)
+    only_with_consent: bool = True
 
 
 _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -54,7 +85,11 @@ _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
 class Treatment(_M):
     """What an account receives: channels, intensity, timing, offer, escalation, script.
 
-    ``call_window`` is ``["HH:MM", "HH:MM"]`` in the debtor's local time.
+    ``call_window`` is ``["HH:MM", "HH:MM"]`` in the debtor's local time;
+    ``pause_after_contact_days`` the days without calls after a conversation;
+    ``forbearance`` what a customer in difficulty can have besides the offer; ``reminder``
+    a call shortly before a promise falls due; ``verify_identity`` whether the collector
+    confirms the right party before mentioning the debt.
     """
 
     channels: list[Literal["call", "sms", "email", "letter", "visit", "app", "ivr"]] = Field(default_factory=list)
@@ -65,6 +100,9 @@ class Treatment(_M):
     pause_after_contact_days: int = Field(default=0, ge=0)
     timing: Timing = Timing()
     offer: Offer = Offer()
+    forbearance: Forbearance = Forbearance()
+    reminder: Reminder | None = None
+    verify_identity: bool = True
     escalation: Escalation = Escalation()
     third_party: ThirdParty | None = None
     visit_staff: int = Field(default=0, ge=0)
@@ -101,11 +139,16 @@ class StrategyRules(_M):
 
 
 class Strategy(_M):
-    """A named, ordered list of rules; the first rule whose ``when`` holds treats the account."""
+    """A named, ordered list of rules; the first rule whose ``when`` holds treats the account.
+
+    ``packs`` are the compliance packs the strategy claims to be admissible under (empty:
+    every pack); a test keeps each shipped strategy admissible under every pack it claims.
+    """
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     name: Text
     description: Text
+    packs: list[str] = Field(default_factory=list)
     rules: list[StrategyRule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -169,6 +212,11 @@ def get_strategy(key: str | Path | Strategy) -> Strategy:
     if p.suffix.lower() in (".yaml", ".yml") and p.is_file():
         return _read(p)
     raise UnknownKeyError("strategy", str(key), list_strategies())
+
+
+def claims(strategy: Strategy, pack: str) -> bool:
+    """Whether ``strategy`` claims to be usable under the pack ``pack`` (no ``packs``: every pack)."""
+    return not strategy.packs or pack in strategy.packs
 
 
 def assign(strategy: Strategy, segments: pd.DataFrame) -> np.ndarray:

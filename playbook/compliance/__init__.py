@@ -24,8 +24,9 @@ from .packs import get_pack, tighten
 from .registry import (CheckParams, CheckType, ComplianceConfigError, NoParams, check_types, get_check, register_check,
                        registered_check, unregister_check)
 from .room import Room
-from .verdict import Verdict, strategy_verdict
+from .verdict import Verdict, admissible_strategies, lint_content, strategy_verdict
 
 __all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict", "Verdict",
            "register_check", "unregister_check", "registered_check", "get_check", "check_types", "CheckType", "CheckParams",
-           "NoParams", "Events", "Room", "ComplianceConfigError", "UnknownTimezoneError", "get_pack"]
+           "NoParams", "Events", "Room", "ComplianceConfigError", "UnknownTimezoneError", "get_pack",
+           "lint_content", "admissible_strategies"]

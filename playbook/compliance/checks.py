@@ -9,9 +9,9 @@ import pandas as pd
 from pydantic import Field
 
 from ..arrays import previous_time
-from ..content import PackRule
+from ..content import PackRule, Playbook
 from .events import MESSAGE_CHANNELS, S_DAY, Events, hhmm, in_daily_window
-from .lint import find_markers, scan_prohibited
+from .lint import find_markers, practice_citation, scan_prohibited
 from .registry import CheckParams, CheckType, register_check
 
 if TYPE_CHECKING:
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from .room import Room
 
 __all__ = ["QuietHours", "DailyUnansweredCalls", "DailyConnectedCalls", "RollingCalls", "AfterConversation",
-           "ThirdPartyWhenLost", "ThirdPartyOncePerPerson", "OptOutInMessages", "HonourChannelStop", "VisitStaff",
-           "ProhibitedLanguage", "Policy", "Forbearance", "VulnerablePath"]
+           "ThirdPartyWhenLost", "ThirdPartyOncePerPerson", "ThirdPartyObjection", "NoDisclosureBeforeIdentity",
+           "OptOutInMessages", "HonourChannelStop", "VisitStaff", "ProhibitedLanguage", "Policy", "Forbearance",
+           "VulnerablePath", "AppraisalNotOnlyRecovered"]
 
 _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -43,6 +44,14 @@ class Days(CheckParams):
     days: int = Field(ge=1)
 
 
+class Pause(CheckParams):
+    """``consent_days``: a call within the pause is allowed when the debtor consented to calls
+    in the ``consent_days`` days before it (None: consent does not lift the pause)."""
+
+    days: int = Field(ge=1)
+    consent_days: int | None = Field(default=None, ge=1)
+
+
 class Lost(CheckParams):
     lost_after_days: int = Field(ge=1)
 
@@ -53,6 +62,13 @@ class MinStaff(CheckParams):
 
 class Markers(CheckParams):
     markers: list[str] = Field(min_length=1)
+
+
+class Jurisdiction(CheckParams):
+    """``jurisdiction``: the pack whose sources a prohibited practice is cited with, and which
+    practices count (those unlawful there); None: every practice, with all its sources."""
+
+    jurisdiction: str | None = None
 
 
 def _nth_in_group(f: pd.DataFrame, mask: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -182,30 +198,101 @@ class RollingCalls(CheckType):
 
 @register_check
 class AfterConversation(CheckType):
-    """No outbound call within ``days`` days after a telephone conversation."""
+    """No outbound call within ``days`` days after a telephone conversation, unless the debtor
+    consented to calls in the ``consent_days`` days before the call (``consent`` column of the
+    contact log, or the account's ``consent_channels``/``consent_at``)."""
 
     name = "after_conversation"
-    Params = Days
-    stricter = {"days": "higher"}
+    Params = Pause
+    stricter = {"days": "higher", "consent_days": "lower"}
 
-    def find(self, events: Events, rule: PackRule, params: Days) -> pd.DataFrame:
+    def loosened(self, old: Pause, new: Pause) -> list[str]:
+        out = [k for k in super().loosened(old.model_copy(update={"consent_days": 0}),
+                                           new.model_copy(update={"consent_days": 0}))]
+        a, b = old.consent_days, new.consent_days
+        if a != b and (a is None or (b is not None and b > a)):
+            out.append("consent_days")
+        return out
+
+    @staticmethod
+    def _consented(f: pd.DataFrame, params: Pause) -> np.ndarray:
+        if params.consent_days is None:
+            return np.zeros(len(f), dtype=bool)
+        t = f["t"].to_numpy()
+        given = f["consent_call"].to_numpy(dtype=bool)
+        prev = previous_time(f["acc"].to_numpy(), t, given)
+        prev = np.where(given, t, prev)  # consent given in this very contact counts too
+        at = f["consent_call_at"].to_numpy()
+        window = params.consent_days * S_DAY
+        return ((prev >= 0) & (t - prev < window)) | ((at >= 0) & (at <= t) & (t - at < window))
+
+    def find(self, events: Events, rule: PackRule, params: Pause) -> pd.DataFrame:
         f = events.frame
         prev = previous_time(f["acc"].to_numpy(), f["t"].to_numpy(), f["is_conversation"].to_numpy())
         gap = f["t"].to_numpy() - prev
-        hit = f["is_call"].to_numpy() & (prev >= 0) & (gap < params.days * S_DAY)
+        hit = f["is_call"].to_numpy() & (prev >= 0) & (gap < params.days * S_DAY) & ~self._consented(f, params)
         return events.violations(rule, hit, lambda i: [
-            f"call {g / S_DAY:.1f} days after a telephone conversation (wait {params.days} days)" for g in gap[i]])
+            f"call {g / S_DAY:.1f} days after a telephone conversation without recorded consent (wait {params.days} "
+            f"days): {rule.text.en}" for g in gap[i]])
 
-    def limit(self, room: "Room", rule: PackRule, params: Days) -> None:
-        last = room.last(room.events["is_conversation"].to_numpy())
+    def limit(self, room: "Room", rule: PackRule, params: Pause) -> None:
+        ev = room.events
+        last = room.last(ev["is_conversation"].to_numpy())
         until = last + params.days * S_DAY
+        if params.consent_days is not None:
+            given = room.last(ev["consent_call"].to_numpy(dtype=bool))
+            acc_at = np.full(room.n, -1, dtype="int64")
+            np.maximum.at(acc_at, room.pos, np.where(ev["consent_call_at"].to_numpy() <= room.now_s,
+                                                     ev["consent_call_at"].to_numpy(), -1))
+            latest = np.maximum(given, acc_at)
+            ok = (latest >= 0) & (room.now_s - latest < params.consent_days * S_DAY)
+            until = np.where(ok, -1, until)
         room.wait((last >= 0) & (until > room.now_s), until, rule.id)
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Days) -> list[str]:
-        if treatment.attempts_per_week <= 1 or treatment.pause_after_contact_days >= params.days:
-            return []
-        return [f"{treatment.attempts_per_week} calls a week without a {params.days}-day pause after a conversation: "
-                f"{rule.text.en}"]
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Pause) -> list[str]:
+        out = []
+        if treatment.attempts_per_week > 1 and treatment.pause_after_contact_days < params.days:
+            out.append(f"{treatment.attempts_per_week} calls a week without a {params.days}-day pause after a "
+                       f"conversation: {rule.text.en}")
+        r = treatment.reminder  # always close to the conversation that made the promise
+        if r is not None and (not r.only_with_consent or params.consent_days is None):
+            why = "made without the debtor's consent" if not r.only_with_consent else "and this pack lets no consent lift the pause"
+            out.append(f"reminder calls {r.minutes_before} minutes before a promise fall within {params.days} days "
+                       f"after the conversation that made it, {why}: {rule.text.en}")
+        return out
+
+    def content_problems(self, playbook: Playbook, rule: PackRule, params: Pause) -> list[tuple[str, str]]:
+        """Reminder tactics in the taxonomy must say they need the debtor's consent."""
+        out = []
+        for where, text in taught_texts(playbook, kinds=("tactic", "opener", "dialogue")):
+            low = (text.zh + " " + text.en).lower()
+            if any(m in low for m in REMINDER_MARKERS) and not any(m in low for m in CONSENT_MARKERS):
+                out.append((where, f"a reminder call shortly before a promise needs the debtor's consent: {rule.text.en}"))
+        return out
+
+
+REMINDER_MARKERS = ("到期前提醒", "提前提醒", "前打电话提醒", "前致电提醒", "reminder call", "call shortly before",
+                    "call before the promised", "call just before")
+CONSENT_MARKERS = ("同意", "consent")
+
+
+def taught_texts(playbook: Playbook, kinds: tuple[str, ...] = ("tactic", "opener", "dialogue", "cue")) -> list[tuple[str, "object"]]:
+    """Every text the taxonomy teaches, as ``(where, Text)``: tactics, openers, dialogue lines, cues."""
+    out = []
+    for did, dim in playbook.dimensions.items():
+        if did == "team":
+            continue
+        for c in dim.categories:
+            base = f"taxonomy/{did}.yaml {c.id}"
+            if "tactic" in kinds:
+                out += [(f"{base} tactics[{i}]", t) for i, t in enumerate(c.tactics)]
+            if "opener" in kinds and c.opening_line is not None:
+                out.append((f"{base} opening_line", c.opening_line))
+            if "dialogue" in kinds:
+                out += [(f"{base} dialogue[{i}]", d.text) for i, d in enumerate(c.dialogue) if d.speaker == "collector"]
+            if "cue" in kinds:
+                out += [(f"{base} cues[{i}]", t) for i, t in enumerate(c.cues)]
+    return out
 
 
 @register_check
@@ -216,6 +303,9 @@ class ThirdPartyWhenLost(CheckType):
     Params = Lost
     stricter = {"lost_after_days": "higher"}
 
+    def defaults(self, playbook: Playbook) -> dict:
+        return {"lost_after_days": playbook.settings.lost_after_days}
+
     def find(self, events: Events, rule: PackRule, params: Lost) -> pd.DataFrame:
         f = events.frame
         reached = f["is_rpc"].to_numpy() & (f["party"] == "debtor").to_numpy()
@@ -224,8 +314,9 @@ class ThirdPartyWhenLost(CheckType):
         reachable = (prev >= 0) & (gap < params.lost_after_days * S_DAY)
         hit = f["is_third_party"].to_numpy() & f["outbound"].to_numpy() & reachable
         return events.violations(rule, hit, lambda i: [
-            f"third-party contact while the debtor was reachable (debtor reached {g / S_DAY:.1f} days earlier; third "
-            f"parties only after {params.lost_after_days} days without reaching the debtor)" for g in gap[i]])
+            f"contact aimed at a third party while the debtor was reachable (debtor reached {g / S_DAY:.1f} days "
+            f"earlier; lost after {params.lost_after_days} days without reaching the debtor): {rule.text.en}"
+            for g in gap[i]])
 
     def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Lost) -> list[str]:
         if treatment.third_party is None or treatment.third_party.only_when_lost:
@@ -249,6 +340,69 @@ class ThirdPartyOncePerPerson(CheckType):
         return events.violations(rule, mask & (nth > params.max), lambda i: [
             f"contact no. {k} with the same third party {p} (at most {params.max}, for location information only)"
             for k, p in zip(nth[i], person[i])])
+
+
+def _person(f: pd.DataFrame) -> pd.Series:
+    return f["contact_ref"].astype(object).fillna(f["party"].astype(str))
+
+
+@register_check
+class ThirdPartyObjection(CheckType):
+    """No more contact aimed at a third party after that person objected (outcome ``opt_out``)."""
+
+    name = "third_party_objection"
+
+    def find(self, events: Events, rule: PackRule, params: CheckParams) -> pd.DataFrame:
+        f = events.frame.assign(person=_person(events.frame))
+        tp = f["is_third_party"].to_numpy()
+        objected = tp & (f["outcome"] == "opt_out").to_numpy()
+        hit = np.zeros(len(f), dtype=bool)
+        if objected.any():
+            first = f[objected].groupby(["acc", "person"], sort=False)["t"].min()
+            keys = pd.MultiIndex.from_frame(f[["acc", "person"]])
+            since = pd.Series(keys.map(first.to_dict().get), dtype="float64").fillna(np.inf).to_numpy()
+            hit = tp & f["outbound"].to_numpy() & (f["t"].to_numpy() > since)
+        person = f["person"].to_numpy()
+        return events.violations(rule, hit, lambda i: [
+            f"contact with third party {p} after they objected to being contacted: {rule.text.en}" for p in person[i]])
+
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: CheckParams) -> list[str]:
+        if treatment.third_party is None or treatment.third_party.stop_on_objection:
+            return []
+        return [f"third-party contact does not stop when the person objects: {rule.text.en}"]
+
+
+@register_check
+class NoDisclosureBeforeIdentity(CheckType):
+    """The debt is mentioned only to the verified debtor: no message that reaches a third party
+    (contact aimed at one, or the debtor's line answered by someone else) may mention it
+    (``markers``: words that mention the debt)."""
+
+    name = "no_disclosure_before_identity"
+    Params = Markers
+
+    def loosened(self, old: Markers, new: Markers) -> list[str]:
+        return [] if {m.lower() for m in old.markers} <= {m.lower() for m in new.markers} else ["markers"]
+
+    def find(self, events: Events, rule: PackRule, params: Markers) -> pd.DataFrame:
+        f = events.frame
+        aimed = f["is_third_party"].to_numpy()
+        on_line = f["third_party_on_line"].to_numpy()
+        msg = f["message"].to_numpy(dtype=object)
+        idx = np.flatnonzero((aimed | on_line) & f["outbound"].to_numpy())
+        k = np.full(len(f), -1, dtype="int64")
+        k[idx] = find_markers(msg[idx], params.markers)
+        hit = k >= 0
+        marker = np.asarray(list(params.markers) + [""], dtype=object)
+        return events.violations(rule, hit, lambda i: [
+            (f"reached a third party on the debtor's line: no disclosure allowed, yet the message mentions the debt "
+             if line else "contact aimed at a third party mentions the debt ")
+            + f"(\u201c{marker[j]}\u201d): {rule.text.en}" for line, j in zip(on_line[i], k[i])])
+
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Markers) -> list[str]:
+        if treatment.verify_identity:
+            return []
+        return [f"the debt is mentioned without first verifying the debtor's identity: {rule.text.en}"]
 
 
 @register_check
@@ -326,19 +480,22 @@ class VisitStaff(CheckType):
 
 @register_check
 class ProhibitedLanguage(CheckType):
-    """No message uses a prohibited practice (``prohibited.yaml`` markers)."""
+    """No message uses a prohibited practice (``prohibited.yaml`` markers) unlawful in
+    ``jurisdiction``, cited with that jurisdiction's sources."""
 
     name = "prohibited_language"
+    Params = Jurisdiction
 
-    def find(self, events: Events, rule: PackRule, params: CheckParams) -> pd.DataFrame:
+    def find(self, events: Events, rule: PackRule, params: Jurisdiction) -> pd.DataFrame:
         f = events.frame
         msg = f["message"].to_numpy(dtype=object)
         has = np.flatnonzero(pd.notna(msg))
-        hits = scan_prohibited(msg[has], events.playbook).drop_duplicates("pos")
+        hits = scan_prohibited(msg[has], events.playbook, params.jurisdiction).drop_duplicates("pos")
         rows = has[hits["pos"].to_numpy()]
         practices = events.playbook.prohibited
+        cite = [practice_citation(p, params.jurisdiction) for p in practices]
         head = np.array([f"prohibited practice '{p.id}' ({p.name.en}): \u201c" for p in practices] + [""], dtype=object)
-        tail = np.array([f"\u201d; source: {p.sources[0].citation}" for p in practices] + [""], dtype=object)
+        tail = np.array([f"\u201d; source: {c}" for c in cite] + [""], dtype=object)
         k = hits["practice"].to_numpy()
         hit = np.zeros(len(f), dtype=bool)
         hit[rows] = True
@@ -360,23 +517,65 @@ class Policy(_NotInLogs):
 
 @register_check
 class Forbearance(_NotInLogs):
-    """At least one treatment of a strategy offers forbearance."""
+    """Every treatment offers forbearance to customers in arrears: an ``offer`` or a
+    ``forbearance`` element (options on request, referral to free debt advice)."""
 
     name = "forbearance"
 
-    def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: CheckParams) -> list[str]:
-        if any(r.treatment.offer.type != "none" for r in strategy.rules):
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: CheckParams) -> list[str]:
+        if treatment.offer.type != "none" or treatment.forbearance.any:
             return []
-        return [f"no treatment offers forbearance: {rule.text.en}"]
+        return [f"no forbearance offered (no offer and no forbearance options): {rule.text.en}"]
 
 
 @register_check
 class VulnerablePath(_NotInLogs):
-    """A strategy has a rule of its own for vulnerable customers (its ``when`` reads ``vulnerable``)."""
+    """Vulnerable customers have a path of their own: a rule whose ``when`` reads ``vulnerable``,
+    reached before any rule that does not, with a gentler treatment (no escalation, no field
+    visit, no third parties, no more calls than any other rule)."""
 
     name = "vulnerable_path"
 
     def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: CheckParams) -> list[str]:
-        if any("vulnerable" in r.expression.names for r in strategy.rules):
-            return []
-        return [f"no separate rule for vulnerable customers: {rule.text.en}"]
+        reads = ["vulnerable" in r.expression.names for r in strategy.rules]
+        if not any(reads):
+            return [f"no separate rule for vulnerable customers: {rule.text.en}"]
+        first = reads.index(True)
+        out = []
+        if first > 0 and strategy.rules[first - 1].when.strip() == "True":
+            out.append(f"the rule for vulnerable customers (rules[{first}]) comes after a rule that catches every "
+                       f"account: {rule.text.en}")
+        t = strategy.rules[first].treatment
+        others = [r.treatment.attempts_per_week for i, r in enumerate(strategy.rules) if i != first]
+        harsh = [w for w, bad in (("escalation", t.escalation.action != "none"), ("field visits", "visit" in t.channels),
+                                  ("third-party contact", t.third_party is not None),
+                                  ("more calls than other rules", bool(others) and t.attempts_per_week > min(others)))
+                 if bad]
+        if harsh:
+            out.append(f"the path for vulnerable customers (rules[{first}]) is not gentler: {', '.join(harsh)}: "
+                       f"{rule.text.en}")
+        return out
+
+
+@register_check
+class AppraisalNotOnlyRecovered(_NotInLogs):
+    """Collectors are not appraised on amounts recovered alone: no team text in the content
+    sets such a target (``markers``)."""
+
+    name = "appraisal_not_only_recovered"
+    Params = Markers
+
+    def loosened(self, old: Markers, new: Markers) -> list[str]:
+        return [] if {m.lower() for m in old.markers} <= {m.lower() for m in new.markers} else ["markers"]
+
+    def content_problems(self, playbook: Playbook, rule: PackRule, params: Markers) -> list[tuple[str, str]]:
+        out = []
+        for team in playbook.teams.values():
+            texts = [("name", team.name), ("description", team.description), ("escalation", team.escalation)]
+            texts += [(f"{k}[{i}]", t) for k in ("cues", "tactics", "avoid") for i, t in enumerate(getattr(team, k))]
+            for fld, text in texts:
+                k = find_markers([text.zh + " " + text.en], params.markers)[0]
+                if k >= 0:
+                    out.append((f"teams.yaml {team.id} {fld}", f"team target based on amounts recovered alone "
+                                f"(\u201c{params.markers[k]}\u201d): {rule.text.en}"))
+        return out

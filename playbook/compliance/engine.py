@@ -17,6 +17,8 @@ from .packs import bind
 __all__ = ["check_compliance", "ComplianceResult"]
 
 _COLUMNS = ["rule", "row", "account_id", "ts", "detail", "source"]
+NOT_CHECKABLE = "not checkable from a contact log (policy)"
+CHECKED = "checked in the contact log"
 
 
 @dataclass
@@ -32,7 +34,8 @@ class ComplianceResult:
     checked : int
         Interactions checked (reported on).
     not_checkable : list of str
-        Enabled rules that a contact log cannot show (policy or strategy level).
+        Enabled rules that a contact log cannot show (policy or strategy level): reported
+        as :data:`NOT_CHECKABLE`, never with a violation count.
     """
 
     pack: Pack
@@ -47,28 +50,47 @@ class ComplianceResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row per enabled rule: violations, accounts, texts, source, whether logs can show it."""
+        """One row per enabled rule: violations, accounts, texts, source, whether logs can show it.
+
+        Rules a contact log cannot show come last, with ``status`` :data:`NOT_CHECKABLE` and
+        no count (``<NA>``): they were not checked, so they have no "0 violations".
+        """
         counts = self.violations.groupby("rule")["account_id"].agg(["size", "nunique"])
         rows = []
         for r in self.pack.rules:
             if not r.enabled:
                 continue
+            checked = r.id not in self.not_checkable
             size, accounts = counts.loc[r.id] if r.id in counts.index else (0, 0)
-            rows.append({"rule": r.id, "violations": int(size), "accounts": int(accounts),
+            rows.append({"rule": r.id, "violations": int(size) if checked else None,
+                         "accounts": int(accounts) if checked else None,
                          "text_zh": r.text.zh, "text_en": r.text.en, "source": r.source,
-                         "checked_in_logs": r.id not in self.not_checkable, "verified": r.verified})
-        return pd.DataFrame(rows)
+                         "checked_in_logs": checked, "status": CHECKED if checked else NOT_CHECKABLE,
+                         "verified": r.verified})
+        out = pd.DataFrame(rows)
+        if len(out):
+            out = out.sort_values("checked_in_logs", ascending=False, kind="stable").reset_index(drop=True)
+            for c in ("violations", "accounts"):
+                out[c] = out[c].astype("Int64")
+        return out
 
     def to_dict(self) -> dict:
-        """The result as plain data (``pack``, ``interactions_checked``, ``violations``, ``summary``)."""
+        """The result as plain data (``pack``, ``interactions_checked``, ``violations``, ``summary``
+        of the checked rules, and ``not_checkable``: the policy rules, with text and source)."""
         v = self.violations
+        summary = self.summary
+        checked = summary[summary["checked_in_logs"]] if len(summary) else summary
+        policy = summary[~summary["checked_in_logs"]] if len(summary) else summary
         return {
             "pack": self.pack.id, "interactions_checked": self.checked,
             "violations": [{"rule": r.rule, "account_id": r.account_id, "ts": r.ts, "detail": r.detail,
                             "source": r.source} for r in v.itertuples(index=False)],
-            "summary": {s["rule"]: {k: s[k] for k in ("violations", "accounts", "text_zh", "text_en", "source",
-                                                     "checked_in_logs", "verified")}
-                        for s in self.summary.to_dict(orient="records")},
+            "summary": {s["rule"]: {"violations": int(s["violations"]), "accounts": int(s["accounts"]),
+                                    **{k: s[k] for k in ("text_zh", "text_en", "source", "checked_in_logs", "verified")}}
+                        for s in checked.to_dict(orient="records")},
+            "not_checkable": {s["rule"]: {"status": NOT_CHECKABLE, **{k: s[k] for k in ("text_zh", "text_en", "source",
+                                                                                       "verified")}}
+                              for s in policy.to_dict(orient="records")},
         }
 
     def to_json(self) -> str:

@@ -57,7 +57,12 @@ class Events:
     and local day number), ``wall`` (local wall-clock time), ``tz``, ``channel``,
     ``direction``, ``party``, ``outcome``, ``contact_ref``, ``message``, ``staff_count``,
     and the flags ``is_contact``, ``is_rpc``, ``outbound``, ``is_call`` (outbound voice
-    call), ``is_conversation`` (voice call with the right party) and ``is_third_party``.
+    call), ``is_conversation`` (voice call with the right party), ``is_third_party``
+    (contact aimed at a third party: ``party`` is a relative, colleague or other third party),
+    ``third_party_on_line`` (a contact aimed at the debtor that someone else answered: not an
+    unlawful third-party contact, but nothing may be disclosed), ``consent_call`` (the debtor
+    consented to calls in this contact, ``consent``) and ``consent_call_at`` (UTC seconds of
+    the account's recorded call consent, ``consent_channels``/``consent_at``; -1 for none).
     ``report`` limits which rows a check reports (None: all); the others are context.
     """
 
@@ -191,8 +196,29 @@ def prepare_events(interactions: pd.DataFrame, accounts: pd.DataFrame | None, de
     f["outbound"] = (f["direction"] == "outbound").to_numpy()
     f["is_call"] = voice & f["outbound"].to_numpy()
     f["is_conversation"] = voice & f["is_rpc"].to_numpy()
-    f["is_third_party"] = (f["party"].isin(THIRD_PARTIES) | (f["outcome"] == "third_party_contact")).to_numpy()
+    f["is_third_party"] = f["party"].isin(THIRD_PARTIES).to_numpy()
+    f["third_party_on_line"] = ((f["party"] == "debtor") & (f["outcome"] == "third_party_contact")).to_numpy()
+    f["consent_call"] = _consents(it["consent"], "call").to_numpy()[order] if "consent" in it else False
+    f["consent_call_at"] = _account_consent(accounts, it["account_id"], "call")[order]
     return Events(f, playbook)
+
+
+def _consents(values: pd.Series, channel: str) -> pd.Series:
+    """Whether each ``;``-separated channel list names ``channel``."""
+    return values.astype(object).fillna("").astype(str).str.lower().str.split(r"\s*;\s*", regex=True).map(
+        lambda xs: channel in [x.strip() for x in xs])
+
+
+def _account_consent(accounts: pd.DataFrame | None, account_ids: pd.Series, channel: str) -> np.ndarray:
+    """Per interaction, UTC seconds of its account's recorded consent to ``channel`` (-1: none)."""
+    out = np.full(len(account_ids), -1, dtype="int64")
+    if accounts is None or not {"consent_channels", "consent_at"} <= set(accounts.columns) or not len(accounts):
+        return out
+    at = pd.to_datetime(accounts["consent_at"], utc=True, errors="coerce")
+    ok = _consents(accounts["consent_channels"], channel).to_numpy() & at.notna().to_numpy()
+    secs = np.where(ok, at.dt.tz_localize(None).to_numpy().astype("datetime64[s]").astype("int64"), -1)
+    pos = codes_of(account_ids, accounts["account_id"])
+    return np.where(pos >= 0, secs[np.maximum(pos, 0)], -1)
 
 
 def events_of(prepared: "Prepared", default_timezone: str, playbook: Playbook) -> Events:

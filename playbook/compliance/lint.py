@@ -11,9 +11,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..content import Playbook, load_playbook
+from ..content import Playbook, Prohibited, load_playbook
 
-__all__ = ["find_markers", "scan_prohibited", "lint_text"]
+__all__ = ["find_markers", "scan_prohibited", "lint_text", "practice_citation"]
 
 
 def _distinct(texts: pd.Series | Sequence[str | None]) -> tuple[np.ndarray, pd.Series]:
@@ -52,8 +52,21 @@ def find_markers(texts: pd.Series | Sequence[str | None], markers: Sequence[str]
     return _spread(codes, _first_of(low, markers))
 
 
-def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook) -> pd.DataFrame:
+def practice_citation(practice: Prohibited, jurisdiction: str | None = None) -> str:
+    """The legal sources of a prohibited practice in one jurisdiction (pack id), ``; ``-joined.
+
+    Without ``jurisdiction``, all its sources. A practice with no source there is refused by
+    the playbook's own policy (lawful by construction), which is what the citation then says.
+    """
+    sources = practice.sources if jurisdiction is None else practice.sources_for(jurisdiction)
+    return "; ".join(s.citation for s in sources) or "playbook policy: not used in any script"
+
+
+def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook,
+                    jurisdiction: str | None = None) -> pd.DataFrame:
     """Every prohibited practice (``playbook.prohibited``) each text uses, by its markers.
+
+    With ``jurisdiction`` (a pack id), only the practices that have a legal source there.
 
     Returns
     -------
@@ -65,6 +78,8 @@ def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook)
     codes, low = _distinct(texts)
     parts = []
     for i, practice in enumerate(playbook.prohibited):
+        if jurisdiction is not None and not practice.sources_for(jurisdiction):
+            continue
         markers = [m for ms in practice.markers.values() for m in ms]
         k = _spread(codes, _first_of(low, markers))
         pos = np.flatnonzero(k >= 0)
@@ -75,7 +90,7 @@ def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook)
     return pd.concat(parts, ignore_index=True).sort_values(["pos", "practice"], kind="stable").reset_index(drop=True)
 
 
-def lint_text(text: str, playbook: Playbook | None = None) -> list[dict]:
+def lint_text(text: str, playbook: Playbook | None = None, pack: str | None = None) -> list[dict]:
     """Prohibited practices a script or message uses, by their bilingual text markers.
 
     Parameters
@@ -84,6 +99,9 @@ def lint_text(text: str, playbook: Playbook | None = None) -> list[dict]:
         A script or message.
     playbook : Playbook, optional
         The content; defaults to :func:`playbook.load_playbook`.
+    pack : {"cn", "us", "uk"}, optional
+        Only the practices unlawful in that pack's jurisdiction, with its sources only
+        (default: every practice, every source).
 
     Returns
     -------
@@ -93,9 +111,10 @@ def lint_text(text: str, playbook: Playbook | None = None) -> list[dict]:
     """
     pb = playbook or load_playbook()
     found = []
-    for hit in scan_prohibited([text or ""], pb).itertuples(index=False):
+    for hit in scan_prohibited([text or ""], pb, pack).itertuples(index=False):
         practice = pb.prohibited[hit.practice]
+        sources = practice.sources if pack is None else practice.sources_for(pack)
         found.append({"practice": practice.id, "marker": hit.marker, "name_zh": practice.name.zh,
                       "name_en": practice.name.en, "why": practice.why_forbidden.en,
-                      "sources": [s.citation for s in practice.sources]})
+                      "sources": [s.citation for s in sources]})
     return found

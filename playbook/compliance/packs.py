@@ -37,23 +37,30 @@ _CACHE: dict[tuple[int, str], _Checked] = {}
 _CACHE_SIZE = 64
 
 
-def _problems(rule: PackRule, file: str, entry: str) -> tuple[list[tuple[str, str, str, str]], Bound | None]:
+def _problems(rule: PackRule, file: str, entry: str,
+              playbook: Playbook) -> tuple[list[tuple[str, str, str, str]], Bound | None]:
     try:
         check = get_check(rule.check)
     except UnknownKeyError as exc:
         return [(file, entry, "check", str(exc))], None
+    shared = check.defaults(playbook)
     try:
-        params = check.parse(rule.params)
+        params = check.parse({**shared, **rule.params})
     except ValidationError as exc:
         return [(file, entry, ".".join(["params", *map(str, e["loc"])]), e["msg"]) for e in exc.errors()], None
+    if shared:
+        looser = check.loosened(check.parse({**rule.params, **shared}), params)
+        if looser:
+            return [(file, entry, f"params.{k}", f"looser than the playbook's shared setting {k}={shared[k]!r} "
+                     "(settings.yaml); a pack may only be stricter") for k in looser], None
     return [], Bound(rule, check, params)
 
 
-def _validate(pack: Pack) -> _Checked:
+def _validate(pack: Pack, playbook: Playbook) -> _Checked:
     file = f"compliance/{pack.id}.yaml"
     problems, bound = [], []
     for i, rule in enumerate(pack.rules):
-        found, b = _problems(rule, file, f"pack.rules[{i}] (id: {rule.id})")
+        found, b = _problems(rule, file, f"pack.rules[{i}] (id: {rule.id})", playbook)
         problems += found
         if b is not None:
             bound.append(b)
@@ -66,11 +73,12 @@ def _validate(pack: Pack) -> _Checked:
 
 def bind(pack: str | Pack, playbook: Playbook | None = None) -> _Checked:
     """The validated pack and its rules bound to their check types (cached by content)."""
-    p = pack if isinstance(pack, Pack) else (playbook or load_playbook()).pack(pack)
-    key = (registry_version(), p.model_dump_json())
+    pb = playbook or load_playbook()
+    p = pack if isinstance(pack, Pack) else pb.pack(pack)
+    key = (registry_version(), p.model_dump_json(), pb.settings.model_dump_json())
     hit = _CACHE.get(key)
     if hit is None:
-        hit = _validate(p)
+        hit = _validate(p, pb)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         _CACHE[key] = hit
@@ -102,7 +110,7 @@ def get_pack(pack: str | Pack, playbook: Playbook | None = None) -> Pack:
     return bind(pack, playbook).pack
 
 
-def _added(items: Iterable[PackRule | Mapping[str, Any]], pack: Pack) -> list[Bound]:
+def _added(items: Iterable[PackRule | Mapping[str, Any]], pack: Pack, playbook: Playbook) -> list[Bound]:
     file = f"tighten({pack.id})"
     known = {r.id for r in pack.rules}
     problems, out = [], []
@@ -121,7 +129,7 @@ def _added(items: Iterable[PackRule | Mapping[str, Any]], pack: Pack) -> list[Bo
             problems.append((file, entry, "id", f"duplicate rule id {rule.id!r}"))
             continue
         known.add(rule.id)
-        found, b = _problems(rule, file, entry)
+        found, b = _problems(rule, file, entry, playbook)
         problems += found
         if b is not None:
             out.append(b)
@@ -188,5 +196,6 @@ def tighten(pack: str | Pack, overrides: Mapping[str, Mapping[str, Any]], *,
             raise ComplianceConfigError(f"{p.id}: setting {r.id}.{k} from {getattr(b.params, k)!r} to "
                                         f"{getattr(new, k)!r} would loosen the rule ({r.source}); packs may only be tightened")
         rules.append(r.model_copy(update={"params": new.model_dump(), "enabled": bool(enabled)}))
-    rules += [b.rule for b in _added(add, p)]
-    return bind(p.model_copy(update={"rules": rules})).pack
+    pb = playbook or load_playbook()
+    rules += [b.rule for b in _added(add, p, pb)]
+    return bind(p.model_copy(update={"rules": rules}), pb).pack

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import ArgumentError, PlaybookError, UnknownKeyError
 
 if TYPE_CHECKING:
-    from ..content import PackRule
+    from ..content import PackRule, Playbook
     from ..strategy import StrategyRules, Treatment
     from .events import Events
     from .room import Room
@@ -98,6 +98,20 @@ class CheckType:
     def strategy_problems(self, strategy: "StrategyRules", rule: "PackRule", params: Any) -> list[str]:
         """What in a strategy as a whole breaks ``rule`` (default: nothing)."""
         return []
+
+    def content_problems(self, playbook: "Playbook", rule: "PackRule", params: Any) -> list[tuple[str, str]]:
+        """What in the playbook content breaks ``rule``: ``(where, detail)`` pairs (default: nothing).
+
+        For rules about what the content teaches or sets (team targets, tactics).
+        """
+        return []
+
+    def defaults(self, playbook: "Playbook") -> dict[str, Any]:
+        """Parameter values a pack rule may omit, read from the playbook (default: none).
+
+        E.g. a threshold shared with segmentation in ``settings.yaml``.
+        """
+        return {}
 
     def loosened(self, old: Any, new: Any) -> list[str]:
         """Names of the parameters whose change from ``old`` to ``new`` loosens the rule.

@@ -10,11 +10,12 @@ from pydantic import ValidationError
 
 from ..content import Pack, Playbook, load_playbook
 from ..errors import ArgumentError, ContentError
-from ..strategy import Strategy, StrategyRules
-from .lint import scan_prohibited
+from ..strategy import Strategy, StrategyRules, claims, get_strategy, list_strategies
+from .checks import taught_texts
+from .lint import practice_citation, scan_prohibited
 from .packs import bind
 
-__all__ = ["strategy_verdict", "Verdict"]
+__all__ = ["strategy_verdict", "Verdict", "lint_content", "admissible_strategies"]
 
 _LINTED = ("script", "sms_text")
 
@@ -97,18 +98,19 @@ def strategy_verdict(strategy: Strategy | StrategyRules | Mapping[str, Any], pac
     hits = scan_prohibited(texts, pb)
     by_pos = {pos: list(zip(g["practice"], g["marker"])) for pos, g in hits.groupby("pos", sort=True)}
     pressing = next((x for x in pb.prohibited if x.id == "pressing_relatives"), None)
+    jurisdiction = checked.pack.id
     for i, item in enumerate(rules.rules):
         tr = item.treatment
         where = f"rules[{i}] (when: {item.when})"
         for j, field_name in enumerate(_LINTED):
             for k, marker in by_pos.get(i * len(_LINTED) + j, []):
                 practice = pb.prohibited[k]
-                add(f"prohibited:{practice.id}", "; ".join(s.citation for s in practice.sources), where,
+                add(f"prohibited:{practice.id}", practice_citation(practice, jurisdiction), where,
                     f"{field_name} uses a prohibited practice ({practice.name.en}): \u201c{marker}\u201d. "
                     f"{practice.why_forbidden.en}")
         if tr.third_party is not None and tr.third_party.purpose != "locate":
             why = f" ({pressing.why_forbidden.en})" if pressing else ""
-            add("prohibited:pressing_relatives", "; ".join(s.citation for s in pressing.sources) if pressing else "", where,
+            add("prohibited:pressing_relatives", practice_citation(pressing, jurisdiction) if pressing else "", where,
                 f"third parties may only be asked for contact details, not to pay{why}")
         for b in checked.active:
             for detail in b.check.treatment_problems(tr, b.rule, b.params):
@@ -117,3 +119,45 @@ def strategy_verdict(strategy: Strategy | StrategyRules | Mapping[str, Any], pac
         for detail in b.check.strategy_problems(rules, b.rule, b.params):
             add(b.rule.id, b.rule.source, "strategy", detail)
     return Verdict(checked.pack.id, not out, out)
+
+
+def lint_content(pack: str | Pack = "cn", *, playbook: Playbook | None = None) -> list[dict]:
+    """What in the playbook content itself breaks a pack: every taught text (tactics, openers,
+    collector dialogue lines, cues) through the prohibited-practice scan, and each rule's
+    :meth:`~playbook.compliance.CheckType.content_problems` (e.g. team targets, reminder
+    tactics that need consent).
+
+    Returns
+    -------
+    list of dict
+        ``rule``, ``where``, ``detail`` and ``source`` (the pack's own); empty when the
+        content is lawful under the pack.
+    """
+    pb = playbook or load_playbook()
+    checked = bind(pack, pb)
+    jurisdiction = checked.pack.id
+    out: list[dict] = []
+    taught = taught_texts(pb)
+    texts = pd.Series([t.zh + "\n" + t.en for _, t in taught], dtype=object)
+    for hit in scan_prohibited(texts, pb).itertuples(index=False):
+        practice = pb.prohibited[hit.practice]
+        out.append({"rule": f"prohibited:{practice.id}", "where": taught[hit.pos][0],
+                    "detail": f"teaches a prohibited practice ({practice.name.en}): \u201c{hit.marker}\u201d",
+                    "source": practice_citation(practice, jurisdiction)})
+    for b in checked.active:
+        for where, detail in b.check.content_problems(pb, b.rule, b.params):
+            out.append({"rule": b.rule.id, "where": where, "detail": detail, "source": b.rule.source})
+    return out
+
+
+def admissible_strategies(pack: str | Pack = "cn", *, playbook: Playbook | None = None) -> list[str]:
+    """Ids of the shipped and registered strategies that claim ``pack`` (their ``packs``; none
+    listed: every pack) and are admissible under it, in id order."""
+    pb = playbook or load_playbook()
+    pid = bind(pack, pb).pack.id
+    out = []
+    for sid in list_strategies():
+        s = get_strategy(sid)
+        if claims(s, pid) and strategy_verdict(s, pack, playbook=pb).admissible:
+            out.append(sid)
+    return out
