@@ -8,10 +8,16 @@ and :func:`empty_column` builds an all-missing column of a kind (a column an exp
 
 Forms read:
 
-- numbers with currency symbols, spaces and thousands separators (``¥1,234.50``);
+- numbers with currency symbols, spaces and thousands separators (``¥1,234.50``), with the
+  decimal mark declared (``1.234,50`` with ``decimal=","``; undeclared, numbers that only
+  read with a ``,`` decimal mark are refused as ambiguous), percentages with
+  ``fmt="percent"``; non-finite numbers (``inf``, ``1e400``) and whole numbers beyond
+  2**53 are refused before any integer cast;
 - dates as ISO 8601, with slashes (``2026/1/5``) or in Chinese (``2026年11月29日``);
 - timestamps with an offset (``Z``, ``+08:00``) as given, naive ones as wall-clock times in
-  the business time zone passed in, stored as UTC.
+  the business time zone passed in, stored as UTC; a local time that does not exist or
+  happens twice at a daylight-saving change is refused with that reason, never shifted;
+- any date form given by a ``strftime`` pattern (``fmt="%b-%Y"`` reads ``Mar-2019``).
 
 Only :mod:`playbook.errors` and :mod:`playbook.schema` are imported from the package.
 """
@@ -20,12 +26,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 
 from .errors import ArgumentError
 from .schema import Kind
 
-__all__ = ["coerce", "empty_column", "check_timezone", "KINDS", "EMPTY_DTYPES", "BAD_VALUE_REASONS"]
+__all__ = ["coerce", "coerce_reasons", "MAX_WHOLE", "empty_column", "check_timezone", "KINDS", "EMPTY_DTYPES", "BAD_VALUE_REASONS"]
 
 KINDS: tuple[str, ...] = ("str", "float", "int", "datetime", "date", "month")
 
@@ -39,7 +46,7 @@ BAD_VALUE_REASONS: dict[str, str] = {"float": "not a number", "int": "not a whol
                                      "datetime": "unparseable date/time", "date": "unparseable date",
                                      "month": "unparseable month"}
 
-_CURRENCY = r"[,\s¥￥$€£]"
+_CURRENCY = r"[\s¥￥$€£]"  # thousands separators are read by the decimal-mark rules
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _CN_DATE = r"\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?"
 
@@ -90,7 +97,8 @@ def empty_column(kind: Kind, index: pd.Index) -> pd.Series:
     return pd.Series(float("nan"), index=index).astype(EMPTY_DTYPES[kind])
 
 
-def coerce(series: pd.Series, kind: Kind, timezone: str) -> tuple[pd.Series, pd.Series]:
+def coerce(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | None = None,
+           decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Coerce one raw column into a contract kind.
 
     Parameters
@@ -102,6 +110,12 @@ def coerce(series: pd.Series, kind: Kind, timezone: str) -> tuple[pd.Series, pd.
     timezone : str
         The business time zone: naive timestamps are wall-clock times in it, and aware
         values are turned into its local dates for ``date`` and ``month`` columns.
+    fmt : str, optional
+        For numbers, ``"percent"`` (``13.5%`` and ``13.5`` both read as 0.135); for dates
+        and timestamps, a ``strftime`` pattern such as ``"%b-%Y"`` (``Mar-2019``).
+    decimal : {".", ","}, optional
+        The declared decimal mark. Undeclared, ``.`` is used and numbers that only read
+        with a ``,`` decimal mark (``1,5``, ``1.234,50``) are refused as ambiguous.
 
     Returns
     -------
@@ -112,25 +126,49 @@ def coerce(series: pd.Series, kind: Kind, timezone: str) -> tuple[pd.Series, pd.
         first day of the month.
     bad : pandas.Series of bool
         True where a value was present but could not be read as ``kind``; its value in
-        ``values`` is missing. See :data:`BAD_VALUE_REASONS` for the reason to report.
+        ``values`` is missing. :func:`coerce_reasons` says why for each value.
 
     Raises
     ------
     ArgumentError
-        If ``kind`` is not a contract kind, or ``timezone`` is not a known zone.
+        If ``kind`` is not a contract kind, ``timezone`` is not a known zone, or ``fmt``
+        or ``decimal`` do not fit the kind.
+    """
+    values, reasons = coerce_reasons(series, kind, timezone, fmt=fmt, decimal=decimal)
+    return values, reasons.notna()
+
+
+def coerce_reasons(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | None = None,
+                   decimal: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Like :func:`coerce`, but says for every unreadable value why.
+
+    Returns
+    -------
+    values : pandas.Series
+        As :func:`coerce`.
+    reasons : pandas.Series of object
+        ``None`` where the value was read (or was missing), else the reason a person can
+        act on, e.g. ``"not a finite number"`` or ``"local time does not exist in
+        Europe/London (clocks go forward); give the UTC offset"``.
     """
     if kind not in KINDS:
         raise ArgumentError("kind", kind, KINDS)
+    if decimal not in (None, ".", ","):
+        raise ArgumentError("decimal", decimal, ("'.'", "','"))
+    if fmt is not None and kind == "str":
+        raise ArgumentError("fmt", fmt, "no format for text columns")
+    if fmt is not None and kind in ("float", "int") and fmt != "percent":
+        raise ArgumentError("fmt", fmt, "'percent' for numbers")
     if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
         present = series.notna() & ~(series.astype("str").str.strip() == "").fillna(False)
     else:
         present = series.notna()
     if kind == "str":
-        return _as_text(series), pd.Series(False, index=series.index)
+        return _as_text(series), pd.Series(None, index=series.index, dtype=object)
     if kind in ("float", "int"):
-        return _as_number(series, kind, present)
+        return _as_number(series, kind, present, fmt, decimal)
     check_timezone(timezone)
-    return _as_time(series, kind, timezone, present)
+    return _as_time(series, kind, timezone, present, fmt)
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -140,18 +178,61 @@ def _as_text(s: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def _as_number(s: pd.Series, kind: str, present: pd.Series) -> tuple[pd.Series, pd.Series]:
+#: integers beyond this are refused before any integer cast (float64 holds them exactly).
+MAX_WHOLE = 2 ** 53
+
+_NUMERIC_TEXT = r"^[+-]?[\d.,]+(?:[eE][+-]?\d+)?$"
+_GROUPED = {".": r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$|^[+-]?\.\d+$",
+            ",": r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$|^[+-]?,\d+$"}
+
+
+def _reasons(index: pd.Index) -> pd.Series:
+    return pd.Series(None, index=index, dtype=object)
+
+
+def _as_number(s: pd.Series, kind: str, present: pd.Series, fmt: str | None,
+               decimal: str | None) -> tuple[pd.Series, pd.Series]:
+    why = _reasons(s.index)
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         out = s.astype("float64")
+        if fmt == "percent":
+            out = out / 100.0
     else:
-        text = s.astype("string").str.replace(_CURRENCY, "", regex=True)
-        out = pd.to_numeric(text, errors="coerce").astype("float64")
-    bad = present & out.isna()
+        text = s.astype("string").str.replace(_CURRENCY, "", regex=True).str.replace("'", "", regex=False)
+        pct = text.str.endswith("%").fillna(False)
+        if fmt == "percent":
+            text = text.mask(pct, text.str.slice(0, -1))
+        elif pct.any():
+            why[pct & present] = "a percent value; declare `format: percent` for this column in the mapping"
+        mark = decimal or "."
+        numeric = text.str.match(_NUMERIC_TEXT).fillna(False)
+        grouped = text.str.match(_GROUPED[mark]).fillna(False)
+        wrong = numeric & ~grouped & present & why.isna()
+        if wrong.any():
+            why[wrong] = ("ambiguous decimal format; declare the decimal mark in the mapping (`decimal: ','` "
+                          "for 1.234,50)") if decimal is None else (
+                f"does not match the declared decimal mark {decimal!r} (thousands in groups of 3)")
+        clean = text.where(~numeric | grouped)
+        if mark == ".":
+            clean = clean.str.replace(",", "", regex=False)
+        else:
+            clean = clean.where(~numeric, clean.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+        out = pd.to_numeric(clean, errors="coerce").astype("float64")
+        if fmt == "percent":
+            out = out / 100.0
+    infinite = present & out.notna() & ~np.isfinite(out.to_numpy(dtype="float64", na_value=np.nan))
+    if infinite.any():
+        why[infinite & why.isna()] = "not a finite number"
+        out = out.mask(infinite)
+    why[present & out.isna() & why.isna()] = BAD_VALUE_REASONS[kind]
     if kind == "int":
-        frac = out.notna() & (out % 1 != 0)
-        bad |= frac
-        out = out.mask(frac)
-    return out, bad
+        huge = out.notna() & (out.abs() > MAX_WHOLE)
+        if huge.any():
+            why[huge] = f"out of range for a whole number (more than {MAX_WHOLE:,})"
+        frac = out.notna() & ~huge & (out % 1 != 0)
+        why[frac] = BAD_VALUE_REASONS[kind]
+        out = out.mask(huge | frac)
+    return out, why
 
 
 def _normalise_dates(s: pd.Series) -> pd.Series:
@@ -174,9 +255,39 @@ def _parse_naive(s: pd.Series) -> pd.Series:
     return out
 
 
-def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _localize(naive: pd.Series, tz: str, why: pd.Series) -> pd.Series:
+    """Wall-clock times in ``tz`` as aware times; nonexistent and ambiguous DST times are
+    missing and reported as such (never shifted)."""
+    naive = naive.astype("datetime64[us]") if naive.dt.tz is None else naive
+    loc = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    lost = naive.notna() & loc.isna()
+    if lost.any():
+        early = naive[lost].dt.tz_localize(tz, ambiguous=np.ones(int(lost.sum()), dtype=bool), nonexistent="NaT")
+        gap = early.isna()
+        why[gap[gap].index] = (f"local time does not exist in {tz} (clocks go forward); "
+                               "give the time with its UTC offset")
+        why[gap[~gap].index] = (f"ambiguous local time in {tz} (clocks go back, it happens twice); "
+                                "give the time with its UTC offset")
+    return loc
+
+
+def _parse_with_format(text: pd.Series, fmt: str) -> pd.Series:
+    return pd.to_datetime(text, format=fmt, errors="coerce")
+
+
+def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series,
+             fmt: str | None = None) -> tuple[pd.Series, pd.Series]:
+    why = _reasons(s.index)
     if pd.api.types.is_datetime64_any_dtype(s):
         parsed = s
+    elif fmt is not None:
+        raw = s.astype("string").str.strip()
+        try:
+            parsed = _parse_with_format(raw, fmt)
+        except (ValueError, TypeError) as exc:
+            raise ArgumentError("format", fmt, f"a strftime pattern such as '%b-%Y' ({exc})") from None
+        if kind == "datetime" and parsed.dt.tz is None:
+            parsed = _localize(parsed, tz, why).dt.tz_convert("UTC")
     else:
         text = _normalise_dates(s)
         aware = text.str.contains(_OFFSET, na=False)
@@ -186,8 +297,7 @@ def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series) -> tuple[pd.S
                 parsed[aware] = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
             if (~aware).any():
                 naive = _parse_naive(text[~aware])
-                parsed[~aware] = naive.dt.tz_localize(tz, ambiguous="NaT",
-                                                      nonexistent="shift_forward").dt.tz_convert("UTC")
+                parsed[~aware] = _localize(naive, tz, why).dt.tz_convert("UTC")
         elif aware.any():  # dates given as timestamps with an offset count in the local day of ``tz``
             parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
             local = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce").dt.tz_convert(tz)
@@ -198,7 +308,7 @@ def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series) -> tuple[pd.S
             parsed = _parse_naive(text)
     if kind == "datetime":
         if parsed.dt.tz is None:  # typed naive values (Parquet, Excel, SQL): wall-clock times in ``tz``
-            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+            parsed = _localize(parsed, tz, why)
         parsed = parsed.dt.tz_convert("UTC")
         parsed = parsed.astype("datetime64[us, UTC]")
     else:
@@ -207,4 +317,7 @@ def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series) -> tuple[pd.S
         parsed = parsed.dt.normalize().astype("datetime64[us]")
         if kind == "month":
             parsed = parsed.dt.to_period("M").dt.to_timestamp().astype("datetime64[us]")
-    return parsed, present & parsed.isna()
+    unread = present & parsed.isna() & why.isna()
+    if unread.any():
+        why[unread] = BAD_VALUE_REASONS[kind] + (f" (expected format {fmt!r})" if fmt else "")
+    return parsed, why

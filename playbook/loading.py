@@ -12,35 +12,155 @@ reconciles the counts, and writes portfolios back out.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import Field as PydField
 
 from ._checks import check_choice
 from .arrays import codes_of
-from .coercion import BAD_VALUE_REASONS, EMPTY_DTYPES, check_timezone, coerce, empty_column
+from .coercion import EMPTY_DTYPES, check_timezone, coerce_reasons, empty_column
 from .content import Playbook, load_playbook
 from .errors import ArgumentError, DataValidationError, SourceError
+from .expressions import ExpressionError, parse
+from .masking import neutralise_formulas
 from .portfolio import LoadReport, Portfolio, errors_frame
 from .readers import RawTable, ReadRequest, read_source, read_table_file, table_suffixes
-from .schema import TABLES, Col, bucket_of_dpd, contract, pandera_schema
+from .schema import TABLES, UNIQUE_KEYS, Col, bucket_of_dpd, contract, pandera_schema
 
 __all__ = ["Portfolio", "LoadReport", "Mapping", "load_portfolio", "load_table", "read_mapping", "write_portfolio"]
 
 TableName = Literal["accounts", "interactions", "payments", "history"]
+
+#: a code in a mapping: text, or a number (YAML ``0: current`` needs no quotes)
+Code = Union[str, int, float]
+
+_FIELD_KEYS = ("from", "expr", "value", "values", "ranges", "other", "default", "format", "decimal", "trim",
+               "offset_from")
+
+
+def _no_bool(v: Any, where: str) -> Any:
+    if isinstance(v, bool):
+        raise ValueError(f"{where} {v!r} is a YAML boolean (yes/no/true/false/on/off); quote it, e.g. 'yes'")
+    if v is None:
+        raise ValueError(f"{where} is empty (null); quote it, e.g. '' or 'null'")
+    return v
+
+
+def _code_key(v: Any) -> str:
+    """The text a code is matched by: numbers without a trailing ``.0`` (``0`` and ``0.0`` match)."""
+    if isinstance(v, (float, np.floating)):
+        return str(int(v)) if float(v).is_integer() else repr(float(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return str(v)
+
+
+def _canonical_columns() -> dict[str, list[str]]:
+    return {t: [c.name for c in cols] for t, cols in contract([]).items()}
+
+
+class Range(BaseModel):
+    """One entry of a field's ``ranges``: numbers from ``min`` to ``max`` (both inclusive,
+    either open) become ``value``; the first matching range wins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | None = None
+    max: float | None = None
+    value: Code
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}; swap them")
+        _no_bool(self.value, "value")
+        return self
+
+
+class Field(BaseModel):
+    """How one canonical column is computed from a foreign export (``fields:`` in a mapping).
+
+    At most one source: ``from`` (a source column), ``expr`` (a safe expression over source
+    and canonical columns, see :mod:`playbook.expressions`) or ``value`` (a constant); none
+    means the source column with the target's own name. Then, in order: ``trim`` blanks,
+    recode with ``values`` (exact codes) and ``ranges`` (numbers), ``other`` for codes
+    nothing matched (else they are kept and listed in a warning), ``default`` for missing
+    values, and read the kind with ``format`` (``percent``, or a ``strftime`` pattern),
+    ``decimal`` and ``offset_from`` (whole months after a month, ``-1`` = the month before).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: str | None = PydField(None, alias="from")
+    expr: str | None = None
+    value: Code | None = None
+    values: dict[Code, Code] = {}
+    ranges: list[Range] = []
+    other: Code | None = None
+    default: Code | None = None
+    format: str | None = None
+    decimal: Literal[".", ","] | None = None
+    trim: bool | None = None
+    offset_from: str | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                _no_bool(k, "the code")
+                _no_bool(x, f"the value of code {k!r}")
+        return v
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse(str(v))
+            except ExpressionError as exc:
+                raise ValueError(f"{exc}; expressions allow names, numbers, text, comparisons, and/or/not, "
+                                 "+ - * / %, `in [...]` and where/abs/min/max/isna/notna") from None
+        return v
+
+    @field_validator("offset_from")
+    @classmethod
+    def _month(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                pd.Period(str(v), freq="M")
+            except (ValueError, TypeError):
+                raise ValueError(f"{v!r} is not a month; write it as 2019-03") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Field":
+        given = [k for k, v in (("from", self.source), ("expr", self.expr), ("value", self.value)) if v is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of from, expr, value (got {' and '.join(given)})")
+        for k in ("other", "default"):
+            if getattr(self, k) is not None:
+                _no_bool(getattr(self, k), k)
+        return self
 
 
 class Mapping(BaseModel):
     """How a foreign export maps onto the data contract (read from a mapping YAML).
 
     ``files`` names the file, sheet or SQL table per canonical table; ``columns`` renames
-    foreign columns per table; ``values`` maps foreign codes per table and column
-    (e.g. 已承诺还款 -> ptp). ``timezone`` is the export's business time zone: naive
-    timestamps are read in it and the portfolio's days are counted in it; ``None`` (not
-    given) means the playbook's ``settings.yaml`` zone.
+    foreign columns per table (a list feeds several canonical columns from one source
+    column); ``values`` maps foreign codes per table and column (e.g. 已承诺还款 -> ptp;
+    numeric codes need no quotes); ``fields`` computes canonical columns per table
+    (:class:`Field`: from, expr, value, values, ranges, other, default, format, decimal,
+    trim, offset_from). ``timezone`` is the export's business time zone: naive timestamps
+    are read in it and the portfolio's days are counted in it; ``None`` (not given) means
+    the playbook's ``settings.yaml`` zone. ``decimal`` declares the decimal mark of every
+    number (``"."`` or ``","``); ``missing`` lists texts that stand for a missing value
+    (``NULL``, ``N/A``); ``trim`` strips blanks around codes before matching (default on).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -48,8 +168,12 @@ class Mapping(BaseModel):
     files: dict[TableName, str] = {}
     encoding: str | None = None
     timezone: str | None = None
-    columns: dict[TableName, dict[str, str]] = {}
-    values: dict[TableName, dict[str, dict[str, str]]] = {}
+    decimal: Literal[".", ","] | None = None
+    missing: list[str] = []
+    trim: bool = True
+    columns: dict[TableName, dict[str, Union[str, list[str]]]] = {}
+    values: dict[TableName, dict[str, dict[Code, Code]]] = {}
+    fields: dict[TableName, dict[str, Field]] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -60,6 +184,70 @@ class Mapping(BaseModel):
             return check_timezone(v)
         except ArgumentError:
             raise ValueError(f"unknown time zone {v!r}; use an IANA name such as 'Europe/London'") from None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str | None) -> str | None:
+        if v is not None:
+            import codecs
+
+            try:
+                codecs.lookup(v)
+            except LookupError:
+                raise ValueError(f"unknown encoding {v!r}; use e.g. utf-8, gb18030 or latin-1") from None
+        return v
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _codes(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for t, cols in v.items():
+                for col, codes in (cols or {}).items():
+                    for k, x in (codes or {}).items():
+                        _no_bool(k, f"values.{t}.{col}: the code")
+                        _no_bool(x, f"values.{t}.{col}: the value of code {k!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Mapping":
+        canon = _canonical_columns()
+        kinds = {t: {c.name: c.kind for c in cols} for t, cols in contract([]).items()}
+        problems = []
+        for t, cols in self.columns.items():
+            seen: dict[str, str] = {}
+            for foreign, targets in cols.items():
+                for tgt in [targets] if isinstance(targets, str) else targets:
+                    if tgt in seen:
+                        problems.append(f"columns.{t}: {seen[tgt]!r} and {foreign!r} both map to {tgt!r}; map only "
+                                        f"one of them (combine them with an expression under fields.{t}.{tgt})")
+                    seen[tgt] = foreign
+            for tgt, foreign in seen.items():
+                f = self.fields.get(t, {}).get(tgt)
+                if f is not None and (f.source or f.expr or f.value is not None):
+                    problems.append(f"fields.{t}.{tgt}: the column is also renamed from {foreign!r} under columns.{t}; "
+                                    "keep one of the two")
+        for t, fields in self.fields.items():
+            for tgt, f in fields.items():
+                where = f"fields.{t}.{tgt}"
+                if tgt not in canon[t]:
+                    problems.append(f"{where}: {tgt!r} is not a column of {t}; known: {', '.join(canon[t])}")
+                    continue
+                kind = kinds[t][tgt]
+                if f.format is not None:
+                    if kind in ("float", "int") and f.format != "percent":
+                        problems.append(f"{where}.format: {tgt} is a number; the only number format is 'percent'")
+                    elif kind in ("datetime", "date", "month") and "%" not in f.format:
+                        problems.append(f"{where}.format: write a strftime pattern such as '%b-%Y' (Mar-2019) "
+                                        "or '%d/%m/%Y'")
+                    elif kind == "str":
+                        problems.append(f"{where}.format: {tgt} is text; remove format")
+                if f.offset_from is not None and kind not in ("date", "month"):
+                    problems.append(f"{where}.offset_from: only for month and date columns")
+                if f.values and tgt in self.values.get(t, {}):
+                    problems.append(f"{where}.values: codes for {tgt} are also given under values.{t}.{tgt}; keep one")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 def read_mapping(path: str | Path | Mapping | None) -> Mapping:
@@ -92,11 +280,34 @@ def read_mapping(path: str | Path | Mapping | None) -> Mapping:
         raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise SourceError(str(p), f"mapping is not valid UTF-8 YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SourceError(str(p), "invalid mapping: the file must hold keys such as files, columns, values, fields")
     try:
         return Mapping.model_validate(raw)
     except ValidationError as exc:
-        why = "; ".join(f"field {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SourceError(str(p), f"invalid mapping: {why}") from None
+        raise SourceError(str(p), f"invalid mapping: {_mapping_problems(exc)}") from None
+
+
+def _mapping_problems(exc: ValidationError) -> str:
+    """pydantic's errors as ``field a.b.c: what is wrong, and how to fix it``."""
+    out = []
+    for e in exc.errors():
+        loc = [str(x) for x in e["loc"]]
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            if len(loc) == 1:
+                allowed = [f for f in Mapping.model_fields]
+            elif "ranges" in loc:
+                allowed = list(Range.model_fields)
+            elif loc[0] == "fields":
+                allowed = list(_FIELD_KEYS)
+            else:
+                allowed = []
+            msg = f"unknown key {loc[-1]!r}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        elif e["type"] == "literal_error" and len(loc) >= 2 and loc[0] in ("files", "columns", "values", "fields"):
+            msg = f"{loc[1]!r} is not a table; tables: {', '.join(TABLES)}"
+        out.append(f"field {'.'.join(loc)}: {msg}" if loc else msg)
+    return "; ".join(out)
 
 
 # ------------------------------------------------------------------------ reading
@@ -116,63 +327,322 @@ def _effective_timezone(mapping: Mapping, pb: Playbook) -> str:
 # ------------------------------------------------------------------------ mapping and checks
 
 
+#: texts that often stand for a missing value; refused in required columns unless the
+#: mapping's ``missing`` list declares them
+PLACEHOLDERS = ("nan", "null", "none", "n/a", "na", "#n/a", "nat", "nil", "undefined", "(null)")
+
+#: timestamps more than this many days after today are refused as implausible
+FUTURE_DAYS = 366
+
+
+class _Table:
+    """The work on one raw table: problems found so far, keyed by the row as a person sees it."""
+
+    def __init__(self, table: str, raw: RawTable, mapping: Mapping, timezone: str, notes: list[str]) -> None:
+        self.table, self.raw, self.mapping, self.tz, self.notes = table, raw, mapping, timezone, notes
+        self.label = raw.label
+        self.n = len(raw.frame)
+        self.rows = pd.Series(raw.row_numbers(), index=raw.frame.index)
+        self.parts: list[pd.DataFrame] = []
+        self.structural: list[dict] = []
+
+    def bad(self, mask: pd.Series, column: str, reason: Any, values: Any = None) -> None:
+        """Report the rows where ``mask`` holds; ``reason`` is one text or a Series of them."""
+        mask = mask.fillna(False).astype(bool) if mask.dtype != bool else mask
+        if not mask.any():
+            return
+        val = pd.NA if values is None else values[mask].astype("str").str.slice(0, 60).to_numpy()
+        why = reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason
+        self.parts.append(pd.DataFrame({"table": self.table, "file": self.label, "row": self.rows[mask].to_numpy(),
+                                        "column": column, "value": val, "reason": why}))
+
+    def whole(self, column: str, reason: str, fix: str = "") -> None:
+        """A problem with the table as a whole: every row is rejected."""
+        self.structural.append(dict(table=self.table, file=self.label, row=pd.NA, column=column, value=pd.NA,
+                                    reason=f"{reason} ({self.n} rows rejected)" + (f"; {fix}" if fix else "")))
+
+    def note(self, text: str) -> None:
+        self.notes.append(f"{self.label}: {text}")
+
+
+def _header_problems(t: _Table) -> None:
+    header = [str(h).strip().lstrip("\ufeff") for h in (t.raw.header if t.raw.header is not None else t.raw.frame.columns)]
+    for name in sorted({h for h in header if h and header.count(h) > 1}):
+        where = [str(i + 1) for i, h in enumerate(header) if h == name]
+        t.whole(name, f"duplicate column name: the header names {name!r} in columns {' and '.join(where)}; "
+                      "rename one in the export (or drop it)")
+
+
+def _sources(t: _Table) -> dict[str, pd.Series]:
+    """The source columns by name after the mapping's ``columns`` renames (a list copies)."""
+    frame = t.raw.frame
+    names = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
+    own = {n: frame.iloc[:, i] for i, n in enumerate(names) if n not in {}}
+    renames = t.mapping.columns.get(t.table, {})
+    out = {n: s for n, s in own.items() if n not in renames}
+    for foreign, targets in renames.items():
+        if foreign not in own:
+            t.note(f"columns.{t.table} renames {foreign!r}, which is not a column of this file")
+            continue
+        for tgt in [targets] if isinstance(targets, str) else targets:
+            if tgt in own and tgt not in renames:
+                t.whole(tgt, f"two source columns for {tgt}: the file's own {tgt!r} and {foreign!r} (renamed by "
+                             f"columns.{t.table}); remove one from the mapping, or rename the file's {tgt!r} away")
+            out[tgt] = own[foreign]
+    return out
+
+
+def _text(s: pd.Series, trim: bool) -> pd.Series:
+    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        s = s.astype("str")
+        return s.str.strip() if trim else s
+    return s
+
+
+def _codes(s: pd.Series) -> pd.Series:
+    """Every value as the text codes are matched by (``0``, ``0.0`` and 0 all read ``0``)."""
+    present = s.dropna()
+    lut = {v: _code_key(v) for v in pd.unique(present)}
+    return s.map(lut)
+
+
+def _recode(t: _Table, target: str, f: Field, s: pd.Series, where: str) -> pd.Series:
+    """Apply ``values``, ``ranges`` and ``other``; warn with every unmatched code and its count."""
+    trim = f.trim if f.trim is not None else t.mapping.trim
+    keys = _codes(_text(s, trim))
+    lut = {(_code_key(k).strip() if trim else _code_key(k)): v for k, v in f.values.items()}
+    out = pd.Series(keys.map(lut), index=s.index, dtype=object)
+    matched = out.notna()
+    if f.ranges:
+        num = pd.to_numeric(keys.where(~matched), errors="coerce")
+        for r in f.ranges:
+            m = ~matched & num.notna()
+            if r.min is not None:
+                m &= num >= r.min
+            if r.max is not None:
+                m &= num <= r.max
+            out[m] = r.value
+            matched |= m
+    left = keys.notna() & ~matched
+    if left.any():
+        counts = keys[left].value_counts()
+        if f.other is not None:
+            out[left] = f.other
+            t.note(f"{where}: {int(left.sum())} values matched no `values`/`ranges` entry and became "
+                   f"`other` {f.other!r}: " + ", ".join(f"{k!r} ({v})" for k, v in counts.items()))
+        else:
+            out[left] = _text(s, trim)[left]
+            shown = counts.head(200)
+            more = f", and {len(counts) - len(shown)} more codes" if len(counts) > len(shown) else ""
+            t.note(f"warning: {where}: {len(counts)} codes matched no `values`/`ranges` entry and are kept as they "
+                   "are: " + ", ".join(f"{k!r} ({v})" for k, v in shown.items()) + more
+                   + f"; add them under {where}.values (or set `other:`)")
+    return out
+
+
+def _offset_months(t: _Table, s: pd.Series, base: str, column: str) -> pd.Series:
+    """Whole-month offsets (``-1``: the month before ``base``) as the first day of their month."""
+    num = pd.to_numeric(_text(s, True), errors="coerce")
+    present = s.notna() & (_text(s, True).astype("str") != "")
+    bad = present & (num.isna() | (num % 1 != 0) | (num.abs() > 12 * 1000))
+    t.bad(bad, column, f"not a whole number of months (offset_from {base})", s)
+    start = pd.Period(base, freq="M")
+    ok = num.where(~bad)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    if ok.notna().any():
+        idx = ok.notna()
+        months = start.ordinal + ok[idx].astype("int64")
+        out[idx] = pd.PeriodIndex.from_ordinals(months.to_numpy(), freq="M").to_timestamp().astype("datetime64[us]")
+    return out
+
+
+def _expression_inputs(t: _Table, f: Field, target: str, done: dict[str, pd.Series],
+                       sources: dict[str, pd.Series], where: str) -> dict[str, pd.Series] | None:
+    """The columns an expression reads: canonical ones as computed, source ones as numbers,
+    or as text where the expression compares them with text."""
+    expr = parse(f.expr)
+    texty = {name for name, value in expr.literal_pairs() if isinstance(value, str)}
+    cols: dict[str, pd.Series] = {}
+    for name in sorted(expr.names):
+        if name in done:
+            cols[name] = done[name]
+        elif name in sources:
+            s = sources[name]
+            if name in texty:
+                cols[name] = _text(s, True).mask(lambda x: x == "") if not pd.api.types.is_numeric_dtype(s) else s
+            else:
+                values, why = coerce_reasons(_missing(t, s), "float", t.tz, decimal=f.decimal or t.mapping.decimal)
+                t.bad(why.notna(), name, why.astype("str") + f" (read by {where}.expr)", s)
+                cols[name] = values
+        else:
+            known = sorted(set(done) | set(sources))
+            t.whole(target, f"{where}.expr: unknown name {name!r}; known: {', '.join(known)}")
+            return None
+    return cols
+
+
+def _missing(t: _Table, s: pd.Series) -> pd.Series:
+    """The mapping's ``missing`` texts (e.g. NULL, N/A) as missing values."""
+    if not t.mapping.missing or not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+        return s
+    text = s.astype("str").str.strip()
+    return s.mask(text.isin(t.mapping.missing))
+
+
+def _double_encoded(s: pd.Series) -> pd.Series:
+    """Per value, the text it reads as when UTF-8 was decoded as Latin-1/cp1252 (mojibake), else missing."""
+    out = pd.Series(None, index=s.index, dtype=object)
+    cand = s.str.contains("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+                          "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]", regex=True, na=False)
+    if not cand.any():
+        return out
+    fixed = {}
+    for v in pd.unique(s[cand]):
+        for enc in ("cp1252", "latin-1"):
+            try:
+                w = v.encode(enc).decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if w != v:
+                fixed[v] = w
+                break
+    return s.map(fixed) if fixed else out
+
+
 def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timezone: str,
              notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Rename, map codes, coerce and check one raw table; returns (accepted, errors, read)."""
-    df = raw.frame.copy()
-    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
-    df = df.rename(columns=mapping.columns.get(table, {}))
-    n = len(df)
-    rows = pd.Series(np.arange(n) + raw.first_row, index=df.index)
+    t = _Table(table, raw, mapping, timezone, notes)
+    n = t.n
+    _header_problems(t)
+    sources = _sources(t)
+    fields = mapping.fields.get(table, {})
+    legacy = mapping.values.get(table, {})
     canon = {c.name: c for c in cols}
-    if table == "history" and "bucket" not in df.columns and "dpd" in df.columns:
-        df["bucket"] = pd.NA  # derived from dpd after coercion
-    extra = [c for c in df.columns if c not in canon]
+    for p in raw.problems:
+        t.parts.append(pd.DataFrame([dict(table=table, file=t.label, row=p["row"], column=p["column"],
+                                          value=pd.NA if p.get("value") is None else p["value"], reason=p["reason"])]))
+    used = {f.source or (None if (f.expr or f.value is not None) else name) for name, f in fields.items()}
+    used |= {name for f in fields.values() if f.expr for name in parse(f.expr).names}
+    extra = [c for c in sources if c not in canon and c not in used]
     if extra:
-        notes.append(f"{raw.label}: ignored columns not in the data contract: {', '.join(map(str, extra))}")
-    missing = [c.name for c in cols if c.required and c.name not in df.columns]
-    if missing:
-        errs = [dict(table=table, file=raw.label, row=pd.NA, column=m, value=pd.NA,
-                     reason=f"required column missing ({n} rows rejected)") for m in missing]
-        return pd.DataFrame(), errors_frame(errs), n
+        t.note(f"ignored columns not in the data contract: {', '.join(map(str, extra))}")
 
-    for col, codes in mapping.values.get(table, {}).items():
-        if col in df.columns:
-            df[col] = df[col].replace(codes)
-
-    out = pd.DataFrame(index=df.index)
-    bad_parts: list[pd.DataFrame] = []
+    specs: dict[str, Field] = {}
     for c in cols:
-        if c.name not in df.columns:
-            out[c.name] = empty_column(c.kind, df.index)
-            continue
-        values, bad = coerce(df[c.name], c.kind, timezone)
-        out[c.name] = values
-        if bad.any():
-            what = BAD_VALUE_REASONS[c.kind]
-            bad_parts.append(pd.DataFrame({"table": table, "file": raw.label, "row": rows[bad].values, "column": c.name,
-                                           "value": df.loc[bad, c.name].astype(str).str.slice(0, 60).values,
-                                           "reason": what}))
-        if c.required:
-            miss = values.isna() & ~bad
-            if table == "history" and c.name == "bucket":
-                miss &= False
-            if miss.any():
-                bad_parts.append(pd.DataFrame({"table": table, "file": raw.label, "row": rows[miss].values,
-                                               "column": c.name, "value": pd.NA, "reason": "required value missing"}))
-    if table == "history":
-        need = out["bucket"].isna() & out["dpd"].notna()
-        if need.any():
-            out.loc[need, "bucket"] = np.asarray(bucket_of_dpd(out.loc[need, "dpd"])).astype(str)
-        miss = out["bucket"].isna() & out["dpd"].isna()
-        if miss.any():
-            bad_parts.append(pd.DataFrame({"table": table, "file": raw.label, "row": rows[miss].values,
-                                           "column": "bucket", "value": pd.NA, "reason": "required value missing (bucket or dpd)"}))
+        if c.name in fields:
+            specs[c.name] = fields[c.name]
+        elif c.name in sources:
+            specs[c.name] = Field(values=legacy.get(c.name, {}))
+    for name, f in specs.items():
+        src = f.source if f.source is not None else (name if f.expr is None and f.value is None else None)
+        if src is not None and src not in sources:
+            t.whole(name, f"fields.{table}.{name}.from names {src!r}, which is not a column of this file "
+                          f"(columns: {', '.join(map(str, sources))})")
+    missing = [c.name for c in cols if c.required and c.name not in specs
+               and not (table == "history" and c.name == "bucket" and "dpd" in specs)]
+    for m in missing:
+        t.whole(m, "required column missing", "rename a source column onto it under `columns:` "
+                   f"or compute it under `fields.{table}.{m}`")
+    if t.structural:
+        return pd.DataFrame(), errors_frame(t.structural), n
 
+    out: dict[str, pd.Series] = {}
+    order = [k for k, f in specs.items() if f.expr is None] + [k for k, f in specs.items() if f.expr is not None]
+    for name in order:
+        f, c = specs[name], canon[name]
+        where = f"fields.{table}.{name}" if name in fields else f"values.{table}.{name}"
+        if f.expr is not None:
+            inputs = _expression_inputs(t, f, name, out, sources, f"fields.{table}.{name}")
+            if inputs is None:
+                return pd.DataFrame(), errors_frame(t.structural), n
+            try:
+                s = parse(f.expr).evaluate(inputs)
+            except ExpressionError as exc:
+                t.whole(name, f"fields.{table}.{name}.expr: {exc.reason}")
+                return pd.DataFrame(), errors_frame(t.structural), n
+            if not isinstance(s, pd.Series):
+                s = pd.Series([s] * n, index=raw.frame.index, dtype=object)
+            shown = s
+        elif f.value is not None:
+            s = shown = pd.Series([f.value] * n, index=raw.frame.index, dtype=object)
+        else:
+            s = shown = sources[f.source if f.source is not None else name]
+        s = _missing(t, s)
+        if f.values or f.ranges:
+            s = _recode(t, name, f, s, where)
+        if f.default is not None:
+            empty = s.isna() | (_text(s, True).astype("str") == "") if not pd.api.types.is_numeric_dtype(s) else s.isna()
+            if empty.any():
+                s = s.astype(object).mask(empty, f.default)
+                t.note(f"{where}: {int(empty.sum())} missing values set to the default {f.default!r}")
+        if f.offset_from is not None:
+            s = _offset_months(t, s, f.offset_from, name)
+        values, why = coerce_reasons(s, c.kind, timezone, fmt=None if f.offset_from else f.format,
+                                     decimal=f.decimal or mapping.decimal)
+        t.bad(why.notna(), name, why.astype("str"), shown)
+        out[name] = values
+        if c.kind == "str" and len(values):
+            _check_text(t, c, values)
+        if c.required and not (table == "history" and name == "bucket"):
+            t.bad(values.isna() & why.isna(), name, "required value missing")
+
+    frame = pd.DataFrame(index=raw.frame.index)
+    for c in cols:
+        frame[c.name] = out[c.name] if c.name in out else empty_column(c.kind, raw.frame.index)
+    if table == "history":
+        need = frame["bucket"].isna() & frame["dpd"].notna()
+        if need.any():
+            frame.loc[need, "bucket"] = np.asarray(bucket_of_dpd(frame.loc[need, "dpd"])).astype(str)
+        t.bad(frame["bucket"].isna() & frame["dpd"].isna() & ~_rejected(t, frame.index, "dpd"), "bucket",
+              "required value missing (bucket or dpd)")
+    _contract_checks(t, table, cols, frame)
+    _future(t, cols, frame)
+    errors = pd.concat([p for p in t.parts if len(p)], ignore_index=True) if t.parts else errors_frame([])
+    rejected_rows = set(errors["row"].dropna().astype(int)) if len(errors) else set()
+    keep = ~t.rows.isin(rejected_rows)
+    accepted = frame[keep.values].copy()
+    accepted["_row"] = t.rows[keep].values
+    accepted["_file"] = raw.label
+    return accepted, errors, n
+
+
+def _rejected(t: _Table, index: pd.Index, column: str) -> pd.Series:
+    """Rows already reported for ``column``."""
+    rows = set()
+    for p in t.parts:
+        rows |= set(p.loc[p["column"] == column, "row"].dropna().astype(int))
+    return t.rows.isin(rows)
+
+
+def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
+    present = values.notna()
+    if not present.any():
+        return
+    low = values.str.casefold()
+    ph = present & low.isin(PLACEHOLDERS)
+    if ph.any():
+        if c.required:
+            t.bad(ph, c.name, "a missing-value placeholder in a required column; fix the export, or list it under "
+                              "`missing:` in the mapping to report it as a missing value", values)
+        else:
+            counts = values[ph].value_counts()
+            t.note(f"{c.name}: {int(ph.sum())} values look like missing-value placeholders and are kept as text: "
+                   + ", ".join(f"{k!r} ({v})" for k, v in counts.items())
+                   + "; list them under `missing:` in the mapping to read them as missing")
+    fixed = _double_encoded(values)
+    moj = fixed.notna()
+    if moj.any():
+        t.bad(moj, c.name, "text looks double-encoded (UTF-8 read as Latin-1/cp1252): it reads "
+                           + fixed[moj].astype("str").map(repr) + " as UTF-8; set `encoding: utf-8` in the mapping",
+              values)
+
+
+def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame) -> None:
     import pandera.pandas as pa
 
     try:
-        pandera_schema(table, cols).validate(out, lazy=True)
+        pandera_schema(table, cols).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
@@ -180,17 +650,56 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
             idx = fc["index"].astype(int).to_numpy()
             reason = np.where(fc["check"].astype(str) == "field_uniqueness",
                               "duplicate " + fc["column"].astype(str) + " (first occurrence kept)", fc["check"].astype(str))
-            bad_parts.append(pd.DataFrame({"table": table, "file": raw.label, "row": rows.loc[idx].values,
-                                           "column": fc["column"].astype(str).values,
-                                           "value": fc["failure_case"].astype(str).str.slice(0, 60).values,
-                                           "reason": reason}))
-    errors = pd.concat(bad_parts, ignore_index=True) if bad_parts else errors_frame([])
-    rejected_rows = set(errors["row"].dropna().astype(int)) if len(errors) else set()
-    keep = ~rows.isin(rejected_rows)
-    accepted = out[keep.values].copy()
-    accepted["_row"] = rows[keep].values
-    accepted["_file"] = raw.label
-    return accepted, errors, n
+            t.parts.append(pd.DataFrame({"table": table, "file": t.label, "row": t.rows.loc[idx].values,
+                                         "column": fc["column"].astype(str).values,
+                                         "value": fc["failure_case"].astype(str).str.slice(0, 60).values,
+                                         "reason": reason}))
+    key = list(UNIQUE_KEYS.get(table, ()))
+    if key:
+        complete = frame[key].notna().all(axis=1)
+        dup = frame[key].duplicated(keep="first") & complete
+        if dup.any():
+            first = frame[complete].drop_duplicates(key, keep="first")
+            firsts = pd.Series(t.rows[first.index].to_numpy(), index=pd.MultiIndex.from_frame(first[key]))
+            at = firsts.reindex(pd.MultiIndex.from_frame(frame.loc[dup, key])).to_numpy()
+            t.bad(dup, key[-1], pd.Series([f"duplicate ({', '.join(key)}): row {int(r)} has the same "
+                                           f"{' and '.join(key)} (first occurrence kept)" for r in at],
+                                          index=frame.index[dup]).reindex(frame.index),
+                  frame[key[-1]].astype("str"))
+
+
+def _future(t: _Table, cols: list[Col], frame: pd.DataFrame) -> None:
+    """Timestamps and months implausibly far in the future (a wrong clock, format or year)."""
+    limit = pd.Timestamp.now(tz="UTC").normalize() + pd.Timedelta(days=FUTURE_DAYS)
+    for c in cols:
+        if c.kind not in ("datetime", "month") or c.name not in frame:
+            continue
+        s = frame[c.name]
+        lim = limit if c.kind == "datetime" else limit.tz_localize(None)
+        late = s.notna() & (s > lim)
+        today = (limit - pd.Timedelta(days=FUTURE_DAYS)).date()
+        t.bad(late, c.name, f"more than {FUTURE_DAYS} days after today ({today}); "
+                            "check the export's year, clock or date format", s)
+
+
+def flag_after_as_of(portfolio_frames: dict[str, pd.DataFrame], as_of: Any, timezone: str) -> list[str]:
+    """Notes naming the rows dated after ``as_of`` (kept; computations as of a date ignore them)."""
+    if as_of is None:
+        return []
+    day = pd.Timestamp(as_of)
+    end = (day.normalize() + pd.Timedelta(days=1)).tz_localize(timezone) if day.tzinfo is None else day
+    notes = []
+    for table, col in (("interactions", "ts"), ("payments", "paid_at"), ("history", "month")):
+        f = portfolio_frames.get(table)
+        if f is None or col not in f or not len(f):
+            continue
+        s = f[col]
+        late = s > (end if col != "month" else day.to_period("M").to_timestamp())
+        if late.any():
+            notes.append(f"warning: {table}: {int(late.sum())} rows have {col} after the as-of date "
+                         f"{day.date()} (latest {s[late].max()}); they are kept, and computations as of "
+                         f"{day.date()} ignore them")
+    return notes
 
 
 def _finish(frame: pd.DataFrame, cols: list[Col]) -> pd.DataFrame:
@@ -208,7 +717,7 @@ def _empty(cols: list[Col]) -> pd.DataFrame:
 
 def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = None, *,
                    on_error: Literal["raise", "keep_valid"] = "raise",
-                   playbook: Playbook | None = None) -> Portfolio:
+                   playbook: Playbook | None = None, as_of: Any = None) -> Portfolio:
     """Load a portfolio and validate it against the data contract.
 
     Parameters
@@ -227,6 +736,11 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     playbook : Playbook, optional
         The playbook content (disposition codes, business time zone); by default
         :func:`playbook.load_playbook`.
+    as_of : date-like, optional
+        The date the portfolio is looked at: rows dated after it (contacts, payments,
+        history months) are kept and named in a warning note. Without it, nothing is
+        compared with an as-of date; timestamps more than a year after today are always
+        rejected as implausible.
 
     Returns
     -------
@@ -251,6 +765,9 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     if "accounts" not in raws:
         raise SourceError(str(source), f"no accounts table found (looked for accounts{'/'.join(table_suffixes())}, "
                                        "a sheet or SQL table named 'accounts', or the name given in the mapping)")
+    if len(raws["accounts"].frame) == 0:
+        raise SourceError(raws["accounts"].label, "accounts has no rows; nothing to load (is it the right file, "
+                                                  "or only a header?)")
     frames: dict[str, pd.DataFrame] = {}
     counts, errors = [], []
     for t in TABLES:
@@ -282,6 +799,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     errs = pd.concat([e for e in errors if len(e)], ignore_index=True) if any(len(e) for e in errors) else errors_frame([])
     if len(errs):
         errs = errs.sort_values(["table", "row", "column"], kind="stable", na_position="first").reset_index(drop=True)
+    notes += flag_after_as_of(frames, as_of, zone)
     count_frame = pd.DataFrame(counts, columns=["table", "file", "read", "accepted", "rejected"])
     report = LoadReport(str(source), count_frame, errs, notes)
     if on_error == "raise" and not report.ok:
@@ -296,7 +814,11 @@ def write_portfolio(portfolio: Portfolio, out: str | Path, *, fmt: Literal["parq
                     mapping: str | Path | Mapping | None = None, encoding: str = "utf-8") -> list[Path]:
     """Write the canonical tables, optionally as a foreign export would look.
 
-    Output is deterministic for the same input.
+    Output is deterministic for the same input. In CSV and Excel files, text cells that
+    start with ``=``, ``+``, ``-`` or ``@`` get a leading apostrophe, so that a spreadsheet
+    shows them instead of running them as formulas (read back, they keep it). A mapping's
+    ``columns`` and ``values`` are applied in reverse (a list target writes its first
+    column); its ``fields`` cannot be reversed and are not used.
 
     Parameters
     ----------
@@ -334,10 +856,18 @@ def write_portfolio(portfolio: Portfolio, out: str | Path, *, fmt: Literal["parq
         for t, df in portfolio.tables().items():
             df = df.copy()
             for col, codes in m.values.get(t, {}).items():
-                inverse = {v: k for k, v in codes.items()}
+                inverse = {}
+                for k, v in codes.items():
+                    inverse.setdefault(v, k)
                 if col in df.columns:
                     df[col] = df[col].replace(inverse)
-            df = df.rename(columns={v: k for k, v in m.columns.get(t, {}).items()})
+            back: dict[str, str] = {}
+            for foreign, targets in m.columns.get(t, {}).items():
+                first = targets if isinstance(targets, str) else targets[0]
+                back[first] = foreign
+            df = df.rename(columns=back)
+            if fmt in ("csv", "xlsx"):
+                df = neutralise_formulas(df)
             name = m.files.get(t, f"{t}.{fmt}")
             path = out / name
             if fmt == "parquet":

@@ -33,7 +33,7 @@ from .errors import ArgumentError, SourceError, UnknownKeyError
 from .schema import TABLES
 
 __all__ = ["RawTable", "ReadRequest", "ReadResult", "Reader", "FileReader", "ExcelReader", "DuckDBReader",
-           "SQLReader", "FolderReader", "register_reader", "unregister_reader", "registered", "get_reader",
+           "SQLReader", "FolderReader", "CSVReader", "register_reader", "unregister_reader", "registered", "get_reader",
            "known_readers", "table_suffixes", "read_source", "read_table_file", "reader_key", "sha256_file",
            "frame_digest"]
 
@@ -53,11 +53,33 @@ class RawTable:
         How problems name the table's origin (a file, sheet or database table).
     first_row : int
         The row number of the first data row as a person sees it in the source.
+    rows : array of int, optional
+        The row number of every frame row as a person sees it (a CSV line number, which
+        skips blank lines and counts quoted line breaks); ``None``: consecutive from
+        ``first_row``.
+    problems : list of dict
+        Rows the reader found broken (``row``, ``column``, ``value``, ``reason``), e.g. a
+        line with more fields than the header or an Excel formula without a cached value;
+        the loader rejects and reports them.
+    header : list of str, optional
+        The column names exactly as the source holds them (before a reader renames
+        duplicates), so that duplicate names can be refused.
     """
 
     frame: pd.DataFrame
     label: str
     first_row: int
+    rows: Any = None
+    problems: list[dict] = field(default_factory=list)
+    header: list[str] | None = None
+
+    def row_numbers(self) -> Any:
+        """The row number of every frame row as a person sees it in the source."""
+        import numpy as np
+
+        if self.rows is not None:
+            return np.asarray(self.rows, dtype="int64")
+        return np.arange(len(self.frame), dtype="int64") + self.first_row
 
 
 @dataclass(frozen=True)
@@ -201,6 +223,12 @@ class ExcelReader(FileReader):
         super().__init__(lambda path, request: pd.read_excel(path, sheet_name=0), first_row=2,
                          description=description)
 
+    def read_table(self, path: Path, request: ReadRequest) -> RawTable:
+        """Read a workbook's first sheet as one table (see :meth:`FileReader.read_table`)."""
+        table = super().read_table(path, request)
+        table.header, table.problems = _guarded(path, self.description, lambda: _excel_checks(path, 0, table.frame))
+        return table
+
     def read(self, source: str, request: ReadRequest) -> ReadResult:
         """Read the sheets named after the tables (see :meth:`Reader.read`)."""
         path = Path(source)
@@ -217,7 +245,8 @@ class ExcelReader(FileReader):
         result = ReadResult(digests={path.name: sha256_file(path)})
         for t, frame in frames.items():
             sheet = request.name_of(t) if request.name_of(t) in sheets else sheets[0]
-            result.tables[t] = RawTable(frame, f"{path.name}[{sheet}]", self.first_row)
+            header, problems = _guarded(path, self.description, lambda: _excel_checks(path, sheet, frame))
+            result.tables[t] = RawTable(frame, f"{path.name}[{sheet}]", self.first_row, problems=problems, header=header)
             if sheet != request.name_of(t):
                 result.notes.append(f"{path.name}: no sheet named after a table; read sheet {sheet!r} as accounts")
         return result
@@ -298,6 +327,9 @@ class FolderReader(Reader):
             else:
                 candidates = [folder / f"{name}{s}" for s in suffixes]
             found = [c for c in candidates if c.is_file()]
+            if len(found) > 1:
+                raise SourceError(str(folder), f"two files for table {t!r}: {', '.join(c.name for c in found)}; "
+                                               "keep one, or name the one to read under `files:` in the mapping")
             if t in request.named and not found:
                 raise SourceError(str(folder / name),
                                   f"the mapping names this file for table {t!r}, but it does not exist")
@@ -527,19 +559,145 @@ def _guarded(path: Path, what: str, read: Callable[[], Any]) -> Any:
         raise SourceError(str(path), f"cannot read {what} file: {exc}") from None
 
 
+def _decode(path: Path, request: ReadRequest) -> str:
+    """The file's text: in the declared encoding, else UTF-8 (with or without BOM), else GBK/GB18030."""
+    data = path.read_bytes()
+    if request.encoding:
+        try:
+            return data.decode(request.encoding)
+        except LookupError:
+            raise SourceError(str(path), f"unknown encoding {request.encoding!r} in the mapping; "
+                                         "use e.g. utf-8, gb18030 or latin-1") from None
+        except UnicodeDecodeError as exc:
+            raise SourceError(str(path), f"cannot decode as {request.encoding} (byte {exc.start}); "
+                                         "fix `encoding` in the mapping") from None
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise SourceError(str(path), "cannot decode as UTF-8 or GBK/GB18030; set `encoding` in the mapping")
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    """Unique column names, renaming repeats as pandas does (``a``, ``a.1``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        out.append(n if k == 0 else f"{n}.{k}")
+        seen[n] = k + 1
+    return out
+
+
+def _scan_csv(text: str) -> tuple[list[str], list[int], list[list[str]] | None, list[dict]]:
+    """Header, the line number of every record, and (only when some record has a different
+    field count than the header) every record, with one problem per such line."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    lines: list[int] = []
+    counts: list[int] = []
+    records: list[list[str]] = []
+    last = 0
+    for rec in reader:
+        start, last = last + 1, reader.line_num
+        if not rec:  # a blank line, skipped as pandas skips it
+            continue
+        if header is None:
+            header = rec
+            continue
+        lines.append(start)
+        counts.append(len(rec))
+        records.append(rec)
+    header = header or []
+    n = len(header)
+    problems = []
+    ragged = [i for i, k in enumerate(counts) if k != n]
+    for i in ragged:
+        k = counts[i]
+        if k < n:
+            problems.append(dict(row=lines[i], column=header[k], value=None,
+                                 reason=f"line has {k} fields, the header has {n}: {', '.join(header[k:])} missing "
+                                        "(check separators and quotes)"))
+        else:
+            problems.append(dict(row=lines[i], column=f"field {n + 1}", value=str(records[i][n])[:60],
+                                 reason=f"line has {k} fields, the header has {n} (an unquoted separator?)"))
+    return header, lines, (records if ragged else None), problems
+
+
+def _read_csv_table(path: Path, request: ReadRequest) -> RawTable:
+    """Every value as text, with the line number of every row and every ragged line reported."""
+    import io
+
+    text = _decode(path, request)
+    header, lines, records, problems = _scan_csv(text)
+    names = _dedupe([h.strip().lstrip("\ufeff") for h in header])
+    if records is None:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                            names=names, header=0, skip_blank_lines=True)
+        if len(frame) != len(lines):  # pandas and csv disagree on records: trust the csv module
+            records = [r for r in __import__("csv").reader(io.StringIO(text, newline="")) if r][1:]
+    if records is not None:
+        n = len(names)
+        frame = pd.DataFrame([(r + [""] * n)[:n] for r in records], columns=names).astype("str")
+        frame = frame.mask(frame == "")
+    return RawTable(frame, path.name, 2, rows=lines, problems=problems, header=header)
+
+
 def _read_csv(path: Path, request: ReadRequest) -> pd.DataFrame:
     """Every value as text; UTF-8 (with or without BOM), else GBK/GB18030, unless declared."""
-    kw: dict[str, Any] = dict(dtype=str, keep_default_na=False, na_values=[""])
-    if request.encoding:
-        return pd.read_csv(path, encoding=request.encoding, **kw)
+    return _read_csv_table(path, request).frame
+
+
+class CSVReader(FileReader):
+    """CSV files: every value as text, line numbers as a person sees them, ragged lines reported."""
+
+    def __init__(self) -> None:
+        super().__init__(_read_csv, first_row=2, description=".csv")
+
+    def read_table(self, path: Path, request: ReadRequest) -> RawTable:
+        """Read one CSV file (see :meth:`FileReader.read_table`)."""
+        return _guarded(path, self.description, lambda: _read_csv_table(path, request))
+
+
+def _excel_checks(path: Path, sheet: str | int, frame: pd.DataFrame) -> tuple[list[str], list[dict]]:
+    """The sheet's header as written, and every formula cell with no cached value (pandas
+    reads it as empty: the workbook was written by a program that does not compute
+    formulas, and was never opened and saved in a spreadsheet application)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", **kw)
-    except UnicodeDecodeError:
+        ws = book.worksheets[sheet] if isinstance(sheet, int) else book[sheet]
+        rows = ws.iter_rows()
+        header = ["" if c.value is None else str(c.value) for c in next(rows, ())]
+        formulas: dict[tuple[int, int], str] = {}
+        if len(frame) and frame.isna().to_numpy().any():
+            for row in rows:
+                for c in row:
+                    if getattr(c, "data_type", None) == "f":
+                        formulas[(c.row, c.column)] = str(c.value)
+    finally:
+        book.close()
+    problems: list[dict] = []
+    if formulas:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
-            return pd.read_csv(path, encoding="gb18030", **kw)
-        except UnicodeDecodeError:
-            raise SourceError(str(path), "cannot decode as UTF-8 or GBK/GB18030; "
-                                         "set `encoding` in the mapping") from None
+            ws = book.worksheets[sheet] if isinstance(sheet, int) else book[sheet]
+            for row in ws.iter_rows(min_row=2):
+                for c in row:
+                    key = (getattr(c, "row", None), getattr(c, "column", None))
+                    if key in formulas and c.value is None:
+                        col = header[key[1] - 1] if key[1] - 1 < len(header) else f"column {key[1]}"
+                        problems.append(dict(row=key[0], column=col.strip(), value=formulas[key][:60],
+                                             reason="Excel formula without a cached value; open and save the "
+                                                    "workbook in a spreadsheet application, or export values"))
+        finally:
+            book.close()
+    return header, problems
 
 
 def _read_parquet(path: Path, request: ReadRequest) -> pd.DataFrame:
@@ -549,7 +707,7 @@ def _read_parquet(path: Path, request: ReadRequest) -> pd.DataFrame:
 # ------------------------------------------------------------------------ built-in registrations
 
 register_reader(".parquet", FileReader(_read_parquet, first_row=1, description=".parquet"))
-register_reader(".csv", FileReader(_read_csv, first_row=2, description=".csv"))
+register_reader(".csv", CSVReader())
 register_reader(".xlsx", ExcelReader(".xlsx"))
 register_reader(".xlsm", ExcelReader(".xlsm"))
 _DUCKDB = DuckDBReader()

@@ -18,6 +18,10 @@ CHANNELS = ("call", "sms", "email", "letter", "visit", "app", "ivr")
 DIRECTIONS = ("outbound", "inbound")
 PARTIES = ("debtor", "guarantor", "relative", "colleague", "third_party")
 TABLES = ("accounts", "interactions", "payments", "history")
+#: columns that together identify a row: a second row with the same values is rejected
+UNIQUE_KEYS: dict[str, tuple[str, ...]] = {"history": ("account_id", "month")}
+#: days past due above this (100 years) cannot be right: a wrong unit or a corrupt value
+MAX_DPD = 36500
 BUCKETS = ("current", "M1", "M2", "M3+")
 
 
@@ -35,6 +39,10 @@ class Col:
 
 def _ge0(name: str) -> pa.Check:
     return pa.Check.ge(0, error=f"{name} must be >= 0")
+
+
+def _dpd_max() -> pa.Check:
+    return pa.Check.le(MAX_DPD, error=f"dpd must be <= {MAX_DPD} (100 years); is the column in days?")
 
 
 def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
@@ -70,7 +78,7 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("account_id", "str", True, unique=True),
             Col("balance", "float", True, (_ge0("balance"),)),
             Col("overdue_amount", "float", True, (_ge0("overdue_amount"),)),
-            Col("dpd", "int", True, (_ge0("dpd"),)),
+            Col("dpd", "int", True, (_ge0("dpd"), _dpd_max())),
             Col("product", "str", True),
             Col("customer_id", "str"),
             Col("due_day", "int", checks=(pa.Check.in_range(1, 31, error="due_day must be 1-31"),)),
@@ -117,7 +125,7 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("account_id", "str", True),
             Col("month", "month", True),
             Col("bucket", "str", True, (_isin(BUCKETS, "bucket"),)),
-            Col("dpd", "int", checks=(_ge0("dpd"),)),
+            Col("dpd", "int", checks=(_ge0("dpd"), _dpd_max())),
             Col("balance", "float", True, (_ge0("balance"),)),
             Col("paid", "float", checks=(_ge0("paid"),)),
         ],
