@@ -177,7 +177,9 @@ def _id_numbers(rng: np.random.Generator, region_code: np.ndarray, birth: np.nda
     return np.char.add(body, check)
 
 
-def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timestamp = "2026-11-29") -> Portfolio:
+def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timestamp = "2026-11-29", *,
+                   contact_rate: float = 1.0, promise_keeping: float = 1.0, noise: float = 0.0,
+                   type_mix: dict[str, float] | None = None, cadence: float = 1.0, leakage: float = 0.0) -> Portfolio:
     """Generate a synthetic delinquent portfolio.
 
     Parameters
@@ -189,6 +191,23 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     as_of : date-like
         Snapshot date; interactions cover the 90 days before it, history the 12 months
         ending in its month.
+
+    contact_rate : float
+        Multiplier on each type's chance that a call reaches the debtor (capped at 0.95).
+    promise_keeping : float
+        Multiplier on each type's chance of keeping a promise (capped at 0.98).
+    noise : float
+        Share of conversations whose outcome is drawn uniformly from all conversation
+        outcomes instead of from the type's mix (miscoding, off days).
+    type_mix : dict, optional
+        Share per type (missing types get 0); default the generator's own mix.
+    cadence : float
+        Multiplier on the number of contact attempts.
+    leakage : float
+        Share of each debtor's conversations drawn from a second type's mix (fixed per
+        account, in ``truth["second_type"]``): debtors who show some cues of another type.
+
+    The defaults reproduce the generator's standard output exactly.
 
     Returns
     -------
@@ -202,7 +221,14 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     rng = np.random.default_rng(seed)
 
     # --- accounts -------------------------------------------------------------------
-    t = rng.choice(len(TYPES), n, p=TYPE_SHARE)
+    share = TYPE_SHARE if type_mix is None else np.array([float(type_mix.get(x, 0.0)) for x in TYPES])
+    if share.sum() <= 0 or (share < 0).any():
+        from .errors import ArgumentError
+
+        raise ArgumentError("type_mix", str(type_mix), f"non-negative shares of {', '.join(TYPES)} with a positive sum")
+    p_rpc_t = np.minimum(_P_RPC * contact_rate, 0.95)
+    p_kept_t = np.minimum(_P_KEPT * promise_keeping, 0.98)
+    t = rng.choice(len(TYPES), n, p=share / share.sum())
     stage = _pick(rng, _STAGE_MIX[t])
     lo = np.array([0, 1, 31, 61])[stage]
     hi = np.array([0, 30, 60, 180])[stage]
@@ -250,7 +276,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     })
 
     # --- interactions ------------------------------------------------------------------
-    mean_attempts = np.array([1.5, 8.0, 12.0, 15.0])[stage]
+    mean_attempts = np.array([1.5, 8.0, 12.0, 15.0])[stage] * cadence
     k = rng.poisson(mean_attempts)
     acc = np.repeat(np.arange(n), k)
     m = len(acc)
@@ -262,13 +288,21 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     channel = np.array(["call", "sms", "email", "ivr", "visit"])[_pick(rng, np.tile([.78, .13, .04, .03, .02], (m, 1)))]
     channel = np.where((channel == "visit") & (sa < 3), "call", channel)
     # call outcomes
-    p_rpc = np.where(csa == 0, _P_RPC[ta], np.where(csa == 1, 0.03, 0.0))
+    p_rpc = np.where(csa == 0, p_rpc_t[ta], np.where(csa == 1, 0.03, 0.0))
     u = rng.random(m)
     is_rpc = u < p_rpc
     non_rpc_mix = np.array([[.58, .14, .12, .10, .03, .03], [.40, .08, .05, .12, .05, .30], [.35, .02, .05, .28, .30, .00]])
     non_rpc = np.array(["no_answer", "busy", "voicemail", "power_off", "wrong_number", "third_party_contact"])[
         _pick(rng, non_rpc_mix[csa])]
-    rpc_out = np.array(RPC_OUTCOMES)[_pick(rng, _RPC_MIX[ta])]
+    second = np.full(n, -1)
+    if leakage > 0:  # a second type per account; that share of its conversations follows it
+        second = (t + rng.integers(1, len(TYPES), n)) % len(TYPES)
+        ta_mix = np.where(rng.random(m) < leakage, second[acc], ta)
+    else:
+        ta_mix = ta
+    rpc_out = np.array(RPC_OUTCOMES)[_pick(rng, _RPC_MIX[ta_mix])]
+    if noise > 0:
+        rpc_out = np.where(rng.random(m) < noise, np.array(RPC_OUTCOMES)[rng.integers(0, len(RPC_OUTCOMES), m)], rpc_out)
     outcome = np.where(is_rpc, rpc_out, non_rpc)
     party = np.where(outcome == "third_party_contact", np.where(rng.random(m) < 0.7, "relative", "third_party"), "debtor")
     sms_ok = rng.random(m) < np.where(csa == 2, 0.4, 0.97)
@@ -334,7 +368,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
 
     # --- payments: kept promises, partial payments on broken ones, and self-cures --------
     ptp_idx = np.flatnonzero(is_ptp)
-    kept = rng.random(len(ptp_idx)) < _P_KEPT[ta[ptp_idx]]
+    kept = rng.random(len(ptp_idx)) < p_kept_t[ta[ptp_idx]]
     due_ns = ptp_date_ns[ptp_idx]
     past = due_ns < day0.value
     pay_kept = kept & past
@@ -383,7 +417,8 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
 
     truth = pd.DataFrame({
         "account_id": ids, "behaviour_type": np.array(TYPES)[t], "contact_state": np.array(_CONTACT_STATES)[contact_state],
-        "payday": payday, "p_rpc": _P_RPC[t], "p_kept": _P_KEPT[t],
+        "payday": payday, "p_rpc": p_rpc_t[t], "p_kept": p_kept_t[t],
+        "second_type": np.where(second >= 0, np.array(TYPES)[np.maximum(second, 0)], ""),
         "planted_violations": np.concatenate([np.full(n - len(planted), ""), [";".join(r) for r, _ in planted]]),
     })
     for frame in (accounts, interactions, payments, history, truth):

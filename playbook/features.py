@@ -7,6 +7,7 @@ Everything is vectorised: accounts are mapped to integer positions once and coun
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,10 +27,19 @@ _COUNTED = {"third_party_count": "third_party_contact", "wrong_number_count": "w
             "hang_up_count": "hang_up", "hostile_count": "hostile", "refuse_count": "refuse",
             "dispute_count": "dispute", "hardship_count": "hardship", "callback_count": "callback",
             "plan_request_count": "plan_request", "claims_paid_count": "claims_paid",
-            "no_outcome_count": "rpc"}
+            "no_outcome_count": "rpc", "conditional_ptp_count": "conditional_ptp", "plan_agreed_count": "plan_agreed",
+            "deflect_count": "deflect", "claims_money_count": "claims_money", "fee_dispute_count": "fee_dispute",
+            "hang_up_after_id_count": "hang_up_after_id"}
 _SHARES = {"hostile_share": "hostile_count", "refuse_share": "refuse_count", "dispute_share": "dispute_count",
            "hardship_share": "hardship_count", "callback_share": "callback_count", "plan_share": "plan_request_count",
-           "hang_up_share": "hang_up_count", "ptp_share": "promises_made", "no_outcome_share": "no_outcome_count"}
+           "hang_up_share": "hang_up_count", "ptp_share": "promises_made", "no_outcome_share": "no_outcome_count",
+           "conditional_share": "conditional_ptp_count", "deflect_share": "deflect_count",
+           "claims_money_share": "claims_money_count", "fee_dispute_share": "fee_dispute_count",
+           "plan_agreed_share": "plan_agreed_count", "hang_up_after_id_share": "hang_up_after_id_count",
+           "angry_share": "angry_tone_count", "polite_share": "polite_tone_count"}
+# attempts that rang out unanswered (the line works) versus a dead line (off, wrong number)
+_UNANSWERED = ("no_answer", "busy", "voicemail", "not_home")
+_TONE_COUNTS = {"angry_tone_count": "angry", "polite_tone_count": "polite", "upset_tone_count": "upset"}
 _NS_DAY = NS_DAY
 
 
@@ -165,6 +175,18 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     for col, code in _COUNTED.items():
         f[col] = per_code[:, counted.index(code)].astype("float64")
     del per_code
+    f["unanswered_count"] = count(voice & (codes_of(it["outcome"], _UNANSWERED) >= 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["unanswered_share"] = np.where(f["attempts"] > 0, f["unanswered_count"] / f["attempts"], np.nan)
+    if "tone" in it.columns:
+        tone = codes_of(it["tone"], list(_TONE_COUNTS.values()))
+        for col, i in zip(_TONE_COUNTS, range(len(_TONE_COUNTS))):
+            f[col] = count(tone == i)
+    else:
+        for col in _TONE_COUNTS:
+            f[col] = np.zeros(n)
+    for col, hits in _note_hits(it, pb, inwin).items():
+        f[col] = count(hits)
 
     ps = promises()
     ps_in = to_ns(ps["ts"]) >= start
@@ -200,6 +222,29 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
         raise ContentError([("features.yaml", f"features (id: {m})", "id", "declared but not derived by the code")
                             for m in sorted(missing)])
     return f[list(pb.features)]
+
+
+def _note_hits(it: pd.DataFrame, pb: Playbook, inwin: np.ndarray) -> dict[str, np.ndarray]:
+    """Per note cue of ``features.yaml``, which interactions' notes contain one of its phrases.
+
+    Each distinct note text is searched once (notes repeat), case-insensitively, and only
+    notes inside the window are read. Without a ``notes`` column nothing matches.
+    """
+    out = {nc.feature: np.zeros(len(it), dtype=bool) for nc in pb.note_cues}
+    if not pb.note_cues or "notes" not in it.columns:
+        return out
+    notes = it["notes"]
+    present = inwin & notes.notna().to_numpy()
+    if not present.any():
+        return out
+    codes, uniq = pd.factorize(notes[present].astype(str))
+    text = pd.Series(uniq, dtype=object).str.lower()
+    for nc in pb.note_cues:
+        pattern = "|".join(re.escape(p.lower()) for p in nc.zh + nc.en)
+        found = text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+        hit = out[nc.feature]
+        hit[present] |= found[codes]
+    return out
 
 
 def _history_features(h: pd.DataFrame, ids: pd.Series, day: pd.Timestamp, n: int) -> tuple[np.ndarray, np.ndarray]:

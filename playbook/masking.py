@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["mask_name", "mask_phone", "mask_id", "mask_pii", "neutralise_formulas"]
+__all__ = ["mask_name", "mask_phone", "mask_id", "mask_pii", "mask_notes", "neutralise_formulas"]
 
 
 def mask_name(s: pd.Series) -> pd.Series:
@@ -34,6 +34,28 @@ def mask_pii(frame: pd.DataFrame) -> pd.DataFrame:
             present = out[col].notna()
             out[col] = fn(out[col].fillna("")).where(present)
     return out
+
+
+_ID_IN_TEXT = r"(?<![0-9A-Za-z])\d{6}(?:19|20)\d{2}\d{4}\d{3}[0-9Xx](?![0-9A-Za-z])"
+_EMAIL_IN_TEXT = r"[\w.+-]+@[\w-]+\.[\w.-]+"
+_DIGITS_IN_TEXT = r"(?<!\d)(\d{3})[\d\s-]{3,}(\d{4})(?!\d)"
+
+
+def mask_notes(s: pd.Series) -> pd.Series:
+    """Mask personal data inside free text (collectors' notes) before anyone sees it.
+
+    ID numbers (18 characters) keep their first 4 and last 2 characters, e-mail
+    addresses become ``***@***``, and any other run of 7 or more digits (phone numbers,
+    card or account numbers) keeps its first 3 and last 4 digits: ``新号码13912345678`` ->
+    ``新号码139****5678``. Missing notes stay missing. The result still needs HTML
+    escaping for display.
+    """
+    present = s.notna()
+    t = s.astype("str")
+    t = t.str.replace(_ID_IN_TEXT, lambda m: m.group(0)[:4] + "*" * 12 + m.group(0)[-2:], regex=True)
+    t = t.str.replace(_EMAIL_IN_TEXT, "***@***", regex=True)
+    t = t.str.replace(_DIGITS_IN_TEXT, lambda m: m.group(1) + "****" + m.group(2), regex=True)
+    return t.where(present)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -49,6 +49,8 @@ def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
     return pa.Check.isin(list(values), error=f"unknown {what}; allowed: {', '.join(values)}")
 
 
+# The debtor's tone in a conversation, as the collector recorded it (optional).
+TONES = ("calm", "polite", "angry", "upset", "evasive")
 VULNERABILITY_REASONS = ("health", "life_event", "resilience", "capability")
 # Account status. Accounts in NOT_WORKED are never in a queue or worklist: nothing is owed
 # (paid off, closed, settled), the debt belongs to someone else (sold), or collection must
@@ -115,6 +117,9 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("staff_count", "int", checks=(pa.Check.ge(1, error="staff_count must be >= 1"),)),
             # channels the debtor consented to in this contact (its time is ts), e.g. "call"
             Col("consent", "str", checks=(_consent_check(),)),
+            # the collector's free-text notes (催记): personal data, masked before display
+            Col("notes", "str", pii=True),
+            Col("tone", "str", checks=(_isin(TONES, "tone"),)),
         ],
         "payments": [
             Col("account_id", "str", True),

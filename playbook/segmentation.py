@@ -12,12 +12,12 @@ import pandas as pd
 
 from ._checks import check_choice, check_positive_int
 from ._docstrings import share_docs
-from .content import Playbook, load_playbook
+from .content import Playbook, Scorecard, load_playbook
 from .portfolio import Portfolio
 from .prepared import Prepared, prepared_for
 from .schema import NOT_WORKED
 
-__all__ = ["segment", "apply_rules", "priority_score", "recommend", "is_worked"]
+__all__ = ["segment", "apply_rules", "score_types", "explain_type", "priority_score", "recommend", "is_worked"]
 
 _DAYS_TO_ROLL = np.array([30, 60, 90])
 
@@ -28,15 +28,24 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
     Returns a frame indexed like ``features`` with, per dimension ``d``, the columns
     ``d``, ``reason_d`` (the id of the rule that fired) and ``confidence_d``. An account no
     rule matches gets a missing category and the reason ``no_rule_matched``.
+
+    A dimension with a scorecard (``scorecards`` in ``rules/segmentation.yaml``) runs its
+    rules first as gates; the accounts no gate decides are scored (:func:`score_types`):
+    the reason is then the strongest cue of the assigned category, and the columns
+    ``score_d``, ``runner_up_d``, ``runner_up_score_d`` and ``cues_d`` (the ids of the
+    assigned category's cues that fired, strongest first) are added.
     """
     pb = playbook or load_playbook()
     columns = {c: features[c] for c in features.columns}  # the caller's frame is never written to
     out = {}
     n = len(features)
     for dim, rules in pb.rules.items():
+        card = pb.scorecards.get(dim)
         cats = list(dict.fromkeys(r.then for r in rules))
+        if card is not None:
+            cats = list(dict.fromkeys(cats + list(card.types) + [card.fallback]))
         cat = np.full(n, -1, dtype="int16")
-        reason = np.full(n, len(rules), dtype="int16")
+        reason = np.full(n, len(rules), dtype="int32")
         conf = np.zeros(n)
         open_ = np.ones(n, dtype=bool)
         for i, rule in enumerate(rules):
@@ -45,18 +54,127 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
             hit = rule.expression.mask(columns, n) & open_
             cat[hit], reason[hit], conf[hit] = cats.index(rule.then), i, rule.confidence
             open_ &= ~hit
+        reason_ids = [r.id for r in rules] + ["no_rule_matched"]
+        if card is not None:
+            sc = score_types(columns, n, card)
+            top_cue = len(reason_ids) + sc.pop("top_cue")
+            reason_ids += sc.pop("cue_ids")
+            cat[open_] = np.array([cats.index(t) for t in sc["type_names"]])[sc["type"][open_]]
+            reason[open_] = top_cue[open_]
+            conf[open_] = sc["confidence"][open_]
+            names = np.array(list(card.types) + [card.fallback], dtype=object)
+            out[f"score_{dim}"] = np.where(open_, sc["score"], np.nan)
+            out[f"runner_up_{dim}"] = pd.Categorical(np.where(open_ & (sc["runner_up_score"] > 0),
+                                                              names[sc["runner_up"]], None), categories=list(card.types))
+            out[f"runner_up_score_{dim}"] = np.where(open_, sc["runner_up_score"], np.nan)
+            out[f"cues_{dim}"] = _mask_categorical(sc["fired"], open_)
         columns[dim] = pd.Series(pd.Categorical.from_codes(cat, categories=cats), index=features.index)
         out[dim] = columns[dim]
-        out[f"reason_{dim}"] = pd.Categorical.from_codes(reason, categories=[r.id for r in rules] + ["no_rule_matched"])
+        out[f"reason_{dim}"] = pd.Categorical.from_codes(reason, categories=reason_ids)
         out[f"confidence_{dim}"] = conf
     return pd.DataFrame(out, index=features.index)
+
+
+def _mask_categorical(c: pd.Categorical, keep: np.ndarray) -> pd.Categorical:
+    """``c`` with ``""`` where ``keep`` is False."""
+    if keep.all():
+        return c
+    cats = list(c.categories)
+    if "" not in cats:
+        cats.append("")
+        c = c.add_categories([""])
+    codes = np.where(keep, c.codes, cats.index(""))
+    return pd.Categorical.from_codes(codes, categories=cats)
+
+
+def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a mapping of feature Series
+    """Score every category of ``card`` for every account, vectorised.
+
+    A cue contributes ``weight x clip(evidence, 0, 1)`` (missing evidence counts 0); a
+    category's score is the sum of its cues. The best category is assigned when its
+    score reaches ``card.min_score``, else ``card.fallback`` (too little evidence for
+    every category). ``confidence`` is ``best / (best + runner-up)`` scaled down by
+    ``min(1, (best - runner-up) / margin)`` when the two are closer than the margin, so a
+    close call never looks certain.
+
+    Returns a dict: ``type`` (index into ``type_names``: the card's categories, then the
+    fallback), ``score``, ``runner_up`` (index), ``runner_up_score``, ``confidence``,
+    ``fired`` (per account, the ids of the assigned category's cues that contributed,
+    strongest first, joined by ``;``, as a Categorical), ``top_cue`` (index into
+    ``cue_ids``, the assigned category's strongest cue, or the fallback id) and
+    ``cue_ids`` (every cue id, then ``card.fallback_id``).
+    """
+    types = list(card.types)
+    k = len(types)
+    cue_ids: list[str] = []
+    owner: list[int] = []
+    contrib = []
+    for ti, t in enumerate(types):
+        for cue in card.types[t]:
+            v = cue.expression.evaluate(columns)
+            v = np.asarray(v, dtype="float64") if isinstance(v, pd.Series) else np.full(n, float(v))
+            v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+            contrib.append((v * cue.weight).astype("float32"))
+            cue_ids.append(cue.id)
+            owner.append(ti)
+    c = np.vstack(contrib) if contrib else np.zeros((0, n), dtype="float32")  # cues x accounts
+    owner_a = np.array(owner)
+    scores = np.zeros((k, n), dtype="float64")
+    for ti in range(k):
+        scores[ti] = c[owner_a == ti].sum(axis=0)
+    scores = np.round(scores, 3)  # decisions and the reported scores use the same numbers
+    order = np.argsort(-scores, axis=0, kind="stable")
+    best, second = order[0], order[1] if k > 1 else order[0]
+    cols = np.arange(n)
+    best_s, second_s = scores[best, cols], scores[second, cols]
+    assigned = best_s >= card.min_score
+    pos_best, pos_second = np.maximum(best_s, 0), np.maximum(second_s, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(pos_best + pos_second > 0, pos_best / (pos_best + pos_second), 0.0)
+    gap = np.minimum(1.0, (best_s - second_s) / card.margin) if card.margin > 0 else np.ones(n)
+    confidence = np.where(assigned, np.round(share * (0.5 + 0.5 * gap), 3), 0.0)
+    type_idx = np.where(assigned, best, k)
+    # fired cues of the assigned category, strongest first: one text per distinct set
+    own = owner_a[:, None] == type_idx[None, :]
+    live = (c > 0) & own
+    strength = np.where(live, c, 0)
+    top = np.argmax(strength, axis=0)
+    top_cue = np.where(assigned & live.any(axis=0), top, len(cue_ids))
+    fired = _fired_text(live, strength, cue_ids)
+    return {"type": type_idx, "type_names": types + [card.fallback], "score": best_s,
+            "runner_up": np.where(assigned, second, best), "runner_up_score": np.where(assigned, second_s, best_s),
+            "confidence": confidence, "fired": fired, "top_cue": top_cue, "cue_ids": cue_ids + [card.fallback_id]}
+
+
+def _fired_text(live: np.ndarray, strength: np.ndarray, cue_ids: list[str]) -> pd.Categorical:
+    """Per account, the ids of the live cues joined by ``;``: the strongest first, then the
+    others in file order. The text is built once per distinct (set, strongest) pair."""
+    m, n = live.shape
+    if m == 0 or not live.any():
+        return pd.Categorical(np.full(n, "", dtype=object))
+    top = np.argmax(strength, axis=0).astype("int64")
+    if m <= 56:
+        bits = np.zeros(n, dtype="int64")
+        for i in range(m):
+            bits |= live[i].astype("int64") << i
+        key = np.stack([bits, top], axis=1)
+    else:  # many cues: pack the booleans row-wise instead
+        key = np.concatenate([np.packbits(live, axis=0).T.astype("int64"), top[:, None]], axis=1)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    texts = []
+    for j in first:
+        ids = [cue_ids[top[j]]] + [cue_ids[r] for r in range(m) if live[r, j] and r != top[j]] if live[:, j].any() else []
+        texts.append(";".join(ids))
+    cats, code = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(code.reshape(-1)[inverse.reshape(-1)], categories=list(cats))
 
 
 def is_worked(features: pd.DataFrame) -> np.ndarray:
     """Whether each account belongs in a queue: its status is not one of
     :data:`playbook.schema.NOT_WORKED` (paid off, closed, settled, sold, bankrupt,
-    deceased) and something is owed (balance or overdue amount above 0)."""
-    owed = (features["balance"].fillna(0).to_numpy() > 0) | (features["overdue_amount"].fillna(0).to_numpy() > 0)
+    deceased) and it is overdue (days past due or overdue amount above 0): an account that
+    is up to date is not in a collection queue."""
+    owed = (features["overdue_amount"].fillna(0).to_numpy() > 0) | (features["dpd"].fillna(0).to_numpy() > 0)
     return ~np.isin(features["status"].astype(str).to_numpy(), NOT_WORKED) & owed
 
 
@@ -149,7 +267,9 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
         One row per account: ``account_id``, every dimension of the rules (stage,
         lifecycle, severity, contactability, ability, willingness, quadrant,
         behaviour_type, intent, risk_segment, occupation_group, life_stage, vulnerable,
-        team), ``status`` (open when the data has none), ``worked`` (False for accounts
+        team), ``type_score``, ``runner_up``, ``runner_up_score`` and ``type_cues`` (the
+        behavioural type's scorecard: see :func:`score_types` and :func:`explain_type`),
+        ``status`` (open when the data has none), ``worked`` (False for accounts
         never to be worked: see :func:`is_worked`), ``priority`` (0 when not worked), ``recommended_treatment`` (in ``lang``), ``confidence`` (of
         the behavioural type), ``reasons`` (``dimension=rule_id`` pairs joined by ``;``)
         and per dimension ``reason_<d>`` and ``confidence_<d>``.
@@ -176,8 +296,77 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
                               dtype="category")
     result["recommended_treatment"] = treatment.array
     result["confidence"] = seg["confidence_behaviour_type"].to_numpy()
+    if "score_behaviour_type" in seg:
+        result["type_score"] = seg["score_behaviour_type"].to_numpy()
+        result["runner_up"] = seg["runner_up_behaviour_type"].array
+        result["runner_up_score"] = seg["runner_up_score_behaviour_type"].to_numpy()
+        result["type_cues"] = seg["cues_behaviour_type"].array
     result["reasons"] = _join_reasons(seg, dims)
     for d in dims:
         result[f"reason_{d}"] = seg[f"reason_{d}"].array
         result[f"confidence_{d}"] = seg[f"confidence_{d}"].to_numpy()
     return result.reset_index(drop=True)
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        if np.isnan(v):
+            return "n/a"
+        return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
+    return str(v)
+
+
+def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
+                 playbook: Playbook | None = None) -> dict:
+    """Why an account has its behavioural type: the cues that fired, with its values.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        :func:`segment` output.
+    features : DataFrame or None
+        The features the segments came from (indexed by account id); without them the
+        cues are named without values.
+    account_id : str
+    lang : str
+        ``zh`` or ``en``.
+    playbook : Playbook, optional
+
+    Returns
+    -------
+    dict
+        ``type``, ``type_name``, ``confidence``, ``score``, ``runner_up``,
+        ``runner_up_name``, ``runner_up_score``, ``cues`` (list of dicts: ``id``, ``text``,
+        ``seed``, ``values`` as ``{feature: value}``) and ``text`` (one line naming the cues
+        and the values, in ``lang``). Accounts a gate rule decided name that rule instead.
+    """
+    check_choice("lang", lang, ("zh", "en"))
+    pb = playbook or load_playbook()
+    row = segments.loc[segments["account_id"] == account_id].iloc[0]
+    f = features.loc[account_id] if features is not None else pd.Series(dtype=object)
+    bt = str(row["behaviour_type"])
+    dim = pb.dimension("behaviour_type")
+    card = pb.scorecards.get("behaviour_type")
+    cue_by_id = {c.id: c for cues in (card.types.values() if card else []) for c in cues}
+    fired = [x for x in str(row.get("type_cues", "") or "").split(";") if x and x != "nan"]
+    cues = []
+    for cid in fired:
+        cue = cue_by_id[cid]
+        values = {name: f[name] for name in sorted(cue.expression.names) if name in f.index}
+        cues.append({"id": cid, "text": cue.text(lang), "seed": cue.seed, "values": values})
+    ru = row.get("runner_up")
+    ru = None if ru is None or pd.isna(ru) else str(ru)
+    sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
+    if cues:
+        body = sep.join(f"{c['text']} ({', '.join(f'{k}={_fmt(v)}' for k, v in c['values'].items())})" for c in cues)
+    else:
+        rid = str(row["reason_behaviour_type"])
+        rule = next((r for r in pb.rules["behaviour_type"] if r.id == rid), None)
+        body = f"{rid}: {rule.when}" if rule is not None else (card.note(lang) if card else rid)
+    text = f"{dim.category(bt).name(lang)}{colon}{body}"
+    if ru:
+        text += f"{sep}{pb.text('explorer.runner_up', lang)}{colon}{dim.category(ru).name(lang)} ({_fmt(row['runner_up_score'])})"
+    return {"type": bt, "type_name": dim.category(bt).name(lang), "confidence": float(row["confidence"]),
+            "score": float(row.get("type_score", np.nan)), "runner_up": ru,
+            "runner_up_name": dim.category(ru).name(lang) if ru else None,
+            "runner_up_score": float(row.get("runner_up_score", np.nan)), "cues": cues, "text": text}

@@ -42,13 +42,17 @@ class PortfolioExplorer(LabelledApp):
     {playbook}
     export_dir : str or Path
         Where :meth:`export` writes the filtered list.
+    features : pandas.DataFrame, optional
+        The features the segments came from: the drill-down then shows each cue's values.
     """
 
     section = "explorer"
 
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
-                 playbook: Playbook | None = None, export_dir: str | Path = ".") -> None:
+                 playbook: Playbook | None = None, export_dir: str | Path = ".",
+                 features: pd.DataFrame | None = None) -> None:
         self.portfolio, self.lang = portfolio, lang
+        self.features = features
         self.pb = playbook or load_playbook()
         self.export_dir = Path(export_dir)
         acc = portfolio.accounts.set_index("account_id").reindex(segments["account_id"])
@@ -211,7 +215,35 @@ class PortfolioExplorer(LabelledApp):
             The account; ``None`` leaves the drill-down unchanged.
         """
         if account_id:
-            self.timeline.value = timeline_html(self.portfolio, account_id, self.segments, self.pb, self.lang)
+            self.timeline.value = (self.type_html(account_id)
+                                   + timeline_html(self.portfolio, account_id, self.segments, self.pb, self.lang))
+
+    def type_html(self, account_id: str) -> str:
+        """The account's type, confidence, runner-up and the cues that fired (with values
+        when the explorer was given ``features``), then its collector notes, masked.
+
+        Parameters
+        ----------
+        account_id : str
+            The account.
+
+        Returns
+        -------
+        str
+            Escaped HTML.
+        """
+        from ..masking import mask_notes
+        from .trainer import type_evidence_html
+
+        out = type_evidence_html(self.pb, self.segments, account_id, self.lang,
+                                 features=getattr(self, "features", None), section="explorer")
+        it = self.portfolio.interactions
+        if "notes" in it.columns:
+            notes = it.loc[(it["account_id"] == account_id) & it["notes"].notna(), "notes"]
+            if len(notes):
+                items = "".join(f"<li>{html.escape(str(x))}</li>" for x in mask_notes(notes.tail(10)))
+                out += f"<p><b>{html.escape(self.text('notes'))}</b></p><ul>{items}</ul>"
+        return out
 
     def _export(self) -> None:
         path = self.export(self.export_fmt.value)
@@ -253,6 +285,11 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh
     top = segments.sort_values("priority", ascending=False).head(20)
     shown = mask_pii(acc.loc[top["account_id"], ["name", "phone", "balance", "dpd"]].reset_index())
     shown["type"] = top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy()
+    shown["confidence"] = top["confidence"].map(lambda x: f"{x:.0%}").to_numpy()
+    if "runner_up" in top:
+        shown["runner_up"] = top["runner_up"].astype(object).map(
+            lambda x: labels["behaviour_type"].get(x, "") if isinstance(x, str) else "").to_numpy()
+        shown["cues"] = top["type_cues"].astype(str).to_numpy()
     shown["reason"] = top["reason_behaviour_type"].astype(str).to_numpy()
     html_out = (f"<h3>{html.escape(pb.text('explorer.accounts', lang))}: {len(segments):,}</h3>" + table.to_html(escape=True)
                 + shown.to_html(index=False, escape=True, float_format=lambda x: f"{x:,.0f}"))

@@ -12,7 +12,7 @@ from ..portfolio import Portfolio
 from .._docstrings import share_docs
 from .common import LabelledApp, timeline_html
 
-__all__ = ["CaseTrainer", "SEED_TYPES", "static_view", "type_card_html"]
+__all__ = ["CaseTrainer", "SEED_TYPES", "static_view", "type_card_html", "type_evidence_html"]
 
 SEED_TYPES = ("hostile", "evasive", "victim", "defiant", "stubborn", "sophisticated", "serial_promiser")
 
@@ -23,6 +23,39 @@ def _li(items: list[str]) -> str:
 
 def _text(pb: Playbook, key: str, lang: str) -> str:
     return html.escape(pb.text(f"trainer.{key}", lang))
+
+
+def type_evidence_html(pb: Playbook, segments: pd.DataFrame, account_id: str, lang: str, *,
+                       features: pd.DataFrame | None = None, section: str = "trainer") -> str:
+    """The account's behavioural type with its confidence, the runner-up and the cues that
+    fired (with the account's values when ``features`` are given), as escaped HTML.
+
+    Labels come from the ``section`` of ``ui.yaml`` (``trainer`` or ``explorer``).
+    """
+    from ..segmentation import explain_type
+
+    e = explain_type(segments, features, account_id, lang, pb)
+
+    def t(key: str) -> str:
+        return html.escape(pb.text(f"{section}.{key}", lang))
+
+    ru = (f"{html.escape(e['runner_up_name'])} ({e['runner_up_score']:.2f})" if e["runner_up"] else "—")
+    cues = []
+    for c in e["cues"]:
+        vals = ", ".join(f"{html.escape(k)}={html.escape(_value(v))}" for k, v in c["values"].items())
+        cues.append(f"<li><code>{html.escape(c['id'])}</code> {html.escape(c['text'])}"
+                    + (f" <small>({vals})</small>" if vals else "") + f"<br><small><i>{html.escape(c['seed'])}</i></small></li>")
+    if not cues:
+        cues.append(f"<li><code>{html.escape(str(segments.loc[segments['account_id'] == account_id, 'reason_behaviour_type'].iloc[0]))}</code> "
+                    f"{html.escape(e['text'])}</li>")
+    return (f"<p><b>{html.escape(e['type_name'])}</b> · {t('confidence')} {e['confidence']:.0%} · "
+            f"{t('runner_up')}: {ru}</p><p><b>{t('cues_fired')}</b></p><ul>{''.join(cues)}</ul>")
+
+
+def _value(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "n/a" if np.isnan(v) else (f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}")
+    return str(v)
 
 
 @share_docs
@@ -79,13 +112,16 @@ class CaseTrainer(LabelledApp):
     {playbook}
     seed : int
         Seed for drawing quiz cases.
+    features : pandas.DataFrame, optional
+        The features the segments came from: the feedback then shows each cue's values.
     """
 
     section = "trainer"
 
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
-                 playbook: Playbook | None = None, seed: int = 0) -> None:
+                 playbook: Playbook | None = None, seed: int = 0, features: pd.DataFrame | None = None) -> None:
         self.portfolio, self.segments, self.lang = portfolio, segments, lang
+        self.features = features
         self.pb = playbook or load_playbook()
         self.rng = np.random.default_rng(seed)
         typed = segments[segments["behaviour_type"].astype(str).isin(SEED_TYPES)]
@@ -145,7 +181,8 @@ class CaseTrainer(LabelledApp):
         return self.current
 
     def answer(self, type_id: str) -> tuple[bool, str]:
-        """Check an answer for the current case; the feedback names the classifying rule.
+        """Check an answer for the current case; the feedback shows the type's confidence,
+        the runner-up and the cues that fired (or the gate rule that decided).
 
         Parameters
         ----------
@@ -161,16 +198,13 @@ class CaseTrainer(LabelledApp):
         """
         row = self.segments[self.segments["account_id"] == self.current].iloc[0]
         truth = str(row["behaviour_type"])
-        rule_id = str(row["reason_behaviour_type"])
-        rule = next(r for r in self.pb.rules["behaviour_type"] if r.id == rule_id)
         ok = type_id == truth
         self.score[0] += ok
         self.score[1] += 1
         name = self.pb.label("behaviour_type", truth, self.lang)
-        cue = self.pb.dimension("behaviour_type").category(truth).cues[0](self.lang)
-        text = (f"<p><b>{html.escape(self.text('right' if ok else 'wrong'))}</b> — {html.escape(name)}. "
-                f"{html.escape(self.text('rule'))}: <code>{html.escape(rule.id)}</code>: <code>{html.escape(rule.when)}</code> "
-                f"({html.escape(cue)}) · {self.score[0]}/{self.score[1]}</p>")
+        text = (f"<p><b>{html.escape(self.text('right' if ok else 'wrong'))}</b> — {html.escape(name)} · "
+                f"{self.score[0]}/{self.score[1]}</p>"
+                + type_evidence_html(self.pb, self.segments, self.current, self.lang, features=self.features))
         self.feedback.value = text
         return ok, text
 
