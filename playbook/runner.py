@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 from . import __version__
 from ._checks import check_choice, check_date, check_positive_int
 from .atomic import write_json_atomic, write_text_atomic
-from .content import load_playbook
+from .content import Playbook, load_playbook
 from .errors import SourceError, UnknownKeyError
 from .portfolio import Portfolio
 
@@ -54,12 +54,18 @@ def default_template() -> Path:
 
 
 def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Path | None,
-                 parameters: Mapping[str, Any], *, retries: int = 3, cwd: str | Path | None = None) -> dict:
+                 parameters: Mapping[str, Any], *, retries: int = 3, cwd: str | Path | None = None,
+                 title: str | None = None) -> dict:
     """Execute one notebook with papermill and export it to HTML without input cells.
 
-    Retries when kernels race at start-up (papermill #511). Returns ``{"status", "seconds",
-    "error"}``; never raises for a failing notebook.
+    Retries when kernels race at start-up (papermill #511). Warnings and other text a
+    cell writes to stderr go to the result's ``warnings`` (the run log and the manifest),
+    never into the HTML; a failed run gets a short failure page instead of a traceback.
+    Returns ``{"status", "seconds", "error", "warnings"}``; never raises for a failing
+    notebook.
     """
+    import copy
+
     import nbformat
     import papermill as pm
     from nbconvert import HTMLExporter
@@ -80,6 +86,9 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
                 continue
             break
     status = "failed" if error else "ok"
+    warnings: list[str] = []
+    if error:  # papermill puts the notebook's whole traceback in the message: keep its last line
+        error = error.strip().splitlines()[-1][:2000]
     if tmp.exists():
         nb = nbformat.read(tmp, as_version=4)
         pm_meta = nb.metadata.get("papermill", {})
@@ -87,32 +96,53 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
             status, error = "failed", "notebook recorded an exception"
         tmp.replace(out_ipynb)
         if out_html is not None:
-            from traitlets.config import Config
+            page = copy.deepcopy(nb)
+            for cell in page.cells:
+                kept = []
+                for o in cell.get("outputs", []):
+                    if o.get("output_type") == "stream" and o.get("name") == "stderr":
+                        warnings += [line for line in str(o.get("text", "")).splitlines() if line.strip()]
+                    elif o.get("output_type") != "error":
+                        kept.append(o)
+                cell["outputs"] = kept
+            if status == "ok":
+                from traitlets.config import Config
 
-            cfg = Config()
-            cfg.TagRemovePreprocessor.remove_cell_tags = {"remove_cell"}
-            cfg.TagRemovePreprocessor.enabled = True
-            exporter = HTMLExporter(config=cfg, exclude_input=True, exclude_input_prompt=True,
-                                    exclude_output_prompt=True)
-            body, _ = exporter.from_notebook_node(nb)
+                cfg = Config()
+                cfg.TagRemovePreprocessor.remove_cell_tags = {"remove_cell"}
+                cfg.TagRemovePreprocessor.enabled = True
+                exporter = HTMLExporter(config=cfg, exclude_input=True, exclude_input_prompt=True,
+                                        exclude_output_prompt=True)
+                body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title or out_ipynb.stem}})
+            else:
+                body = _failure_html(title or out_ipynb.stem, error or "")
             write_text_atomic(Path(out_html), body)
-    if error:  # papermill puts the notebook's whole traceback in the message: keep its last line
-        error = error.strip().splitlines()[-1][:2000]
-    return {"status": status, "seconds": round(time.perf_counter() - t0, 2), "error": error}
+    elif out_html is not None and status == "failed":
+        write_text_atomic(Path(out_html), _failure_html(title or out_ipynb.stem, error or ""))
+    return {"status": status, "seconds": round(time.perf_counter() - t0, 2), "error": error, "warnings": warnings}
+
+
+def _failure_html(title: str, error: str) -> str:
+    """A page that says a run failed and why, in both languages, with no traceback."""
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            "<body style='font-family:sans-serif'><h1>{t}</h1><p>本页生成失败 / This page could not be produced.</p>"
+            "<p><code>{e}</code></p><p>详见 manifest.json 与运行日志 / See manifest.json and the run log.</p>"
+            "</body></html>").replace("{t}", html.escape(title)).replace("{e}", html.escape(error))
 
 
 def _job(args: tuple) -> tuple[str, dict]:
-    team, template, out_dir, params = args
+    team, template, out_dir, params, title = args
     logs = out_dir / ".logs"
     logs.mkdir(exist_ok=True)
     # the kernel inherits this worker's stderr: keep its chatter in a log file, not the console
     with open(logs / f"{team}.log", "w", encoding="utf-8") as fh:
         os.dup2(fh.fileno(), 2)
-        res = run_notebook(template, out_dir / f"{team}.ipynb", out_dir / f"{team}.html", params)
+        res = run_notebook(template, out_dir / f"{team}.ipynb", out_dir / f"{team}.html", params, title=title)
     return team, res
 
 
 def run_pool(template: str | Path, out_dir: Path, params: Mapping[str, Mapping[str, Any]], *, jobs: int = 2,
+             titles: Mapping[str, str] | None = None,
              log=print, while_running: Callable[[], None] | None = None) -> dict[str, dict]:  # noqa: ANN001
     """Run ``template`` once per key of ``params`` in ``jobs`` parallel processes.
 
@@ -130,7 +160,8 @@ def run_pool(template: str | Path, out_dir: Path, params: Mapping[str, Mapping[s
 
         bar = tqdm(total=len(names), desc="briefings", unit="team")
     with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(names))), mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_job, (t, Path(template), Path(out_dir), dict(params[t]))) for t in names]
+        futures = [pool.submit(_job, (t, Path(template), Path(out_dir), dict(params[t]), (titles or {}).get(t, t)))
+                   for t in names]
         if while_running is not None:
             while_running()
         for i, fut in enumerate(as_completed(futures), 1):
@@ -147,18 +178,41 @@ def run_pool(template: str | Path, out_dir: Path, params: Mapping[str, Mapping[s
     return results
 
 
-def _index_html(manifest: dict) -> str:
-    rows = "".join(
-        f"<tr><td><a href='{html.escape(t['team'])}.html'>{html.escape(t['team'])}</a></td>"
-        f"<td class='{html.escape(t['status'])}'>{html.escape(t['status'])}</td><td>{t['accounts']}</td>"
-        f"<td>{t['seconds']}</td><td>{html.escape(t.get('error') or '')}</td></tr>" for t in manifest["teams"])
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Briefings {html.escape(manifest['as_of'])}</title>"
-            "<style>body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd}"
-            ".ok{color:green}.failed{color:#b00}</style></head><body>"
-            f"<h1>团队晨报 / Team briefings {html.escape(manifest['as_of'])}</h1>"
-            f"<p>data sha256 {html.escape(manifest['data_sha256'])} · playbook {html.escape(manifest['playbook_version'])}</p>"
-            "<table><tr><th>team</th><th>status</th><th>accounts</th><th>seconds</th><th>error</th></tr>"
-            f"{rows}</table></body></html>")
+HEADLINE = (("accounts", "{:,.0f}"), ("collected", "{:,.0f}"), ("rpc_rate", "{:.1%}"), ("roll_forward_rate", "{:.1%}"),
+            ("cure_rate", "{:.1%}"))
+
+
+def _index_html(manifest: dict, pb: "Playbook", lang: str) -> str:
+    """The run's front page in ``lang``: each team's name, status, headline figures and
+    compliance alerts, with a link to its page and the reason when it failed."""
+    def t(key: str) -> str:
+        return html.escape(pb.text(f"index.{key}", lang))
+
+    def cell(v: Any, fmt: str) -> str:
+        return "n/a" if v is None else html.escape(fmt.format(v))
+
+    heads = "".join(f"<th class='num'>{html.escape(pb.text(f'kpi.{k}', lang))}</th>" for k, _ in HEADLINE)
+    rows = []
+    for team in manifest["teams"]:
+        ok = team["status"] == "ok"
+        name = html.escape(team.get("name") or team["team"])
+        link = f"<a href='{html.escape(team['team'])}.html'>{name}</a>" if ok else name
+        figures = "".join(f"<td class='num'>{cell((team.get('headline') or {}).get(k), fmt)}</td>" for k, fmt in HEADLINE)
+        rows.append(f"<tr><td>{link}</td><td class='{'ok' if ok else 'failed'}'>{t('ok' if ok else 'failed')}</td>"
+                    f"{figures}<td class='num'>{cell(team.get('alerts'), '{:,}')}</td>"
+                    f"<td>{html.escape(team.get('error') or '')}</td></tr>")
+    missing = "".join(f"<p>{html.escape(pb.text(f'missing.{m}', lang))}</p>" for m in manifest.get("missing_tables", []))
+    failure = f"<p class='failed'>{html.escape(manifest['error'])}</p>" if manifest.get("error") else ""
+    title = f"{pb.text('index.title', lang)} {manifest['as_of']}"
+    return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:24px}td,th{padding:4px 10px;"
+            "border-bottom:1px solid #ddd;text-align:left}.num{text-align:right}.ok{color:green}.failed{color:#b00}"
+            ".meta{color:#666;font-size:.85em}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>{failure}{missing}"
+            f"<table><tr><th>{t('team')}</th><th>{t('status')}</th>{heads}<th class='num'>{t('alerts')}</th>"
+            f"<th>{t('error')}</th></tr>{''.join(rows)}</table>"
+            f"<p class='meta'>{t('period')} · {t('data')} sha256 {html.escape(manifest['data_sha256'][:16])}… · "
+            f"{t('version')} {html.escape(manifest['playbook_version'])}</p></body></html>")
 
 
 def _check_writable(out: Path) -> None:
@@ -237,24 +291,37 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
             write_text_atomic(prepared / "prepare_failed.txt", f"{type(exc).__name__}: {exc}")
             failure.append(f"preparing the portfolio failed: {type(exc).__name__}: {exc}")
 
-    results = run_pool(template, out_dir, params, jobs=jobs, log=log, while_running=prepare_now)
+    titles = {t: f"{pb.text('briefing.title', lang)}: {pb.dimension('team').category(t).name(lang)} · {day.date()}"
+              for t in names}
+    results = run_pool(template, out_dir, params, jobs=jobs, titles=titles, log=log, while_running=prepare_now)
     import pandas as pd
 
     team_sizes = pd.Series(dtype="int64")
+    headline: dict[str, dict] = {t: {} for t in names}
+    alerts: dict[str, int | None] = {t: None for t in names}
     if not failure:
         queued = pd.read_parquet(prepared / "segments.parquet", columns=["team", "worked"])
         team_sizes = queued.loc[queued["worked"], "team"].astype(str).value_counts()
+        k = pd.read_parquet(prepared / "kpis.parquet").set_index("team")
+        for t in names:
+            row = k.loc[t] if t in k.index else pd.Series(dtype=float)
+            headline[t] = {key: (None if pd.isna(row.get(key, float("nan"))) else float(row.get(key)))
+                           for key, _ in HEADLINE}
+            headline[t]["accounts"] = int(team_sizes.get(t, 0))
+            alerts[t] = len(pd.read_parquet(prepared / "teams" / t / "violations.parquet", columns=["rule"]))
     manifest = {
         "as_of": str(day.date()), "data": str(where), "data_sha256": pf.sha256,
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "lang": lang, "pack": pack,
         "seconds": round(time.perf_counter() - t0, 2), "missing_tables": list(pf.missing),
         "error": failure[0] if failure else None,
-        "teams": [{"team": t, "status": results[t]["status"], "seconds": results[t]["seconds"],
+        "teams": [{"team": t, "name": pb.dimension("team").category(t).name(lang), "status": results[t]["status"],
+                   "seconds": results[t]["seconds"], "headline": headline[t], "alerts": alerts[t],
                    "accounts": int(team_sizes.get(t, 0)), "data_sha256": pf.sha256,
                    "playbook_version": __version__, "parameters": params[t],
-                   "error": (failure[0] if failure else None) or results[t]["error"]}
+                   "error": (failure[0] if failure else None) or results[t]["error"],
+                   "warnings": results[t].get("warnings", [])}
                   for t in names],
     }
     write_json_atomic(out_dir / "manifest.json", manifest)
-    write_text_atomic(out_dir / "index.html", _index_html(manifest))
+    write_text_atomic(out_dir / "index.html", _index_html(manifest, pb, lang))
     return manifest
