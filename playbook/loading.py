@@ -292,7 +292,7 @@ def _mapping_problems(exc: ValidationError) -> str:
     """pydantic's errors as ``field a.b.c: what is wrong, and how to fix it``."""
     out = []
     for e in exc.errors():
-        loc = [str(x) for x in e["loc"]]
+        loc = [str(x) for x in e["loc"] if x != "[key]"]
         msg = str(e["msg"]).removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             if len(loc) == 1:
