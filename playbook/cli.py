@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("source")
     v.add_argument("--mapping")
     v.add_argument("--all", action="store_true", help="list every problem, not the first 200")
+    v.add_argument("--as-of", help="warn about rows dated after this date (they are kept)")
     v.add_argument("--json", action="store_true")
     sg = sub.add_parser("segment", help="segment every account by the playbook rules")
     sg.add_argument("data")
@@ -284,7 +285,7 @@ def _demo_data(a: argparse.Namespace) -> int:
 def _validate(a: argparse.Namespace) -> int:
     from .loading import load_portfolio
 
-    pf = load_portfolio(a.source, a.mapping, on_error="keep_valid")
+    pf = load_portfolio(a.source, a.mapping, on_error="keep_valid", as_of=a.as_of)
     r = pf.report
     if a.json:
         print(json.dumps({"source": r.source, "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,

@@ -697,7 +697,8 @@ def flag_after_as_of(portfolio_frames: dict[str, pd.DataFrame], as_of: Any, time
         late = s > (end if col != "month" else day.to_period("M").to_timestamp())
         if late.any():
             notes.append(f"warning: {table}: {int(late.sum())} rows have {col} after the as-of date "
-                         f"{day.date()} (latest {s[late].max()}); they are kept, and computations as of "
+                         f"{day.date()} (latest {s[late].max().strftime('%Y-%m') if col == 'month' else s[late].max()}); "
+                         f"they are kept, and computations as of "
                          f"{day.date()} ignore them")
     return notes
 
