@@ -67,7 +67,7 @@ ACTS: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = {
                 ("after being heard, agreed to discuss instalments",)),
     "has_money": ("claims_money", "refuse", "calm",
                   ("客户称不差这点钱，不上征信也拿我没办法", "客户说我手里一直有钱，你们奈何不了我"),
-                  ("says he has money and we can't touch him",)),
+                  ("debtor: I have plenty of money, you can't touch me",)),
     "refuse": ("refuse", "refuse", "calm",
                ("客户明确表示就不还", "说了不还就是不还"),
                ("says he won't pay, full stop",)),

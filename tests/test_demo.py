@@ -83,3 +83,27 @@ def test_cli_bad_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as ei:
         main(["frobnicate"])
     assert ei.value.code == 2
+
+
+def test_knobs_change_what_they_say():
+    base = playbook.demo_portfolio(3000, 4, "2026-11-29")
+    rpc = playbook.load_playbook().disposition_flags
+
+    def rpc_share(pf):
+        calls = pf.interactions[pf.interactions["channel"] == "call"]
+        return rpc(calls["outcome"])["rpc"].mean()
+
+    assert rpc_share(playbook.demo_portfolio(3000, 4, "2026-11-29", contact_rate=0.5)) < rpc_share(base)
+    more = playbook.demo_portfolio(3000, 4, "2026-11-29", cadence=2.0)
+    assert len(more.interactions) > 1.5 * len(base.interactions)
+    only = playbook.demo_portfolio(1000, 4, "2026-11-29", type_mix={"victim": 1.0, "stubborn": 1.0})
+    assert set(only.truth["behaviour_type"]) == {"victim", "stubborn"}
+    leaky = playbook.demo_portfolio(1000, 4, "2026-11-29", leakage=0.3)
+    assert (leaky.truth["second_type"] != leaky.truth["behaviour_type"]).all() and (base.truth["second_type"] == "").all()
+    kept = playbook.demo_portfolio(3000, 4, "2026-11-29", promise_keeping=0.3)
+    assert kept.payments["amount"].sum() < base.payments["amount"].sum()
+    noisy = playbook.demo_portfolio(3000, 4, "2026-11-29", noise=0.5)
+    hostile = lambda pf: pf.interactions.merge(pf.truth, on="account_id").query("behaviour_type == 'hostile'")["outcome"]  # noqa: E731
+    assert (hostile(noisy) == "hostile").mean() < (hostile(base) == "hostile").mean()
+    with pytest.raises(ArgumentError):
+        playbook.demo_portfolio(100, 4, "2026-11-29", type_mix={"victim": 0.0})

@@ -3,6 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import playbook
+
 from playbook.features import derive_features, promise_states
 
 from .helpers import calls, tiny_portfolio
@@ -83,3 +85,30 @@ def test_every_declared_feature_is_derived_and_caller_data_untouched(demo):
     assert list(f.columns) == list(load_playbook().features)
     assert len(f) == len(demo.accounts) and f.index.is_unique
     assert demo.interactions.equals(before)
+
+
+def test_new_codes_unanswered_and_tone_are_counted():
+    pf = tiny_portfolio([{"account_id": "A"}],
+                        calls("A", "2026-11-20", ["conditional_ptp", "deflect", "claims_money", "fee_dispute",
+                                                  "hang_up_after_id", "plan_agreed", "no_answer", "voicemail", "power_off"]))
+    it = pf.interactions.copy()
+    it["tone"] = ["angry", "evasive", "calm", "polite", "angry", "polite", None, None, None]
+    f = derive_features(playbook.Portfolio(pf.accounts, it, pf.payments, pf.history), AS_OF).loc["A"]
+    assert f["rpc_count"] == 6 and f["attempts"] == 9
+    for col in ("conditional_ptp_count", "deflect_count", "claims_money_count", "fee_dispute_count",
+                "hang_up_after_id_count", "plan_agreed_count"):
+        assert f[col] == 1, col
+    assert f["deflect_share"] == pytest.approx(1 / 6)
+    assert f["unanswered_count"] == 2 and f["unanswered_share"] == pytest.approx(2 / 9)  # power_off is a dead line
+    assert (f["angry_tone_count"], f["polite_tone_count"], f["upset_tone_count"]) == (2, 2, 0)
+    assert f["angry_share"] == pytest.approx(2 / 6)
+
+
+def test_note_lexicon_counts_each_matching_note_once_in_zh_and_en():
+    pf = tiny_portfolio([{"account_id": "A"}], calls("A", "2026-11-20", ["rpc", "rpc", "rpc", "rpc"])
+                        + calls("A", "2026-06-01", ["rpc"]))  # outside the window
+    it = pf.interactions.copy()
+    it["notes"] = ["有钱就处理，有钱再还", "Said: I'll pay WHEN I HAVE MONEY", None, "客户说不差这点钱", "有钱就处理"]
+    f = derive_features(playbook.Portfolio(pf.accounts, it, pf.payments, pf.history), AS_OF).loc["A"]
+    assert f["note_conditional_count"] == 2 and f["note_money_count"] == 1 and f["note_refuse_count"] == 0
+    assert derive_features(pf, AS_OF).loc["A", "note_conditional_count"] == 0  # no notes column: nothing matches

@@ -1,0 +1,201 @@
+"""Behaviour types by the cue scorecard (issue 13): content, evidence, reasons, foreign exports."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import playbook
+from playbook.errors import ContentError
+from playbook.features import derive_features
+from playbook.segmentation import explain_type, segment
+
+from .helpers import calls, tiny_portfolio
+
+AS_OF = "2026-11-29"
+SEED_FILE = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_9232c2dc761d0433.txt"
+NEW_CODES = ("conditional_ptp", "plan_agreed", "deflect", "claims_money", "fee_dispute", "hang_up_after_id")
+
+
+def _with_notes(pf: playbook.Portfolio, notes: list, tone: list | None = None) -> playbook.Portfolio:
+    it = pf.interactions.copy()
+    it["notes"] = pd.Series(notes, dtype=object)
+    if tone is not None:
+        it["tone"] = pd.Series(tone, dtype=object)
+    return playbook.Portfolio(pf.accounts, it, pf.payments, pf.history)
+
+
+def test_every_seed_type_has_cues_citing_the_seed():
+    pb = playbook.load_playbook()
+    card = pb.scorecards["behaviour_type"]
+    seed_types = {"hostile", "evasive", "victim", "defiant", "stubborn", "sophisticated", "serial_promiser", "short_term"}
+    assert seed_types <= set(card.types)
+    seed_text = SEED_FILE.read_text(encoding="utf-8") if SEED_FILE.is_file() else None
+    for t, cues in card.types.items():
+        assert any(c.weight > 0 for c in cues), t
+        for c in cues:
+            assert c.seed.strip() and c.text.zh and c.text.en
+            if seed_text is not None:  # at least one quoted fragment is verbatim in the seed
+                parts = [p.strip() for p in re.split(r"[:;]|\.\.\.", c.seed)]
+                assert any(len(p) >= 4 and p in seed_text for p in parts), (c.id, c.seed)
+
+
+def test_scorecard_errors_name_file_entry_and_field(content_copy):
+    rules = content_copy / "rules" / "segmentation.yaml"
+    data = yaml.safe_load(rules.read_text(encoding="utf-8"))
+    data["scorecards"]["behaviour_type"]["types"]["hostile"][0]["evidence"] = "mood_score * 2"
+    data["scorecards"]["behaviour_type"]["types"]["grumpy"] = data["scorecards"]["behaviour_type"]["types"]["victim"]
+    rules.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ContentError) as ei:
+        playbook.load_playbook(content_copy)
+    text = str(ei.value)
+    assert "rules/segmentation.yaml" in text and "hostile_abuse" in text and "mood_score" in text
+    assert "grumpy" in text
+
+
+def test_evasive_is_recognised_from_attempts_without_contact():
+    """The old gate made every debtor with fewer than 3 RPCs unclassified; the seed's evasive
+    debtor is the one who never answers (推脱型: 很难取得联络 ... 他从来不接电话)."""
+    pf = tiny_portfolio([{"account_id": "E", "dpd": 100}, {"account_id": "D", "dpd": 100}],
+                        calls("E", "2026-11-10", ["no_answer", "no_answer"]) + calls("E", "2026-11-20", ["no_answer", "voicemail", "busy"])
+                        + calls("D", "2026-11-10", ["power_off", "wrong_number"]) + calls("D", "2026-11-20", ["power_off"]))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["E", "behaviour_type"] == "evasive" and seg.loc["E", "reason_behaviour_type"] == "evasive_unreached"
+    assert seg.loc["D", "behaviour_type"] == "unclassified"  # a dead line says nothing about behaviour
+
+
+def test_short_term_is_a_recent_slip_with_kept_promises_not_a_long_overdue_account():
+    promise = dict(ptp_amount=100.0, ptp_date="2026-11-21")
+    accounts = [{"account_id": "S", "dpd": 12}, {"account_id": "L", "dpd": 95}]
+    its = calls("S", "2026-11-20", ["ptp", "rpc"], **promise) + calls("L", "2026-11-20", ["ptp", "rpc"], **promise)
+    pays = [{"account_id": a, "paid_at": "2026-11-21 10:00:00", "amount": 100.0} for a in "SL"]
+    seg = segment(tiny_portfolio(accounts, its, pays), AS_OF).set_index("account_id")
+    assert seg.loc["S", "behaviour_type"] == "short_term"
+    assert seg.loc["L", "behaviour_type"] != "short_term"
+
+
+def test_ability_separates_defiant_from_stubborn():
+    out = ["refuse", "rpc", "claims_money", "refuse"]
+    pf = tiny_portfolio([{"account_id": "rich", "dpd": 60, "monthly_income": 30000.0},
+                         {"account_id": "plain", "dpd": 60, "monthly_income": 5000.0}],
+                        calls("rich", "2026-11-20", out) + calls("plain", "2026-11-20", ["refuse", "refuse", "rpc", "refuse"]))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["rich", "behaviour_type"] == "defiant" and seg.loc["rich", "runner_up"] == "stubborn"
+    assert seg.loc["plain", "behaviour_type"] == "stubborn"
+
+
+def test_hang_ups_after_identification_count_toward_hostile():
+    pf = tiny_portfolio([{"account_id": "H", "dpd": 40}], calls("H", "2026-11-20", ["hang_up_after_id", "hang_up_after_id", "rpc"]))
+    row = segment(pf, AS_OF).iloc[0]
+    assert row["behaviour_type"] == "hostile" and "hostile_hang_up" in row["type_cues"]
+
+
+def test_notes_alone_carry_the_seed_cues():
+    """Only conversations without a coded outcome, but the collector wrote what was said."""
+    pf = tiny_portfolio([{"account_id": x, "dpd": 50} for x in "VPS"],
+                        calls("V", "2026-11-20", ["rpc", "rpc"]) + calls("P", "2026-11-20", ["rpc", "rpc"])
+                        + calls("S", "2026-11-20", ["rpc", "rpc"]))
+    pf = _with_notes(pf, ["客户说都是因为你们系统扣款失败", "不是我的错", "明天就还一定还，不好意思", "明天一定还，给你们添麻烦了",
+                          "客户说下个月一起还两笔，讲存货周转", "Says he knows the law; asks about the lawyer"])
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg["behaviour_type"].to_dict() == {"V": "victim", "P": "serial_promiser", "S": "sophisticated"}
+
+
+def test_reason_text_names_the_cues_and_the_values():
+    pf = tiny_portfolio([{"account_id": "H", "dpd": 45}], calls("H", "2026-11-20", ["hostile", "hostile", "rpc", "refuse"]))
+    seg = segment(pf, AS_OF)
+    f = derive_features(pf, AS_OF)
+    for lang in ("en", "zh"):
+        e = explain_type(seg, f, "H", lang)
+        cue = playbook.load_playbook().scorecards["behaviour_type"].types["hostile"][0]
+        assert e["type"] == "hostile" and e["cues"][0]["id"] == cue.id
+        assert cue.text(lang) in e["text"] and "hostile_count=2" in e["text"] and "hostile_share=0.50" in e["text"]
+        assert e["runner_up"] == "stubborn" and 0 < e["confidence"] <= 1
+
+
+def test_confidence_drops_in_a_close_call():
+    pf = tiny_portfolio([{"account_id": "C", "dpd": 45}, {"account_id": "K", "dpd": 45}],
+                        calls("C", "2026-11-20", ["hostile", "hostile", "refuse", "refuse", "refuse"])
+                        + calls("K", "2026-11-20", ["hostile", "hostile", "hostile", "hostile"]))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["C", "confidence"] < seg.loc["K", "confidence"]
+    assert seg.loc["C", "runner_up"] in ("hostile", "stubborn")
+
+
+def test_refusing_only_as_defined():
+    out = ["refuse"] * 7
+    pf = tiny_portfolio([{"account_id": "R", "dpd": 150}, {"account_id": "Y", "dpd": 60}],
+                        calls("R", "2026-11-20", out) + calls("Y", "2026-11-20", out))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["R", "behaviour_type"] == "refusing" and seg.loc["R", "reason_behaviour_type"] == "type_refusing"
+    assert seg.loc["Y", "behaviour_type"] == "stubborn"  # not long overdue: stubborn, not refusing
+
+
+def test_new_codes_notes_and_tone_map_from_a_foreign_export(tmp_path):
+    d = tmp_path / "export"
+    d.mkdir()
+    pd.DataFrame({"账户编号": ["X1"], "贷款余额": [5000], "逾期金额": [800], "逾期天数": [40], "产品": ["卡"]}).to_csv(
+        d / "accounts.csv", index=False)
+    codes = ["有钱再说", "达成计划", "顾左右而言他", "声称有钱", "费用异议", "报身份后挂断"]
+    pd.DataFrame({"账户编号": ["X1"] * 6, "联系时间": [f"2026-11-2{i} 10:00:00" for i in range(6)], "渠道": ["电话"] * 6,
+                  "方向": ["呼出"] * 6, "联系对象": ["本人"] * 6, "催收结果": codes,
+                  "催记": ["客户称有钱就处理，新号码13912345678", None, "说在忙，回头再说", "不差这点钱", "质疑罚息", None],
+                  "语气": ["愤怒", None, "推脱", "平静", "礼貌", "愤怒"]}).to_csv(d / "interactions.csv", index=False)
+    mapping = {"columns": {"accounts": {"账户编号": "account_id", "贷款余额": "balance", "逾期金额": "overdue_amount",
+                                        "逾期天数": "dpd", "产品": "product"},
+                           "interactions": {"账户编号": "account_id", "联系时间": "ts", "渠道": "channel", "方向": "direction",
+                                            "联系对象": "party", "催收结果": "outcome", "催记": "notes", "语气": "tone"}},
+               "values": {"interactions": {"outcome": dict(zip(codes, NEW_CODES)), "channel": {"电话": "call"},
+                                           "direction": {"呼出": "outbound"}, "party": {"本人": "debtor"},
+                                           "tone": {"愤怒": "angry", "推脱": "evasive", "平静": "calm", "礼貌": "polite"}}}}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+    pf = playbook.load_portfolio(d, tmp_path / "m.yaml")
+    assert pf.report.rows_rejected == 0
+    assert list(pf.interactions["outcome"]) == list(NEW_CODES)
+    assert pf.interactions["tone"].tolist()[:2] == ["angry", None] or pd.isna(pf.interactions["tone"].iloc[1])
+    f = derive_features(pf, AS_OF).loc["X1"]
+    for col in ("conditional_ptp_count", "plan_agreed_count", "deflect_count", "claims_money_count", "fee_dispute_count",
+                "hang_up_after_id_count", "note_conditional_count", "note_deflect_count", "note_money_count"):
+        assert f[col] == 1, col
+    assert f["rpc_count"] == 6 and f["angry_tone_count"] == 2 and f["polite_tone_count"] == 1
+
+
+def test_notes_are_masked_and_escaped_in_the_explorer():
+    from playbook.masking import mask_notes
+    from playbook.widgets import PortfolioExplorer
+
+    assert mask_notes(pd.Series(["新号码13912345678", None])).iloc[0] == "新号码139****5678"
+    pf = tiny_portfolio([{"account_id": "N", "dpd": 30}], calls("N", "2026-11-20", ["hostile", "hostile", "rpc"]))
+    pf = _with_notes(pf, ["<b>别烦我</b> 13912345678", "身份证 11010119900307123X", None])
+    seg = segment(pf, AS_OF)
+    app = PortfolioExplorer(pf, seg, lang="zh", features=derive_features(pf, AS_OF))
+    out = app.type_html("N")
+    assert "13912345678" not in out and "139****5678" in out and "11010119900307123X" not in out
+    assert "<b>别烦我</b>" not in out and html.escape("<b>别烦我</b>") in out
+    assert "hostile_count=2" in out and playbook.load_playbook().text("explorer.runner_up", "zh") in out
+
+
+def test_independent_generator_passes_the_contract_and_knobs_act(tmp_path):
+    from playbook.demo_seed import seed_portfolio
+    from playbook.loading import write_portfolio
+
+    pf = seed_portfolio(600, 3, AS_OF)
+    write_portfolio(pf, tmp_path / "s", fmt="csv")
+    back = playbook.load_portfolio(tmp_path / "s")
+    assert back.report.rows_rejected == 0 and len(back.interactions) == len(pf.interactions)
+    assert back.interactions["notes"].notna().any() and back.interactions["tone"].notna().any()
+    legacy = seed_portfolio(600, 3, AS_OF, legacy_codes=True)
+    assert not set(legacy.interactions["outcome"]) & set(NEW_CODES)
+    assert set(pf.interactions["outcome"]) & set(NEW_CODES)
+    bare = seed_portfolio(600, 3, AS_OF, notes_rate=0, tone_rate=0)
+    assert "notes" not in bare.interactions and "tone" not in bare.interactions
+    a = seed_portfolio(2000, 3, AS_OF, contact_rate=0.5)
+    b = seed_portfolio(2000, 3, AS_OF, contact_rate=1.0)
+    rpc = playbook.load_playbook().disposition_flags
+    assert rpc(a.interactions["outcome"])["rpc"].mean() < rpc(b.interactions["outcome"])["rpc"].mean()
