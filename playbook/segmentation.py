@@ -157,10 +157,11 @@ def _fired_text(live: np.ndarray, strength: np.ndarray, cue_ids: list[str]) -> p
         bits = np.zeros(n, dtype="int64")
         for i in range(m):
             bits |= live[i].astype("int64") << i
-        key = np.stack([bits, top], axis=1)
+        key = bits * 64 + top  # one int64 per account: a 1-d unique, not a row-wise one
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     else:  # many cues: pack the booleans row-wise instead
         key = np.concatenate([np.packbits(live, axis=0).T.astype("int64"), top[:, None]], axis=1)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     texts = []
     for j in first:
         ids = [cue_ids[top[j]]] + [cue_ids[r] for r in range(m) if live[r, j] and r != top[j]] if live[:, j].any() else []
