@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,9 @@ from .demo import demo_portfolio
 from .errors import RunError, UnknownKeyError
 from .masking import mask_pii
 from .portfolio import Portfolio
+from .arrays import local_dates
 from .prepared import prepare as prepare_bundle
+from .schema import NOT_WORKED
 
 __all__ = ["prepare", "team_briefing", "Briefing", "ui", "write_json_atomic"]
 
@@ -40,7 +43,8 @@ def ui(key: str, lang: str, playbook: Playbook | None = None) -> str:
 
 @share_docs
 def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestamp, cache_dir: str | Path, *,
-            pack: str = "cn", mapping: str | Path | None = None, playbook: Playbook | None = None) -> Path:
+            pack: str = "cn", mapping: str | Path | None = None, now: str | pd.Timestamp | None = None,
+            playbook: Playbook | None = None) -> Path:
     """Compute the portfolio-wide pieces of every team's briefing once, into ``cache_dir``.
 
     Parameters
@@ -54,6 +58,9 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     {pack}
     mapping : str or Path, optional
         The mapping YAML of a foreign export.
+    now : timestamp, optional
+        The moment contact headroom is planned from; a naive value is read in the business
+        time zone. Default: 09:00 on the as-of day.
     {playbook}
 
     Returns
@@ -89,7 +96,8 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         pf = load_portfolio(data_path, mapping)
     bundle = prepare_bundle(pf, day, playbook=pb)
     tz = bundle.timezone
-    now = (day + pd.Timedelta(hours=9)).tz_localize(pb.pack(pack).default_timezone)
+    now = pd.Timestamp(now) if now is not None else day + pd.Timedelta(hours=9)
+    now = now.tz_localize(tz) if now.tzinfo is None else now
     since = (day - pd.Timedelta(days=6)).tz_localize(tz)
 
     def compliance_part() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -110,6 +118,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
     team_of = pd.Series(team, index=seg["account_id"].to_numpy())
     books, period = _team_books(pf.history, day, team_of, pb)
+    promises = _morning_promises(bundle.promises, day, tz)
     activity = activity.reindex(list(pb.teams))
     for t, (_, stats) in books.items():
         for k, v in stats.items():
@@ -127,15 +136,74 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         room[m].to_parquet(d / "headroom.parquet", index=False)
         viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
         books[t][0].to_parquet(d / "roll.parquet")
+        promises[promises["account_id"].isin(seg.loc[m, "account_id"])].to_parquet(d / "promises.parquet", index=False)
     write_json_atomic(cache / "provenance.json", {
         "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack, "timezone": tz,
         "rows": {t: len(f) for t, f in pf.tables().items()}, "missing": list(pf.missing),
-        "roll_period": period, "activity_days": ACTIVITY_DAYS})
+        "roll_period": period, "activity_days": ACTIVITY_DAYS, "now": f"{now.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
+        "not_overdue": int((~seg["worked"] & ~seg["status"].isin(NOT_WORKED)).sum())})
     return cache
 
 
 ACTIVITY_DAYS = 30
+
+
+def _morning_promises(promises: pd.DataFrame, day: pd.Timestamp, tz: str) -> pd.DataFrame:
+    """Promises to pay due on ``day`` (not yet kept) and promises broken the day before."""
+    due = promises["ptp_date"].fillna(local_dates(promises["ts"], tz).dt.normalize())
+    today = (due == day) & (promises["state"] != "kept")
+    yesterday = (due == day - pd.Timedelta(days=1)) & (promises["state"] == "broken")
+    out = promises.loc[today | yesterday, ["account_id", "ptp_amount"]].copy()
+    out["due"] = due[today | yesterday].to_numpy()
+    out["kind"] = np.where(today[today | yesterday].to_numpy(), "due_today", "broken_yesterday")
+    return out.reset_index(drop=True)
+
+
+def assign_collectors(minutes: pd.Series, collectors: pd.Series) -> pd.Series:
+    """Split accounts across collectors by capacity, in the order given (priority first).
+
+    Parameters
+    ----------
+    minutes : Series
+        Minutes each account needs today, indexed by account and in priority order; 0 or
+        missing means the account is not worked today.
+    collectors : Series
+        Minutes each collector has today, indexed by collector id.
+
+    Returns
+    -------
+    Series
+        The collector of each account, ``None`` when no collector has the minutes left.
+        Each account goes to the collector with the most minutes left (ties: the first
+        listed), so no collector is given more than their capacity.
+    """
+    left = collectors.astype("float64").to_dict()
+    out = pd.Series(None, index=minutes.index, dtype=object)
+    for account, need in minutes.items():
+        if not need or pd.isna(need) or not left:
+            continue
+        who = max(left, key=lambda c: left[c])
+        if left[who] >= need:
+            out[account] = who
+            left[who] -= need
+    return out
+
+
+def _roster(pb: Playbook, team: str, roster: str | Path | None) -> pd.Series:
+    """Minutes per collector today: the roster file's rows for ``team`` (columns ``team``,
+    ``collector``, ``minutes``), else ``collectors`` x ``hours_per_day`` of ``teams.yaml``."""
+    if roster is not None:
+        from .errors import SourceError
+
+        try:
+            r = pd.read_csv(roster, dtype={"team": str, "collector": str})
+            r = r[r["team"] == team]
+            return pd.Series(r["minutes"].astype("float64").to_numpy(), index=r["collector"].to_numpy())
+        except (OSError, KeyError, ValueError) as exc:
+            raise SourceError(str(roster), f"roster must be a CSV with columns team, collector, minutes ({exc})") from None
+    t = pb.teams[team]
+    return pd.Series(t.hours_per_day * 60.0, index=[f"{team}-{i + 1:02d}" for i in range(t.collectors)])
 # What each tile counts: the queue today, the queue's activity over the last ACTIVITY_DAYS,
 # or the team's book over the last month of history (see _team_books).
 TILE_SCOPE = {"accounts": "queue", "balance": "queue", "rpc_rate": "activity", "ptp_rate": "activity",
@@ -205,6 +273,9 @@ class Briefing:
     blocked: int
     pack: str
     playbook: Playbook = field(repr=False)
+    promises: pd.DataFrame = field(default_factory=pd.DataFrame)
+    collectors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    call_minutes: float = 0.0
 
     def _ui(self, key: str, lang: str) -> str:
         return self.playbook.text(f"briefing.{key}", lang)
@@ -257,7 +328,36 @@ class Briefing:
                "</style>" + "".join(tiles)
 
     def worklist_html(self) -> str:
-        return self.worklist.to_html(index=False, escape=True, classes="worklist")
+        """The worklist: text left-aligned, numbers right-aligned, the "now" it assumes stated."""
+        L = self.lang
+        now = self.provenance.get("now", "")
+        note = f"<p class='note'>{html.escape(self._ui('now_stated', L).format(now=now))}</p>"
+        return note + _table_html(self.worklist, "worklist")
+
+    def promises_html(self) -> str:
+        """Promises due today and promises broken yesterday, per account."""
+        L = self.lang
+        parts = []
+        for kind, key in (("due_today", "promises_due"), ("broken_yesterday", "promises_broken")):
+            rows = self.promises[self.promises["kind"] == kind] if len(self.promises) else self.promises
+            parts.append(f"<h3>{html.escape(self._ui(key, L))} ({len(rows)})</h3>")
+            if len(rows):
+                shown = pd.DataFrame({self._ui("account", L): rows["account_id"].to_numpy(),
+                                      self._ui("promised", L): rows["ptp_amount"].to_numpy(),
+                                      self._ui("when", L): pd.to_datetime(rows["due"]).dt.strftime("%Y-%m-%d").to_numpy()})
+                parts.append(_table_html(shown, "promises"))
+            else:
+                parts.append(f"<p>{html.escape(self._ui('no_promises', L))}</p>")
+        return "".join(parts)
+
+    def collectors_html(self) -> str:
+        """Accounts and minutes given to each collector, against their capacity."""
+        L = self.lang
+        c = self.collectors
+        shown = pd.DataFrame({self._ui("collector", L): c.index.to_numpy(), self._ui("assigned", L): c["accounts"].astype(int).to_numpy(),
+                              self._ui("minutes", L): c["minutes"].to_numpy(), self._ui("capacity", L): c["capacity"].to_numpy()})
+        note = self._ui("collectors_note", L).format(m=f"{self.call_minutes:g}")
+        return f"<p class='note'>{html.escape(note)}</p>" + _table_html(shown, "collectors")
 
     def alerts_html(self) -> str:
         L = self.lang
@@ -301,6 +401,29 @@ class Briefing:
                 "worklist_accounts": self.worklist.iloc[:, 1].tolist() if len(self.worklist) else []}
 
 
+_PAGE_CSS = ("<style>table.pb{border-collapse:collapse;font-size:.9em;table-layout:auto}table.pb th,table.pb td"
+             "{padding:4px 8px;border-bottom:1px solid #e3e3e3;vertical-align:top;text-align:left!important}"
+             "table.pb td.num,table.pb th.num{text-align:right!important;white-space:nowrap}"
+             "table.pb td{min-width:4em;max-width:24em;white-space:normal}.note{color:#555;font-size:.85em}</style>")
+
+
+def _table_html(frame: pd.DataFrame, css: str) -> str:
+    """An escaped HTML table: text columns left-aligned, numeric columns right-aligned."""
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
+    head = "".join(f"<th class='{'num' if n else 'txt'}'>{html.escape(str(c))}</th>" for c, n in zip(frame.columns, numeric))
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for v, n in zip(row, numeric):
+            if n:
+                text = "n/a" if pd.isna(v) else (f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 1000 else f"{v:,.1f}")
+                cells.append(f"<td class='num'>{text}</td>")
+            else:
+                cells.append(f"<td>{html.escape('' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"{_PAGE_CSS}<table class='pb {css}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
 def _bullets(title: str, items: list[str]) -> str:
     return f"<p><b>{html.escape(title)}</b></p><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
 
@@ -335,7 +458,8 @@ def _previous_kpis(out_dir: Path | None, team: str, day: pd.Timestamp) -> dict |
 
 def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *, lang: str = "zh",
                   top_n: int = 20, prepared: str | Path | None = None, out_dir: str | Path | None = None,
-                  pack: str = "cn", wait_prepared: float = 0, playbook: Playbook | None = None) -> Briefing:
+                  pack: str = "cn", wait_prepared: float = 0, roster: str | Path | None = None,
+                  playbook: Playbook | None = None) -> Briefing:
     """Assemble one team's briefing. Uses ``prepared`` (from :func:`prepare`) when given,
     else computes it into ``out_dir``/``.prepared``. With ``wait_prepared`` > 0 it waits
     that many seconds for a ``prepare`` still running elsewhere (the briefing runner)."""
@@ -378,24 +502,52 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
 
     from .segmentation import recommend
 
-    top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)
+    order = seg.sort_values(["priority", "account_id"], ascending=[False, True])
+    call_minutes = float(pb.costs["call"].minutes_of_collector_time) if "call" in pb.costs else 0.0
+    left_all = room.loc[order["account_id"], "calls_left_today"]
+    need = pd.Series(np.where(left_all.fillna(1).to_numpy() > 0, call_minutes, 0.0), index=order["account_id"].to_numpy())
+    capacity = _roster(pb, team, roster)
+    collector = assign_collectors(need, capacity)
+    load = pd.DataFrame({"capacity": capacity, "accounts": collector.value_counts().reindex(capacity.index).fillna(0)})
+    load["minutes"] = load["accounts"] * call_minutes
+
+    top = order.head(top_n)
     a = acc.loc[top["account_id"]]
     r = room.loc[top["account_id"]]
     approach = recommend(top.reset_index(drop=True), pb, lang).astype(str).to_numpy()
+    vul = top["vulnerable"].astype(str).to_numpy() if "vulnerable" in top else np.full(len(top), "none")
+    vdim = pb.dimension("vulnerable")
+    care = ui("care_path", lang, pb)
+    approach = np.array([f"{care}; {vdim.category(v).tactics[0](lang)}" if v not in ("none", "nan") else ap
+                         for v, ap in zip(vul, approach)], dtype=object)
+    vul_label = [vdim.category(v).name(lang) if v not in ("none", "nan") else "" for v in vul]
     opening = [(bt_dim.category(b).opening_line(lang) if bt_dim.category(b).opening_line else "")
                for b in top["behaviour_type"].astype(str)]
     cue = {c.id: c.cues[0](lang) for c in bt_dim.categories}
     reason = [f"{rid}: {cue.get(b, '')}" for rid, b in zip(top["reason_behaviour_type"].astype(str), top["behaviour_type"].astype(str))]
-    calls_left = r["calls_left_today"].astype("Int64").astype(object).where(r["calls_left_today"].notna(), ui("no_limit", lang, pb))
+    contact = [_contact_today(left, is_open, opens, lang, pb) for left, is_open, opens in
+               zip(r["calls_left_today"], r["window_open_now"], r["next_window_opens"])]
     worklist = pd.DataFrame({
         ui("priority", lang, pb): top["priority"].to_numpy(), ui("account", lang, pb): top["account_id"].to_numpy(),
         ui("name", lang, pb): a["name"].to_numpy() if "name" in a else "", ui("phone", lang, pb): a["phone"].to_numpy() if "phone" in a else "",
         ui("stage", lang, pb): top["stage"].astype(str).map(labels["stage"]).to_numpy(),
         ui("type", lang, pb): top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
+        ui("vulnerability", lang, pb): vul_label,
         ui("reason", lang, pb): reason, ui("approach", lang, pb): approach, ui("opening", lang, pb): opening,
-        ui("calls_left", lang, pb): calls_left.to_numpy(), ui("next_window", lang, pb): r["next_window_opens"].to_numpy(),
+        ui("contact_today", lang, pb): contact,
+        ui("collector", lang, pb): collector.reindex(top["account_id"]).fillna(ui("unassigned", lang, pb)).to_numpy(),
     })
+    promises = pd.read_parquet(td / "promises.parquet") if (td / "promises.parquet").is_file() else pd.DataFrame(
+        columns=["account_id", "ptp_amount", "due", "kind"])
     return Briefing(team=team, lang=lang, as_of=day, provenance=prov, queue=queue, kpis=kp,
                     previous=_previous_kpis(Path(out_dir) if out_dir else None, team, day), roll=roll,
                     segments=seg, worklist=worklist, alerts=viol, blocked=int((room["calls_left_today"] == 0).sum()),
-                    pack=pack, playbook=pb)
+                    pack=pack, playbook=pb, promises=promises, collectors=load, call_minutes=call_minutes)
+
+
+def _contact_today(left: Any, is_open: bool, opens: str, lang: str, pb: Playbook) -> str:
+    """What the collector may do today: calls left, or none and when the window opens."""
+    if pd.notna(left) and int(left) == 0:
+        return f"{ui('no_calls_left', lang, pb)}; {ui('window_opens', lang, pb).format(when=opens)}"
+    text = ui("calls_unlimited", lang, pb) if pd.isna(left) else ui("calls_left_n", lang, pb).format(n=int(left))
+    return text if is_open else f"{text}; {ui('window_opens', lang, pb).format(when=opens)}"

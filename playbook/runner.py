@@ -236,6 +236,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
                   out: str | Path = "reports", jobs: int = 2, lang: str = "zh", top_n: int = 20, pack: str = "cn",
                   overrides: Mapping[str, Mapping[str, Any]] | None = None,
                   template: str | Path | None = None, mapping: str | Path | None = None,
+                  now: str | None = None, roster: str | Path | None = None,
                   log=print) -> dict:  # noqa: ANN001
     """Produce one briefing per team under ``out/<as_of>/``; returns the manifest.
 
@@ -244,7 +245,9 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     raises a :class:`~playbook.errors.PlaybookError` with exit code 2 and writes nothing.
     Once runs start, ``manifest.json`` and ``index.html`` are always written, also when
     teams (or the shared preparation) fail. ``overrides`` gives extra notebook parameters
-    per team (e.g. ``{"care": {"top_n": 50}}``).
+    per team (e.g. ``{"care": {"top_n": 50}}``). ``now`` is the moment contact headroom is
+    planned from (default 09:00 on the as-of day, business time zone); ``roster`` a CSV of
+    ``team, collector, minutes`` replacing the collectors of ``teams.yaml``.
     """
     from .briefing import prepare
     from .compliance import get_pack
@@ -265,6 +268,17 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         raise SourceError(str(template), "briefing notebook not found")
     out_dir = Path(out) / str(day.date())
     _check_writable(out_dir)
+    if now is not None:
+        import pandas as pd
+
+        try:
+            pd.Timestamp(now)
+        except (ValueError, TypeError):
+            from .errors import ArgumentError
+
+            raise ArgumentError("now", now, "a time such as '2026-11-29 09:00'") from None
+    if roster is not None and not Path(roster).is_file():
+        raise SourceError(str(roster), "roster file not found")
     pf = data if isinstance(data, Portfolio) else load_portfolio(data, mapping, playbook=pb)
     for table in pf.missing:
         log(f"note: {pb.text(f'missing.{table}', 'en')}")
@@ -277,14 +291,14 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         str(Path(data).resolve()) if "://" not in str(data) else str(data))
     base = {"data_path": where, "as_of": str(day.date()), "lang": lang, "out_dir": str(out_dir.resolve()),
             "top_n": top_n, "interactive": False, "prepared": str(prepared.resolve()), "pack": pack,
-            "wait_prepared": 900}
+            "wait_prepared": 900, "roster": str(Path(roster).resolve()) if roster else None}
     params = {t: {**base, "team": t, **dict((overrides or {}).get(t, {}))} for t in names}
     failure: list[str] = []
 
     def prepare_now() -> None:
         # runs while the first kernels start; the notebooks wait for provenance.json
         try:
-            prepare(pf, day, prepared, pack=pack, playbook=pb)
+            prepare(pf, day, prepared, pack=pack, now=now, playbook=pb)
             log(f"prepared the portfolio in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
         except Exception as exc:  # noqa: BLE001 - reported in every team's result and the manifest
             prepared.mkdir(parents=True, exist_ok=True)

@@ -129,3 +129,41 @@ def test_team_roll_and_cure_tiles_use_the_book_at_the_start_of_the_period(tmp_pa
     tiles = b.kpi_tiles_html()
     assert "2026-10 → 2026-11: the 2 accounts in the team&#x27;s buckets at the start" in tiles
     assert "50.0%" in tiles
+
+
+def test_collectors_are_never_given_more_than_their_capacity():
+    import pandas as pd
+
+    from playbook.briefing import assign_collectors
+
+    need = pd.Series([3.0, 3.0, 0.0, 3.0, 3.0, 3.0], index=list("abcdef"))  # c has no calls left today
+    got = assign_collectors(need, pd.Series({"x": 6.0, "y": 4.0}))
+    assert pd.isna(got["c"])
+    load = need[got.notna()].groupby(got[got.notna()]).sum()
+    assert load["x"] <= 6 and load["y"] <= 4 and load.sum() == 9  # 3 accounts fit; the rest wait
+    assert list(got[got.notna()].index) == ["a", "b", "d"]  # in priority order
+    assert pd.isna(got["e"]) and pd.isna(got["f"])
+
+
+def test_morning_worklist_lists_promises_due_today_and_broken_yesterday(tmp_path):
+    import pandas as pd
+
+    from playbook.briefing import prepare, team_briefing
+
+    from .helpers import tiny_portfolio
+
+    accounts = [{"account_id": a, "dpd": 20} for a in "ABC"]
+    interactions = [
+        {"account_id": "A", "ts": "2026-11-20 10:00:00", "outcome": "ptp", "ptp_amount": 300.0, "ptp_date": "2026-11-29"},
+        {"account_id": "B", "ts": "2026-11-20 10:00:00", "outcome": "ptp", "ptp_amount": 200.0, "ptp_date": "2026-11-28"},
+        {"account_id": "C", "ts": "2026-11-20 10:00:00", "outcome": "ptp", "ptp_amount": 100.0, "ptp_date": "2026-11-28"},
+    ]
+    payments = [{"account_id": "C", "paid_at": "2026-11-27 12:00:00", "amount": 100.0}]  # C kept its promise
+    pf = tiny_portfolio(accounts, interactions, payments)
+    cache = prepare(pf, "2026-11-29", tmp_path / "prep")
+    b = team_briefing(None, "2026-11-29", "early", lang="en", prepared=cache)
+    kinds = dict(zip(b.promises["account_id"], b.promises["kind"]))
+    assert kinds == {"A": "due_today", "B": "broken_yesterday"}
+    page = b.promises_html()
+    assert "Promises due today (1)" in page and "Promises broken yesterday (1)" in page
+    assert "Contact headroom as at 2026-11-29 09:00 Asia/Shanghai" in b.worklist_html()

@@ -27,6 +27,7 @@ interactive = False
 prepared = None
 pack = "cn"
 wait_prepared = 0
+roster = None  # a CSV of team, collector, minutes; None: collectors and hours of teams.yaml
 
 # %%
 from pathlib import Path
@@ -38,6 +39,7 @@ from playbook import briefing as B
 from playbook import plots
 
 b = B.team_briefing(data_path, as_of, team, lang=lang, top_n=top_n, prepared=prepared, out_dir=out_dir, pack=pack,
+                    roster=roster,
                     wait_prepared=wait_prepared)
 display(HTML(b.header_html()))
 
@@ -64,6 +66,12 @@ plt.show()
 
 # %%
 display(HTML(f"<h2>{B.ui('worklist', lang)}</h2>" + b.worklist_html()))
+
+# %%
+display(HTML(b.promises_html()))
+
+# %%
+display(HTML(f"<h2>{B.ui('collectors', lang)}</h2>" + b.collectors_html()))
 
 # %%
 display(HTML(f"<h2>{B.ui('alerts', lang)}</h2>" + b.alerts_html()))
