@@ -348,6 +348,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
         "agent_id": np.where(channel == "call", agent, None), "duration_s": duration.astype("float64"),
         "contact_ref": contact_ref, "message": message,
         "staff_count": np.where(channel == "visit", 2.0, np.nan),
+        "notes": None, "tone": None,  # optional in the contract; this generator writes no notes or tone
     }).iloc[order].reset_index(drop=True)
     interactions.loc[interactions["ptp_amount"].isna(), "ptp_date"] = pd.NaT
     planted = _PLANTED if n >= 60 else []
