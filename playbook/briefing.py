@@ -131,7 +131,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         d = cache / "teams" / t
         d.mkdir(parents=True, exist_ok=True)
         m = team == t
-        seg[m].to_parquet(d / "segments.parquet", index=False)
+        _with_reasons(seg[m], bundle.features, pb).to_parquet(d / "segments.parquet", index=False)
         acc[m].to_parquet(d / "accounts.parquet", index=False)
         room[m].to_parquet(d / "headroom.parquet", index=False)
         viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
@@ -147,6 +147,24 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
 
 
 ACTIVITY_DAYS = 30
+
+
+REASON_TOP = 200  # accounts per team (by priority) whose reason text is written out
+
+
+def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook) -> pd.DataFrame:
+    """``seg`` with ``reason_zh`` / ``reason_en``: for the team's top accounts, why the
+    behavioural type was given, naming the cues that fired with the account's own values
+    (:func:`playbook.segmentation.explain_type`); missing for the rest."""
+    from .segmentation import explain_type
+
+    out = seg.copy()
+    top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(REASON_TOP)
+    f = features.loc[top["account_id"]]
+    for lang in ("zh", "en"):
+        texts = {a: explain_type(top, f, a, lang, pb)["text"] for a in top["account_id"]}
+        out[f"reason_{lang}"] = out["account_id"].map(texts)
+    return out
 
 
 def _morning_promises(promises: pd.DataFrame, day: pd.Timestamp, tz: str) -> pd.DataFrame:
@@ -523,8 +541,8 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     vul_label = [vdim.category(v).name(lang) if v not in ("none", "nan") else "" for v in vul]
     opening = [(bt_dim.category(b).opening_line(lang) if bt_dim.category(b).opening_line else "")
                for b in top["behaviour_type"].astype(str)]
-    cue = {c.id: c.cues[0](lang) for c in bt_dim.categories}
-    reason = [f"{rid}: {cue.get(b, '')}" for rid, b in zip(top["reason_behaviour_type"].astype(str), top["behaviour_type"].astype(str))]
+    reason = (top[f"reason_{lang}"].fillna("").to_numpy() if f"reason_{lang}" in top
+              else np.full(len(top), "", dtype=object))
     contact = [_contact_today(left, is_open, opens, lang, pb) for left, is_open, opens in
                zip(r["calls_left_today"], r["window_open_now"], r["next_window_opens"])]
     worklist = pd.DataFrame({

@@ -271,6 +271,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
         "monthly_income": np.where(income_known, income, np.nan), "occupation": occupation, "age": age.astype("float64"),
         "region": _REGIONS[region_i], "timezone": tz.copy(), "external_debts": ext_debt,
         "vulnerable": np.where(vuln == "", None, vuln), "assigned_team": None, "status": "open",
+        "consent_channels": None, "consent_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]"),
         "name": np.char.add(surname, given), "phone": phone,
         "id_number": _id_numbers(rng, _REGION_CODE[region_i], birth),
     })
@@ -347,7 +348,7 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
         "ptp_date": pd.to_datetime(np.where(is_ptp, ptp_date_ns, np.iinfo("int64").min)).astype("datetime64[us]"),
         "agent_id": np.where(channel == "call", agent, None), "duration_s": duration.astype("float64"),
         "contact_ref": contact_ref, "message": message,
-        "staff_count": np.where(channel == "visit", 2.0, np.nan),
+        "staff_count": np.where(channel == "visit", 2.0, np.nan), "consent": None,
         "notes": None, "tone": None,  # optional in the contract; this generator writes no notes or tone
     }).iloc[order].reset_index(drop=True)
     interactions.loc[interactions["ptp_amount"].isna(), "ptp_date"] = pd.NaT

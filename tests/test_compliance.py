@@ -210,3 +210,16 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
     pd.DataFrame({"account_id": ["C"], "ts": ["soon"], "channel": ["call"], "direction": ["outbound"],
                   "party": ["debtor"], "outcome": ["no_answer"]}).to_csv(plan, index=False)
     assert main(["compliance", str(tmp_path / "clean"), "--plan", str(plan)]) == 2
+
+
+def test_calls_left_today_counts_a_window_that_opens_later_today_in_the_debtors_zone():
+    pf = tiny_portfolio([{"account_id": "U", "timezone": "Asia/Urumqi"}, {"account_id": "S"}])
+    # 09:00 in Shanghai is 07:00 in Urumqi: the window opens at 08:00 local, so today's calls are still to come
+    h = headroom(pf, "2026-11-28 09:00", "cn").set_index("account_id")
+    assert not h.loc["U", "window_open_now"] and h.loc["U", "calls_left_today"] == 6
+    assert h.loc["U", "next_window_opens"] == "2026-11-28 08:00 Asia/Urumqi"
+    assert h.loc["U", "blocked_by"] == ""
+    assert h.loc["S", "window_open_now"] and h.loc["S", "calls_left_today"] == 6
+    late = headroom(pf, "2026-11-28 23:30", "cn").set_index("account_id")  # 21:30 in Urumqi: still open there
+    assert late.loc["U", "window_open_now"] and late.loc["U", "calls_left_today"] == 6
+    assert late.loc["S", "calls_left_today"] == 0 and "cn_quiet_hours" in late.loc["S", "blocked_by"]

@@ -98,14 +98,14 @@ def test_duplicate_id_is_an_error(content_copy):
 
 def test_rule_with_unknown_category_or_feature(content_copy):
     def bad(d):
-        d["rules"]["behaviour_type"][1]["then"] = "grumpy"
-        d["rules"]["behaviour_type"][2]["when"] = "mood_score > 3"
+        d["rules"]["willingness"][1]["then"] = "grumpy"
+        d["rules"]["willingness"][2]["when"] = "mood_score > 3"
         d["rules"]["team"][0]["when"] = "vulnerable != 'sleepy'"
     _edit(content_copy / "rules/segmentation.yaml", bad)
     with pytest.raises(ContentError) as ei:
         load_playbook(content_copy)
     text = str(ei.value)
-    assert "rules.behaviour_type[1] (id: type_hostile): field then: unknown behaviour_type category 'grumpy'" in text
+    assert "rules.willingness[1] (id: will_paying): field then: unknown willingness category 'grumpy'" in text
     assert "field when: unknown feature or dimension 'mood_score'" in text
     assert "unknown vulnerable category 'sleepy'" in text
 

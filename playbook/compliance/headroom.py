@@ -96,13 +96,9 @@ def headroom(data: Portfolio | Prepared, now: str | pd.Timestamp, pack: str | Pa
         c = in_daily_window(now_min, s, e)
         window_open &= ~c
         closed[rid] = closed.get(rid, np.zeros(n, dtype=bool)) | c
-    for arr in room.left.values():
-        arr[~window_open] = 0
-    for rid, c in closed.items():
-        room.block(c, rid)
-
     opens_s = np.maximum(room.not_before, now_s)
     next_open = np.empty(n, dtype=object)
+    reopens_today = np.zeros(n, dtype=bool)
     for zone in pd.unique(tz):
         m = tz == zone
         local = pd.Series(pd.to_datetime(opens_s[m], unit="s", utc=True)).dt.tz_convert(zone)
@@ -114,6 +110,14 @@ def headroom(data: Portfolio | Prepared, now: str | pd.Timestamp, pack: str | Pa
                 local = local + pd.to_timedelta(np.where(inq, wait, 0), unit="m")
                 local = local.where(~inq, local.dt.floor("min"))
         next_open[m] = (local.dt.strftime("%Y-%m-%d %H:%M") + f" {zone}").to_numpy()
+        opens_day = local.dt.tz_localize(None).dt.normalize().to_numpy().astype("datetime64[D]").astype("int64")
+        reopens_today[m] = opens_day == today[m]
+    # before the window opens, today's calls are still to come; after it closes, none are left
+    done = ~window_open & ~reopens_today
+    for arr in room.left.values():
+        arr[done] = 0
+    for rid, c in closed.items():
+        room.block(c & done, rid)
 
     return pd.DataFrame({
         "account_id": ids.to_numpy(), "timezone": tz, "window_open_now": window_open,
