@@ -44,7 +44,7 @@ def ui(key: str, lang: str, playbook: Playbook | None = None) -> str:
 @share_docs
 def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestamp, cache_dir: str | Path, *,
             pack: str = "cn", mapping: str | Path | None = None, now: str | pd.Timestamp | None = None,
-            playbook: Playbook | None = None) -> Path:
+            top_n: int = 20, playbook: Playbook | None = None) -> Path:
     """Compute the portfolio-wide pieces of every team's briefing once, into ``cache_dir``.
 
     Parameters
@@ -61,6 +61,8 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     now : timestamp, optional
         The moment contact headroom is planned from; a naive value is read in the business
         time zone. Default: 09:00 on the as-of day.
+    top_n : int
+        How many accounts per team (by priority) get their reason text written out.
     {playbook}
 
     Returns
@@ -131,7 +133,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         d = cache / "teams" / t
         d.mkdir(parents=True, exist_ok=True)
         m = team == t
-        _with_reasons(seg[m], bundle.features, pb).to_parquet(d / "segments.parquet", index=False)
+        _with_reasons(seg[m], bundle.features, pb, top_n).to_parquet(d / "segments.parquet", index=False)
         acc[m].to_parquet(d / "accounts.parquet", index=False)
         room[m].to_parquet(d / "headroom.parquet", index=False)
         viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
@@ -149,20 +151,18 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
 ACTIVITY_DAYS = 30
 
 
-REASON_TOP = 200  # accounts per team (by priority) whose reason text is written out
-
-
-def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook) -> pd.DataFrame:
+def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int) -> pd.DataFrame:
     """``seg`` with ``reason_zh`` / ``reason_en``: for the team's top accounts, why the
     behavioural type was given, naming the cues that fired with the account's own values
     (:func:`playbook.segmentation.explain_type`); missing for the rest."""
     from .segmentation import explain_type
 
     out = seg.copy()
-    top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(REASON_TOP)
+    top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)
     f = features.loc[top["account_id"]]
-    for lang in ("zh", "en"):
-        texts = {a: explain_type(top, f, a, lang, pb)["text"] for a in top["account_id"]}
+    for lang in ("zh", "en"):  # one-row slices: each explanation reads only its own account
+        texts = {a: explain_type(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb)["text"]
+                 for i, a in enumerate(top["account_id"])}
         out[f"reason_{lang}"] = out["account_id"].map(texts)
     return out
 
@@ -491,7 +491,7 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
         import tempfile
 
         base = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="briefing-"))
-        prepared = prepare(data_path, day, base / ".prepared", pack=pack, playbook=pb)
+        prepared = prepare(data_path, day, base / ".prepared", pack=pack, top_n=top_n, playbook=pb)
     prep = Path(prepared)
     _wait_for(prep, wait_prepared)
     prov = json.loads((prep / "provenance.json").read_text(encoding="utf-8"))

@@ -204,9 +204,12 @@ def prepare_events(interactions: pd.DataFrame, accounts: pd.DataFrame | None, de
 
 
 def _consents(values: pd.Series, channel: str) -> pd.Series:
-    """Whether each ``;``-separated channel list names ``channel``."""
-    return values.astype(object).fillna("").astype(str).str.lower().str.split(r"\s*;\s*", regex=True).map(
-        lambda xs: channel in [x.strip() for x in xs])
+    """Whether each ``;``-separated channel list names ``channel`` (each distinct list read once)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    named = np.array([channel in {x.strip().lower() for x in str(u).split(";")} for u in uniq], dtype=bool)
+    out = np.zeros(len(values), dtype=bool)
+    out[codes >= 0] = named[codes[codes >= 0]]
+    return pd.Series(out, index=values.index)
 
 
 def _account_consent(accounts: pd.DataFrame | None, account_ids: pd.Series, channel: str) -> np.ndarray:
