@@ -28,18 +28,24 @@ class _M(BaseModel):
 
 
 class Timing(_M):
+    """When contact happens: around paydays, in the mornings, SMS before the first call."""
+
     payday_aligned: bool = False
     mornings: bool = False
     sms_first: bool = False
 
 
 class Offer(_M):
+    """A repayment offer: instalments over ``months``, a settlement ``discount``, or interest relief."""
+
     type: Literal["none", "instalments", "settlement", "interest_relief"] = "none"
     months: int | None = Field(default=None, ge=2, le=60)
     discount: float | None = Field(default=None, gt=0, lt=1)
 
 
 class Escalation(_M):
+    """What happens to an account still unpaid ``after_days`` days into the treatment."""
+
     after_days: int = Field(default=0, ge=0)
     action: Literal["none", "field_visit", "legal", "agency"] = "none"
 
@@ -65,6 +71,7 @@ class Forbearance(_M):
 
     @property
     def any(self) -> bool:
+        """Whether any forbearance is offered."""
         return bool(self.options) or self.debt_advice
 
 

@@ -27,20 +27,28 @@ _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
 class Clock(CheckParams):
+    """A daily quiet window ``start``-``end`` (``HH:MM``, local time; may wrap midnight)."""
+
     start: str = Field(pattern=_CLOCK)
     end: str = Field(pattern=_CLOCK)
 
 
 class Max(CheckParams):
+    """At most ``max`` events."""
+
     max: int = Field(ge=0)
 
 
 class Rolling(CheckParams):
+    """At most ``max`` events within any ``days`` consecutive days."""
+
     max: int = Field(ge=0)
     days: int = Field(ge=1)
 
 
 class Days(CheckParams):
+    """A span of ``days`` days."""
+
     days: int = Field(ge=1)
 
 
@@ -53,14 +61,20 @@ class Pause(CheckParams):
 
 
 class Lost(CheckParams):
+    """The debtor counts as lost after ``lost_after_days`` days without a right-party contact."""
+
     lost_after_days: int = Field(ge=1)
 
 
 class MinStaff(CheckParams):
+    """At least ``min`` staff on a field visit."""
+
     min: int = Field(ge=1)
 
 
 class Markers(CheckParams):
+    """Text markers, any of which must appear (case-insensitive)."""
+
     markers: list[str] = Field(min_length=1)
 
 
