@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import check_positive_int
+from ._checks import check_choice, check_positive_int
 from ._docstrings import share_docs
 from .arrays import local_dates
 from .content import Playbook, ResponsePriors, load_playbook
@@ -177,6 +177,22 @@ class WhatIfResult:
     horizon_days: int
     draws: int
     capacity_hours: pd.Series = field(default_factory=pd.Series)
+    # per admissible strategy, the total of each draw: {"collected": array(draws), "net": array(draws)}
+    per_draw: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def difference(self, strategy: str, baseline: str = "champion", metric: str = "collected") -> dict[str, float]:
+        """``strategy`` minus ``baseline`` in ``metric`` (``collected`` or ``net``), draw by draw:
+        the mean and the 90% interval (5th and 95th percentiles) of the differences.
+
+        Each strategy has its own posterior draws, so the interval is that of the difference
+        of two independent draws (wider than a paired comparison would give).
+        """
+        check_choice("metric", metric, ("collected", "net"))
+        for sid in (strategy, baseline):
+            if sid not in self.per_draw:
+                raise UnknownKeyError("simulated (admissible) strategy", sid, self.per_draw)
+        d = self.per_draw[strategy][metric] - self.per_draw[baseline][metric]
+        return {"mean": float(d.mean()), "p05": float(np.quantile(d, 0.05)), "p95": float(np.quantile(d, 0.95))}
 
     def to_dict(self) -> dict:
         out = []
@@ -290,6 +306,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     cell_codes = [seg[c].astype(str).to_numpy() for c in CELL]
     team = seg["team"].astype(str).to_numpy()
     rows, seg_rows, team_rows, verdicts = [], [], [], {}
+    per_draw: dict[str, dict[str, np.ndarray]] = {}
     for s in strategies:
         strat = get_strategy(s)
         v = strategy_verdict(strat, pack, playbook=pb)
@@ -358,6 +375,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
         net = tot - tcost  # the discount is forgone, not spent: reported beside, not subtracted
         need = hours.sum(axis=0).mean()
         cap = float(capacity.sum())
+        per_draw[strat.id] = {"collected": tot, "net": net}
         rows.append({
             "strategy": strat.id, "admissible": True, "accounts": int(n.sum()),
             "collected_mean": float(tot.mean()), "collected_p05": float(np.quantile(tot, 0.05)),
@@ -381,7 +399,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     totals = pd.DataFrame(rows).set_index("strategy")
     return WhatIfResult(totals, pd.concat(seg_rows, ignore_index=True) if seg_rows else pd.DataFrame(),
                         pd.concat(team_rows, ignore_index=True) if team_rows else pd.DataFrame(), verdicts,
-                        horizon_days, draws, capacity)
+                        horizon_days, draws, capacity, per_draw)
 
 
 def _day_after_last_contact(portfolio: Portfolio, pb: Playbook) -> pd.Timestamp:

@@ -1,0 +1,193 @@
+"""The command line reads like a finished product (issue 15, item 1).
+
+Each command's output on a small demo is compared with a committed snapshot under
+``tests/snapshots/``. Regenerate them after an intended change with
+``PLAYBOOK_UPDATE_SNAPSHOTS=1 pytest tests/test_cli.py`` and review the diff. Snapshots hold no paths, timestamps or timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from playbook.cli import LANG, _parser, main
+from playbook.formatting import display_width, fmt_int, fmt_money, fmt_rate, render_table
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+AS_OF = "2026-11-29"
+SCI = re.compile(r"\d(\.\d+)?e[+-]?\d", re.IGNORECASE)
+
+
+def _update(request) -> bool:  # noqa: ANN001
+    return os.environ.get("PLAYBOOK_UPDATE_SNAPSHOTS", "") not in ("", "0")
+
+
+@pytest.fixture(scope="module")
+def cli_demo(tmp_path_factory):  # noqa: ANN001, ANN201
+    d = tmp_path_factory.mktemp("cli") / "demo"
+    assert main(["demo-data", "--accounts", "300", "--seed", "5", "--as-of", AS_OF, "--out", str(d)]) == 0
+    return d
+
+
+def _run(capsys, argv: list[str], root: Path) -> tuple[int, str]:  # noqa: ANN001
+    capsys.readouterr()
+    code = main(argv)
+    out = capsys.readouterr().out
+    return code, out.replace(str(root), "<tmp>")  # no paths in a snapshot
+
+
+def _commands(d: Path, tmp: Path) -> dict[str, list[str]]:
+    return {
+        "demo-data": ["demo-data", "--accounts", "60", "--seed", "3", "--as-of", AS_OF, "--out", str(tmp / "small")],
+        "validate": ["validate", str(d)],
+        "segment": ["segment", str(d), "--as-of", AS_OF, "--out", str(tmp / "seg.parquet")],
+        "segment_zh": ["segment", str(d), "--as-of", AS_OF, "--out", str(tmp / "seg.csv"), "--lang", "zh"],
+        "kpis": ["kpis", str(d), "--as-of", AS_OF],
+        "kpis_by_team": ["kpis", str(d), "--as-of", AS_OF, "--by", "team"],
+        "kpis_by_month_zh": ["kpis", str(d), "--as-of", AS_OF, "--by", "month", "--lang", "zh"],
+        "compliance": ["compliance", str(d), "--pack", "cn"],
+        "compliance_us": ["compliance", str(d), "--pack", "us"],
+        "whatif": ["whatif", str(d), "--as-of", AS_OF, "--draws", "200"],
+        "whatif_zh": ["whatif", str(d), "--as-of", AS_OF, "--draws", "200", "--pack", "uk", "--lang", "zh"],
+    }
+
+
+@pytest.mark.parametrize("name", list(_commands(Path("d"), Path("t"))))
+def test_output_matches_snapshot(name, cli_demo, tmp_path, capsys, request):  # noqa: ANN001
+    argv = _commands(cli_demo, tmp_path)[name]
+    code, out = _run(capsys, argv, tmp_path)
+    out = out.replace(str(cli_demo), "<demo>")
+    assert code in (0, 1), out
+    snap = SNAPSHOTS / f"{name}.txt"
+    if _update(request) or not snap.exists():
+        SNAPSHOTS.mkdir(exist_ok=True)
+        snap.write_text(out, encoding="utf-8")
+        if not _update(request):
+            pytest.fail(f"wrote a new snapshot {snap.name}; check it and commit it")
+    assert out == snap.read_text(encoding="utf-8"), (
+        f"{name}: output differs from {snap}; if intended, rerun with PLAYBOOK_UPDATE_SNAPSHOTS=1 and review the diff")
+
+
+@pytest.mark.parametrize("argv", [["kpis", "--as-of", AS_OF], ["kpis", "--as-of", AS_OF, "--by", "team"],
+                                  ["kpis", "--as-of", AS_OF, "--by", "behaviour_type", "--lang", "zh"],
+                                  ["kpis", "--as-of", AS_OF, "--by", "month"],
+                                  ["whatif", "--as-of", AS_OF, "--draws", "100"],
+                                  ["whatif", "--as-of", AS_OF, "--draws", "100", "--lang", "zh"],
+                                  ["compliance", "--pack", "uk"], ["segment", "--as-of", AS_OF, "--out", "SEG"],
+                                  ["validate"]])
+def test_no_scientific_notation_and_at_most_120_columns(argv, cli_demo, tmp_path, capsys):  # noqa: ANN001
+    argv = [argv[0], str(cli_demo), *[str(tmp_path / "s.parquet") if x == "SEG" else x for x in argv[1:]]]
+    code, out = _run(capsys, argv, tmp_path)
+    assert code in (0, 1)
+    for line in out.splitlines():
+        assert not SCI.search(line), line
+        assert display_width(line) <= 120, line
+    assert "0.0000" not in out and "nan" not in out.lower().replace("n/a", "")
+
+
+def test_kpis_by_team_prints_the_roll_matrix_per_team(cli_demo, tmp_path, capsys):  # noqa: ANN001
+    _, out = _run(capsys, ["kpis", str(cli_demo), "--as-of", AS_OF, "--by", "team"], tmp_path)
+    assert "Roll rates by Collection team" in out and "Roll rates (by count, over every" not in out
+    roll = out.split("Roll rates by")[1].split("Transitions")[0]
+    assert {"Early (M1)", "Mid (M2-M3)"} <= {line[:18].strip() for line in roll.splitlines()}
+    # the KPI table has a column per team, money with the currency, rates as %
+    assert "CNY" in out and re.search(r"\d+\.\d%", out)
+    _, js = _run(capsys, ["kpis", str(cli_demo), "--as-of", AS_OF, "--by", "team", "--json"], tmp_path)
+    body = json.loads(js)
+    assert set(body["roll_rates_by"]) <= {"early", "mid", "late_legal", "skip_trace", "care"}
+    assert all(isinstance(r["balance"], float) for r in body["kpis"])  # --json keeps full precision
+
+
+def test_whatif_compares_every_admissible_strategy_with_the_champion(cli_demo, tmp_path, capsys):  # noqa: ANN001
+    _, out = _run(capsys, ["whatif", str(cli_demo), "--as-of", AS_OF, "--draws", "100"], tmp_path)
+    for sid in ("champion", "early_instalments", "legal_long_term", "payday_calling", "sms_first_low_risk"):
+        assert sid in out
+    assert "vs champion" in out and "baseline" in out
+    assert "Collected by behavioural type" in out and "Collected by team" in out
+    _, js = _run(capsys, ["whatif", str(cli_demo), "--as-of", AS_OF, "--draws", "100", "--json"], tmp_path)
+    body = json.loads(js)
+    assert body["baseline"] == "champion" and len(body["strategies"]) >= 4
+    champ = body["strategies"][0]["difference_to_baseline"]["collected"]
+    assert champ == {"mean": 0.0, "p05": 0.0, "p95": 0.0}
+    other = body["strategies"][1]["difference_to_baseline"]["collected"]
+    assert other["p05"] <= other["mean"] <= other["p95"]
+
+
+def test_whatif_prints_an_inadmissible_strategys_violations_once(cli_demo, tmp_path, capsys):  # noqa: ANN001
+    import yaml
+
+    base = yaml.safe_load((Path(__file__).parents[1] / "playbook/content/strategies/champion.yaml").read_text("utf-8"))
+    base["strategy"]["id"] = "late_calls"
+    base["strategy"]["rules"] = [{"when": "True", "treatment": {"channels": ["call"], "attempts_per_week": 1,
+                                                               "call_window": ["20:00", "23:00"]}}]
+    f = tmp_path / "late_calls.yaml"
+    f.write_text(yaml.safe_dump(base, allow_unicode=True), encoding="utf-8")
+    code, out = _run(capsys, ["whatif", str(cli_demo), "--as-of", AS_OF, "--draws", "50", "--strategies", "champion", str(f)],
+                     tmp_path)
+    assert code == 0
+    assert out.count("late_calls: INADMISSIBLE, not simulated") == 1
+    assert out.count("cn_quiet_hours") == 1
+
+
+def _options(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("command", list(_options(_parser())))
+def test_help_describes_every_option(command, capsys):  # noqa: ANN001
+    sub = _options(_parser())[command]
+    for action in sub._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{command} {action.option_strings or action.dest}: no help text"
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for action in sub._actions:
+        for opt in action.option_strings:
+            assert opt in out
+    if any(a.dest == "lang" for a in sub._actions):
+        assert f"(default: {LANG})" in out
+
+
+def test_one_default_language_across_commands():
+    langs = {name: a.default for name, p in _options(_parser()).items() for a in p._actions if a.dest == "lang"}
+    assert set(langs) >= {"segment", "kpis", "compliance", "whatif", "briefings"}
+    assert set(langs.values()) == {LANG}
+
+
+@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("head") is None, reason="needs sh and head")
+def test_a_broken_pipe_exits_quietly(cli_demo):  # noqa: ANN001
+    exe = Path(sys.executable).with_name("playbook")
+    cmd = f"'{exe}' kpis '{cli_demo}' --as-of {AS_OF} --by team | head -1" if exe.exists() else (
+        f"'{sys.executable}' -m playbook kpis '{cli_demo}' --as-of {AS_OF} --by team | head -1")
+    r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert r.returncode in (0, 141)
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+    assert r.stdout.startswith("KPIs as of")
+    # the command's own exit status, with pipefail where the shell has it
+    r = subprocess.run(["bash", "-c", "set -o pipefail; " + cmd], capture_output=True, text=True, timeout=300) \
+        if shutil.which("bash") else r
+    assert r.returncode in (0, 141) and "Traceback" not in r.stderr
+
+
+def test_formatting_helpers():
+    assert fmt_int(5000.0) == "5,000" and fmt_int(float("nan")) == "n/a"
+    assert fmt_money(81198788.4, "CNY") == "81,198,788 CNY" and fmt_money(None, "CNY") == "n/a"
+    assert fmt_rate(0.3413503) == "34.1%" and fmt_rate(float("nan")) == "n/a"
+    wide = render_table(["key", *[f"column {i}" for i in range(30)]], [["row", *["1,234,567"] * 30]])
+    assert all(display_width(line) <= 120 for line in wide.splitlines())
+    assert wide.count("key") >= 3  # split into several tables, each repeating the key column
+    wrapped = render_table(["rule", "source"], [["r", "word " * 80]], wrap_cols=[1], align="ll")
+    assert all(display_width(line) <= 120 for line in wrapped.splitlines())
+    assert display_width("中文ab") == 6
