@@ -39,21 +39,30 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
     columns = {c: features[c] for c in features.columns}  # the caller's frame is never written to
     out = {}
     n = len(features)
+    texts = [r.when for rules in pb.rules.values() for r in rules]
+    shared = {t for t in texts if texts.count(t) > 1}  # the same `when` in several places: evaluated once
+    masks: dict[str, np.ndarray] = {}
     for dim, rules in pb.rules.items():
         card = pb.scorecards.get(dim)
         cats = list(dict.fromkeys(r.then for r in rules))
         if card is not None:
             cats = list(dict.fromkeys(cats + list(card.types) + [card.fallback]))
-        cat = np.full(n, -1, dtype="int16")
         reason = np.full(n, len(rules), dtype="int32")
-        conf = np.zeros(n)
         open_ = np.ones(n, dtype=bool)
         for i, rule in enumerate(rules):
             if not open_.any():
                 break
-            hit = rule.expression.mask(columns, n) & open_
-            cat[hit], reason[hit], conf[hit] = cats.index(rule.then), i, rule.confidence
+            if rule.when in shared:
+                if rule.when not in masks:
+                    masks[rule.when] = rule.expression.mask(columns, n)
+                hit = masks[rule.when] & open_
+            else:
+                hit = rule.expression.mask(columns, n) & open_
+            reason[hit] = i
             open_ &= ~hit
+        # category and confidence per rule (the last entry: no rule matched), taken once
+        cat = np.array([cats.index(r.then) for r in rules] + [-1], dtype="int16")[reason]
+        conf = np.array([r.confidence for r in rules] + [0.0], dtype="float64")[reason]
         reason_ids = [r.id for r in rules] + ["no_rule_matched"]
         if card is not None:
             sc = score_types(columns, n, card)
@@ -62,16 +71,18 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
             cat[open_] = np.array([cats.index(t) for t in sc["type_names"]])[sc["type"][open_]]
             reason[open_] = top_cue[open_]
             conf[open_] = sc["confidence"][open_]
-            names = np.array(list(card.types) + [card.fallback], dtype=object)
             out[f"score_{dim}"] = np.where(open_, sc["score"], np.nan)
-            out[f"runner_up_{dim}"] = pd.Categorical(np.where(open_ & (sc["runner_up_score"] > 0),
-                                                              names[sc["runner_up"]], None), categories=list(card.types))
+            # runner_up indexes the card's types (never the fallback): its codes are the categories'
+            out[f"runner_up_{dim}"] = pd.Categorical.from_codes(
+                np.where(open_ & (sc["runner_up_score"] > 0), sc["runner_up"], -1), categories=list(card.types))
             out[f"runner_up_score_{dim}"] = np.where(open_, sc["runner_up_score"], np.nan)
             out[f"cues_{dim}"] = _mask_categorical(sc["fired"], open_)
+            del sc
         columns[dim] = pd.Series(pd.Categorical.from_codes(cat, categories=cats), index=features.index)
         out[dim] = columns[dim]
         out[f"reason_{dim}"] = pd.Categorical.from_codes(reason, categories=reason_ids)
         out[f"confidence_{dim}"] = conf
+    del masks
     return pd.DataFrame(out, index=features.index)
 
 
@@ -85,6 +96,20 @@ def _mask_categorical(c: pd.Categorical, keep: np.ndarray) -> pd.Categorical:
         c = c.add_categories([""])
     codes = np.where(keep, c.codes, cats.index(""))
     return pd.Categorical.from_codes(codes, categories=cats)
+
+
+def _first_max(rows: np.ndarray) -> np.ndarray:
+    """Per column, the first row holding the column's maximum (``argmax(axis=0)`` without
+    its transposed copy; the values hold no NaN)."""
+    best = np.zeros(rows.shape[1], dtype="int64")
+    if not len(rows):
+        return best
+    top = rows[0].copy()
+    for i in range(1, len(rows)):
+        up = rows[i] > top  # strictly greater: ties keep the first row
+        best[up] = i
+        np.maximum(top, rows[i], out=top)
+    return best
 
 
 def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a mapping of feature Series
@@ -106,27 +131,40 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
     """
     types = list(card.types)
     k = len(types)
-    cue_ids: list[str] = []
-    owner: list[int] = []
-    contrib = []
-    for ti, t in enumerate(types):
-        for cue in card.types[t]:
-            v = cue.expression.evaluate(columns)
-            v = np.asarray(v, dtype="float64") if isinstance(v, pd.Series) else np.full(n, float(v))
+    cues = [cue for t in types for cue in card.types[t]]
+    cue_ids = [cue.id for cue in cues]
+    bounds = np.cumsum([0] + [len(card.types[t]) for t in types])  # type ti owns cue rows bounds[ti]:bounds[ti+1]
+    m = len(cues)
+    texts = [cue.expression.text for cue in cues]
+    shared = {t for t in texts if texts.count(t) > 1}
+    evidence: dict[str, np.ndarray] = {}
+    c = np.empty((m, n), dtype="float32")  # cues x accounts, filled row by row
+    for j, cue in enumerate(cues):
+        v = evidence.get(texts[j]) if texts[j] in shared else None
+        if v is None:  # each distinct evidence expression is evaluated once
+            v = cue.expression.values(columns)
+            v = np.asarray(v, dtype="float64") if isinstance(v, (pd.Series, np.ndarray)) else np.full(n, float(v))
             v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
-            contrib.append((v * cue.weight).astype("float32"))
-            cue_ids.append(cue.id)
-            owner.append(ti)
-    c = np.vstack(contrib) if contrib else np.zeros((0, n), dtype="float32")  # cues x accounts
-    owner_a = np.array(owner)
+            if texts[j] in shared:
+                evidence[texts[j]] = v
+        c[j] = v * cue.weight  # float64 product rounded to float32, as astype would
+        del v
+    del evidence
     scores = np.zeros((k, n), dtype="float64")
     for ti in range(k):
-        scores[ti] = c[owner_a == ti].sum(axis=0)
-    scores = np.round(scores, 3)  # decisions and the reported scores use the same numbers
-    order = np.argsort(-scores, axis=0, kind="stable")
-    best, second = order[0], order[1] if k > 1 else order[0]
+        scores[ti] = c[bounds[ti]:bounds[ti + 1]].sum(axis=0)
+    np.round(scores, 3, out=scores)  # decisions and the reported scores use the same numbers
     cols = np.arange(n)
-    best_s, second_s = scores[best, cols], scores[second, cols]
+    best = _first_max(scores)  # the highest score, the first category on a tie
+    best_s = scores[best, cols]
+    if k > 1:
+        scores[best, cols] = -np.inf
+        second = _first_max(scores)  # the highest of the others, the first on a tie
+        scores[best, cols] = best_s
+    else:
+        second = best
+    second_s = scores[second, cols]
+    del scores
     assigned = best_s >= card.min_score
     pos_best, pos_second = np.maximum(best_s, 0), np.maximum(second_s, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -134,16 +172,56 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
     gap = np.minimum(1.0, (best_s - second_s) / card.margin) if card.margin > 0 else np.ones(n)
     confidence = np.where(assigned, np.round(share * (0.5 + 0.5 * gap), 3), 0.0)
     type_idx = np.where(assigned, best, k)
-    # fired cues of the assigned category, strongest first: one text per distinct set
-    own = owner_a[:, None] == type_idx[None, :]
-    live = (c > 0) & own
-    strength = np.where(live, c, 0)
-    top = np.argmax(strength, axis=0)
-    top_cue = np.where(assigned & live.any(axis=0), top, len(cue_ids))
-    fired = _fired_text(live, strength, cue_ids)
+    # fired cues of the assigned category (those with a positive contribution), strongest first
+    if m <= 56:
+        bits = np.zeros(n, dtype="int64")  # bit r: cue r fired for the account's assigned category
+        top = np.zeros(n, dtype="int64")  # its strongest fired cue (0 when none fired)
+        for ti in range(k):
+            lo, hi = int(bounds[ti]), int(bounds[ti + 1])
+            sel = np.flatnonzero(type_idx == ti)
+            if hi == lo or not len(sel):
+                continue
+            sub = c[lo:hi, sel]
+            live = sub > 0
+            b = np.zeros(len(sel), dtype="int64")
+            for r in range(hi - lo):
+                b |= live[r].astype("int64") << (lo + r)
+            bits[sel] = b
+            top[sel] = np.where(b != 0, lo + _first_max(np.where(live, sub, 0)), 0)
+            del sub, live
+        del c
+        any_live = bits != 0
+        top_cue = np.where(assigned & any_live, top, len(cue_ids))
+        fired = _fired_text_bits(bits, top, cue_ids)
+    else:  # many cues: the full cues x accounts matrices
+        own = np.repeat(np.arange(k), np.diff(bounds))[:, None] == type_idx[None, :]
+        live = (c > 0) & own
+        strength = np.where(live, c, 0)
+        del c, own
+        top = np.argmax(strength, axis=0)
+        top_cue = np.where(assigned & live.any(axis=0), top, len(cue_ids))
+        fired = _fired_text(live, strength, cue_ids)
     return {"type": type_idx, "type_names": types + [card.fallback], "score": best_s,
             "runner_up": np.where(assigned, second, best), "runner_up_score": np.where(assigned, second_s, best_s),
             "confidence": confidence, "fired": fired, "top_cue": top_cue, "cue_ids": cue_ids + [card.fallback_id]}
+
+
+def _fired_text_bits(bits: np.ndarray, top: np.ndarray, cue_ids: list[str]) -> pd.Categorical:
+    """:func:`_fired_text` from one bit set per account (bit r: cue r fired) and its strongest
+    fired cue: the text is built once per distinct (set, strongest) pair."""
+    n = len(bits)
+    m = len(cue_ids)
+    if m == 0 or not bits.any():
+        return pd.Categorical(np.full(n, "", dtype=object))
+    key = bits * 64 + top  # one int64 per account: a 1-d unique, not a row-wise one
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    texts = []
+    for j in first:
+        b, t = int(bits[j]), int(top[j])
+        ids = [cue_ids[t]] + [cue_ids[r] for r in range(m) if b >> r & 1 and r != t] if b else []
+        texts.append(";".join(ids))
+    cats, code = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(code.reshape(-1)[inverse.reshape(-1)], categories=list(cats))
 
 
 def _fired_text(live: np.ndarray, strength: np.ndarray, cue_ids: list[str]) -> pd.Categorical:
