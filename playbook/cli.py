@@ -559,7 +559,7 @@ def _demo_data(a: argparse.Namespace) -> int:
         pf.truth.to_csv(truth, index=False)
     for f in files + [truth]:
         print(f"wrote {f}")
-    print(pf.report.to_text())
+    print(_report_text(pf.report))
     return 0
 
 
@@ -575,15 +575,24 @@ def _validate(a: argparse.Namespace) -> int:
                           "problems": json.loads(r.errors.to_json(orient="records", force_ascii=False)),
                           "notes": r.notes}, ensure_ascii=False, indent=2))
     else:
-        from .formatting import fmt_int, render_table
-
-        text = r.to_text(max_errors=None if a.all else 200).split("\n")
-        table = render_table(["table", "file", "read", "accepted", "rejected"],
-                             [[c.table, c.file, fmt_int(c.read), fmt_int(c.accepted), fmt_int(c.rejected)]
-                              for c in r.counts.itertuples(index=False)], keys=2)
-        n_counts = len(r.counts.to_string(index=False).split("\n"))
-        print("\n".join(text[:3] + [table] + text[3 + n_counts:]))
+        print(_report_text(r, None if a.all else 200))
     return 0 if r.ok else 2
+
+
+def _report_text(r, max_errors: int | None = 200) -> str:  # noqa: ANN001
+    """The load report as :meth:`LoadReport.to_text` writes it, with the counts table formatted for people.
+
+    The reconciliation line (``rows read N = accepted N + rejected N``) stays as the loader
+    writes it, without separators, so scripts can parse it.
+    """
+    from .formatting import fmt_int, render_table
+
+    text = r.to_text(max_errors=max_errors).split("\n")
+    table = render_table(["table", "file", "read", "accepted", "rejected"],
+                         [[c.table, c.file, fmt_int(c.read), fmt_int(c.accepted), fmt_int(c.rejected)]
+                          for c in r.counts.itertuples(index=False)], keys=2)
+    n_counts = len(r.counts.to_string(index=False).split("\n"))
+    return "\n".join(text[:3] + [table] + text[3 + n_counts:])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
