@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 AS_OF ?= 2026-11-29
 ACCOUNTS ?= 5000
 SEED ?= 7
+BRIEFING_LANG ?= zh  # the demo portfolio is Chinese; `make briefings BRIEFING_LANG=en` for English pages
 DEMO := data/demo
 
-.PHONY: install test briefings demo bench lab trainer clean system-deps
+.PHONY: install test briefings demo bench lab trainer clean system-deps screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +30,13 @@ REPORTS := reports/$(AS_OF)
 
 briefings: demo
 	$(BIN)/playbook validate $(DEMO) > /dev/null
-	$(BIN)/playbook briefings $(DEMO) --as-of $(AS_OF) --teams all --out reports
+	$(BIN)/playbook briefings $(DEMO) --as-of $(AS_OF) --teams all --out reports --lang $(BRIEFING_LANG)
 	@echo "open $(REPORTS)/index.html"
+
+# Headless-Chromium screenshots of index.html, every team page (zh and en) and both Voilà
+# apps, into reports/screenshots/ (needs `make system-deps`).
+screenshots: demo
+	$(BIN)/python tools/screenshots.py --data $(DEMO) --as-of $(AS_OF) --out reports/screenshots
 
 # Debian packages the project uses: a CJK font for Chinese chart labels, Chromium for the
 # browser test. Needs root (CI runs as root); without them charts fall back to English.
