@@ -143,27 +143,31 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack, "timezone": tz,
         "rows": {t: len(f) for t, f in pf.tables().items()}, "missing": list(pf.missing),
-        "roll_period": period, "activity_days": ACTIVITY_DAYS, "now": f"{now.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
+        "currency": pb.currency, "roll_period": period, "activity_days": ACTIVITY_DAYS, "now": f"{now.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
         "not_overdue": int((~seg["worked"] & ~seg["status"].isin(NOT_WORKED)).sum())})
     return cache
 
 
 ACTIVITY_DAYS = 30
+MONEY_TILES = ("balance", "collected")
 
 
 def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int) -> pd.DataFrame:
-    """``seg`` with ``reason_zh`` / ``reason_en``: for the team's top accounts, why the
-    behavioural type was given, naming the cues that fired with the account's own values
-    (:func:`playbook.segmentation.explain_type`); missing for the rest."""
-    from .segmentation import explain_type
+    """``seg`` with, for the team's top accounts, why they are where they are, in words
+    (:mod:`playbook.reasons`): ``reason_zh`` / ``reason_en`` why the behavioural type (the
+    cues that fired, or the gate rule, with the account's values) and ``team_reason_*``
+    why the team (the ``because`` text of the team rule that fired); missing for the rest."""
+    from .reasons import explain_many, type_text
 
     out = seg.copy()
     top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)
-    f = features.loc[top["account_id"]]
+    f = features.reindex(top["account_id"])
     for lang in ("zh", "en"):  # one-row slices: each explanation reads only its own account
-        texts = {a: explain_type(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb)["text"]
+        texts = {a: type_text(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb)
                  for i, a in enumerate(top["account_id"])}
         out[f"reason_{lang}"] = out["account_id"].map(texts)
+        team = explain_many(top, features, lang, pb, dimensions=["team"])["team"]
+        out[f"team_reason_{lang}"] = out["account_id"].map(dict(zip(top["account_id"], team)))
     return out
 
 
@@ -208,7 +212,7 @@ def assign_collectors(minutes: pd.Series, collectors: pd.Series) -> pd.Series:
     return out
 
 
-def _roster(pb: Playbook, team: str, roster: str | Path | None) -> pd.Series:
+def _roster(pb: Playbook, team: str, roster: str | Path | None, lang: str = "en") -> pd.Series:
     """Minutes per collector today: the roster file's rows for ``team`` (columns ``team``,
     ``collector``, ``minutes``), else ``collectors`` x ``hours_per_day`` of ``teams.yaml``."""
     if roster is not None:
@@ -221,7 +225,9 @@ def _roster(pb: Playbook, team: str, roster: str | Path | None) -> pd.Series:
         except (OSError, KeyError, ValueError) as exc:
             raise SourceError(str(roster), f"roster must be a CSV with columns team, collector, minutes ({exc})") from None
     t = pb.teams[team]
-    return pd.Series(t.hours_per_day * 60.0, index=[f"{team}-{i + 1:02d}" for i in range(t.collectors)])
+    who = ui("collector", lang, pb)
+    sep = "" if lang == "zh" else " "
+    return pd.Series(t.hours_per_day * 60.0, index=[f"{who}{sep}{i + 1:02d}" for i in range(t.collectors)])
 # What each tile counts: the queue today, the queue's activity over the last ACTIVITY_DAYS,
 # or the team's book over the last month of history (see _team_books).
 TILE_SCOPE = {"accounts": "queue", "balance": "queue", "rpc_rate": "activity", "ptp_rate": "activity",
@@ -294,6 +300,7 @@ class Briefing:
     promises: pd.DataFrame = field(default_factory=pd.DataFrame)
     collectors: pd.DataFrame = field(default_factory=pd.DataFrame)
     call_minutes: float = 0.0
+    openers: list = field(default_factory=list)  # the openers the worklist uses, in order
 
     def _ui(self, key: str, lang: str) -> str:
         return self.playbook.text(f"briefing.{key}", lang)
@@ -305,13 +312,18 @@ class Briefing:
         team = self.playbook.dimension("team").category(self.team)
         return (f"<h1>{html.escape(self._ui('title', L))}: {html.escape(team.name(L))}</h1>"
                 f"<p><b>{self._ui('as_of', L)}</b> {self.as_of.date()} &nbsp; <b>{self._ui('version', L)}</b> "
-                f"{html.escape(str(p.get('playbook_version')))} (content {html.escape(str(p.get('content_sha256', ''))[:12])})"
+                f"{html.escape(str(p.get('playbook_version')))} ({html.escape(self._ui('content_version', L))} {html.escape(str(p.get('content_sha256', ''))[:12])})"
                 f"<br><b>{self._ui('provenance', L)}</b> sha256 {html.escape(str(p.get('data_sha256', '')))}</p>"
                 + "".join(f"<p class='notice'>{html.escape(self.playbook.text(f'missing.{t}', L))}</p>"
                           for t in p.get("missing", [])))
 
     def queue_html(self) -> str:
-        return self.queue.to_html(escape=True, float_format=lambda x: f"{x:,.0f}", classes="queue")
+        """Accounts by type and stage, with the balance (currency in the header)."""
+        q = self.queue.reset_index()
+        n = self._ui("accounts", self.lang)
+        q.columns = [c if i == 0 or i == len(q.columns) - 1 else _unit(n, str(c), self.lang)
+                     for i, c in enumerate(q.columns)]
+        return _table_html(q, "queue")
 
     def kpi_tiles_html(self) -> str:
         """The KPI tiles, each with its period and population, and the change against the
@@ -331,6 +343,8 @@ class Briefing:
         for key, fmt in KPI_TILES:
             v = self.kpis.get(key, np.nan)
             text = "n/a" if pd.isna(v) else fmt.format(v)
+            if key in MONEY_TILES and not pd.isna(v):
+                text = f"{text} {_currency(p, self.playbook)}"
             prev = (self.previous or {}).get(key)
             if prev is None or pd.isna(v) or (isinstance(prev, float) and np.isnan(prev)):
                 delta = self._ui("no_prev", L)
@@ -352,6 +366,22 @@ class Briefing:
         note = f"<p class='note'>{html.escape(self._ui('now_stated', L).format(now=now))}</p>"
         return note + _table_html(self.worklist, "worklist")
 
+    def openers_html(self) -> str:
+        """The openers the worklist names, each once, in the order they are said: who is
+        calling and for which creditor, the right-party check, then the purpose."""
+        L = self.lang
+        if not self.openers:
+            return ""
+        op = self.playbook.openers
+        creditor = op.creditor(L)
+        steps = [self._ui("step_identify", L), self._ui("step_verify", L), self._ui("step_purpose", L)]
+        parts = [f"<p class='note'>{html.escape(self._ui('openers_note', L))}</p>"]
+        for o in self.openers:
+            said = [o.identify(L).format(creditor=creditor), o.verify(L), o.purpose(L)]
+            items = "".join(f"<li><b>{html.escape(k)}</b> {html.escape(t)}</li>" for k, t in zip(steps, said))
+            parts.append(f"<h4>{html.escape(o.name(L))}</h4><ol>{items}</ol>")
+        return "".join(parts)
+
     def promises_html(self) -> str:
         """Promises due today and promises broken yesterday, per account."""
         L = self.lang
@@ -361,7 +391,8 @@ class Briefing:
             parts.append(f"<h3>{html.escape(self._ui(key, L))} ({len(rows)})</h3>")
             if len(rows):
                 shown = pd.DataFrame({self._ui("account", L): rows["account_id"].to_numpy(),
-                                      self._ui("promised", L): rows["ptp_amount"].to_numpy(),
+                                      _unit(self._ui('promised', L), _currency(self.provenance, self.playbook), L):
+                                          rows["ptp_amount"].to_numpy(),
                                       self._ui("when", L): pd.to_datetime(rows["due"]).dt.strftime("%Y-%m-%d").to_numpy()})
                 parts.append(_table_html(shown, "promises"))
             else:
@@ -383,12 +414,17 @@ class Briefing:
             out = f"<p>{html.escape(self._ui('no_alerts', L))}</p>"
         else:
             pack = self.playbook.pack(self.pack)
-            counts = self.alerts.groupby("rule").size().rename(self._ui("count", L)).to_frame()
-            counts.index = [f"{r}: {pack.rule(r).text(L)}" for r in counts.index]
-            counts.index.name = self._ui("rule", L)
-            shown = self.alerts.head(20)[["rule", "account_id", "ts", "detail"]]
-            shown.columns = [self._ui("rule", L), self._ui("account", L), self._ui("when", L), self._ui("detail", L)]
-            out = counts.to_html(escape=True) + shown.to_html(index=False, escape=True)
+            text = {r: pack.rule(r).text(L) for r in self.alerts["rule"].unique()}
+            counts = self.alerts.groupby("rule").size()
+            table = pd.DataFrame({self._ui("rule", L): [text[r] for r in counts.index],
+                                  self._ui("count", L): counts.to_numpy()})
+            head = self.alerts.head(20)
+            shown = pd.DataFrame({self._ui("rule", L): head["rule"].map(text).to_numpy(),
+                                  self._ui("account", L): head["account_id"].astype(str).to_numpy(),
+                                  self._ui("when", L): head["ts"].astype(str).to_numpy()})
+            if L == "en":  # the checks word their details in English only
+                shown[self._ui("detail", L)] = head["detail"].astype(str).to_numpy()
+            out = _table_html(table, "alert-counts") + _table_html(shown, "alerts")
         return out + f"<p>{html.escape(self._ui('blocked', L))}: {self.blocked}</p>"
 
     def section_html(self) -> str:
@@ -407,8 +443,9 @@ class Briefing:
         rows = "".join(f"<tr><td>{html.escape(p.name(L))}</td><td>{html.escape(p.why_forbidden(L))}</td>"
                        f"<td>{html.escape(p.do_instead(L))}</td><td>{html.escape('; '.join(s.citation for s in p.sources))}</td></tr>"
                        for p in pb.prohibited)
-        parts.append(f"<h4>{html.escape(self._ui('red_lines', L))}</h4><table><tr><th></th><th>{self._ui('why', L)}</th>"
-                     f"<th>{self._ui('instead', L)}</th><th>source</th></tr>{rows}</table>")
+        parts.append(f"<h4>{html.escape(self._ui('red_lines', L))}</h4><table class='pb'><tr><th>{html.escape(self._ui('practice', L))}</th>"
+                     f"<th>{html.escape(self._ui('why', L))}</th>"
+                     f"<th>{html.escape(self._ui('instead', L))}</th><th>{html.escape(self._ui('source', L))}</th></tr>{rows}</table>")
         return "".join(parts)
 
     def sidecar(self) -> dict:
@@ -513,8 +550,9 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
                       "balance": acc["balance"].to_numpy()})
     queue = q.pivot_table(index="type", columns="stage", values="balance", aggfunc="size", fill_value=0)
     queue = queue.reindex(columns=[labels["stage"][c] for c in stage_dim.ids if labels["stage"][c] in queue.columns])
-    queue.loc[ui("accounts", lang, pb)] = queue.sum()
-    queue[ui("balance", lang, pb)] = q.groupby("type")["balance"].sum().reindex(queue.index).fillna(q["balance"].sum())
+    queue.loc[ui("total", lang, pb)] = queue.sum()
+    cur = _currency(prov, pb)
+    queue[_unit(ui('balance', lang, pb), cur, lang)] = q.groupby("type")["balance"].sum().reindex(queue.index).fillna(q["balance"].sum())
     queue.index.name = ui("type", lang, pb)
     queue.columns.name = ui("stage", lang, pb)
 
@@ -524,7 +562,7 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     call_minutes = float(pb.costs["call"].minutes_of_collector_time) if "call" in pb.costs else 0.0
     left_all = room.loc[order["account_id"], "calls_left_today"]
     need = pd.Series(np.where(left_all.fillna(1).to_numpy() > 0, call_minutes, 0.0), index=order["account_id"].to_numpy())
-    capacity = _roster(pb, team, roster)
+    capacity = _roster(pb, team, roster, lang)
     collector = assign_collectors(need, capacity)
     load = pd.DataFrame({"capacity": capacity, "accounts": collector.value_counts().reindex(capacity.index).fillna(0)})
     load["minutes"] = load["accounts"] * call_minutes
@@ -539,19 +577,24 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     approach = np.array([f"{care}; {vdim.category(v).tactics[0](lang)}" if v not in ("none", "nan") else ap
                          for v, ap in zip(vul, approach)], dtype=object)
     vul_label = [vdim.category(v).name(lang) if v not in ("none", "nan") else "" for v in vul]
-    opening = [(bt_dim.category(b).opening_line(lang) if bt_dim.category(b).opening_line else "")
-               for b in top["behaviour_type"].astype(str)]
+    chosen = [pb.openers.choose(st, bt, team) for st, bt in
+              zip(top["stage"].astype(str), top["behaviour_type"].astype(str))] if pb.openers else []
+    opening = [o.name(lang) for o in chosen] if chosen else [""] * len(top)
+    used = list({o.id: o for o in chosen}.values())
     reason = (top[f"reason_{lang}"].fillna("").to_numpy() if f"reason_{lang}" in top
               else np.full(len(top), "", dtype=object))
+    why_team = (top[f"team_reason_{lang}"].fillna("").to_numpy() if f"team_reason_{lang}" in top
+                else np.full(len(top), "", dtype=object))
     contact = [_contact_today(left, is_open, opens, lang, pb) for left, is_open, opens in
                zip(r["calls_left_today"], r["window_open_now"], r["next_window_opens"])]
     worklist = pd.DataFrame({
         ui("priority", lang, pb): top["priority"].to_numpy(), ui("account", lang, pb): top["account_id"].to_numpy(),
         ui("name", lang, pb): a["name"].to_numpy() if "name" in a else "", ui("phone", lang, pb): a["phone"].to_numpy() if "phone" in a else "",
+        _unit(ui('overdue', lang, pb), cur, lang): a["overdue_amount"].to_numpy() if "overdue_amount" in a else np.nan,
         ui("stage", lang, pb): top["stage"].astype(str).map(labels["stage"]).to_numpy(),
         ui("type", lang, pb): top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
         ui("vulnerability", lang, pb): vul_label,
-        ui("reason", lang, pb): reason, ui("approach", lang, pb): approach, ui("opening", lang, pb): opening,
+        ui("reason", lang, pb): reason, ui("why_team", lang, pb): why_team, ui("approach", lang, pb): approach, ui("opening", lang, pb): opening,
         ui("contact_today", lang, pb): contact,
         ui("collector", lang, pb): collector.reindex(top["account_id"]).fillna(ui("unassigned", lang, pb)).to_numpy(),
     })
@@ -560,7 +603,38 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     return Briefing(team=team, lang=lang, as_of=day, provenance=prov, queue=queue, kpis=kp,
                     previous=_previous_kpis(Path(out_dir) if out_dir else None, team, day), roll=roll,
                     segments=seg, worklist=worklist, alerts=viol, blocked=int((room["calls_left_today"] == 0).sum()),
-                    pack=pack, playbook=pb, promises=promises, collectors=load, call_minutes=call_minutes)
+                    pack=pack, playbook=pb, promises=promises, collectors=load, call_minutes=call_minutes,
+                    openers=used)
+
+
+def _unit(label: str, unit: str, lang: str) -> str:
+    """A column header with its unit: ``逾期金额（CNY）`` / ``Overdue (CNY)``."""
+    return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
+
+
+def _currency(provenance: dict, pb: Playbook) -> str:
+    """The currency amounts are in: the mapping's (recorded in the provenance), else ``costs.yaml``."""
+    return str(provenance.get("currency") or pb.currency)
+
+
+def choose_openers(stages: "pd.Series | list[str]", types: "pd.Series | list[str]", team: str, lang: str,
+                   playbook: Playbook | None = None) -> list[str]:
+    """The opener of each account (``openers.yaml``): the first that fits its stage, type
+    and team. Each names the caller and the creditor, checks the right party, and only
+    then says why it calls."""
+    pb = playbook or load_playbook()
+    op = pb.openers
+    if op is None:
+        return ["" for _ in stages]
+    creditor = op.creditor(lang)
+    cache: dict[tuple[str, str], str] = {}
+    out = []
+    for st, bt in zip(stages, types):
+        key = (str(st), str(bt))
+        if key not in cache:
+            cache[key] = op.choose(key[0], key[1], team).text(lang, creditor)
+        out.append(cache[key])
+    return out
 
 
 def _contact_today(left: Any, is_open: bool, opens: str, lang: str, pb: Playbook) -> str:

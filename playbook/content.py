@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
     from .portfolio import Portfolio
 
-__all__ = ["Playbook", "load_playbook", "Text", "Category", "Dimension", "Rule", "Cue", "Scorecard", "NoteCue"]
+__all__ = ["Playbook", "load_playbook", "Text", "Category", "Dimension", "Rule", "Cue", "Scorecard", "NoteCue",
+           "Opener", "Openers"]
 
 _ID = r"^[A-Za-z][A-Za-z0-9_+]*$"
 
@@ -148,11 +149,53 @@ class Rule(_Model):
     then: str
     confidence: float = Field(default=0.7, ge=0, le=1)
     note: Text | None = None
+    because: Text | None = None  # what the rule tested, with {feature} placeholders (playbook.reasons)
 
     @property
     def expression(self) -> Expression:
         """The parsed ``when`` (checked when the content was loaded)."""
         return parse(self.when)
+
+
+class Opener(_Model):
+    """One call opener: who is calling and for which creditor, the right-party check, and
+    only then the purpose (the one part that may mention the account or the debt).
+
+    ``stages``, ``types`` and ``teams`` restrict where it applies (empty: any); the first
+    opener of ``openers.yaml`` that fits an account is used, and the last one must fit all.
+    ``tone`` says how it sounds: a ``gentle`` reminder is never used from M3+ or for the
+    late/legal team (checked at load).
+    """
+
+    id: str = Field(pattern=_ID)
+    name: Text
+    stages: list[str] = Field(default_factory=list)
+    types: list[str] = Field(default_factory=list)
+    teams: list[str] = Field(default_factory=list)
+    tone: Literal["gentle", "firm", "formal", "care", "neutral"]
+    identify: Text
+    verify: Text
+    purpose: Text
+
+    def fits(self, stage: str, btype: str, team: str) -> bool:
+        return ((not self.stages or stage in self.stages) and (not self.types or btype in self.types)
+                and (not self.teams or team in self.teams))
+
+    def text(self, lang: str, creditor: str) -> str:
+        """The opener as said: identification, right-party check, then the purpose."""
+        sep = "" if lang == "zh" else " "
+        return sep.join(t(lang).format(creditor=creditor) for t in (self.identify, self.verify, self.purpose))
+
+
+class Openers(_Model):
+    """Call openers (``openers.yaml``): the creditor's name and the ordered openers."""
+
+    creditor: Text
+    openers: list[Opener] = Field(min_length=1)
+
+    def choose(self, stage: str, btype: str, team: str) -> Opener:
+        """The first opener that fits; the last fits everything."""
+        return next((o for o in self.openers if o.fits(stage, btype, team)), self.openers[-1])
 
 
 class Cue(_Model):
@@ -375,6 +418,7 @@ class Playbook:
     labels: dict[str, Text] = field(default_factory=dict, repr=False)
     scorecards: dict[str, Scorecard] = field(default_factory=dict, repr=False)
     note_cues: list[NoteCue] = field(default_factory=list, repr=False)
+    openers: "Openers | None" = field(default=None, repr=False)
 
     @property
     def timezone(self) -> str:
@@ -496,6 +540,61 @@ def _check_rules(pb_dims: dict[str, Dimension], features: dict[str, Feature],
             for name, value in expr.literal_pairs():
                 if name in pb_dims and value not in pb_dims[name].ids:
                     problems.append((rel, entry, "when", f"unknown {name} category {value!r}"))
+            if rule.because is not None:
+                for lang in ("zh", "en"):
+                    for msg in _because_problems(getattr(rule.because, lang), known, set(pb_dims)):
+                        problems.append((rel, entry, f"because.{lang}", msg))
+
+
+def _check_openers(op: "Openers", dims: dict[str, Dimension], problems: list) -> None:
+    """Openers name known stages, types and teams; the last fits every account; no gentle
+    opener can reach an M3+ or late/legal account."""
+    rel = "openers.yaml"
+    _check_unique(op.openers, rel, "openers", problems)
+    for i, o in enumerate(op.openers):
+        entry = f"openers[{i}] (id: {o.id})"
+        for fld, did in (("stages", "stage"), ("types", "behaviour_type"), ("teams", "team")):
+            known = dims[did].ids if did in dims else []
+            for v in getattr(o, fld):
+                if v not in known:
+                    problems.append((rel, entry, fld, f"unknown {did} {v!r}; known: {', '.join(known)}"))
+        if o.tone == "gentle" and (not o.stages or "M3+" in o.stages or not o.teams or "late_legal" in o.teams):
+            problems.append((rel, entry, "tone", "a gentle opener must be limited to stages before M3+ and teams "
+                                                 "other than late_legal (list its stages and teams)"))
+        for lang in ("zh", "en"):
+            for part in ("identify", "verify", "purpose"):
+                try:
+                    getattr(o, part)(lang).format(creditor="x")
+                except (KeyError, IndexError, ValueError) as exc:
+                    problems.append((rel, entry, f"{part}.{lang}", f"only the placeholder {{creditor}} is allowed ({exc})"))
+    if op.openers and (op.openers[-1].stages or op.openers[-1].types or op.openers[-1].teams):
+        problems.append((rel, f"openers[{len(op.openers) - 1}] (id: {op.openers[-1].id})", "-",
+                         "the last opener is the fallback: it must have no stages, types or teams"))
+
+
+def _because_problems(text: str, known: set[str], dims: set[str]) -> list[str]:
+    """What is wrong with the placeholders of a ``because`` text: each names a feature or an
+    earlier dimension the rule may read (or ``currency``), with a format that fits it."""
+    import string
+
+    out = []
+    try:
+        fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        return [f"not a valid text template: {exc}"]
+    for name, spec, conv in fields:
+        if not name.isidentifier():
+            out.append(f"placeholder {{{name}}} must be a plain feature name")
+        elif name != "currency" and name not in known:
+            out.append(f"placeholder {{{name}}} is not a feature or dimension this rule may read")
+        elif conv:
+            out.append(f"placeholder {{{name}}}: no !conversion allowed")
+        else:
+            try:
+                format("x" if name in dims or name == "currency" else 0.5, spec or "")
+            except (ValueError, TypeError) as exc:
+                out.append(f"placeholder {{{name}:{spec}}}: {exc}")
+    return out
 
 
 def _check_scorecards(pb_dims: dict[str, Dimension], features: dict[str, Feature], rule_file: "_RuleFile",
@@ -637,6 +736,9 @@ def _read_playbook(root: Path) -> Playbook:
     settings = read("settings.yaml", Settings)
     response = read("response.yaml", ResponsePriors)
     ui = read("ui.yaml", _UIFile)
+    openers = read("openers.yaml", Openers)
+    if openers is not None:
+        _check_openers(openers, dims, problems)
     if response is not None:
         if "unclassified" not in response.types:
             problems.append(("response.yaml", "types", "unclassified", "Field required (the prior of cells without a type)"))
@@ -664,4 +766,5 @@ def _read_playbook(root: Path) -> Playbook:
         labels={f"{sec}.{k}": v for sec, items in ui.labels.items() for k, v in items.items()},
         scorecards=dict(rules.scorecards),
         note_cues=list(feats.note_cues),
+        openers=openers,
     )

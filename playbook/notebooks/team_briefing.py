@@ -39,8 +39,7 @@ from playbook import briefing as B
 from playbook import plots
 
 b = B.team_briefing(data_path, as_of, team, lang=lang, top_n=top_n, prepared=prepared, out_dir=out_dir, pack=pack,
-                    roster=roster,
-                    wait_prepared=wait_prepared)
+                    roster=roster, wait_prepared=wait_prepared)
 display(HTML(b.header_html()))
 
 # %%
@@ -66,6 +65,9 @@ plt.show()
 
 # %%
 display(HTML(f"<h2>{B.ui('worklist', lang)}</h2>" + b.worklist_html()))
+
+# %%
+display(HTML(f"<h2>{B.ui('openers', lang)}</h2>" + b.openers_html()))
 
 # %%
 display(HTML(b.promises_html()))

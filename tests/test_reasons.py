@@ -1,0 +1,114 @@
+"""Reasons in words: every rule's ``because`` text, filled with the account's own values."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import playbook
+from playbook import reasons
+from playbook.content import load_playbook
+from playbook.errors import ContentError
+
+from .helpers import calls, tiny_portfolio
+
+AS_OF = "2026-11-29"
+
+
+def _edit(path: Path, fn) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_every_rule_outside_the_type_scorecard_says_what_it_tested_in_both_languages():
+    pb = load_playbook()
+    for did, rules in pb.rules.items():
+        for r in rules:
+            assert r.because is not None, (did, r.id)
+            for lang in ("zh", "en"):
+                text = r.because(lang)
+                assert r.id not in text
+                names = {n for _, n, _, _ in string.Formatter().parse(text) if n}
+                assert names <= (r.expression.names | set(pb.features) | set(pb.rules) | {"currency"}), (r.id, names)
+
+
+def test_a_placeholder_the_rule_may_not_read_names_file_entry_and_field(content_copy):
+    def bad(d):
+        rule = d["rules"]["willingness"][0]
+        rule["because"] = {"zh": "{promises_kept}次", "en": "{team} kept {promises_kept}"}
+    _edit(content_copy / "rules/segmentation.yaml", bad)
+    with pytest.raises(ContentError) as ei:
+        load_playbook(content_copy)
+    hits = [p for p in ei.value.problems if p[0] == "rules/segmentation.yaml"]
+    assert hits, ei.value.problems
+    f, entry, field, why = hits[0]
+    assert "will_keeps_promises" in entry and field == "because.en" and "team" in why
+
+
+def test_a_format_that_does_not_fit_is_a_content_error(content_copy):
+    _edit(content_copy / "rules/segmentation.yaml",
+          lambda d: d["rules"]["quadrant"][1].update(because={"zh": "{ability:.0%}", "en": "{ability}"}))
+    with pytest.raises(ContentError, match=r"segmentation\.yaml: entry .*quad_able_willing.*: field because\.zh"):
+        load_playbook(content_copy)
+
+
+def _segmented():
+    accounts = [
+        {"account_id": "P1", "balance": 9000.0, "overdue_amount": 3000.0, "dpd": 20, "product": "card",
+         "monthly_income": 9000.0, "external_debts": 0.0, "age": 40},
+        {"account_id": "P2", "balance": 80000.0, "overdue_amount": 60000.0, "dpd": 120, "product": "card", "age": 70},
+    ]
+    inter = (calls("P1", "2026-11-10", ["ptp", "ptp", "ptp"], ptp_amount=1000.0)
+             + calls("P2", "2026-11-20", ["no_answer"] * 4))
+    pf = tiny_portfolio(accounts, inter)
+    bundle = playbook.prepare(pf, AS_OF)
+    return playbook.segment(bundle), bundle.features
+
+
+def test_explain_fills_in_the_accounts_values_and_never_shows_ids_or_descriptions():
+    seg, feats = _segmented()
+    pb = load_playbook()
+    ids = {r.id for rules in pb.rules.values() for r in rules}
+    for aid in seg["account_id"]:
+        for lang in ("zh", "en"):
+            got = reasons.explain(seg, feats, aid, lang)
+            assert set(got) == set(pb.rules)
+            row = seg.loc[seg["account_id"] == aid].iloc[0]
+            for did, text in got.items():
+                assert text and not any(i in text for i in ids), (did, text)
+                desc = pb.dimension(did).category(str(row[did])).description(lang)
+                assert text != desc
+    en = reasons.explain(seg, feats, "P2", "en")
+    assert en["stage"] == "120 days past due: more than 60"
+    assert "60,000 CNY" in en["severity"]
+    assert "Aged 70" in en["vulnerable"] and "Elderly" in en["team"]  # the dimension by its name
+    zh = reasons.explain(seg, feats, "P2", "zh")
+    assert zh["stage"] == "逾期120天：超过60天"
+
+
+def test_explain_many_matches_explain_and_a_missing_value_reads_n_a():
+    seg, feats = _segmented()
+    many = reasons.explain_many(seg, feats, "en")
+    for i, aid in enumerate(seg["account_id"]):
+        one = reasons.explain(seg, feats, aid, "en")
+        for did in many.columns:
+            if did != "behaviour_type":
+                assert many.iloc[i][did] == one[did]
+    assert reasons.rule_text("ability", "ability_low_dti", {"debt_to_income": float("nan")}, "en") == \
+        "Debts are n/a times monthly income (6 or less)"
+    assert reasons.rule_text("ability", "no_such_rule", {}, "en") == ""
+
+
+def test_type_reason_names_features_by_their_names():
+    seg, feats = _segmented()
+    pb = load_playbook()
+    for aid in seg["account_id"]:
+        for lang in ("zh", "en"):
+            text = reasons.type_text(seg, feats, aid, lang)
+            assert "=" not in text and "_" not in text, text
+            assert text.startswith(pb.label("behaviour_type", str(seg.set_index("account_id").loc[aid, "behaviour_type"]), lang))
