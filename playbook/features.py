@@ -144,23 +144,26 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     inwin = (its < cut) & (its >= start)
     pos = codes_of(it["account_id"], ids)
     disp = list(pb.dispositions)
-    ocode = codes_of(it["outcome"], disp)
-    flag = pb.disposition_flags(it["outcome"], ("rpc", "contact"))
+    ocode = codes_of(it["outcome"], disp)  # the outcome codes are read once; every flag is a table on them
     w_pos = pos[inwin]
+    w_code = ocode[inwin]
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(w_pos[mask[inwin]], minlength=n).astype("float64")
+        return np.bincount(w_pos[mask[inwin]], minlength=n).astype("float64")  # a count, as float64
 
-    is_rpc = flag["rpc"]
-    is_contact = flag["contact"]
+    def table(values: list[bool]) -> np.ndarray:  # per outcome code, the last entry for unknown codes (-1)
+        return np.array(values + [False])
+
+    # the same flags as Playbook.disposition_flags (unknown codes have every flag false)
+    is_rpc = table([bool(d.rpc) for d in pb.dispositions.values()])[ocode]
+    is_contact = table([bool(d.contact) for d in pb.dispositions.values()])[ocode]
     voice = (codes_of(it["channel"], VOICE_CHANNELS) >= 0) & (codes_of(it["direction"], ["outbound"]) == 0)
     counted = list(dict.fromkeys(_COUNTED.values()))
     slot = np.full(len(disp) + 1, len(counted), dtype="int64")  # outcomes not counted share the last slot
     for i, code in enumerate(counted):
         slot[disp.index(code)] = i
-    per_code = np.bincount(w_pos.astype("int64") * (len(counted) + 1) + slot[ocode[inwin]],
-                           minlength=n * (len(counted) + 1)).reshape(n, len(counted) + 1)
-    f = pd.DataFrame(index=index)
+    w_slot = slot.astype("int16")[w_code]  # per event in the window, its counted code (2 bytes each)
+    f = _Store(list(pb.features), n)  # the float features are written straight into the frame's block
     for col in ("dpd", "balance", "overdue_amount", "monthly_income", "age", "external_debts"):
         f[col] = acc[col].to_numpy(dtype="float64")
     f["occupation"] = acc["occupation"].array
@@ -169,37 +172,48 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     f["attempts"] = count(voice)
     f["rpc_count"] = count(is_rpc)
     f["contact_count"] = count(is_contact)
+    attempts, rpc_count = f["attempts"], f["rpc_count"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        f["rpc_rate"] = np.where(f["attempts"] > 0, count(is_rpc & voice) / f["attempts"], np.nan)
-        f["contact_rate"] = np.where(f["attempts"] > 0, count(is_contact & voice) / f["attempts"], np.nan)
-    for col, code in _COUNTED.items():
-        f[col] = per_code[:, counted.index(code)].astype("float64")
-    del per_code
-    f["unanswered_count"] = count(voice & (codes_of(it["outcome"], _UNANSWERED) >= 0))
+        f["rpc_rate"] = np.where(attempts > 0, count(is_rpc & voice) / attempts, np.nan)
+        f["contact_rate"] = np.where(attempts > 0, count(is_contact & voice) / attempts, np.nan)
+    del is_contact
+    for col, code in _COUNTED.items():  # one bincount per counted code, over its events only
+        f[col] = np.bincount(w_pos[w_slot == counted.index(code)], minlength=n)
+    del w_slot
+    if all(u in disp for u in _UNANSWERED):
+        unanswered = table([d in _UNANSWERED for d in disp])[ocode]
+    else:
+        unanswered = codes_of(it["outcome"], _UNANSWERED) >= 0
+    f["unanswered_count"] = count(voice & unanswered)
+    del unanswered
     with np.errstate(divide="ignore", invalid="ignore"):
-        f["unanswered_share"] = np.where(f["attempts"] > 0, f["unanswered_count"] / f["attempts"], np.nan)
+        f["unanswered_share"] = np.where(attempts > 0, f["unanswered_count"] / attempts, np.nan)
     if "tone" in it.columns:
         tone = codes_of(it["tone"], list(_TONE_COUNTS.values()))
+        w_tone = tone[inwin]
+        del tone
         for col, i in zip(_TONE_COUNTS, range(len(_TONE_COUNTS))):
-            f[col] = count(tone == i)
+            f[col] = np.bincount(w_pos[w_tone == i], minlength=n).astype("float64")
+        del w_tone
     else:
         for col in _TONE_COUNTS:
             f[col] = np.zeros(n)
     for col, hits in _note_hits(it, pb, inwin).items():
         f[col] = count(hits)
+    del w_code
 
     ps = promises()
     ps_in = to_ns(ps["ts"]) >= start
-    ppos = codes_of(ps["account_id"], ids)[ps_in]
-    state = ps["state"].to_numpy()[ps_in]
+    ppos = _promise_positions(ps, it, pos, ids)[ps_in]
+    state = codes_of(ps["state"], ["kept", "broken", "pending"])[ps_in]
     f["promises_made"] = np.bincount(ppos, minlength=n).astype("float64")
-    for s in ("kept", "broken", "pending"):
-        f[f"promises_{s}"] = np.bincount(ppos[state == s], minlength=n).astype("float64")
+    for i, s in enumerate(("kept", "broken", "pending")):
+        f[f"promises_{s}"] = np.bincount(ppos[state == i], minlength=n).astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         due = f["promises_kept"] + f["promises_broken"]
         f["ptp_kept_rate"] = np.where(due > 0, f["promises_kept"] / due, np.nan)
         for col, num in _SHARES.items():
-            f[col] = np.where(f["rpc_count"] > 0, f[num] / f["rpc_count"], np.nan)
+            f[col] = np.where(rpc_count > 0, f[num] / rpc_count, np.nan)
 
     pay = portfolio.payments
     pts = to_ns(pay["paid_at"])
@@ -210,18 +224,70 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     f["payment_count"] = np.bincount(ppos_all[pw], minlength=n).astype("float64")
     f["days_since_last_payment"] = _days_since(ppos_all[before], pts[before], n, cut)
     rpc_before = is_rpc & (its < cut)
+    del inwin
     f["days_since_last_rpc"] = _days_since(pos[rpc_before], its[rpc_before], n, cut)
+    del rpc_before, pos, its
     with np.errstate(divide="ignore", invalid="ignore"):
         f["payment_to_overdue"] = np.where(f["overdue_amount"] > 0, f["amount_paid"] / f["overdue_amount"], np.nan)
-        debt = f["balance"] + f["external_debts"].fillna(0)
+        debt = f["balance"] + np.where(np.isnan(f["external_debts"]), 0.0, f["external_debts"])
         f["debt_to_income"] = np.where(f["monthly_income"] > 0, debt / f["monthly_income"], np.nan)
 
     f["months_delinquent_12m"], f["worst_bucket_12m"] = history()
-    missing = set(pb.features) - set(f.columns)
+    missing = set(pb.features) - set(f)
     if missing:  # the content promises features the code does not compute
         raise ContentError([("features.yaml", f"features (id: {m})", "id", "declared but not derived by the code")
                             for m in sorted(missing)])
-    return f[list(pb.features)]
+    return f.frame(index)
+
+
+_TEXT_FEATURES = ("occupation", "vulnerable_reason", "status")
+
+
+class _Store(dict):
+    """The features being derived. The declared numeric ones are written straight into the
+    rows of one float64 block (the frame's storage: no per-column copy afterwards); the
+    others are kept as they are."""
+
+    def __init__(self, names: list[str], n: int) -> None:
+        super().__init__()
+        self.names = names
+        self.floats = [c for c in names if c not in _TEXT_FEATURES]
+        self.rows = {c: i for i, c in enumerate(self.floats)}
+        self.block = np.empty((len(self.floats), n), dtype="float64")
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if key in self.rows:
+            row = self.block[self.rows[key]]
+            row[...] = value  # counts (int64) become float64 as astype would
+            value = row
+        super().__setitem__(key, value)
+
+    def frame(self, index: pd.Index) -> pd.DataFrame:
+        out = pd.DataFrame(self.block.T, index=index, columns=self.floats, copy=False)
+        for i, c in enumerate(self.names):
+            if c not in self.rows:
+                out.insert(i, c, self[c])
+        return out
+
+
+def _promise_positions(ps: pd.DataFrame, it: pd.DataFrame, pos: np.ndarray, ids: pd.Series) -> np.ndarray:
+    """The account position of each promise. Promises are interaction rows (their index
+    labels are positions when the interactions have the default index): their positions
+    are taken from ``pos`` when the rows match, else the account ids are looked up."""
+    if (isinstance(it.index, pd.RangeIndex) and it.index.start == 0 and it.index.step == 1
+            and pd.api.types.is_integer_dtype(ps.index.dtype) and len(ps)):
+        rows = ps.index.to_numpy()
+        if rows.min() >= 0 and rows.max() < len(it):
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            same_ts = np.array_equal(to_ns(ps["ts"]), to_ns(it["ts"]).take(rows))
+            if same_ts:
+                a = pa.array(ps["account_id"], from_pandas=True)
+                b = pa.array(it["account_id"].array.take(rows), from_pandas=True)
+                if len(a) == len(b) and a.null_count == 0 and pc.all(pc.equal(a, b.cast(a.type))).as_py():
+                    return pos[rows]
+    return codes_of(ps["account_id"], ids)
 
 
 def _note_hits(it: pd.DataFrame, pb: Playbook, inwin: np.ndarray) -> dict[str, np.ndarray]:
