@@ -16,10 +16,12 @@
 # %% [markdown]
 # # Case-type trainer / 客户类型培训
 # The seven behavioural types from the seeds: traits, how to recognise them, tactics, what
-# to avoid, the red lines, sample dialogues, masked real cases, and a quiz.
+# to avoid, the red lines, sample dialogues, masked real cases; the craft (望闻问切, 度,
+# prevention, plans, ...), case studies with their lawful lessons, the repayment-plan
+# calculator, the collector-assessed styles and B2B types, and a quiz.
 
 # %% tags=["parameters"]
-data_path = None  # None: a generated demo portfolio; a path that cannot be read is an error
+data_path = None  # None: data/demo (as `make briefings`), else the same demo generated; a bad path is an error
 as_of = "2026-11-29"
 lang = "zh"
 interactive = True
@@ -31,13 +33,14 @@ import playbook
 from playbook.widgets import load_or_demo
 
 pf = load_or_demo(data_path, as_of)
-seg = playbook.segment(pf, as_of, lang=lang)
+prep = playbook.prepare(pf, as_of)
+seg = playbook.segment(prep, as_of, lang=lang)
 
 # %%
 if interactive:
     from playbook.widgets import CaseTrainer
 
-    app = CaseTrainer(pf, seg, lang=lang)
+    app = CaseTrainer(pf, seg, lang=lang, features=prep.features)
     display(app.widget)
 else:
     from playbook.widgets.trainer import static_view

@@ -16,8 +16,10 @@
 # %% [markdown]
 # # Portfolio explorer / 资产包浏览
 # Filter by stage, team, type, contactability, balance and product; drill into an account;
-# export the list. `data_path=None` uses a generated demo portfolio; any other value is
-# loaded, and a path that cannot be read is an error (never silently demo data).
+# export the list as a browser download. `data_path=None` uses the demo data of
+# `make briefings` (`data/demo`, or the same portfolio generated when that folder is absent),
+# so the explorer shows the same customers as the briefings; any other value is loaded, and a
+# path that cannot be read is an error (never silently demo data).
 
 # %% tags=["parameters"]
 data_path = None
@@ -33,13 +35,14 @@ import playbook
 from playbook.widgets import load_or_demo
 
 pf = load_or_demo(data_path, as_of)
-seg = playbook.segment(pf, as_of, lang=lang)
+prep = playbook.prepare(pf, as_of)
+seg = playbook.segment(prep, as_of, lang=lang)
 
 # %%
 if interactive:
     from playbook.widgets import PortfolioExplorer
 
-    app = PortfolioExplorer(pf, seg, lang=lang)
+    app = PortfolioExplorer(pf, seg, lang=lang, features=prep.features)
     display(app.widget)
 else:
     from playbook.widgets.explorer import static_view

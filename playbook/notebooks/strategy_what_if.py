@@ -19,7 +19,7 @@
 # compare collected (with 90% intervals), cost, net, capacity use and the compliance verdict.
 
 # %% tags=["parameters"]
-data_path = None  # None: a generated demo portfolio; a path that cannot be read is an error
+data_path = None  # None: data/demo (as `make briefings`), else the same demo generated; a bad path is an error
 as_of = "2026-11-29"
 lang = "zh"
 interactive = True
@@ -34,7 +34,8 @@ import playbook
 from playbook.widgets import load_or_demo
 
 pf = load_or_demo(data_path, as_of)
-seg = playbook.segment(pf, as_of, lang=lang)
+prep = playbook.prepare(pf, as_of)
+seg = playbook.segment(prep, as_of, lang=lang)
 
 # %%
 if interactive:

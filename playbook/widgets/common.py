@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from .._docstrings import share_docs
@@ -21,7 +22,8 @@ from ..portfolio import Portfolio
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["fig_png", "label_map", "load_or_demo", "timeline_html"]
+__all__ = ["bar_svg", "default_demo_dir", "download_link", "facts_text", "feature_value", "fig_png", "label_map", "load_or_demo",
+           "money", "number", "pct", "reasons_html", "timeline_html"]
 
 
 def fig_png(fig: Figure) -> bytes:
@@ -44,24 +46,36 @@ def fig_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def load_or_demo(data_path: str | Path | None, as_of: str = "2026-11-29", *,
-                 mapping: str | Path | Mapping | None = None, n_demo: int = 2000, seed: int = 7) -> Portfolio:
-    """The portfolio at ``data_path``, or a demo portfolio when ``data_path`` is None.
+DEMO_ACCOUNTS, DEMO_SEED, DEMO_AS_OF = 5000, 7, "2026-11-29"
 
-    Only ``None`` gives demo data: a path or URL is always loaded, so a mistyped path is an
-    error rather than a page silently showing other data.
+
+def default_demo_dir() -> Path:
+    """``data/demo`` of the checkout the package runs from (what ``make demo`` writes)."""
+    return Path(__file__).resolve().parents[2] / "data" / "demo"
+
+
+def load_or_demo(data_path: str | Path | None, as_of: str = DEMO_AS_OF, *,
+                 mapping: str | Path | Mapping | None = None, n_demo: int | None = None,
+                 seed: int = DEMO_SEED) -> Portfolio:
+    """The portfolio at ``data_path``, or the demo portfolio when ``data_path`` is None.
+
+    With ``data_path=None`` the apps show the same customers as the briefings: the demo
+    data ``make briefings`` wrote to ``data/demo`` when that folder exists, otherwise the
+    same portfolio generated in memory (``demo_portfolio(5000, 7, "2026-11-29")``, the
+    Makefile's settings). Only ``None`` gives demo data: a path or URL is always loaded, so
+    a mistyped path is an error rather than a page silently showing other data.
 
     Parameters
     ----------
     data_path : str, Path or None
         Anything :func:`playbook.load_portfolio` reads (a folder, a file, an SQLAlchemy URL),
-        or ``None`` for a generated demo portfolio.
+        or ``None`` for the demo portfolio.
     as_of : str
-        The demo portfolio's as-of day (ignored when ``data_path`` is given).
+        The generated demo portfolio's as-of day (ignored when ``data_path`` is given).
     mapping : str, Path or Mapping, optional
         A mapping YAML for foreign column names and codes (only with ``data_path``).
-    n_demo : int
-        Number of demo accounts.
+    n_demo : int, optional
+        Generate a demo portfolio of this many accounts instead (tests, benchmarks).
     seed : int
         Seed of the demo generator.
 
@@ -76,13 +90,152 @@ def load_or_demo(data_path: str | Path | None, as_of: str = "2026-11-29", *,
     playbook.errors.DataValidationError
         If rows of the source break the data contract.
     """
+    from ..loading import load_portfolio
+
     if data_path is None:
         from ..demo import demo_portfolio
 
-        return demo_portfolio(n_demo, seed, as_of)
-    from ..loading import load_portfolio
-
+        demo_dir = default_demo_dir()
+        if n_demo is None and (demo_dir / "accounts.parquet").is_file():
+            return load_portfolio(demo_dir)
+        return demo_portfolio(n_demo or DEMO_ACCOUNTS, seed, as_of)
     return load_portfolio(data_path, mapping)
+
+
+def money(x: float, pb: Playbook, lang: str) -> str:
+    """An amount with thousands separators and the playbook's currency (``12,345 元``)."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "—"
+    key = f"explorer.currency_{pb.currency}"
+    unit = pb.text(key, lang) if key in pb.labels else pb.currency
+    return f"{x:,.0f} {unit}"
+
+
+def number(x: float, digits: int = 0) -> str:
+    """A number with thousands separators (``—`` when missing)."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "—"
+    return f"{x:,.{digits}f}"
+
+
+def pct(x: float) -> str:
+    """A share as a percentage with one decimal (``—`` when missing)."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "—"
+    return f"{x:.1%}"
+
+
+def feature_value(pb: Playbook, name: str, value: object, lang: str) -> str:
+    """A feature's value as a person reads it: its unit decides the format."""
+    unit = pb.features[name].unit if name in pb.features else ""
+    if isinstance(value, (bool, np.bool_)):
+        return pb.text("explorer.answer_yes" if value else "explorer.answer_no", lang)
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        for dim in ("occupation_group", "vulnerable"):  # coded text features read as their category names
+            if dim in pb.dimensions and str(value) in pb.dimension(dim).ids:
+                return pb.dimension(dim).category(str(value)).name(lang)
+        return str(value)
+    v = float(value)
+    if np.isnan(v):
+        return pb.text("explorer.not_known", lang)
+    if unit == "share":
+        return pct(v)
+    if unit == "currency":
+        return money(v, pb, lang)
+    if unit == "ratio":
+        return number(v, 2)
+    if unit == "days":
+        return f"{v:,.0f} {pb.text('explorer.days', lang)}"
+    return number(v, 0 if v.is_integer() else 2)
+
+
+def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str,
+               lang: str) -> dict:
+    """Why an account has its behavioural type, in words: the cues that fired and the
+    observed facts (feature names and values) behind each, from
+    :func:`playbook.segmentation.explain_type`.
+
+    Returns
+    -------
+    dict
+        ``type_name``, ``confidence``, ``runner_up_name``, ``runner_up_score``, ``facts`` (a
+        list of ``(cue text, [(feature name, value), ...])``) and ``text`` (one paragraph).
+    """
+    from ..segmentation import explain_type
+
+    e = explain_type(segments, features, account_id, lang, pb)
+    facts = []
+    for c in e["cues"]:
+        vals = [(pb.features[k].name(lang) if k in pb.features else k, feature_value(pb, k, v, lang))
+                for k, v in c["values"].items()]
+        facts.append((c["text"], vals))
+    sep, colon, lp, rp = ("；", "：", "（", "）") if lang == "zh" else ("; ", ": ", " (", ")")
+    if facts:
+        body = sep.join(t + (lp + ", ".join(f"{n} {v}" for n, v in vals) + rp if vals else "") for t, vals in facts)
+    else:
+        row = segments.loc[segments["account_id"] == account_id].iloc[0]
+        rid = str(row["reason_behaviour_type"])
+        rule = next((r for r in pb.rules.get("behaviour_type", []) if r.id == rid), None)
+        card = pb.scorecards.get("behaviour_type")
+        if rule is not None and rule.note is not None:
+            body = rule.note(lang)
+        elif card is not None and rid == card.fallback_id:
+            body = card.note(lang)
+        else:
+            body = pb.dimension("behaviour_type").category(e["type"]).description(lang)
+    text = f"{e['type_name']}{colon}{body}"
+    return {"type_name": e["type_name"], "confidence": e["confidence"], "runner_up_name": e["runner_up_name"],
+            "runner_up_score": e["runner_up_score"], "facts": facts, "text": text, "body": body}
+
+
+def bar_svg(rows: list[tuple[str, float]], *, title: str = "", axis: str = "", width: int = 520) -> str:
+    """A horizontal bar chart as an inline SVG: one ``(label, value)`` per bar, top to bottom.
+
+    Labels and titles are escaped; values are shown with thousands separators.
+    """
+    bar_h, gap, left, top = 18, 6, 150, 28
+    height = top + len(rows) * (bar_h + gap) + 24
+    vmax = max([v for _, v in rows] + [1])
+    span = width - left - 70
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' class='pb-bars' "
+             f"font-family='sans-serif' font-size='12'>",
+             f"<text x='{left}' y='16' font-weight='bold'>{html.escape(title)}</text>"]
+    for i, (label, v) in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        w = max(1.0, span * v / vmax)
+        parts.append(f"<text x='{left - 6}' y='{y + 13}' text-anchor='end'>{html.escape(str(label))}</text>"
+                     f"<rect x='{left}' y='{y}' width='{w:.1f}' height='{bar_h}' fill='#4C72B0'/>"
+                     f"<text x='{left + w + 4:.1f}' y='{y + 13}'>{v:,.0f}</text>")
+    parts.append(f"<text x='{left}' y='{height - 6}' fill='#555'>{html.escape(axis)}</text></svg>")
+    return "".join(parts)
+
+
+def download_link(data: bytes, filename: str, mime: str, label: str) -> str:
+    """An HTML anchor that downloads ``data`` in the browser as ``filename`` (a data URI:
+    works in JupyterLab and Voilà without a file on the server)."""
+    import base64
+
+    b64 = base64.b64encode(data).decode("ascii")
+    return (f"<a class='pb-download' download='{html.escape(filename)}' href='data:{mime};base64,{b64}' "
+            f"style='font-weight:bold'>⬇ {html.escape(label)}</a>")
+
+
+def reasons_html(pb: Playbook, segments: pd.DataFrame, account_id: str, lang: str) -> str:
+    """The account's segment in every dimension, as 'dimension: category' in words."""
+    s = segments[segments["account_id"] == account_id]
+    if not len(s):
+        return ""
+    row = s.iloc[0]
+    parts = []
+    for dim in ("stage", "lifecycle", "severity", "contactability", "ability", "willingness", "quadrant",
+                "behaviour_type", "intent", "risk_segment", "occupation_group", "life_stage", "vulnerable", "team"):
+        if dim in row.index and dim in pb.dimensions and pd.notna(row[dim]):
+            d = pb.dimension(dim)
+            cid = str(row[dim])
+            name = d.category(cid).name(lang) if cid in d.ids else cid
+            parts.append(f"{html.escape(d.name(lang))}: {html.escape(name)}")
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(parts)
 
 
 @share_docs
@@ -140,10 +293,19 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     it = portfolio.interactions[portfolio.interactions["account_id"] == account_id]
     pay = portfolio.payments[portfolio.payments["account_id"] == account_id]
     disp = {d: pb.dispositions[d].name(lang) for d in pb.dispositions}
-    events = [(r.ts, f"{html.escape(str(r.channel))}: {html.escape(disp.get(r.outcome, str(r.outcome)))}"
-               + (f" — {text('promise')} {r.ptp_amount:,.0f} @ {r.ptp_date:%Y-%m-%d}"
-                  if pd.notna(r.ptp_amount) else "")) for r in it.itertuples()]
-    events += [(r.paid_at, f"{text('payment')} {r.amount:,.2f}") for r in pay.itertuples()]
+
+    def label(key: str, raw: object) -> str:
+        full = f"explorer.{key}_{raw}"
+        return pb.text(full, lang) if full in pb.labels else str(raw)
+
+    events = []
+    for r in it.itertuples():
+        who = "" if getattr(r, "party", "debtor") in ("debtor", None) else f" ({label('party', r.party)})"
+        body = f"{html.escape(label('channel', r.channel))}{html.escape(who)}: {html.escape(disp.get(r.outcome, str(r.outcome)))}"
+        if pd.notna(getattr(r, "ptp_amount", None)):
+            body += f" — {text('promise')} {html.escape(money(r.ptp_amount, pb, lang))} @ {r.ptp_date:%Y-%m-%d}"
+        events.append((r.ts, body))
+    events += [(r.paid_at, f"{text('payment')} {html.escape(money(r.amount, pb, lang))}") for r in pay.itertuples()]
     events.sort(key=lambda e: e[0])
     tz = pb.timezone_of(portfolio)
     rows = "".join(f"<tr><td>{ts.tz_convert(tz):%Y-%m-%d %H:%M}</td><td>{body}</td></tr>" for ts, body in events)
@@ -151,14 +313,17 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     if len(acc):
         a = acc.iloc[0]
         who = "" if anonymise else f"{html.escape(str(a['account_id']))} · {html.escape(str(a.get('name', '')))} · "
-        head = (f"<p><b>{who}{text('dpd')} {int(a['dpd'])} · {text('balance')} {a['balance']:,.0f} · "
-                f"{text('overdue')} {a['overdue_amount']:,.0f}</b></p>")
+        product = html.escape(label("product", a["product"]))
+        head = (f"<p><b>{who}{product} · {text('dpd')} {int(a['dpd']):,} · {text('balance')} "
+                f"{html.escape(money(a['balance'], pb, lang))} · {text('overdue')} "
+                f"{html.escape(money(a['overdue_amount'], pb, lang))}</b></p>")
     reasons = ""
-    s = segments[segments["account_id"] == account_id]
-    if len(s) and not anonymise:
-        pairs = "; ".join(html.escape(x) for x in str(s["reasons"].iloc[0]).split(";"))
-        reasons = f"<p style='word-break:break-word;white-space:normal'><b>{text('reasons')}</b>: {pairs}</p>"
-    return f"{head}{reasons}<table><tr><th>{text('time')}</th><th>{text('event')}</th></tr>{rows}</table>"
+    if not anonymise:
+        body = reasons_html(pb, segments, account_id, lang)
+        if body:
+            reasons = f"<p style='word-break:break-word;white-space:normal'><b>{text('reasons')}</b>: {body}</p>"
+    return (f"{head}{reasons}<table class='pb-timeline'><tr><th>{text('time')}</th><th>{text('event')}</th></tr>"
+            f"{rows}</table>")
 
 
 class LabelledApp:

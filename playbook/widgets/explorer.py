@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import html
+import io
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,23 +14,28 @@ from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
 from ..masking import mask_pii, neutralise_formulas
 from .._docstrings import share_docs
-from .common import LabelledApp, fig_png, label_map, timeline_html
+from .common import LabelledApp, bar_svg, download_link, label_map, money, number, timeline_html
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["PortfolioExplorer", "static_view"]
+__all__ = ["ASSESSED", "PortfolioExplorer", "static_view"]
 
 FILTERS = ("stage", "team", "behaviour_type", "contactability", "product")
+#: dimensions no rule can assign from the data: the collector assesses them on the call
+ASSESSED = ("communication_style", "b2b_type")
+#: rows of the drill-down list
+PICK_ROWS = 50
 
 
 @share_docs
 class PortfolioExplorer(LabelledApp):
     """An ipywidgets app over a segmented portfolio.
 
-    ``filtered()`` and ``summary()`` are plain pandas, so the app can be tested, and used,
-    without a browser; ``widget`` is the ipywidgets view. Labels come from the ``explorer``
-    section of ``ui.yaml``.
+    ``filtered()``, ``summary()`` and ``export_frame()`` are plain pandas, so the app can be
+    tested, and used, without a browser; ``widget`` is the ipywidgets view. Every label
+    comes from the ``explorer`` section of ``ui.yaml`` in one language; categories show
+    their names, never their ids.
 
     Parameters
     ----------
@@ -40,33 +45,47 @@ class PortfolioExplorer(LabelledApp):
         The segments of ``portfolio`` (:func:`playbook.segment`).
     {lang}
     {playbook}
-    export_dir : str or Path
-        Where :meth:`export` writes the filtered list.
     features : pandas.DataFrame, optional
-        The features the segments came from: the drill-down then shows each cue's values.
+        The features the segments came from: the drill-down then shows the observed facts
+        (with their values) behind the behavioural type.
     """
 
     section = "explorer"
 
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
-                 playbook: Playbook | None = None, export_dir: str | Path = ".",
-                 features: pd.DataFrame | None = None) -> None:
+                 playbook: Playbook | None = None, features: pd.DataFrame | None = None) -> None:
         self.portfolio, self.lang = portfolio, lang
         self.features = features
         self.pb = playbook or load_playbook()
-        self.export_dir = Path(export_dir)
         acc = portfolio.accounts.set_index("account_id").reindex(segments["account_id"])
         self.frame = pd.DataFrame({c: segments[c].astype(str).to_numpy() for c in FILTERS if c in segments})
         self.frame["product"] = acc["product"].astype(str).to_numpy()
         self.frame["account_id"] = segments["account_id"].to_numpy()
-        self.frame["balance"] = acc["balance"].to_numpy()
-        self.frame["overdue_amount"] = acc["overdue_amount"].to_numpy()
-        self.frame["priority"] = segments["priority"].to_numpy()
+        self.frame["balance"] = acc["balance"].to_numpy(dtype=float)
+        self.frame["overdue_amount"] = acc["overdue_amount"].to_numpy(dtype=float)
+        self.frame["dpd"] = acc["dpd"].to_numpy()
+        self.frame["priority"] = segments["priority"].to_numpy(dtype=float)
         self.segments = segments
         self._codes = {c: pd.factorize(self.frame[c]) for c in FILTERS}
+        self._balance = self.frame["balance"].to_numpy()
+        self._overdue = self.frame["overdue_amount"].to_numpy()
+        self._priority = self.frame["priority"].to_numpy()
+        self._ids = self.frame["account_id"].to_numpy()
+        self.labels = {c: self._labels(c) for c in FILTERS}
+        #: what the collector assessed per account: {account_id: {dimension: category}}
+        self.assessed: dict[str, dict[str, str]] = {}
         self.last_update_ms = float("nan")
         self._build()
 
+    def _labels(self, col: str) -> dict[str, str]:
+        """Display names of a filter column's values in the app's language."""
+        if col in self.pb.dimensions:
+            return label_map(self.pb, col, self.lang)
+        out = {}
+        for v in self._codes[col][1]:
+            key = f"explorer.{col}_{v}"
+            out[v] = self.pb.text(key, self.lang) if key in self.pb.labels else str(v)
+        return out
 
     # ------------------------------------------------------------------ model
     def mask(self) -> np.ndarray:
@@ -77,16 +96,18 @@ class PortfolioExplorer(LabelledApp):
         numpy.ndarray
             Boolean mask aligned with ``frame``.
         """
-        m = np.ones(len(self.frame), dtype=bool)
+        m = None
         for c in FILTERS:
             chosen = self.controls[c].value
             if chosen and "__all__" not in chosen:
                 codes, uniques = self._codes[c]
-                wanted = np.flatnonzero(np.isin(np.asarray(uniques, dtype=object), list(chosen)))
-                m &= np.isin(codes, wanted)
+                lookup = np.isin(np.asarray(uniques, dtype=object), list(chosen))
+                hit = lookup[codes]
+                m = hit if m is None else (m & hit)
         lo, hi = self.controls["balance"].value
-        b = self.frame["balance"].to_numpy()
-        return m & (b >= lo) & (b <= hi)
+        b = self._balance
+        inside = (b >= lo) & (b <= hi)
+        return inside if m is None else (m & inside)
 
     def filtered(self) -> pd.DataFrame:
         """The accounts passing every filter.
@@ -94,12 +115,12 @@ class PortfolioExplorer(LabelledApp):
         Returns
         -------
         pandas.DataFrame
-            One row per account (filter columns, balance, overdue amount, priority),
-            highest priority first.
+            One row per account (filter columns, balance, overdue amount, days past due,
+            priority), highest priority first.
         """
-        return self.frame[self.mask()].sort_values("priority", ascending=False)
+        return self.frame[self.mask()].sort_values("priority", ascending=False, kind="stable")
 
-    def summary(self, by: str = "behaviour_type") -> pd.DataFrame:
+    def summary(self, by: str = "behaviour_type", mask: np.ndarray | None = None) -> pd.DataFrame:
         """Accounts, balance and overdue amount of the filtered rows per category of ``by``.
 
         Parameters
@@ -107,120 +128,246 @@ class PortfolioExplorer(LabelledApp):
         by : str
             A filter column (``stage``, ``team``, ``behaviour_type``, ``contactability``,
             ``product``).
+        mask : numpy.ndarray, optional
+            The filter mask, when already computed.
 
         Returns
         -------
         pandas.DataFrame
-            One row per category (labelled in the app's language), largest balance first.
+            One row per category present (labelled in the app's language), largest balance
+            first; columns labelled in the app's language.
+        """
+        m = self.mask() if mask is None else mask
+        codes, uniques = self._codes[by]
+        c = codes[m]
+        k = len(uniques)
+        n = np.bincount(c, minlength=k)
+        bal = np.bincount(c, weights=self._balance[m], minlength=k)
+        od = np.bincount(c, weights=self._overdue[m], minlength=k)
+        keep = np.flatnonzero(n)
+        labels = self.labels[by]
+        g = pd.DataFrame({self.text("accounts"): n[keep], self.text("balance"): bal[keep],
+                          self.text("overdue"): od[keep]},
+                         index=pd.Index([labels.get(u, u) for u in np.asarray(uniques, dtype=object)[keep]],
+                                        name=self.text(by)))
+        return g.sort_values(self.text("balance"), ascending=False, kind="stable")
+
+    def summary_html(self, table: pd.DataFrame) -> str:
+        """The summary as an HTML table: counts with separators, money with its currency."""
+        cols = list(table.columns)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in [table.index.name, *cols])
+        rows = []
+        for name, r in zip(table.index, table.itertuples(index=False)):
+            cells = [f"<td style='text-align:left'>{html.escape(str(name))}</td>",
+                     f"<td style='text-align:right'>{number(r[0])}</td>",
+                     f"<td style='text-align:right'>{html.escape(money(r[1], self.pb, self.lang))}</td>",
+                     f"<td style='text-align:right'>{html.escape(money(r[2], self.pb, self.lang))}</td>"]
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return f"<table class='pb-summary' cellpadding='4'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+    def top(self, mask: np.ndarray, n: int = PICK_ROWS) -> np.ndarray:
+        """Row positions of the ``n`` highest-priority filtered accounts, highest first."""
+        idx = np.flatnonzero(mask)
+        if len(idx) > n:
+            part = np.argpartition(-self._priority[idx], n - 1)[:n]
+            idx = idx[part]
+        return idx[np.lexsort((idx, -self._priority[idx]))]
+
+    def export_frame(self) -> pd.DataFrame:
+        """The filtered list as a person reads it: translated headers, category names
+        instead of ids, personal data masked, formula-like text neutralised.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per filtered account, highest priority first; the collector's
+            assessments (communication style, B2B type) where made.
         """
         f = self.filtered()
-        labels = label_map(self.pb, by, self.lang) if by in self.pb.dimensions else {}
-        g = f.groupby(f[by].map(lambda x: labels.get(x, x)), sort=False).agg(
-            accounts=("balance", "size"), balance=("balance", "sum"), overdue=("overdue_amount", "sum"))
-        g.index.name = self.text(by) if by in FILTERS else by
-        g = g.sort_values("balance", ascending=False)
-        g.columns = [self.text("accounts"), self.text("balance"), self.text("overdue")]
-        return g
+        acc = mask_pii(self.portfolio.accounts.set_index("account_id").reindex(f["account_id"]).reset_index())
+        out = pd.DataFrame({self.text("account"): f["account_id"].to_numpy(),
+                            self.text("name"): acc["name"].to_numpy() if "name" in acc else "",
+                            self.text("phone"): acc["phone"].to_numpy() if "phone" in acc else ""})
+        for c in FILTERS:
+            out[self.text(c)] = f[c].map(self.labels[c]).fillna(f[c]).to_numpy()
+        out[self.text("dpd")] = f["dpd"].to_numpy()
+        out[self.text("balance_with_unit")] = f["balance"].round(2).to_numpy()
+        out[self.text("overdue_with_unit")] = f["overdue_amount"].round(2).to_numpy()
+        out[self.text("priority")] = f["priority"].round(0).astype(int).to_numpy()
+        for dim in ASSESSED:
+            d = self.pb.dimension(dim)
+            out[f"{d.name(self.lang)} ({self.text('assessed')})"] = [
+                d.category(self.assessed[a][dim]).name(self.lang) if dim in self.assessed.get(a, {}) else ""
+                for a in f["account_id"]]
+        return neutralise_formulas(out)
 
-    def export(self, fmt: str = "csv") -> Path:
-        """Write the filtered list, personal data masked, to ``export_dir``.
+    def export_bytes(self, fmt: str = "csv") -> tuple[str, bytes, str]:
+        """The filtered list as a file's bytes (see :meth:`export_frame`).
 
         Parameters
         ----------
         fmt : {"csv", "xlsx"}
-            File format (CSV is UTF-8 with BOM, for Excel).
+            CSV is UTF-8 with BOM, so Excel reads the Chinese headers.
 
         Returns
         -------
-        Path
-            The file written.
+        filename : str
+        data : bytes
+        mime : str
         """
-        f = self.filtered()[["account_id", *FILTERS, "balance", "overdue_amount", "priority"]]
-        acc = mask_pii(self.portfolio.accounts.set_index("account_id").reindex(f["account_id"]).reset_index())
-        out = neutralise_formulas(f.merge(acc[["account_id", "name", "phone"]], on="account_id", how="left"))
-        self.export_dir.mkdir(parents=True, exist_ok=True)
-        path = self.export_dir / f"filtered_accounts.{'xlsx' if fmt == 'xlsx' else 'csv'}"
+        out = self.export_frame()
+        name = f"{self.text('export_file')}.{'xlsx' if fmt == 'xlsx' else 'csv'}"
+        buf = io.BytesIO()
         if fmt == "xlsx":
-            out.to_excel(path, index=False)
-        else:
-            out.to_csv(path, index=False, encoding="utf-8-sig")
-        return path
+            out.to_excel(buf, index=False)
+            return name, buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return name, out.to_csv(index=False).encode("utf-8-sig"), "text/csv"
+
+    def assess(self, account_id: str, dimension: str, category: str | None) -> None:
+        """Record the collector's assessment of an account (communication style or B2B type).
+
+        Parameters
+        ----------
+        account_id : str
+            The account.
+        dimension : {"communication_style", "b2b_type"}
+            What was assessed.
+        category : str or None
+            A category of ``dimension``; ``None`` removes the assessment.
+        """
+        if dimension not in ASSESSED:
+            raise ValueError(f"only {', '.join(ASSESSED)} are assessed by the collector, not {dimension!r}")
+        if category is None:
+            self.assessed.get(account_id, {}).pop(dimension, None)
+            return
+        self.pb.dimension(dimension).category(category)  # unknown ids fail here, listing the known ones
+        self.assessed.setdefault(account_id, {})[dimension] = category
 
     # ------------------------------------------------------------------ view
     def _build(self) -> None:
         import ipywidgets as w
 
-        L = self.lang
         self.controls: dict[str, w.Widget] = {}
         for c in FILTERS:
-            values = sorted(self.frame[c].unique())
-            labels = label_map(self.pb, c, L) if c in self.pb.dimensions else {}
+            labels = self.labels[c]
+            order = self.pb.dimension(c).ids if c in self.pb.dimensions else sorted(labels)
+            present = set(self._codes[c][1])
+            values = [v for v in order if v in present] + sorted(present - set(order))
             opts = [(self.text("all"), "__all__")] + [(labels.get(v, v), v) for v in values]
-            self.controls[c] = w.SelectMultiple(options=opts, value=("__all__",), description=self.text(c), rows=min(6, len(opts)),
-                                                layout=w.Layout(width="260px"))
-        bmax = float(np.ceil(self.frame["balance"].max() if len(self.frame) else 1))
-        self.controls["balance"] = w.FloatRangeSlider(value=(0.0, bmax), min=0.0, max=bmax, step=max(bmax / 200, 1),
-                                                      description=self.text("balance"), continuous_update=False,
-                                                      layout=w.Layout(width="520px"))
+            self.controls[c] = w.SelectMultiple(options=opts, value=("__all__",), description=self.text(c),
+                                                rows=min(6, len(opts)), layout=w.Layout(width="270px"),
+                                                style={"description_width": "100px"})
+        bmax = float(np.ceil(self._balance.max() if len(self._balance) else 1))
+        self.controls["balance"] = w.FloatRangeSlider(
+            value=(0.0, bmax), min=0.0, max=bmax, step=max(float(np.ceil(bmax / 200)), 1.0),
+            description=self.text("balance_with_unit"), continuous_update=False, readout_format=",.0f",
+            layout=w.Layout(width="620px"), style={"description_width": "110px"})
         self.count = w.HTML()
         self.count.add_class("pb-count")
         self.table = w.HTML()
         self.table.add_class("pb-table")
-        self.chart = w.Image(format="png")
+        self.chart = w.HTML()
         self.chart.add_class("pb-chart")
-        self.pick = w.Dropdown(description=self.text("account"), options=[])
+        self.pick = w.Dropdown(description=self.text("account"), options=[], layout=w.Layout(width="520px"))
         self.timeline = w.HTML()
-        self.export_fmt = w.ToggleButtons(options=["csv", "xlsx"], value="csv")
+        self.timeline.add_class("pb-timeline")
+        self.assess_controls = {}
+        for dim in ASSESSED:
+            d = self.pb.dimension(dim)
+            opts = [(self.text("not_assessed"), "")] + [(c.name(self.lang), c.id) for c in d.categories]
+            dd = w.Dropdown(options=opts, value="", description=d.name(self.lang),
+                            style={"description_width": "180px"}, layout=w.Layout(width="440px"))
+            dd.observe(lambda ch, dim=dim: self._assessed_changed(dim, ch["new"]), names="value")
+            self.assess_controls[dim] = dd
+        self.assess_hint = w.HTML()
+        self.export_fmt = w.ToggleButtons(options=[("CSV", "csv"), ("Excel", "xlsx")], value="csv")
         self.export_btn = w.Button(description=self.text("export"), icon="download")
-        self.export_msg = w.HTML()
+        self.export_btn.add_class("pb-export")
+        self.download = w.HTML()
+        self.download.add_class("pb-download-box")
         for c in self.controls.values():
             c.observe(lambda _: self.update(), names="value")
         self.pick.observe(lambda ch: self.show_account(ch["new"]), names="value")
-        self.export_btn.on_click(lambda _: self._export())
+        self.export_btn.on_click(lambda _: self.prepare_download())
         filters = w.HBox([self.controls[c] for c in FILTERS], layout=w.Layout(flex_flow="row wrap"))
+        assess_box = w.VBox([w.HTML(f"<b>{html.escape(self.text('assessed_title'))}</b> "
+                                    f"<small>{html.escape(self.text('assessed_note'))}</small>"),
+                             w.HBox(list(self.assess_controls.values())), self.assess_hint])
         self.widget = w.VBox([filters, self.controls["balance"], self.count, w.HBox([self.table, self.chart]),
-                              w.HBox([self.pick]), self.timeline, w.HBox([self.export_fmt, self.export_btn]),
-                              self.export_msg])
+                              self.pick, assess_box, self.timeline,
+                              w.HBox([self.export_fmt, self.export_btn]), self.download])
         self.update()
 
     def update(self) -> None:
         """Recompute the count, the table, the chart and the drill-down list."""
         t0 = time.perf_counter()
-        f = self.filtered()
-        self.count.value = f"<b class='pb-n'>{len(f):,}</b> {html.escape(self.text('matching'))}"
-        self.table.value = self.summary().to_html(escape=True, float_format=lambda x: f"{x:,.0f}")
-        self.pick.options = [(f"{a} ({p:.0f})", a) for a, p in zip(f["account_id"].head(50), f["priority"].head(50))]
-        self._draw(f)
+        m = self.mask()
+        n = int(m.sum())
+        self.count.value = f"<b class='pb-n'>{n:,}</b> {html.escape(self.text('matching'))}"
+        table = self.summary(mask=m)
+        self.table.value = self.summary_html(table)
+        idx = self.top(m)
+        bt = self.labels["behaviour_type"]
+        types = self.frame["behaviour_type"].to_numpy()
+        prio = html.escape(self.text("priority"))
+        self.pick.options = [(f"{self._ids[i]} · {bt.get(types[i], types[i])} · {prio} {self._priority[i]:.0f}", self._ids[i])
+                             for i in idx]
+        self._draw(m)
+        self.download.value = ""  # a link made before the change would download another list
         self.last_update_ms = (time.perf_counter() - t0) * 1000
 
-    def _draw(self, f: pd.DataFrame) -> None:
-        import matplotlib.pyplot as plt
-
-        from ..plots import segment_mix
-
-        # the chart is a PNG in an Image widget: a model value that tests and browsers both see
-        fig, ax = plt.subplots(figsize=(5.5, 3.2))
-        if len(f):
-            segment_mix(f, "behaviour_type", lang=self.lang, playbook=self.pb, ax=ax)
-        fig.tight_layout()
-        self.chart.value = fig_png(fig)
-        plt.close(fig)
+    def _draw(self, m: np.ndarray) -> None:
+        """The accounts-per-type bar chart as inline SVG (drawn by the browser: fast, and
+        Chinese labels need no server-side font)."""
+        d = self.pb.dimension("behaviour_type")
+        codes, uniques = self._codes["behaviour_type"]
+        n = np.bincount(codes[m], minlength=len(uniques))
+        count = dict(zip(np.asarray(uniques, dtype=object), n.tolist()))
+        rows = [(d.category(c).name(self.lang), count[c]) for c in d.ids if count.get(c, 0)]
+        self.chart.value = bar_svg(rows, title=d.name(self.lang), axis=self.pb.text("chart.accounts", self.lang))
 
     def show_account(self, account_id: str | None) -> None:
-        """Show an account's timeline and reasons in the drill-down.
+        """Show an account's type with the facts behind it, its timeline and its segments.
 
         Parameters
         ----------
         account_id : str or None
             The account; ``None`` leaves the drill-down unchanged.
         """
-        if account_id:
-            self.timeline.value = (self.type_html(account_id)
-                                   + timeline_html(self.portfolio, account_id, self.segments, self.pb, self.lang))
+        if not account_id:
+            return
+        self.current = account_id
+        done = self.assessed.get(account_id, {})
+        self._syncing = True
+        try:
+            for dim, dd in self.assess_controls.items():
+                dd.value = done.get(dim, "")
+        finally:
+            self._syncing = False
+        self._hint()
+        self.timeline.value = (self.type_html(account_id)
+                               + timeline_html(self.portfolio, account_id, self.segments, self.pb, self.lang))
+
+    def _assessed_changed(self, dim: str, value: str) -> None:
+        if getattr(self, "_syncing", False) or not getattr(self, "current", None):
+            return
+        self.assess(self.current, dim, value or None)
+        self._hint()
+
+    def _hint(self) -> None:
+        done = self.assessed.get(getattr(self, "current", None) or "", {})
+        parts = []
+        for dim, cid in done.items():
+            c = self.pb.dimension(dim).category(cid)
+            parts.append(f"<li><b>{html.escape(c.name(self.lang))}</b>: "
+                         + "; ".join(html.escape(t(self.lang)) for t in c.tactics)
+                         + f" <i>({html.escape(self.text('avoid'))}: "
+                         + "; ".join(html.escape(t(self.lang)) for t in c.avoid) + ")</i></li>")
+        self.assess_hint.value = f"<ul>{''.join(parts)}</ul>" if parts else ""
 
     def type_html(self, account_id: str) -> str:
-        """The account's type, confidence, runner-up and the cues that fired (with values
-        when the explorer was given ``features``), then its collector notes, masked.
+        """The account's type, confidence, runner-up and the observed facts behind it, in
+        words, then its collector notes, masked.
 
         Parameters
         ----------
@@ -245,9 +392,21 @@ class PortfolioExplorer(LabelledApp):
                 out += f"<p><b>{html.escape(self.text('notes'))}</b></p><ul>{items}</ul>"
         return out
 
-    def _export(self) -> None:
-        path = self.export(self.export_fmt.value)
-        self.export_msg.value = f"{html.escape(self.text('export'))}: {html.escape(str(path))}"
+    def prepare_download(self) -> str:
+        """Put a download link for the filtered list (in the chosen format) under the button.
+
+        Clicking the link downloads the file in the browser (a data URI: no file is
+        written on the server).
+
+        Returns
+        -------
+        str
+            The link's HTML, also shown in ``download``.
+        """
+        name, data, mime = self.export_bytes(self.export_fmt.value)
+        rows = int(self.mask().sum())
+        self.download.value = download_link(data, name, mime, f"{name} · {rows:,} {self.text('rows')}")
+        return self.download.value
 
 
 @share_docs
@@ -267,7 +426,8 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh
     Returns
     -------
     html : str
-        Type-by-stage counts and the top-priority accounts (personal data masked).
+        Type-by-stage counts and the top-priority accounts (personal data masked), labelled
+        in ``lang``.
     figure : matplotlib.figure.Figure
         The segment-mix charts.
     """
@@ -276,23 +436,29 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh
     from ..plots import segment_mix
 
     pb = playbook or load_playbook()
+
+    def t(key: str) -> str:
+        return pb.text(f"explorer.{key}", lang)
+
     acc = portfolio.accounts.set_index("account_id").reindex(segments["account_id"])
     f = pd.DataFrame({"behaviour_type": segments["behaviour_type"].astype(str).to_numpy(),
                       "stage": segments["stage"].astype(str).to_numpy(), "balance": acc["balance"].to_numpy()})
     labels = {d: label_map(pb, d, lang) for d in ("behaviour_type", "stage")}
     table = f.assign(**{d: f[d].map(labels[d]) for d in labels}).pivot_table(
         index="behaviour_type", columns="stage", values="balance", aggfunc="size", fill_value=0)
+    table.index.name, table.columns.name = t("behaviour_type"), t("stage")
     top = segments.sort_values("priority", ascending=False).head(20)
-    shown = mask_pii(acc.loc[top["account_id"], ["name", "phone", "balance", "dpd"]].reset_index())
-    shown["type"] = top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy()
-    shown["confidence"] = top["confidence"].map(lambda x: f"{x:.0%}").to_numpy()
+    masked = mask_pii(acc.loc[top["account_id"], ["name", "phone", "balance", "dpd"]].reset_index())
+    shown = pd.DataFrame({t("account"): masked["account_id"], t("name"): masked["name"], t("phone"): masked["phone"],
+                          t("balance"): [money(x, pb, lang) for x in masked["balance"]],
+                          t("dpd"): [f"{int(x):,}" for x in masked["dpd"]]})
+    shown[t("behaviour_type")] = top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy()
+    shown[t("confidence")] = top["confidence"].map(lambda x: f"{x:.0%}").to_numpy()
     if "runner_up" in top:
-        shown["runner_up"] = top["runner_up"].astype(object).map(
+        shown[t("runner_up")] = top["runner_up"].astype(object).map(
             lambda x: labels["behaviour_type"].get(x, "") if isinstance(x, str) else "").to_numpy()
-        shown["cues"] = top["type_cues"].astype(str).to_numpy()
-    shown["reason"] = top["reason_behaviour_type"].astype(str).to_numpy()
-    html_out = (f"<h3>{html.escape(pb.text('explorer.accounts', lang))}: {len(segments):,}</h3>" + table.to_html(escape=True)
-                + shown.to_html(index=False, escape=True, float_format=lambda x: f"{x:,.0f}"))
+    html_out = (f"<h3>{html.escape(t('accounts'))}: {len(segments):,}</h3>" + table.to_html(escape=True)
+                + shown.to_html(index=False, escape=True))
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     segment_mix(segments, "behaviour_type", by="stage", lang=lang, playbook=pb, ax=axes[0])
     segment_mix(segments, "team", lang=lang, playbook=pb, ax=axes[1])

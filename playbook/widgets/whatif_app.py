@@ -12,7 +12,7 @@ from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
 from .._docstrings import share_docs
 from ..strategy import Strategy, get_strategy, list_strategies
-from .common import LabelledApp, fig_png
+from .common import LabelledApp, fig_png, money, number, pct
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -83,6 +83,29 @@ class WhatIfApp(LabelledApp):
         self._build()
 
 
+    def strategy_name(self, sid: str) -> str:
+        """A (possibly adjusted) strategy id as its name in the app's language."""
+        base, _, factor = sid.partition("_x")
+        try:
+            name = get_strategy(sid).name(self.lang)
+        except Exception:
+            try:
+                name = get_strategy(base).name(self.lang) + (f" ×{factor}" if factor else "")
+            except Exception:
+                name = sid
+        return name
+
+    def table_frame(self) -> pd.DataFrame:
+        """The admissible strategies' results as a person reads them: names, translated
+        headers, money with its currency, rates as percentages, whole accounts.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per admissible strategy (all text).
+        """
+        return _readable(self.result, self.pb, self.lang, self.strategy_name)
+
     def strategies(self) -> list[Strategy]:
         """The chosen strategies, adjusted by the intensity and offer sliders.
 
@@ -125,14 +148,18 @@ class WhatIfApp(LabelledApp):
     def _build(self) -> None:
         import ipywidgets as w
 
+        from ..compliance import admissible_strategies
+
         names = list_strategies()
+        ok = set(admissible_strategies(self.pack, playbook=self.pb))
         self.controls = {
-            "strategies": w.SelectMultiple(options=names, value=tuple(n for n in names if n in (
-                "champion", "payday_calling", "sms_first_low_risk", "early_instalments", "legal_long_term")),
-                description=self.text("strategies"), rows=6),
+            "strategies": w.SelectMultiple(options=[(self.strategy_name(n), n) for n in names],
+                                           value=tuple(n for n in names if n in ok),
+                                           description=self.text("strategies"), rows=6, layout=w.Layout(width="420px")),
             "intensity": w.FloatSlider(value=1.0, min=0.25, max=3.0, step=0.25, description=self.text("intensity")),
             "months": w.IntSlider(value=6, min=2, max=24, description=self.text("months")),
-            "discount": w.FloatSlider(value=0.2, min=0.05, max=0.5, step=0.05, description=self.text("discount")),
+            "discount": w.FloatSlider(value=0.2, min=0.05, max=0.5, step=0.05, description=self.text("discount"),
+                                      readout_format=".0%"),
             "draws": w.IntSlider(value=500, min=100, max=5000, step=100, description=self.text("draws")),
             "horizon": w.IntSlider(value=90, min=30, max=180, step=30, description=self.text("horizon")),
         }
@@ -155,11 +182,12 @@ class WhatIfApp(LabelledApp):
 
         r = self.result
         ok = r[r["admissible"]]
-        cols = ["collected_mean", "collected_p05", "collected_p95", "cost_mean", "net_mean", "cost_to_collect",
-                "cured", "hours_needed", "capacity_use"]
-        self.table.value = ok[cols].to_html(escape=True, float_format=lambda x: f"{x:,.2f}") if len(ok) else ""
-        bad = [f"<li><b>{html.escape(s)}</b>: " + "; ".join(html.escape(f"{v['rule']}: {v['detail']}") for v in vs) + "</li>"
-               for s, vs in self.verdicts.items() if vs]
+        self.table.value = self.table_frame().to_html(escape=True, index=False) if len(ok) else ""
+        bad = []
+        for sid, vs in self.verdicts.items():
+            if vs:
+                bad.append(f"<li><b>{html.escape(self.strategy_name(sid))}</b>: "
+                           + "; ".join(html.escape(_rule_text(v, self.pb, self.pack, self.lang)) for v in vs) + "</li>")
         heading = html.escape(self.text("inadmissible"))
         self.verdict_html.value = (f"<p><b>{heading}</b></p><ul>" + "".join(bad) + "</ul>") if bad else ""
         lang = chart_lang(self.lang)
@@ -177,7 +205,9 @@ class WhatIfApp(LabelledApp):
             axes[2].axhline(1.0, color="k", lw=0.8)
             axes[2].set_title(self.pb.text("whatif.capacity_use", lang))
             for ax in axes:
-                ax.tick_params(axis="x", rotation=30, labelsize=8)
+                ax.set_xticks(range(len(ok)))
+                ax.set_xticklabels([self.strategy_name(i) if lang == self.lang else i for i in ok.index],
+                                   rotation=30, ha="right", fontsize=8)
         fig.tight_layout()
         self.chart.value = fig_png(fig)
         plt.close(fig)
@@ -223,9 +253,10 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, str
     names = strategies or ["champion", "payday_calling", "sms_first_low_risk", "early_instalments", "legal_long_term"]
     res = simulate(portfolio, names, horizon, draws, 0, as_of=as_of, segments=segments, pack=pack, playbook=pb)
     ok = res.totals[res.totals["admissible"]]
-    cols = ["collected_mean", "collected_p05", "collected_p95", "cost_mean", "net_mean", "cost_to_collect", "cured",
-            "hours_needed", "capacity_use"]
-    html_out = ok[cols].to_html(escape=True, float_format=lambda x: f"{x:,.2f}")
+    def name(sid: str) -> str:
+        return get_strategy(sid).name(lang) if sid in list_strategies() else sid
+
+    html_out = _readable(res.totals, pb, lang, name).to_html(escape=True, index=False)
     fig, ax = plt.subplots(figsize=(8, 3.4))
     y = ok["collected_mean"]
     ax.bar(ok.index, y, yerr=[y - ok["collected_p05"], ok["collected_p95"] - y], capsize=4, color="#4C72B0")
@@ -233,3 +264,37 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, str
     ax.set_title(pb.text("whatif.collected_interval", chart_lang(lang)))
     fig.tight_layout()
     return html_out, fig
+
+
+def _readable(totals: pd.DataFrame, pb: Playbook, lang: str, name) -> pd.DataFrame:
+    """The admissible rows of simulation totals, labelled and formatted for people."""
+    ok = totals[totals["admissible"]]
+
+    def t(key: str) -> str:
+        return pb.text(f"whatif.{key}", lang)
+
+    return pd.DataFrame({
+        t("col_strategy"): [name(i) for i in ok.index],
+        t("col_collected"): [money(x, pb, lang) for x in ok["collected_mean"]],
+        t("col_interval"): [f"{money(a, pb, lang)} – {money(b, pb, lang)}" for a, b in zip(ok["collected_p05"], ok["collected_p95"])],
+        t("col_cost"): [money(x, pb, lang) for x in ok["cost_mean"]],
+        t("col_net"): [money(x, pb, lang) for x in ok["net_mean"]],
+        t("col_cost_to_collect"): [pct(x) for x in ok["cost_to_collect"]],
+        t("col_cured"): [number(round(x)) for x in ok["cured"]],
+        t("col_hours"): [number(x) for x in ok["hours_needed"]],
+        t("col_capacity"): [pct(x) for x in ok["capacity_use"]],
+    })
+
+
+def _rule_text(v: dict, pb: Playbook, pack: str, lang: str) -> str:
+    """A verdict's rule in words: the pack rule's text, or the prohibited practice's name."""
+    rid = str(v.get("rule", ""))
+    if rid.startswith("prohibited:"):
+        p = next((p for p in pb.prohibited if p.id == rid.split(":", 1)[1]), None)
+        if p is not None:
+            return p.name(lang)
+    if pack in pb.packs:
+        rule = next((r for r in pb.packs[pack].rules if r.id == rid), None)
+        if rule is not None:
+            return rule.text(lang)
+    return str(v.get("detail", rid))
