@@ -321,8 +321,8 @@ class Briefing:
         """Accounts by type and stage, with the balance (currency in the header)."""
         q = self.queue.reset_index()
         n = self._ui("accounts", self.lang)
-        q.columns = [c if i == 0 or i == len(q.columns) - 1 else _unit(n, str(c), self.lang)
-                     for i, c in enumerate(q.columns)]
+        q.columns = [c if i == 0 or i == len(q.columns) - 1 else
+                     (f"{c}{n}" if self.lang == "zh" else f"{n}, {c}") for i, c in enumerate(q.columns)]
         return _table_html(q, "queue")
 
     def kpi_tiles_html(self) -> str:
@@ -343,8 +343,8 @@ class Briefing:
         for key, fmt in KPI_TILES:
             v = self.kpis.get(key, np.nan)
             text = "n/a" if pd.isna(v) else fmt.format(v)
-            if key in MONEY_TILES and not pd.isna(v):
-                text = f"{text} {_currency(p, self.playbook)}"
+            unit = (f" <small>{html.escape(_currency(p, self.playbook, L))}</small>"
+                    if key in MONEY_TILES and not pd.isna(v) else "")
             prev = (self.previous or {}).get(key)
             if prev is None or pd.isna(v) or (isinstance(prev, float) and np.isnan(prev)):
                 delta = self._ui("no_prev", L)
@@ -353,10 +353,10 @@ class Briefing:
             else:
                 delta = f"{self._ui('vs_prev', L)} {v - prev:+,.0f}"
             tiles.append(f"<div class='tile'><div class='k'>{html.escape(self.playbook.text(f'kpi.{key}', L))}</div>"
-                         f"<div class='v'>{html.escape(text)}</div><div class='p'>{html.escape(scope[TILE_SCOPE[key]])}</div>"
+                         f"<div class='v'>{html.escape(text)}{unit}</div><div class='p'>{html.escape(scope[TILE_SCOPE[key]])}</div>"
                          f"<div class='d'>{html.escape(delta)}</div></div>")
         return "<style>.tile{display:inline-block;vertical-align:top;border:1px solid #ccc;padding:6px 10px;margin:3px;" \
-               "width:170px}.tile .v{font-size:1.4em;font-weight:bold}.tile .d,.tile .p{color:#666;font-size:.8em}" \
+               "width:170px}.tile .v{font-size:1.4em;font-weight:bold;white-space:nowrap}.tile .v small{font-size:.6em;font-weight:normal}.tile .d,.tile .p{color:#666;font-size:.8em}" \
                "</style>" + "".join(tiles)
 
     def worklist_html(self) -> str:
@@ -379,7 +379,7 @@ class Briefing:
         for o in self.openers:
             said = [o.identify(L).format(creditor=creditor), o.verify(L), o.purpose(L)]
             items = "".join(f"<li><b>{html.escape(k)}</b> {html.escape(t)}</li>" for k, t in zip(steps, said))
-            parts.append(f"<h4>{html.escape(o.name(L))}</h4><ol>{items}</ol>")
+            parts.append(f"<h4>{html.escape(o.name(L))}</h4><ul style='list-style:none;padding-left:1em'>{items}</ul>")
         return "".join(parts)
 
     def promises_html(self) -> str:
@@ -391,7 +391,7 @@ class Briefing:
             parts.append(f"<h3>{html.escape(self._ui(key, L))} ({len(rows)})</h3>")
             if len(rows):
                 shown = pd.DataFrame({self._ui("account", L): rows["account_id"].to_numpy(),
-                                      _unit(self._ui('promised', L), _currency(self.provenance, self.playbook), L):
+                                      _unit(self._ui('promised', L), _currency(self.provenance, self.playbook, L), L):
                                           rows["ptp_amount"].to_numpy(),
                                       self._ui("when", L): pd.to_datetime(rows["due"]).dt.strftime("%Y-%m-%d").to_numpy()})
                 parts.append(_table_html(shown, "promises"))
@@ -551,7 +551,7 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     queue = q.pivot_table(index="type", columns="stage", values="balance", aggfunc="size", fill_value=0)
     queue = queue.reindex(columns=[labels["stage"][c] for c in stage_dim.ids if labels["stage"][c] in queue.columns])
     queue.loc[ui("total", lang, pb)] = queue.sum()
-    cur = _currency(prov, pb)
+    cur = _currency(prov, pb, lang)
     queue[_unit(ui('balance', lang, pb), cur, lang)] = q.groupby("type")["balance"].sum().reindex(queue.index).fillna(q["balance"].sum())
     queue.index.name = ui("type", lang, pb)
     queue.columns.name = ui("stage", lang, pb)
@@ -612,9 +612,12 @@ def _unit(label: str, unit: str, lang: str) -> str:
     return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
 
 
-def _currency(provenance: dict, pb: Playbook) -> str:
-    """The currency amounts are in: the mapping's (recorded in the provenance), else ``costs.yaml``."""
-    return str(provenance.get("currency") or pb.currency)
+def _currency(provenance: dict, pb: Playbook, lang: str = "en") -> str:
+    """The currency amounts are in (recorded in the provenance, else ``costs.yaml``), as a
+    person reads it in ``lang`` (``元`` / ``CNY``)."""
+    from .reasons import currency_label
+
+    return currency_label(pb, lang, str(provenance.get("currency") or pb.currency))
 
 
 def choose_openers(stages: "pd.Series | list[str]", types: "pd.Series | list[str]", team: str, lang: str,

@@ -22,7 +22,7 @@ import pandas as pd
 from ._checks import check_choice
 from .content import Playbook, load_playbook
 
-__all__ = ["explain", "explain_many", "rule_text", "type_text", "feature_value"]
+__all__ = ["explain", "explain_many", "rule_text", "type_text", "feature_value", "currency_label"]
 
 _MISSING = {"zh": "未知", "en": "n/a"}
 
@@ -43,6 +43,14 @@ class _Fill(string.Formatter):
             return format(value, format_spec)
         except (TypeError, ValueError):
             return str(value)
+
+
+def currency_label(pb: Playbook, lang: str, code: str | None = None) -> str:
+    """The currency as a person reads it: ``explorer.currency_<code>`` of ``ui.yaml`` when
+    there is one (``元``), else the code (``CNY``)."""
+    code = code or pb.currency
+    key = f"explorer.currency_{code}"
+    return pb.text(key, lang) if key in pb.labels else code
 
 
 def _rule_index(pb: Playbook) -> dict[str, dict[str, Any]]:
@@ -66,7 +74,7 @@ def rule_text(dimension: str, rule_id: str, values: dict, lang: str, playbook: P
         if name is None:
             continue
         if name == "currency":
-            shown[name] = pb.currency
+            shown[name] = currency_label(pb, lang)
         elif name in pb.dimensions and name in values:
             v = values[name]
             try:
@@ -166,7 +174,7 @@ def explain_many(segments: pd.DataFrame, features: pd.DataFrame | None, lang: st
                 if name is None or name in cols:
                     continue
                 if name == "currency":
-                    cols[name] = np.full(len(pos), pb.currency, dtype=object)
+                    cols[name] = np.full(len(pos), currency_label(pb, lang), dtype=object)
                 elif name in pb.dimensions and name in segments:
                     names = {c: pb.label(name, c, lang) for c in pb.dimension(name).ids}
                     raw = segments[name].astype(str).to_numpy()[pos]
@@ -188,6 +196,10 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+# text features whose values are the categories of a dimension (shown by name)
+_CODED = {"occupation": "occupation_group", "vulnerable_reason": "vulnerable"}
+
+
 def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = None) -> str:
     """A feature's value as a person reads it, by its unit (``features.yaml``): shares as
     percentages, amounts with the currency, counts and days as whole numbers."""
@@ -196,12 +208,15 @@ def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = 
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return _MISSING[lang]
     if isinstance(v, str):
-        return v
+        did = _CODED.get(name)
+        if did in pb.dimensions and v in pb.dimension(did).ids:
+            return pb.label(did, v, lang)
+        return v.replace("_", " ")
     unit = pb.features[name].unit if name in pb.features else ""
     if unit == "share":
         return f"{v:.0%}"
     if unit == "currency":
-        return f"{v:,.0f} {pb.currency}"
+        return f"{v:,.0f} {currency_label(pb, lang)}"
     if unit in ("count", "days", "years", "bucket"):
         return f"{v:,.0f}"
     if unit == "ratio":
@@ -231,7 +246,7 @@ def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id:
         parts = []
         for c in e["cues"]:
             vals = comma.join(f"{pb.features[k].name(lang) if k in pb.features else k} {feature_value(k, v, lang, pb)}"
-                              for k, v in c["values"].items())
+                              for k, v in c["values"].items() if not _nil(v))
             parts.append(f"{c['text']}{open_}{vals}{close}" if vals else c["text"])
         body = sep.join(parts)
     else:
@@ -240,3 +255,9 @@ def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id:
     if e.get("runner_up"):
         text += f"{sep}{pb.text('explorer.runner_up', lang)}{colon}{e['runner_up_name']}"
     return text
+
+
+def _nil(v: Any) -> bool:
+    """A value that says nothing about why a cue fired: missing, zero or empty."""
+    v = _plain(v)
+    return v is None or v == "" or (isinstance(v, (int, float)) and (v == 0 or v != v))

@@ -167,3 +167,48 @@ def test_morning_worklist_lists_promises_due_today_and_broken_yesterday(tmp_path
     page = b.promises_html()
     assert "Promises due today (1)" in page and "Promises broken yesterday (1)" in page
     assert "Contact headroom as at 2026-11-29 09:00 Asia/Shanghai" in b.worklist_html()
+
+
+def _visible(page: str) -> str:
+    """The text a reader sees: no styles, scripts or tags."""
+    page = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", page, flags=re.S | re.I)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+def test_pages_show_no_raw_ids_and_amounts_carry_the_currency(run):
+    where, _ = run
+    pb = playbook.load_playbook()
+    ids = {r.id for rules in pb.rules.values() for r in rules}
+    ids |= {c.id for card in pb.scorecards.values() for cues in card.types.values() for c in cues}
+    ids |= {c for d in pb.dimensions.values() for c in d.ids if "_" in c}  # late_legal, serial_promiser, ...
+    ids |= {f for f in pb.features if "_" in f}
+    for team in pb.teams:
+        page = (where / f"{team}.html").read_text(encoding="utf-8")
+        text = _visible(page)
+        found = {i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)}
+        assert not found, (team, found)
+        assert not re.search(rf"(?<![\w-]){team}-\d", text), team  # collectors are not named by team id
+        assert "<th>source</th>" not in page and "依据" in text
+        assert re.search(r"余额（(元|CNY)）", text) and re.search(r"逾期金额（(元|CNY)）", text), team
+        assert "开场白" in text and "核实本人" in text
+
+
+def test_worklist_reasons_are_words_and_openers_fit_the_stage(tmp_path):
+    from playbook.briefing import prepare, team_briefing
+
+    pb = playbook.load_playbook()
+    prep = prepare(playbook.demo_portfolio(600, 8, AS_OF), AS_OF, tmp_path / "prep", top_n=10)
+    for team in pb.teams:
+        for lang in ("zh", "en"):
+            b = team_briefing(None, AS_OF, team, lang=lang, prepared=prep, top_n=10)
+            w = b.worklist
+            why_type, why_team = w[b._ui("reason", lang)], w[b._ui("why_team", lang)]
+            descriptions = {c.description(lang) for d in pb.dimensions.values() for c in d.categories}
+            assert (why_team != "").all() and not set(why_team) & descriptions
+            assert not set(why_type) & descriptions
+            gentle = {o.name(lang) for o in pb.openers.openers if o.tone == "gentle"}
+            late = w[b._ui("stage", lang)] == pb.label("stage", "M3+", lang)
+            if team == "late_legal":
+                late[:] = True
+            assert not set(w.loc[late, b._ui("opening", lang)]) & gentle, team
+            assert {o.id for o in b.openers} and "<script" not in b.openers_html()

@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                 page.screenshot(path=str(target), full_page=True)
                 shots.append(target)
         if not a.skip_apps:
+            # Voilà lays the app out in the window: a tall window shows the whole app
+            page.set_viewport_size({"width": a.width, "height": 2400})
             for name, (nb, ready) in APPS.items():
                 log = out / f"voila_{name}.log"
                 proc, url = _serve(ROOT / "notebooks" / nb, log)
