@@ -254,7 +254,10 @@ def is_worked(features: pd.DataFrame) -> np.ndarray:
     deceased) and it is overdue (days past due or overdue amount above 0): an account that
     is up to date is not in a collection queue."""
     owed = (features["overdue_amount"].fillna(0).to_numpy() > 0) | (features["dpd"].fillna(0).to_numpy() > 0)
-    return ~np.isin(features["status"].astype(str).to_numpy(), NOT_WORKED) & owed
+    status = features["status"]
+    if isinstance(status.dtype, pd.StringDtype):  # text: compared as is (a missing status is not one of them)
+        return ~status.isin(NOT_WORKED).to_numpy(dtype=bool) & owed
+    return ~np.isin(status.astype(str).to_numpy(), NOT_WORKED) & owed
 
 
 def priority_score(features: pd.DataFrame, segments: pd.DataFrame) -> pd.Series:
@@ -288,7 +291,13 @@ def recommend(segments: pd.DataFrame, playbook: Playbook | None = None, lang: st
     key = np.zeros(len(segments), dtype="int64")
     factors = []
     for c in cols:
-        codes, uniq = pd.factorize(segments[c].astype(object), use_na_sentinel=False)
+        col = segments[c]
+        if isinstance(col.dtype, pd.CategoricalDtype):  # its codes, a missing value as one more code
+            uniq = np.append(np.asarray(col.cat.categories, dtype=object), np.nan)
+            codes = col.cat.codes.to_numpy().astype("int64")
+            codes[codes < 0] = len(uniq) - 1
+        else:
+            codes, uniq = pd.factorize(col.astype(object), use_na_sentinel=False)
         key = key * (len(uniq) + 1) + codes
         factors.append((codes, np.asarray(uniq, dtype=object)))
     combo, first, inverse = np.unique(key, return_index=True, return_inverse=True)
@@ -316,7 +325,13 @@ def _join_reasons(seg: pd.DataFrame, dims: list[str]) -> pd.Categorical:
     key = np.zeros(len(seg), dtype="int64")
     parts = []
     for d in dims:
-        c, u = pd.factorize(seg[f"reason_{d}"])
+        col = seg[f"reason_{d}"]
+        if isinstance(col.dtype, pd.CategoricalDtype) and not col.isna().any():
+            # the same codes as factorizing the values (order of appearance), from the small int codes
+            c, ucode = pd.factorize(col.cat.codes.to_numpy())
+            u = np.asarray(col.cat.categories, dtype=object)[ucode]
+        else:
+            c, u = pd.factorize(col)
         key = key * (len(u) + 1) + c
         parts.append((c, np.array([f"{d}={x}" for x in u], dtype=object)))
     combo, first, inverse = np.unique(key, return_index=True, return_inverse=True)
@@ -362,18 +377,15 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
     dims = list(pb.rules)
     result = seg[dims].copy()
     result.insert(0, "account_id", portfolio.accounts["account_id"].array)
-    result["status"] = feats["status"].to_numpy()
-    result["worked"] = is_worked(feats)
-    result["priority"] = np.where(result["worked"], priority_score(feats, seg).to_numpy(), 0.0)
-    treatment = recommend(seg, pb, lang)
-    if not result["worked"].all():
-        head = pb.text("status.not_worked", lang)
-        why = {st: pb.text(f"status.{st}", lang) for st in NOT_WORKED}
-        idle_text = (head + ": " + pd.Series(result["status"]).map(why)
-                     .fillna(pb.text("status.nothing_owed", lang))).to_numpy()
-        treatment = pd.Series(np.where(result["worked"], treatment.astype(object).to_numpy(), idle_text),
-                              dtype="category")
-    result["recommended_treatment"] = treatment.array
+    status = feats["status"]
+    result["status"] = status.array if isinstance(status.dtype, pd.StringDtype) else status.to_numpy()
+    worked = is_worked(feats)
+    result["worked"] = worked
+    result["priority"] = np.where(worked, priority_score(feats, seg).to_numpy(), 0.0)
+    treatment = recommend(seg, pb, lang).array
+    if not worked.all():
+        treatment = _idle_treatment(treatment, worked, result["status"], pb, lang)
+    result["recommended_treatment"] = treatment
     result["confidence"] = seg["confidence_behaviour_type"].to_numpy()
     if "score_behaviour_type" in seg:
         result["type_score"] = seg["score_behaviour_type"].to_numpy()
@@ -385,6 +397,28 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
         result[f"reason_{d}"] = seg[f"reason_{d}"].array
         result[f"confidence_{d}"] = seg[f"confidence_{d}"].to_numpy()
     return result.reset_index(drop=True)
+
+
+def _idle_treatment(treatment: pd.Categorical, worked: np.ndarray, status: pd.Series, pb: Playbook,
+                    lang: str) -> pd.Categorical:
+    """The treatment, with "not worked: <why>" for the accounts not worked, as a
+    Categorical whose categories are the sorted texts used; built on codes, one text per
+    distinct status."""
+    head = pb.text("status.not_worked", lang)
+    why = {st: pb.text(f"status.{st}", lang) for st in NOT_WORKED}
+    idle = ~worked
+    s_codes, s_uniq = pd.factorize(status.to_numpy(dtype=object)[idle])
+    nothing = pb.text("status.nothing_owed", lang)
+    idle_labels = [head + ": " + (why[u] if isinstance(u, str) and u in why else nothing) for u in s_uniq]
+    if (s_codes < 0).any():  # a missing status
+        idle_labels.append(head + ": " + nothing)
+        s_codes = np.where(s_codes < 0, len(idle_labels) - 1, s_codes)
+    labels = np.array(list(treatment.categories) + idle_labels, dtype=object)
+    code = treatment.codes.astype("int64")
+    code[idle] = len(treatment.categories) + s_codes
+    used = np.unique(code)
+    cats, to_cat = np.unique(labels[used], return_inverse=True)
+    return pd.Categorical.from_codes(to_cat.reshape(-1)[np.searchsorted(used, code)], categories=list(cats))
 
 
 def _fmt(v: object) -> str:
