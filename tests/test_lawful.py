@@ -165,7 +165,8 @@ def test_reminder_tactics_say_they_need_consent_and_team_targets_are_linted(tmp_
         "reminder call just before it falls due"), encoding="utf-8")
     teams = root / "teams.yaml"
     teams.write_text(teams.read_text(encoding="utf-8").replace(
-        "Instalments, extensions, pre-promise reminders", "Instalments; collectors paid only on amounts recovered"),
+        "Instalments, extensions; reminders before a promise falls due (with the debtor's consent)",
+        "Instalments; collectors paid only on amounts recovered"),
         encoding="utf-8")
     pb = playbook.load_playbook(root)
     us = lint_content("us", playbook=pb)
