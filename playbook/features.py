@@ -58,8 +58,9 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
     day = check_date("as_of", as_of)
     tz = timezone or load_playbook().timezone
     cut = day_end_ns(day, tz)
-    is_ptp = codes_of(interactions["outcome"], ["ptp"]) == 0
-    p = interactions.loc[is_ptp & (to_ns(interactions["ts"]) < cut), ["account_id", "ts", "ptp_amount", "ptp_date"]].copy()
+    rows = np.flatnonzero(codes_of(interactions["outcome"], ["ptp"]) == 0)
+    rows = rows[to_ns(interactions["ts"].iloc[rows]) < cut]  # the times of the promises only, not of every row
+    p = interactions[["account_id", "ts", "ptp_amount", "ptp_date"]].iloc[rows].copy()
     pay = payments[to_ns(payments["paid_at"]) < cut]
     ids = pd.Series(pd.concat([p["account_id"], pay["account_id"]]).unique())
     pa, ya = codes_of(p["account_id"], ids), codes_of(pay["account_id"], ids)
@@ -124,9 +125,10 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     # (Arrow and NumPy release the GIL, so the second core does real work)
     pool = ThreadPoolExecutor(max_workers=2)
     try:
-        hist_job = pool.submit(_history_features, portfolio.history, ids, day, n)
+        hist_job = pool.submit(_then_release, _history_features, portfolio.history, ids, day, n)
         if promises is None:
-            promise_job = pool.submit(promise_states, portfolio.interactions, portfolio.payments, day, timezone=tz)
+            promise_job = pool.submit(_then_release, promise_states, portfolio.interactions, portfolio.payments, day,
+                                      timezone=tz)
             get_promises = promise_job.result
         else:
             def get_promises() -> pd.DataFrame:
@@ -134,6 +136,24 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         return _derive(portfolio, pb, n, ids, index, cut, start, get_promises, hist_job.result)
     finally:
         pool.shutdown(wait=True)  # also when a step fails: no thread outlives the call
+        _release_arrow_memory()
+
+
+def _then_release(fn, *args, **kwargs):  # noqa: ANN001, ANN202 - runs one side job in a worker thread
+    """``fn(*args, **kwargs)``, then the memory Arrow's pool keeps for this thread is released
+    (each thread has its own part of the pool)."""
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _release_arrow_memory()
+
+
+def _release_arrow_memory() -> None:
+    """Hand the memory Arrow's pool keeps after the string lookups back to the system (the
+    lookups' temporaries are freed, but the pool would otherwise hold them for reuse)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: pd.Index, cut: int, start: int,
@@ -157,12 +177,16 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     # the same flags as Playbook.disposition_flags (unknown codes have every flag false)
     is_rpc = table([bool(d.rpc) for d in pb.dispositions.values()])[ocode]
     is_contact = table([bool(d.contact) for d in pb.dispositions.values()])[ocode]
+    rpc_before = is_rpc & (its < cut)
+    last_rpc = _days_since(pos[rpc_before], its[rpc_before], n, cut)
+    del rpc_before, its  # the timestamps are not needed again: free them early
     voice = (codes_of(it["channel"], VOICE_CHANNELS) >= 0) & (codes_of(it["direction"], ["outbound"]) == 0)
     counted = list(dict.fromkeys(_COUNTED.values()))
     slot = np.full(len(disp) + 1, len(counted), dtype="int64")  # outcomes not counted share the last slot
     for i, code in enumerate(counted):
         slot[disp.index(code)] = i
     w_slot = slot.astype("int16")[w_code]  # per event in the window, its counted code (2 bytes each)
+    del w_code
     f = _Store(list(pb.features), n)  # the float features are written straight into the frame's block
     for col in ("dpd", "balance", "overdue_amount", "monthly_income", "age", "external_debts"):
         f[col] = acc[col].to_numpy(dtype="float64")
@@ -198,11 +222,13 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     else:
         for col in _TONE_COUNTS:
             f[col] = np.zeros(n)
+    del ocode
     for col, hits in _note_hits(it, pb, inwin).items():
         f[col] = count(hits)
-    del w_code
+    del w_pos, voice, is_rpc  # the per-interaction arrays are done with
 
     ps = promises()
+    _release_arrow_memory()  # the string lookups so far (here and in the promise thread) are done
     ps_in = to_ns(ps["ts"]) >= start
     ppos = _promise_positions(ps, it, pos, ids)[ps_in]
     state = codes_of(ps["state"], ["kept", "broken", "pending"])[ps_in]
@@ -223,16 +249,16 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     f["amount_paid"] = np.bincount(ppos_all[pw], weights=pay["amount"].to_numpy()[pw], minlength=n)
     f["payment_count"] = np.bincount(ppos_all[pw], minlength=n).astype("float64")
     f["days_since_last_payment"] = _days_since(ppos_all[before], pts[before], n, cut)
-    rpc_before = is_rpc & (its < cut)
+    f["days_since_last_rpc"] = last_rpc
     del inwin
-    f["days_since_last_rpc"] = _days_since(pos[rpc_before], its[rpc_before], n, cut)
-    del rpc_before, pos, its
     with np.errstate(divide="ignore", invalid="ignore"):
         f["payment_to_overdue"] = np.where(f["overdue_amount"] > 0, f["amount_paid"] / f["overdue_amount"], np.nan)
         debt = f["balance"] + np.where(np.isnan(f["external_debts"]), 0.0, f["external_debts"])
         f["debt_to_income"] = np.where(f["monthly_income"] > 0, debt / f["monthly_income"], np.nan)
 
+    del ppos_all, pts, before, pw, pos
     f["months_delinquent_12m"], f["worst_bucket_12m"] = history()
+    _release_arrow_memory()
     missing = set(pb.features) - set(f)
     if missing:  # the content promises features the code does not compute
         raise ContentError([("features.yaml", f"features (id: {m})", "id", "declared but not derived by the code")
@@ -281,7 +307,7 @@ def _promise_positions(ps: pd.DataFrame, it: pd.DataFrame, pos: np.ndarray, ids:
             import pyarrow as pa
             import pyarrow.compute as pc
 
-            same_ts = np.array_equal(to_ns(ps["ts"]), to_ns(it["ts"]).take(rows))
+            same_ts = np.array_equal(to_ns(ps["ts"]), to_ns(it["ts"].take(rows)))
             if same_ts:
                 a = pa.array(ps["account_id"], from_pandas=True)
                 b = pa.array(it["account_id"].array.take(rows), from_pandas=True)
@@ -316,10 +342,22 @@ def _note_hits(it: pd.DataFrame, pb: Playbook, inwin: np.ndarray) -> dict[str, n
 def _history_features(h: pd.DataFrame, ids: pd.Series, day: pd.Timestamp, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Delinquent months and worst bucket over the 12 months ending in ``day``'s month."""
     month_end = day.to_period("M").to_timestamp()
-    hm = h["month"].to_numpy().astype("datetime64[ns]")
-    hwin = (hm <= np.datetime64(month_end, "ns")) & (hm > np.datetime64(month_end - pd.DateOffset(months=12), "ns"))
-    hpos = codes_of(h["account_id"], ids)[hwin]
-    code = codes_of(h["bucket"], BUCKETS)[hwin]
+    hi, lo = np.datetime64(month_end, "ns"), np.datetime64(month_end - pd.DateOffset(months=12), "ns")
+    hm = h["month"].to_numpy()
+    if hm.dtype.kind == "M" and hi.astype(hm.dtype).astype("datetime64[ns]") == hi and \
+            lo.astype(hm.dtype).astype("datetime64[ns]") == lo:  # the bounds exact in the column's unit: no copy
+        hi, lo = hi.astype(hm.dtype), lo.astype(hm.dtype)
+    else:
+        hm = hm.astype("datetime64[ns]")
+    hwin = (hm <= hi) & (hm > lo)
+    del hm
+    every = bool(hwin.all())  # the usual export: every row inside the 12 months, no subset copies
+    code = codes_of(h["bucket"], BUCKETS)
+    code = code.astype("int8") if every else code[hwin].astype("int8")  # 4 buckets (-1: unknown)
+    hpos = codes_of(h["account_id"], ids)
+    if not every:
+        hpos = hpos[hwin]
+    del hwin
     months = np.bincount(hpos[code > 0], minlength=n).astype("float64")
     worst = np.full(n, -1, dtype="int64")
     np.maximum.at(worst, hpos, code)
