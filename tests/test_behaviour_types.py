@@ -178,7 +178,10 @@ def test_notes_are_masked_and_escaped_in_the_explorer():
     out = app.type_html("N")
     assert "13912345678" not in out and "139****5678" in out and "11010119900307123X" not in out
     assert "<b>别烦我</b>" not in out and html.escape("<b>别烦我</b>") in out
-    assert "hostile_count=2" in out and playbook.load_playbook().text("explorer.runner_up", "zh") in out
+    pb = playbook.load_playbook()
+    # the fired cue is named with the account's own value, the feature by its name, not its id
+    assert f"{pb.features['hostile_count'].name.zh}: <b>2</b>" in out and "hostile_count" not in out
+    assert pb.text("explorer.runner_up", "zh") in out
 
 
 def test_independent_generator_passes_the_contract_and_knobs_act(tmp_path):
