@@ -80,6 +80,7 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
     due_passed = due_end <= cut
     p["paid_by_due"] = paid
     p["state"] = np.where(kept, "kept", np.where(due_passed, "broken", "pending"))
+    _release_arrow_memory()  # the lookups' and sort's temporaries are freed: give them back
     return p
 
 
@@ -149,11 +150,31 @@ def _then_release(fn, *args, **kwargs):  # noqa: ANN001, ANN202 - runs one side 
 
 
 def _release_arrow_memory() -> None:
-    """Hand the memory Arrow's pool keeps after the string lookups back to the system (the
-    lookups' temporaries are freed, but the pool would otherwise hold them for reuse)."""
+    """Hand freed memory back to the system: what Arrow's pool keeps after the string lookups
+    (their temporaries are freed, but the pool would otherwise hold them for reuse), and
+    what the C allocator keeps of freed NumPy arrays (glibc only; elsewhere nothing)."""
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+    _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    import ctypes
+    import ctypes.util
+
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
 
 
 def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: pd.Index, cut: int, start: int,
