@@ -55,6 +55,8 @@ class Text(_Model):
 
 
 class DialogueLine(_Model):
+    """One line of a sample dialogue, said by the collector or the debtor."""
+
     speaker: Literal["collector", "debtor"]
     text: Text
 
@@ -83,10 +85,12 @@ class Dimension(_Model):
     categories: list[Category] = Field(min_length=1)
 
     def category(self, cid: str) -> Category:
+        """The category ``cid``; the error lists the known ones."""
         return _by_id(self.categories, cid, f"{self.id} category")
 
     @property
     def ids(self) -> list[str]:
+        """The category ids, in file order."""
         return [c.id for c in self.categories]
 
 
@@ -257,6 +261,8 @@ class Team(Category):
 
 
 class ActionCost(_Model):
+    """Cost and collector time of one action type (``costs.yaml``)."""
+
     id: str = Field(pattern=_ID)
     name: Text
     per_action: float = Field(ge=0)
@@ -289,6 +295,7 @@ class Pack(_Model):
     rules: list[PackRule] = Field(min_length=1)
 
     def rule(self, rid: str) -> PackRule:
+        """The rule ``rid``; the error lists the known ones."""
         return _by_id(self.rules, rid, f"{self.id} rule")
 
 
@@ -331,6 +338,8 @@ class Effect(_Model):
 
 
 class ResponseCosts(_Model):
+    """Costs the what-if engine needs beyond ``costs.yaml``: a legal case, agency commission, call length."""
+
     legal_case: float = Field(ge=0)
     agency_commission: float = Field(ge=0, le=1)
     call_minutes: float = Field(ge=0)
