@@ -44,7 +44,7 @@ def ui(key: str, lang: str, playbook: Playbook | None = None) -> str:
 @share_docs
 def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestamp, cache_dir: str | Path, *,
             pack: str = "cn", mapping: str | Path | None = None, now: str | pd.Timestamp | None = None,
-            top_n: int = 20, playbook: Playbook | None = None) -> Path:
+            top_n: int = 20, langs: tuple[str, ...] = ("zh", "en"), playbook: Playbook | None = None) -> Path:
     """Compute the portfolio-wide pieces of every team's briefing once, into ``cache_dir``.
 
     Parameters
@@ -63,6 +63,8 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         time zone. Default: 09:00 on the as-of day.
     top_n : int
         How many accounts per team (by priority) get their reason text written out.
+    langs : tuple of {"zh", "en"}
+        The languages the reason texts are written in (the pages' languages).
     {playbook}
 
     Returns
@@ -133,7 +135,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         d = cache / "teams" / t
         d.mkdir(parents=True, exist_ok=True)
         m = team == t
-        _with_reasons(seg[m], bundle.features, pb, top_n).to_parquet(d / "segments.parquet", index=False)
+        _with_reasons(seg[m], bundle.features, pb, top_n, langs).to_parquet(d / "segments.parquet", index=False)
         acc[m].to_parquet(d / "accounts.parquet", index=False)
         room[m].to_parquet(d / "headroom.parquet", index=False)
         viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
@@ -152,7 +154,8 @@ ACTIVITY_DAYS = 30
 MONEY_TILES = ("balance", "collected")
 
 
-def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int) -> pd.DataFrame:
+def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int,
+                  langs: tuple[str, ...] = ("zh", "en")) -> pd.DataFrame:
     """``seg`` with, for the team's top accounts, why they are where they are, in words
     (:mod:`playbook.reasons`): ``reason_zh`` / ``reason_en`` why the behavioural type (the
     cues that fired, or the gate rule, with the account's values) and ``team_reason_*``
@@ -162,7 +165,7 @@ def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n
     out = seg.copy()
     top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)
     f = features.reindex(top["account_id"])
-    for lang in ("zh", "en"):  # one-row slices: each explanation reads only its own account
+    for lang in langs:  # one-row slices: each explanation reads only its own account
         texts = {a: type_text(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb)
                  for i, a in enumerate(top["account_id"])}
         out[f"reason_{lang}"] = out["account_id"].map(texts)

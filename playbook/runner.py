@@ -299,6 +299,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         # runs while the first kernels start; the notebooks wait for provenance.json
         try:
             prepare(pf, day, prepared, pack=pack, now=now, top_n=max(int(p.get("top_n", top_n)) for p in params.values()),
+                    langs=tuple(sorted({str(p.get("lang", lang)) for p in params.values()})),
                     playbook=pb)
             log(f"prepared the portfolio in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
         except Exception as exc:  # noqa: BLE001 - reported in every team's result and the manifest
