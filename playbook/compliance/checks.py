@@ -156,9 +156,9 @@ class DailyUnansweredCalls(_DailyCalls):
     connected = False
 
     def find(self, events: Events, rule: PackRule, params: Max) -> pd.DataFrame:
-        f = events.frame.assign(number=events.frame["contact_ref"].fillna(events.frame["party"]))
+        f = events.frame
         mask = self._counted(f)
-        nth = _nth_in_group(f, mask, ["acc", "number", "day"])
+        nth = _nth_in_group(f, mask, ["acc", "person", "day"])
         return events.violations(rule, mask & (nth > params.max), lambda i: [
             f"unanswered call attempt no. {k} today to the same number (limit {params.max})" for k in nth[i]])
 
@@ -347,17 +347,13 @@ class ThirdPartyOncePerPerson(CheckType):
     stricter = {"max": "lower"}
 
     def find(self, events: Events, rule: PackRule, params: Max) -> pd.DataFrame:
-        f = events.frame.assign(person=events.frame["contact_ref"].fillna(events.frame["party"]))
+        f = events.frame
         mask = (f["is_third_party"] & f["outbound"]).to_numpy()
         nth = _nth_in_group(f, mask, ["acc", "person"])
         person = f["person"].to_numpy()
         return events.violations(rule, mask & (nth > params.max), lambda i: [
             f"contact no. {k} with the same third party {p} (at most {params.max}, for location information only)"
             for k, p in zip(nth[i], person[i])])
-
-
-def _person(f: pd.DataFrame) -> pd.Series:
-    return f["contact_ref"].astype(object).fillna(f["party"].astype(str))
 
 
 @register_check
@@ -367,7 +363,7 @@ class ThirdPartyObjection(CheckType):
     name = "third_party_objection"
 
     def find(self, events: Events, rule: PackRule, params: CheckParams) -> pd.DataFrame:
-        f = events.frame.assign(person=_person(events.frame))
+        f = events.frame
         tp = f["is_third_party"].to_numpy()
         objected = tp & (f["outcome"] == "opt_out").to_numpy()
         hit = np.zeros(len(f), dtype=bool)

@@ -56,6 +56,7 @@ class Events:
     (account code), ``t`` (UTC seconds), ``minute`` and ``day`` (local minute of the day
     and local day number), ``wall`` (local wall-clock time), ``tz``, ``channel``,
     ``direction``, ``party``, ``outcome``, ``contact_ref``, ``message``, ``staff_count``,
+    ``person`` (``contact_ref``, else ``party``: who was contacted),
     and the flags ``is_contact``, ``is_rpc``, ``outbound``, ``is_call`` (outbound voice
     call), ``is_conversation`` (voice call with the right party), ``is_third_party``
     (contact aimed at a third party: ``party`` is a relative, colleague or other third party),
@@ -189,6 +190,10 @@ def prepare_events(interactions: pd.DataFrame, accounts: pd.DataFrame | None, de
     for col in ("contact_ref", "message"):
         f[col] = it[col].to_numpy(dtype=object)[order] if col in it else None
     f["staff_count"] = it["staff_count"].to_numpy(dtype="float64")[order] if "staff_count" in it else np.nan
+    # who was contacted: the number or person recorded, else the party (read by several checks)
+    ref = f["contact_ref"].to_numpy(dtype=object) if "contact_ref" in f else np.full(len(f), None, dtype=object)
+    party = np.asarray(f["party"].astype(object), dtype=object)
+    f["person"] = np.where(pd.isna(ref), party, ref)
     flags = playbook.disposition_flags(it["outcome"], ("contact", "rpc"))
     f["is_contact"] = flags["contact"][order]
     f["is_rpc"] = flags["rpc"][order]
