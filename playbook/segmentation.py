@@ -407,7 +407,7 @@ def _idle_treatment(treatment: pd.Categorical, worked: np.ndarray, status: pd.Se
     head = pb.text("status.not_worked", lang)
     why = {st: pb.text(f"status.{st}", lang) for st in NOT_WORKED}
     idle = ~worked
-    s_codes, s_uniq = pd.factorize(status.to_numpy(dtype=object)[idle])
+    s_codes, s_uniq = pd.factorize(status.array[np.flatnonzero(idle)])  # no Python string per account
     nothing = pb.text("status.nothing_owed", lang)
     idle_labels = [head + ": " + (why[u] if isinstance(u, str) and u in why else nothing) for u in s_uniq]
     if (s_codes < 0).any():  # a missing status
