@@ -32,7 +32,9 @@ __all__ = ["Playbook", "load_playbook", "Text", "Category", "Dimension", "Rule",
 _ID = r"^[A-Za-z][A-Za-z0-9_+]*$"
 
 
-class _Model(BaseModel):
+class ContentModel(BaseModel):
+    """Base of every content model: unknown fields are refused, values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -44,7 +46,7 @@ def _by_id(items: list, key: str, kind: str) -> Any:
     raise UnknownKeyError(kind, key, [i.id for i in items])
 
 
-class Text(_Model):
+class Text(ContentModel):
     """A text a person reads, in both languages."""
 
     zh: str = Field(min_length=1)
@@ -54,14 +56,14 @@ class Text(_Model):
         return self.zh if lang == "zh" else self.en
 
 
-class DialogueLine(_Model):
+class DialogueLine(ContentModel):
     """One line of a sample dialogue, said by the collector or the debtor."""
 
     speaker: Literal["collector", "debtor"]
     text: Text
 
 
-class Category(_Model):
+class Category(ContentModel):
     """One category of a dimension (e.g. the behavioural type ``hostile``)."""
 
     id: str = Field(pattern=_ID)
@@ -76,7 +78,7 @@ class Category(_Model):
     seed_example: Text | None = None
 
 
-class Dimension(_Model):
+class Dimension(ContentModel):
     """A segmentation dimension and its categories."""
 
     id: str = Field(pattern=_ID)
@@ -94,7 +96,7 @@ class Dimension(_Model):
         return [c.id for c in self.categories]
 
 
-class Source(_Model):
+class Source(ContentModel):
     """A legal source; ``pack`` names the jurisdiction's rule pack it belongs to (cn, us, uk)."""
 
     citation: str = Field(min_length=1)
@@ -102,7 +104,7 @@ class Source(_Model):
     pack: str | None = None
 
 
-class SeedQuote(_Model):
+class SeedQuote(ContentModel):
     """The seed's own words: ``file`` (under the shared seeds folder), 1-based ``line``, exact ``quote``."""
 
     file: str = Field(min_length=1)
@@ -110,7 +112,7 @@ class SeedQuote(_Model):
     quote: str = Field(min_length=1)
 
 
-class Prohibited(_Model):
+class Prohibited(ContentModel):
     """A practice the seeds describe that the law forbids; kept only for trainers."""
 
     id: str = Field(pattern=_ID)
@@ -127,7 +129,7 @@ class Prohibited(_Model):
         return [s for s in self.sources if s.pack == pack]
 
 
-class Disposition(_Model):
+class Disposition(ContentModel):
     """A canonical interaction outcome code."""
 
     id: str = Field(pattern=_ID)
@@ -137,7 +139,7 @@ class Disposition(_Model):
     promise: bool = False
 
 
-class Feature(_Model):
+class Feature(ContentModel):
     """A derived per-account feature that rules may refer to."""
 
     id: str = Field(pattern=_ID)
@@ -145,7 +147,7 @@ class Feature(_Model):
     unit: str = ""
 
 
-class Rule(_Model):
+class Rule(ContentModel):
     """``when`` is a vectorised expression over features and earlier dimensions."""
 
     id: str = Field(pattern=_ID)
@@ -161,7 +163,7 @@ class Rule(_Model):
         return parse(self.when)
 
 
-class Opener(_Model):
+class Opener(ContentModel):
     """One call opener: who is calling and for which creditor, the right-party check, and
     only then the purpose (the one part that may mention the account or the debt).
 
@@ -191,7 +193,7 @@ class Opener(_Model):
         return sep.join(t(lang).format(creditor=creditor) for t in (self.identify, self.verify, self.purpose))
 
 
-class Openers(_Model):
+class Openers(ContentModel):
     """Call openers (``openers.yaml``): the creditor's name and the ordered openers."""
 
     creditor: Text
@@ -202,7 +204,7 @@ class Openers(_Model):
         return next((o for o in self.openers if o.fits(stage, btype, team)), self.openers[-1])
 
 
-class Cue(_Model):
+class Cue(ContentModel):
     """One scored cue of a type: the seed passage it comes from, its evidence and weight.
 
     ``evidence`` is an expression of the safe language over features (and dimensions
@@ -221,7 +223,7 @@ class Cue(_Model):
         return parse(self.evidence)
 
 
-class Scorecard(_Model):
+class Scorecard(ContentModel):
     """Recognition of a dimension's categories by scored cues (``rules/segmentation.yaml``).
 
     The dimension's ordered rules run first; accounts none of them decides are scored.
@@ -237,7 +239,7 @@ class Scorecard(_Model):
     types: dict[str, list[Cue]] = Field(min_length=1)
 
 
-class NoteCue(_Model):
+class NoteCue(ContentModel):
     """A phrase list over the collector's notes (催记): matching notes are counted in ``feature``."""
 
     id: str = Field(pattern=_ID)
@@ -260,7 +262,7 @@ class Team(Category):
     buckets: list[Literal["M1", "M2", "M3+"]] = Field(default_factory=list)
 
 
-class ActionCost(_Model):
+class ActionCost(ContentModel):
     """Cost and collector time of one action type (``costs.yaml``)."""
 
     id: str = Field(pattern=_ID)
@@ -270,7 +272,7 @@ class ActionCost(_Model):
     minutes_of_collector_time: float = Field(default=0, ge=0)
 
 
-class PackRule(_Model):
+class PackRule(ContentModel):
     """One rule of a compliance pack: what it checks, its numbers and its legal source.
 
     ``check`` names a check type and ``params`` are its numbers; both are validated
@@ -286,7 +288,7 @@ class PackRule(_Model):
     verified: bool = True
 
 
-class Pack(_Model):
+class Pack(ContentModel):
     """A compliance rule pack (cn, us, uk)."""
 
     id: str = Field(pattern=_ID)
@@ -299,7 +301,7 @@ class Pack(_Model):
         return _by_id(self.rules, rid, f"{self.id} rule")
 
 
-class Settings(_Model):
+class Settings(ContentModel):
     """Business settings (``settings.yaml``)."""
 
     timezone: str = Field(min_length=1)
@@ -320,7 +322,7 @@ class Settings(_Model):
 RESPONSE_PARAMS = ("rpc", "ptp", "keep", "full", "share")
 
 
-class TypePrior(_Model):
+class TypePrior(ContentModel):
     """Prior response probabilities of one behavioural type (see ``response.yaml``)."""
 
     rpc: float = Field(ge=0, le=1)
@@ -330,14 +332,14 @@ class TypePrior(_Model):
     share: float = Field(gt=0, le=1)
 
 
-class Effect(_Model):
+class Effect(ContentModel):
     """A treatment element's stated effect: factors on the response probabilities."""
 
     multiply: dict[Literal["rpc", "ptp", "keep", "full", "share"], float] = Field(min_length=1)
     reasoning: Text
 
 
-class ResponseCosts(_Model):
+class ResponseCosts(ContentModel):
     """Costs the what-if engine needs beyond ``costs.yaml``: a legal case, agency commission, call length."""
 
     legal_case: float = Field(ge=0)
@@ -345,7 +347,7 @@ class ResponseCosts(_Model):
     call_minutes: float = Field(ge=0)
 
 
-class ResponsePriors(_Model):
+class ResponsePriors(ContentModel):
     """The what-if response model's priors and treatment effects (``response.yaml``)."""
 
     strength: float = Field(gt=0)
@@ -366,43 +368,43 @@ class ResponsePriors(_Model):
         return out
 
 
-class _UIFile(_Model):
+class _UIFile(ContentModel):
     labels: dict[str, dict[str, Text]]
 
 
-class _PackFile(_Model):
+class _PackFile(ContentModel):
     pack: Pack
 
 
-class _DimensionFile(_Model):
+class _DimensionFile(ContentModel):
     dimension: Dimension
 
 
-class _ProhibitedFile(_Model):
+class _ProhibitedFile(ContentModel):
     prohibited: list[Prohibited] = Field(min_length=1)
 
 
-class _DispositionFile(_Model):
+class _DispositionFile(ContentModel):
     dispositions: list[Disposition] = Field(min_length=1)
 
 
-class _FeatureFile(_Model):
+class _FeatureFile(ContentModel):
     features: list[Feature] = Field(min_length=1)
     note_cues: list[NoteCue] = Field(default_factory=list)
 
 
-class _RuleFile(_Model):
+class _RuleFile(ContentModel):
     rules: dict[str, list[Rule]]
     scorecards: dict[str, Scorecard] = Field(default_factory=dict)
 
 
-class _TeamFile(_Model):
+class _TeamFile(ContentModel):
     name: Text
     description: Text
     teams: list[Team] = Field(min_length=1)
 
 
-class _CostFile(_Model):
+class _CostFile(ContentModel):
     currency: str
     actions: list[ActionCost] = Field(min_length=1)
 
@@ -483,7 +485,9 @@ class Playbook:
 # ---------------------------------------------------------------------------- loading
 
 
-def _read_yaml(path: Path, rel: str) -> Any:
+def read_yaml(path: Path, rel: str) -> Any:
+    """The YAML at ``path`` (safe loader); a syntax error is a :class:`ContentError` naming
+    ``rel`` and the line."""
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -508,7 +512,9 @@ def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[str, str]:
     return entry, rest or "-"
 
 
-def _parse(model: type[_Model], raw: Any, rel: str, problems: list) -> Any:
+def parse_model(model: type[ContentModel], raw: Any, rel: str, problems: list) -> Any:
+    """``raw`` validated by ``model``, or None with each problem (file ``rel``, entry,
+    field, reason) appended to ``problems``."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -690,13 +696,13 @@ def _read_playbook(root: Path) -> Playbook:
     problems: list[tuple[str, str, str, str]] = []
     digest = hashlib.sha256()
 
-    def read(rel: str, model: type[_Model]) -> Any:
+    def read(rel: str, model: type[ContentModel]) -> Any:
         p = root / rel
         if not p.is_file():
             problems.append((rel, "(file)", "-", "file missing"))
             return None
         digest.update(rel.encode() + p.read_bytes())
-        return _parse(model, _read_yaml(p, rel), rel, problems)
+        return parse_model(model, read_yaml(p, rel), rel, problems)
 
     dims: dict[str, Dimension] = {}
     for p in sorted((root / "taxonomy").glob("*.yaml")):

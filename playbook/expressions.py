@@ -1,8 +1,8 @@
-"""The one safe expression language of the playbook: rule ``when``s, strategy ``when``s and
-(later) the mapping's derived columns.
+"""The one safe expression language of the playbook: rule ``when``s, scorecard cues,
+strategy ``when``s and the mapping's derived columns.
 
-Expressions come from files that people share, so they are never handed to ``eval``,
-``exec`` or ``DataFrame.eval(engine="python")``. :func:`parse` reads the text with
+Expressions come from files that people share, so their text is never run as Python (no
+built-in evaluator, no pandas string evaluation). :func:`parse` reads the text with
 :mod:`ast` and accepts only:
 
 - names (no leading underscore), and constants: numbers, strings, ``True``, ``False``;

@@ -207,6 +207,8 @@ def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = 
     v = _plain(value)
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return _MISSING[lang]
+    if isinstance(v, bool):
+        return pb.text("explorer.answer_yes" if v else "explorer.answer_no", lang)
     if isinstance(v, str):
         did = _CODED.get(name)
         if did in pb.dimensions and v in pb.dimension(did).ids:

@@ -22,7 +22,7 @@ from ..portfolio import Portfolio
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["bar_svg", "default_demo_dir", "download_link", "facts_text", "feature_value", "fig_png", "label_map", "load_or_demo",
+__all__ = ["bar_svg", "default_demo_dir", "download_link", "facts_text", "fig_png", "label_map", "load_or_demo",
            "money", "number", "pct", "reasons_html", "timeline_html"]
 
 
@@ -125,30 +125,6 @@ def pct(x: float) -> str:
     return f"{x:.1%}"
 
 
-def feature_value(pb: Playbook, name: str, value: object, lang: str) -> str:
-    """A feature's value as a person reads it: its unit decides the format."""
-    unit = pb.features[name].unit if name in pb.features else ""
-    if isinstance(value, (bool, np.bool_)):
-        return pb.text("explorer.answer_yes" if value else "explorer.answer_no", lang)
-    if not isinstance(value, (int, float, np.integer, np.floating)):
-        for dim in ("occupation_group", "vulnerable"):  # coded text features read as their category names
-            if dim in pb.dimensions and str(value) in pb.dimension(dim).ids:
-                return pb.dimension(dim).category(str(value)).name(lang)
-        return str(value)
-    v = float(value)
-    if np.isnan(v):
-        return pb.text("explorer.not_known", lang)
-    if unit == "share":
-        return pct(v)
-    if unit == "currency":
-        return money(v, pb, lang)
-    if unit == "ratio":
-        return number(v, 2)
-    if unit == "days":
-        return f"{v:,.0f} {pb.text('explorer.days', lang)}"
-    return number(v, 0 if v.is_integer() else 2)
-
-
 def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str,
                lang: str) -> dict:
     """Why an account has its behavioural type, in words: the cues that fired and the
@@ -161,12 +137,13 @@ def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | No
         ``type_name``, ``confidence``, ``runner_up_name``, ``runner_up_score``, ``facts`` (a
         list of ``(cue text, [(feature name, value), ...])``) and ``text`` (one paragraph).
     """
+    from ..reasons import feature_value
     from ..segmentation import explain_type
 
     e = explain_type(segments, features, account_id, lang, pb)
     facts = []
     for c in e["cues"]:
-        vals = [(pb.features[k].name(lang) if k in pb.features else k, feature_value(pb, k, v, lang))
+        vals = [(pb.features[k].name(lang) if k in pb.features else k, feature_value(k, v, lang, pb))
                 for k, v in c["values"].items()]
         facts.append((c["text"], vals))
     sep, colon, lp, rp = ("；", "：", "（", "）") if lang == "zh" else ("; ", ": ", " (", ")")

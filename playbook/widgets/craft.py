@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ..content import Playbook, Text, _Model, _parse, _read_yaml, default_content_dir, load_playbook
+from ..content import ContentModel, Playbook, Text, default_content_dir, load_playbook, parse_model, read_yaml
 from ..errors import ContentError
 
 __all__ = ["Case", "Plan", "Step", "Topic", "Trainer", "case_html", "load_trainer", "plan_html", "repayment_plan",
@@ -27,14 +27,14 @@ _ID = r"^[A-Za-z][A-Za-z0-9_+]*$"
 _REF = r"^[a-z][a-z0-9_]*:[A-Za-z0-9_.+]+$"
 
 
-class Step(_Model):
+class Step(ContentModel):
     """One named step of a topic (e.g. 望 of 望闻问切)."""
 
     name: Text
     text: Text
 
 
-class Topic(_Model):
+class Topic(ContentModel):
     """A craft topic: summary, ordered steps, points, the lawful way, related ids, seed phrases."""
 
     id: str = Field(pattern=_ID)
@@ -47,7 +47,7 @@ class Topic(_Model):
     seed: list[str] = Field(min_length=1)
 
 
-class Plan(_Model):
+class Plan(ContentModel):
     """A worked repayment plan (the calculator's inputs)."""
 
     amount: float = Field(gt=0)
@@ -56,7 +56,7 @@ class Plan(_Model):
     waiver: float = Field(default=0, ge=0)
 
 
-class Case(_Model):
+class Case(ContentModel):
     """A case study: what happened, what worked, what failed, the lawful lesson."""
 
     id: str = Field(pattern=_ID)
@@ -70,11 +70,11 @@ class Case(_Model):
     seed: list[str] = Field(min_length=1)
 
 
-class _CraftFile(_Model):
+class _CraftFile(ContentModel):
     topics: list[Topic] = Field(min_length=1)
 
 
-class _CasesFile(_Model):
+class _CasesFile(ContentModel):
     cases: list[Case] = Field(min_length=1)
 
 
@@ -130,7 +130,7 @@ def load_trainer(path: str | Path | None = None) -> Trainer:
             problems.append((rel, "(file)", "-", "file missing"))
             parsed.append(None)
             continue
-        parsed.append(_parse(model, _read_yaml(p, rel), rel, problems))
+        parsed.append(parse_model(model, read_yaml(p, rel), rel, problems))
     if problems:
         raise ContentError(problems)
     craft, cases = parsed
