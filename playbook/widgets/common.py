@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._docstrings import share_docs
 from ..content import Playbook
+from ..formatting import fmt_money, fmt_number, fmt_rate
 from ..masking import mask_pii
 from ..portfolio import Portfolio
 
@@ -104,25 +105,19 @@ def load_or_demo(data_path: str | Path | None, as_of: str = DEMO_AS_OF, *,
 
 def money(x: float, pb: Playbook, lang: str) -> str:
     """An amount with thousands separators and the playbook's currency (``12,345 元``)."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "—"
-    key = f"explorer.currency_{pb.currency}"
-    unit = pb.text(key, lang) if key in pb.labels else pb.currency
-    return f"{x:,.0f} {unit}"
+    from ..reasons import currency_label
+
+    return fmt_money(x, currency_label(pb, lang))
 
 
 def number(x: float, digits: int = 0) -> str:
-    """A number with thousands separators (``—`` when missing)."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "—"
-    return f"{x:,.{digits}f}"
+    """A number with thousands separators (``n/a`` when missing)."""
+    return fmt_number(x, digits)
 
 
 def pct(x: float) -> str:
-    """A share as a percentage with one decimal (``—`` when missing)."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "—"
-    return f"{x:.1%}"
+    """A share as a percentage with one decimal (``n/a`` when missing)."""
+    return fmt_rate(x)
 
 
 def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str,
