@@ -545,7 +545,7 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     kp["accounts"], kp["balance"] = len(seg), float(acc["balance"].sum())  # today's queue
     roll = pd.read_parquet(td / "roll.parquet")
 
-    stage_dim, bt_dim = pb.dimension("stage"), pb.dimension("behaviour_type")
+    stage_dim = pb.dimension("stage")
     labels = {d: {c: pb.dimension(d).category(c).name(lang) for c in pb.dimension(d).ids}
               for d in ("stage", "behaviour_type")}
     q = pd.DataFrame({"stage": seg["stage"].astype(str).map(labels["stage"]).to_numpy(),

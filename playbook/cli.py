@@ -192,7 +192,7 @@ def _baseline(simulated: list[str]) -> str | None:
 def _whatif(a: argparse.Namespace) -> int:
     from .compliance import admissible_strategies
     from .content import load_playbook
-    from .formatting import fmt_int, fmt_money, fmt_number, fmt_rate, render_table, wrap
+    from .formatting import fmt_int, fmt_money, fmt_rate, render_table, wrap
     from .whatif import simulate
 
     lang = a.lang

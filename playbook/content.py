@@ -465,12 +465,16 @@ class Playbook:
         """Disposition codes, optionally only those with ``flag`` (contact, rpc, promise) set."""
         return [d.id for d in self.dispositions.values() if flag is None or getattr(d, flag)]
 
-    def disposition_flags(self, outcomes: "pd.Series", flags: tuple[str, ...] = ("contact", "rpc", "promise")) -> dict[str, np.ndarray]:
+    def disposition_flags(self, outcomes: "pd.Series", flags: tuple[str, ...] = ("contact", "rpc", "promise"), *,
+                          codes: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per outcome code in ``outcomes``, each disposition flag as a boolean array.
 
         Unknown codes have every flag false. The one place outcome codes become flags.
+        ``codes`` are the outcomes' positions in ``dispositions`` (``-1`` unknown) when the
+        caller has them already; ``outcomes`` is then not read.
         """
-        codes = codes_of(outcomes, list(self.dispositions))
+        if codes is None:
+            codes = codes_of(outcomes, list(self.dispositions))
         out = {}
         for k in flags:
             table = np.array([bool(getattr(d, k)) for d in self.dispositions.values()] + [False])

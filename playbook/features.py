@@ -195,9 +195,9 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     def table(values: list[bool]) -> np.ndarray:  # per outcome code, the last entry for unknown codes (-1)
         return np.array(values + [False])
 
-    # the same flags as Playbook.disposition_flags (unknown codes have every flag false)
-    is_rpc = table([bool(d.rpc) for d in pb.dispositions.values()])[ocode]
-    is_contact = table([bool(d.contact) for d in pb.dispositions.values()])[ocode]
+    flag = pb.disposition_flags(it["outcome"], ("rpc", "contact"), codes=ocode)
+    is_rpc, is_contact = flag["rpc"], flag["contact"]
+    del flag
     rpc_before = is_rpc & (its < cut)
     last_rpc = _days_since(pos[rpc_before], its[rpc_before], n, cut)
     del rpc_before, its  # the timestamps are not needed again: free them early

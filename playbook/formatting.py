@@ -9,7 +9,6 @@ the key columns). Widths count East Asian wide characters as two columns.
 from __future__ import annotations
 
 import math
-import textwrap
 import unicodedata
 from typing import Any, Sequence
 

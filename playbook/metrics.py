@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from ._checks import check_choice, check_date, check_positive_int
+from ._checks import check_choice, check_positive_int
 from .content import Playbook, load_playbook
 from .arrays import codes_of, day_end_ns, local_dates, to_ns as _ns
 from .features import VOICE_CHANNELS, promise_states

@@ -405,7 +405,7 @@ class NoDisclosureBeforeIdentity(CheckType):
         hit = k >= 0
         marker = np.asarray(list(params.markers) + [""], dtype=object)
         return events.violations(rule, hit, lambda i: [
-            (f"reached a third party on the debtor's line: no disclosure allowed, yet the message mentions the debt "
+            ("reached a third party on the debtor's line: no disclosure allowed, yet the message mentions the debt "
              if line else "contact aimed at a third party mentions the debt ")
             + f"(\u201c{marker[j]}\u201d): {rule.text.en}" for line, j in zip(on_line[i], k[i])])
 
