@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 
-from .cases import CASES
+from .cases import load_all
 
 
 def main(argv: list[str]) -> int:
+    CASES = load_all()
     names = argv or list(CASES)
     unknown = [n for n in names if n not in CASES]
     if unknown:

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .commands import DATA_HELP as _DATA_HELP, JSON_HELP as _JSON_HELP, LANG
+from .commands import LANG_HELP as _LANG_HELP, MAPPING_HELP as _MAPPING_HELP, PACK_HELP as _PACK_HELP
+from .commands import load as _load
 from .errors import PlaybookError
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -30,15 +33,6 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2)
-
-
-LANG = "en"  # the one default language of every command (README, "Commands")
-_DATA_HELP = ("the portfolio: a folder of accounts/interactions/payments/history files (.parquet, .csv, .xlsx), "
-              "one .xlsx with a sheet per table, a DuckDB file or an SQLAlchemy URL")
-_MAPPING_HELP = "a mapping YAML that describes a foreign export (files, columns, codes); default: the data contract"
-_LANG_HELP = f"language of labels and texts: zh or en (default: {LANG})"
-_PACK_HELP = "compliance rule pack: cn (China), us (Regulation F) or uk (CONC 7) (default: %(default)s)"
-_JSON_HELP = "print JSON with full precision instead of tables"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -138,7 +132,23 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--mapping", help=_MAPPING_HELP)
     w.add_argument("--lang", choices=["zh", "en"], default=LANG, help=_LANG_HELP)
     w.add_argument("--json", action="store_true", help=_JSON_HELP)
+    _add_command_modules(sub)
     return p
+
+
+def _add_command_modules(sub: "argparse._SubParsersAction") -> None:
+    """Add the sub-commands that live in ``playbook.commands``, one module each, in name order."""
+    import importlib
+    import pkgutil
+
+    from . import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{commands.__name__}.{info.name}")
+        mod.add_parser(sub)
+        _COMMANDS[mod.NAME] = mod.run
 
 
 def _t(key: str, lang: str, **kw: object) -> str:
@@ -360,19 +370,6 @@ def _compliance(a: argparse.Namespace) -> int:
     if len(res.violations) > 200:
         print("  " + _t("more", lang, n=fmt_int(len(res.violations) - 200)))
     return 0 if res.ok else 1
-
-
-def _load(a: argparse.Namespace, *, notes: bool = True):  # noqa: ANN202
-    """Load ``a.data``; print one note per missing table, saying what cannot be computed."""
-    from .content import load_playbook
-    from .loading import load_portfolio
-
-    pf = load_portfolio(a.data, a.mapping)
-    if notes:
-        pb = load_playbook()
-        for table in pf.missing:
-            print(f"note: {pb.text(f'missing.{table}', getattr(a, 'lang', None) or 'en')}", file=sys.stderr)
-    return pf
 
 
 @register("segment")
