@@ -130,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default: %(default)s)")
     w.add_argument("--pack", default="cn", help=_PACK_HELP + "; inadmissible strategies are reported, not simulated")
     w.add_argument("--mapping", help=_MAPPING_HELP)
+    w.add_argument("--response", default=None, metavar="FILE",
+                   help="a versioned response file written by 'playbook learn' (default: the shipped response.yaml, v1)")
     w.add_argument("--lang", choices=["zh", "en"], default=LANG, help=_LANG_HELP)
     w.add_argument("--json", action="store_true", help=_JSON_HELP)
     _add_command_modules(sub)
@@ -214,7 +216,7 @@ def _whatif(a: argparse.Namespace) -> int:
             return 1
         if not a.json:
             print(wrap(_t("admissible_under", lang, pack=a.pack, names=", ".join(strategies))))
-    res = simulate(_load(a), strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack)
+    res = simulate(_load(a), strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack, response=a.response)
     t = res.totals
     ok = t[t["admissible"]] if "admissible" in t else t.iloc[:0]
     base = _baseline(list(ok.index))
@@ -229,6 +231,7 @@ def _whatif(a: argparse.Namespace) -> int:
         return 0
     cur = load_playbook().currency
     print(wrap(_t("whatif_title", lang, days=res.horizon_days, draws=fmt_int(res.draws), pack=a.pack, currency=cur)))
+    print(wrap(_t("response_version", lang, version=res.response_version)))
     if len(ok):
         rows = []
         for sid, r in ok.iterrows():

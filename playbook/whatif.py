@@ -12,11 +12,22 @@ Accounts are aggregated to (cell x treatment) before any draw, so the cost grows
 cells x draws, not accounts x draws. Per draw, each cell's parameters come from the
 posterior, kept promises per account are Poisson, and the cell total gets the outcome
 noise of its accounts (normal approximation).
+
+Strategies in one run share their random draws (common random numbers): draw ``d`` of
+every strategy uses the same posterior parameters per cell and the same outcome noise per
+(cell, team), so the interval of a difference between two strategies is the interval of the
+per-draw differences and reflects only what the strategies change.
+
+The priors come from a *response version*: the shipped ``response.yaml`` (version 1) or a
+file written by ``playbook learn`` (:mod:`playbook.learning`) with its provenance; every
+result names the version it used.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,18 +37,112 @@ from ._checks import check_choice, check_positive_int
 from ._docstrings import share_docs
 from .arrays import local_dates
 from .content import Playbook, ResponsePriors, load_playbook
-from .errors import ArgumentError, UnknownKeyError
+from .errors import ArgumentError, ContentError, UnknownKeyError
 from .portfolio import Portfolio
 from .prepared import Prepared, prepared_for
 from .segmentation import segment
 from .strategy import Strategy, Treatment, assign, get_strategy
 
-__all__ = ["ResponseModel", "calibrate", "simulate", "design_test", "analyze_test", "expected_paid_share",
-           "treatment_effects", "replay_strategy"]
+__all__ = ["ResponseModel", "ResponseVersion", "load_response", "calibrate", "simulate", "design_test",
+           "analyze_test", "expected_paid_share", "treatment_effects", "replay_strategy"]
 
 PARAMS = ("rpc", "ptp", "keep", "full")
 CELL = ["behaviour_type", "contactability", "stage"]
 _K = 8  # kept promises per account beyond which the arrears are surely cleared (share >= 1/8)
+EFFECT_SD_LOG = 0.25  # sd of log(effect) for a stated effect with no evidence yet: x/÷ 1.5 at 90%
+
+
+@dataclass(frozen=True)
+class ResponseVersion:
+    """A version of the response priors: the shipped ``response.yaml`` or a learned file.
+
+    ``version`` counts from 1 (the shipped file); ``sha256`` is that of the file's bytes;
+    ``uncertainty`` holds the sd of log(effect) per effect and probability (the stated
+    effects start at :data:`EFFECT_SD_LOG`); ``provenance`` lists every update that led
+    here (test, dates, how far each effect moved), oldest first.
+    """
+
+    priors: ResponsePriors
+    version: int
+    sha256: str
+    path: str
+    uncertainty: dict[str, dict[str, float]]
+    provenance: list[dict] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``v1 (shipped, sha256 1a2b3c4d)`` or ``v3 (learned from <tests>, sha256 ...)``."""
+        if not self.provenance:
+            return f"v{self.version} (shipped, sha256 {self.sha256[:8]})"
+        tests = ", ".join(dict.fromkeys(str(p.get("test", "?")) for p in self.provenance))
+        return f"v{self.version} (learned from {tests}; sha256 {self.sha256[:8]})"
+
+    def effect_sd(self, effect: str, param: str) -> float:
+        """The sd of log(effect) of ``effect`` on ``param``."""
+        return float(self.uncertainty.get(effect, {}).get(param, EFFECT_SD_LOG))
+
+
+def load_response(path: str | Path | None = None, *, playbook: Playbook | None = None) -> ResponseVersion:
+    """The response priors of ``path`` (a file written by ``playbook learn``), or the shipped ones.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A versioned response file (``version``, ``parent``, ``provenance``, ``uncertainty``
+        and ``response`` with the fields of ``response.yaml``). Omitted: the playbook's own
+        ``response.yaml`` as version 1.
+    playbook : Playbook, optional
+        The content; defaults to :func:`playbook.load_playbook`.
+
+    Returns
+    -------
+    ResponseVersion
+
+    Raises
+    ------
+    ContentError
+        The file cannot be read or is not a valid response version (naming file, entry, field).
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    pb = playbook or load_playbook()
+    if path is None:
+        shipped = Path(pb.root) / "response.yaml"
+        digest = hashlib.sha256(shipped.read_bytes()).hexdigest() if shipped.is_file() else pb.content_sha256
+        unc = {e: {p: EFFECT_SD_LOG for p in eff.multiply} for e, eff in pb.response.effects.items()}
+        return ResponseVersion(pb.response, 1, digest, str(shipped), unc, [])
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+        raw = yaml.safe_load(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ContentError([(str(p), "(file)", "-", f"cannot read response file: {exc}")]) from None
+    if not isinstance(raw, dict) or not {"version", "response"} <= set(raw):
+        raise ContentError([(str(p), "(file)", "version/response",
+                             "not a versioned response file: needs 'version' and 'response' (written by playbook learn)")])
+    version = raw["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ContentError([(str(p), "version", "version", f"a whole number >= 1, got {version!r}")])
+    try:
+        priors = ResponsePriors.model_validate(raw["response"])
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise ContentError([(str(p), "response", ".".join(str(x) for x in e["loc"]) or "-", e["msg"])]) from None
+    unknown = sorted(set(priors.types) - set(pb.response.types))
+    if unknown:
+        raise ContentError([(str(p), "response.types", unknown[0],
+                             f"unknown behavioural type; known: {', '.join(pb.response.types)}")])
+    unc: dict[str, dict[str, float]] = {e: {q: EFFECT_SD_LOG for q in eff.multiply} for e, eff in priors.effects.items()}
+    for e, per in (raw.get("uncertainty") or {}).items():
+        for q, sd in (per or {}).items():
+            if not isinstance(sd, (int, float)) or isinstance(sd, bool) or not sd > 0:
+                raise ContentError([(str(p), f"uncertainty.{e}", q, f"a positive sd of log(effect), got {sd!r}")])
+            unc.setdefault(e, {})[q] = float(sd)
+    prov = raw.get("provenance") or []
+    if not isinstance(prov, list):
+        raise ContentError([(str(p), "provenance", "-", "a list of updates")])
+    return ResponseVersion(priors, version, hashlib.sha256(data).hexdigest(), str(p), unc, prov)
 
 
 def _posterior(pri: ResponsePriors, bt: str, ct: str, obs: "pd.Series | None" = None) -> dict[str, float]:
@@ -63,6 +168,7 @@ class ResponseModel:
 
     cells: pd.DataFrame  # index CELL; columns a_<p>, b_<p> for p in PARAMS, share
     priors: ResponsePriors
+    version: str = "v1 (shipped)"  # the response version the priors come from (ResponseVersion.label)
 
     def table(self) -> pd.DataFrame:
         """Posterior means and observation counts per cell."""
@@ -78,7 +184,7 @@ class ResponseModel:
 @share_docs
 def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = None,
               as_of: str | pd.Timestamp | None = None, *, playbook: Playbook | None = None,
-              window_days: int = 90) -> ResponseModel:
+              window_days: int = 90, response: ResponseVersion | str | Path | None = None) -> ResponseModel:
     """Beta-Binomial update of the priors with each cell's own history.
 
     Parameters
@@ -91,6 +197,9 @@ def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = N
     {playbook}
     window_days : int
         The window whose outcomes update the priors.
+    response : ResponseVersion, str or Path, optional
+        The response version whose priors and effects are used (:func:`load_response`);
+        default the shipped ``response.yaml``.
 
     Returns
     -------
@@ -107,7 +216,8 @@ def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = N
     """
     prep = prepared_for(portfolio, as_of, playbook, window_days)
     pb = prep.playbook
-    pri = pb.response
+    rv = response if isinstance(response, ResponseVersion) else load_response(response, playbook=pb)
+    pri = rv.priors
     f = prep.features_for(check_positive_int("window_days", window_days))
     if segments is None:
         segments = segment(prep, window_days=window_days)
@@ -138,7 +248,7 @@ def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = N
         rows[cell] = _posterior(pri, bt, ct, o)
     cells = pd.DataFrame.from_dict(rows, orient="index")
     cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
-    return ResponseModel(cells, pri)
+    return ResponseModel(cells, pri, rv.label)
 
 
 def expected_paid_share(lam: np.ndarray, share: np.ndarray, full: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,17 +287,20 @@ class WhatIfResult:
     horizon_days: int
     draws: int
     capacity_hours: pd.Series = field(default_factory=pd.Series)
-    # per admissible strategy, the total of each draw: {"collected": array(draws), "net": array(draws)}
+    # per admissible strategy, the total of each draw: {"collected", "net", "cost": array(draws)}
     per_draw: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    response_version: str = "v1 (shipped)"
 
     def difference(self, strategy: str, baseline: str = "champion", metric: str = "collected") -> dict[str, float]:
-        """``strategy`` minus ``baseline`` in ``metric`` (``collected`` or ``net``), draw by draw:
-        the mean and the 90% interval (5th and 95th percentiles) of the differences.
+        """``strategy`` minus ``baseline`` in ``metric`` (``collected``, ``net`` or ``cost``),
+        draw by draw: the mean and the 90% interval (5th and 95th percentiles) of the
+        differences.
 
-        Each strategy has its own posterior draws, so the interval is that of the difference
-        of two independent draws (wider than a paired comparison would give).
+        The strategies share their draws (the same posterior parameters and outcome noise
+        in draw ``d``), so this is a paired comparison: the interval reflects what the
+        strategies change, not the uncertainty both share.
         """
-        check_choice("metric", metric, ("collected", "net"))
+        check_choice("metric", metric, ("collected", "net", "cost"))
         for sid in (strategy, baseline):
             if sid not in self.per_draw:
                 raise UnknownKeyError("simulated (admissible) strategy", sid, self.per_draw)
@@ -209,7 +322,8 @@ class WhatIfResult:
                     "hours_needed": r["hours_needed"], "capacity_hours": r["capacity_hours"],
                     "capacity_use": r["capacity_use"]})
             out.append(item)
-        return {"horizon_days": self.horizon_days, "draws": self.draws, "strategies": out,
+        return {"horizon_days": self.horizon_days, "draws": self.draws, "response_version": self.response_version,
+                "strategies": out,
                 "by_segment": self.by_segment.to_dict(orient="records"),
                 "by_team": self.by_team.to_dict(orient="records")}
 
@@ -258,7 +372,8 @@ def replay_strategy(portfolio: Portfolio, strategy: str | Strategy, horizon_days
 @share_docs
 def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strategy], horizon_days: int = 90, draws: int = 2000,
              seed: int = 0, *, as_of: str | pd.Timestamp | None = None, segments: pd.DataFrame | None = None,
-             model: ResponseModel | None = None, pack: str = "cn", playbook: Playbook | None = None) -> WhatIfResult:
+             model: ResponseModel | None = None, pack: str = "cn", playbook: Playbook | None = None,
+             response: ResponseVersion | str | Path | None = None) -> WhatIfResult:
     """Compare strategies by Monte Carlo over the calibrated response model.
 
     Parameters
@@ -275,6 +390,9 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     {pack}
         An inadmissible strategy is reported with the rules it breaks and is not simulated.
     {playbook}
+    response : ResponseVersion, str or Path, optional
+        The response version to calibrate with when ``model`` is not given
+        (:func:`load_response`; default the shipped one). The result names it.
 
     Returns
     -------
@@ -282,6 +400,8 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
         ``totals`` per strategy (collected mean and 90% interval, costs by action type,
         discount given, agency commission, net, cost to collect, accounts cured, roll-forward,
         collector hours against team capacity), and the same by segment and by team.
+        Every strategy uses the same draws (see the module notes), so
+        :meth:`WhatIfResult.difference` is a paired comparison.
     """
     from .compliance import strategy_verdict
 
@@ -292,7 +412,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     prep = prepared_for(portfolio, as_of, playbook)
     pb, portfolio = prep.playbook, prep.portfolio
     seg = segments if segments is not None else segment(prep)
-    mdl = model or calibrate(prep, seg)
+    mdl = model or calibrate(prep, seg, response=response)
     costs = {a.id: a for a in pb.costs.values()}
     rc = mdl.priors.costs
     acc = portfolio.accounts.set_index("account_id").reindex(seg["account_id"])
@@ -305,6 +425,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
 
     cell_codes = [seg[c].astype(str).to_numpy() for c in CELL]
     team = seg["team"].astype(str).to_numpy()
+    common = _CommonDraws(mdl, cell_codes, team, draws, rng)
     rows, seg_rows, team_rows, verdicts = [], [], [], {}
     per_draw: dict[str, dict[str, np.ndarray]] = {}
     for s in strategies:
@@ -320,26 +441,18 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
         frame = frame[frame["rule"] >= 0]
         g = frame.groupby(["bt", "ct", "st", "rule", "team"], sort=False).agg(
             n=("over", "size"), over=("over", "sum"), over2=("over2", "sum")).reset_index()
-        post = mdl.cells.reindex(pd.MultiIndex.from_frame(g[["bt", "ct", "st"]], names=CELL))
-        missing = post["a_rpc"].isna().to_numpy()
-        if missing.any():  # a cell with no history at all: the prior alone
-            for i in np.flatnonzero(missing):
-                for k, v in _posterior(mdl.priors, g.at[i, "bt"], g.at[i, "ct"]).items():
-                    if k in post.columns:
-                        post.iloc[i, post.columns.get_loc(k)] = v
+        ci, z = common.for_groups(g)
         treat = [r.treatment for r in strat.rules]
         mults = pd.DataFrame([treatment_effects(t, mdl.priors) for t in treat])
         calls = np.array([t.attempts_per_week * weeks for t in treat])[g["rule"]]
         sms = np.array([t.sms_per_week * weeks for t in treat])[g["rule"]]
         m = mults.iloc[g["rule"]].reset_index(drop=True)
-        C = len(g)
-        draw = {p: rng.beta(post[f"a_{p}"].to_numpy()[:, None], post[f"b_{p}"].to_numpy()[:, None], size=(C, draws))
-                for p in PARAMS}
+        draw = {p: common.params[p][ci] for p in PARAMS}
         p_rpc = np.minimum(draw["rpc"] * m["rpc"].to_numpy()[:, None], 0.99)
         p_ptp = np.minimum(draw["ptp"] * m["ptp"].to_numpy()[:, None], 0.99)
         p_keep = np.minimum(draw["keep"] * m["keep"].to_numpy()[:, None], 0.99)
         p_full = np.minimum(draw["full"] * m["full"].to_numpy()[:, None], 0.99)
-        share = np.minimum(post["share"].to_numpy()[:, None] * m["share"].to_numpy()[:, None], 1.0)
+        share = np.minimum(common.share[ci][:, None] * m["share"].to_numpy()[:, None], 1.0)
         lam = calls[:, None] * p_rpc * p_ptp * p_keep
         y1, y2, p_all = expected_paid_share(lam, share, p_full)
         n = g["n"].to_numpy()[:, None]
@@ -347,7 +460,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
         mean_over2 = g["over2"].to_numpy()[:, None] / n
         mu = n * mean_over * y1
         var = n * np.maximum(mean_over2 * y2 - (mean_over * y1) ** 2, 0)
-        collected = np.maximum(mu + np.sqrt(var) * rng.standard_normal((C, draws)), 0)
+        collected = np.maximum(mu + np.sqrt(var) * z, 0)
         offer = [t.offer for t in treat]
         disc = np.array([o.discount if o.type == "settlement" and o.discount else 0.0 for o in offer])[g["rule"]]
         discount_given = collected * (disc / (1 - disc))[:, None]
@@ -375,7 +488,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
         net = tot - tcost  # the discount is forgone, not spent: reported beside, not subtracted
         need = hours.sum(axis=0).mean()
         cap = float(capacity.sum())
-        per_draw[strat.id] = {"collected": tot, "net": net}
+        per_draw[strat.id] = {"collected": tot, "net": net, "cost": tcost}
         rows.append({
             "strategy": strat.id, "admissible": True, "accounts": int(n.sum()),
             "collected_mean": float(tot.mean()), "collected_p05": float(np.quantile(tot, 0.05)),
@@ -399,7 +512,53 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     totals = pd.DataFrame(rows).set_index("strategy")
     return WhatIfResult(totals, pd.concat(seg_rows, ignore_index=True) if seg_rows else pd.DataFrame(),
                         pd.concat(team_rows, ignore_index=True) if team_rows else pd.DataFrame(), verdicts,
-                        horizon_days, draws, capacity, per_draw)
+                        horizon_days, draws, capacity, per_draw, mdl.version)
+
+
+class _CommonDraws:
+    """The draws every strategy of one run shares: posterior parameters per cell, and
+    standard normal outcome noise per (cell, team) and per rank of a rule within it.
+
+    A (cell, team) that a strategy splits over several rules gets independent noise for
+    each part (rank 0, 1, ...); rank 0 is the same for every strategy.
+    """
+
+    def __init__(self, mdl: ResponseModel, cell_codes: list[np.ndarray], team: np.ndarray, draws: int,
+                 rng: np.random.Generator) -> None:
+        keys = pd.MultiIndex.from_arrays(cell_codes, names=CELL)
+        self.cells = keys.unique()
+        post = mdl.cells.reindex(self.cells)
+        missing = post["a_rpc"].isna().to_numpy() if len(post) else np.zeros(0, bool)
+        for i in np.flatnonzero(missing):  # a cell with no history at all: the prior alone
+            bt, ct, _st = self.cells[i]
+            for k, v in _posterior(mdl.priors, bt, ct).items():
+                if k in post.columns:
+                    post.iloc[i, post.columns.get_loc(k)] = v
+        self.params = {p: rng.beta(post[f"a_{p}"].to_numpy()[:, None], post[f"b_{p}"].to_numpy()[:, None],
+                                   size=(len(post), draws)) for p in PARAMS}
+        self.share = post["share"].to_numpy(dtype="float64")
+        self.teams = pd.Index(pd.unique(team))
+        self.draws = draws
+        self._seed = rng.integers(0, 2**63)
+        self._noise: dict[int, np.ndarray] = {}
+
+    def _rank_noise(self, rank: int) -> np.ndarray:
+        if rank not in self._noise:
+            gen = np.random.default_rng([int(self._seed), rank])
+            self._noise[rank] = gen.standard_normal((len(self.cells) * len(self.teams), self.draws))
+        return self._noise[rank]
+
+    def for_groups(self, g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Cell positions of the groups ``g`` (columns bt, ct, st, rule, team) and their noise."""
+        ci = self.cells.get_indexer(pd.MultiIndex.from_frame(g[["bt", "ct", "st"]], names=CELL))
+        ti = self.teams.get_indexer(g["team"])
+        key = ci * len(self.teams) + ti
+        rank = pd.Series(g["rule"].to_numpy()).groupby(key).rank(method="first").to_numpy().astype(int) - 1
+        z = np.empty((len(g), self.draws))
+        for r in np.unique(rank):
+            at = rank == r
+            z[at] = self._rank_noise(int(r))[key[at]]
+        return ci, z
 
 
 def _day_after_last_contact(portfolio: Portfolio, pb: Playbook) -> pd.Timestamp:
