@@ -630,21 +630,79 @@ def design_test(segments: pd.DataFrame, *, strata: Sequence[str] = ("stage",), b
     return out, summary
 
 
-def analyze_test(results: pd.DataFrame, *, outcome: str, arm: str = "arm", confidence: float = 0.95) -> dict:
+def analyze_test(results: pd.DataFrame, *, outcome: str, arm: str = "arm", confidence: float = 0.95,
+                 test_id: str | None = None, effect: str | None = None, param: str | None = None,
+                 out: str | Path | None = None) -> dict:
     """Observed lift of the challenger over the champion, with a confidence interval.
 
     ``lift = mean(challenger) - mean(champion)`` with a Welch (unequal variance) normal
     interval; the relative lift divides by the champion mean.
+
+    Parameters
+    ----------
+    results : DataFrame
+        One row per account in the test, with its arm (``champion`` / ``challenger``) and
+        its outcome.
+    outcome, arm : str
+        The outcome column and the arm column.
+    confidence : float
+        Level of the interval.
+    test_id, effect, param : str, optional
+        For the results file: the test's name, the treatment effect the challenger adds
+        over the champion (a key of ``effects`` in ``response.yaml``), and the response
+        probability the outcome measures (``rpc``, ``ptp``, ``keep``, ``full`` or
+        ``share``), so that ``playbook learn`` can update that effect.
+    out : str or Path, optional
+        Write the result with ``test_id``, ``effect``, ``param`` and the time of the
+        analysis to this YAML file (all three are then required).
+
+    Returns
+    -------
+    dict
+        Means, standard deviations and sizes per arm, lift, interval, relative lift and
+        whether the interval excludes 0.
     """
     from statistics import NormalDist
 
-    a = results.loc[results[arm] == "champion", outcome].astype(float)
-    b = results.loc[results[arm] == "challenger", outcome].astype(float)
+    for c in (arm, outcome):
+        if c not in results.columns:
+            raise UnknownKeyError("column of the test results", c, list(results.columns))
+    a = pd.to_numeric(results.loc[results[arm] == "champion", outcome], errors="coerce").astype(float)
+    b = pd.to_numeric(results.loc[results[arm] == "challenger", outcome], errors="coerce").astype(float)
+    bad = int(a.isna().sum() + b.isna().sum())
+    if bad:
+        raise ArgumentError(outcome, f"{bad} missing or non-numeric values", "a number for every account in the test")
+    if len(a) < 2 or len(b) < 2:
+        raise ArgumentError(arm, f"{len(a)} champion and {len(b)} challenger rows", "at least 2 accounts in each arm")
     lift = b.mean() - a.mean()
     se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    return {"champion_mean": float(a.mean()), "challenger_mean": float(b.mean()), "lift": float(lift),
-            "ci_low": float(lift - z * se), "ci_high": float(lift + z * se),
-            "relative_lift": float(lift / a.mean()) if a.mean() else float("nan"),
-            "n_champion": int(len(a)), "n_challenger": int(len(b)), "confidence": confidence,
-            "significant": bool(lift - z * se > 0 or lift + z * se < 0)}
+    res = {"champion_mean": float(a.mean()), "challenger_mean": float(b.mean()), "lift": float(lift),
+           "ci_low": float(lift - z * se), "ci_high": float(lift + z * se),
+           "relative_lift": float(lift / a.mean()) if a.mean() else float("nan"),
+           "n_champion": int(len(a)), "n_challenger": int(len(b)), "confidence": confidence,
+           "significant": bool(lift - z * se > 0 or lift + z * se < 0),
+           "champion_sd": float(a.std(ddof=1)), "challenger_sd": float(b.std(ddof=1))}
+    if out is not None:
+        _write_results(res, out, test_id=test_id, effect=effect, param=param, outcome=outcome)
+    return res
+
+
+RESULT_PARAMS = (*PARAMS, "share")
+
+
+def _write_results(res: dict, out: str | Path, *, test_id: str | None, effect: str | None, param: str | None,
+                   outcome: str) -> None:
+    """The results file ``playbook learn`` reads (YAML)."""
+    import yaml
+
+    from .atomic import write_text_atomic
+
+    if not test_id:
+        raise ArgumentError("test_id", test_id, "the test's name, e.g. payday_2026q4 (needed for the results file)")
+    if effect is None:
+        raise ArgumentError("effect", effect, "the treatment effect the challenger adds, e.g. payday_aligned")
+    check_choice("param", param, RESULT_PARAMS)
+    body = {"test": str(test_id), "analysed_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "effect": effect, "param": param, "outcome": outcome, **res}
+    write_text_atomic(out, yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
