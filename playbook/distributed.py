@@ -1,0 +1,695 @@
+"""The Dask engine: the single-machine functions mapped over an account-partitioned dataset.
+
+Per-account work (features, rules, scores, compliance checks, headroom) runs per partition
+with the ordinary pandas code (:mod:`playbook.segmentation`, :mod:`playbook.metrics`,
+:mod:`playbook.compliance`, :mod:`playbook.whatif`), on a ``dask.distributed`` cluster
+(``engine="dask"``) or one partition after the other in this process
+(``engine="pandas"``). Only aggregates travel back, and they are combined exactly: counts
+and sums are added, rates are recomputed from the summed numerators and denominators
+(never averaged), distinct counts are taken over the union of the partitions' sets, and
+the one portfolio-wide per-account figure, the priority (a percentile rank over every
+account), is ranked over all accounts' values at once.
+
+The cluster: ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``), else the
+``DASK_SCHEDULER_ADDRESS`` environment variable, else a ``LocalCluster`` with one
+single-threaded worker process per core and the machine's memory split between them.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_choice, check_date, check_positive_int
+from .compliance import ComplianceResult, check_compliance, get_pack, headroom as _headroom
+from .content import Pack, load_playbook
+from .errors import ArgumentError, RunError
+from .metrics import KPI_COLUMNS, NEEDS, kpis as _kpis, transitions
+from .partitioned import (PartitionedDataset, open_dataset, read_partition, read_positions,
+                          write_demo_partitioned)
+from .prepared import prepare
+from .schema import BUCKETS
+from .segmentation import segment as _segment
+from .whatif import CELL, ResponseModel, _posterior
+
+__all__ = ["ENGINES", "SCHEDULER_ENV", "connect", "segment", "write_segments", "SegmentsWritten", "kpis",
+           "KpiReport", "kpi_report", "check_compliance_partitioned", "headroom", "calibrate", "demo_data"]
+
+ENGINES = ("pandas", "dask")
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+# ------------------------------------------------------------------------ the cluster
+
+
+@contextmanager
+def connect(scheduler: str | None = None, *, workers: int | None = None, processes: bool = True,
+            memory_limit: str | int | None = "auto") -> Iterator[Any]:
+    """A ``dask.distributed.Client``, closed (with the cluster it started) on exit.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        The address of a running scheduler (``tcp://host:8786``); default: the
+        ``DASK_SCHEDULER_ADDRESS`` environment variable; without either, a ``LocalCluster``
+        is started and stopped again.
+    workers : int, optional
+        Workers of the local cluster (default: one per core).
+    processes : bool
+        Local workers as processes (True) or threads of this process.
+    memory_limit : str or int
+        Per local worker; ``"auto"`` splits the machine's memory between the workers.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    from distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address:
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise RunError("dask", f"cannot reach the scheduler at {address}: {exc}") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = check_positive_int("workers", workers) if workers is not None else (os.cpu_count() or 1)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, memory_limit=memory_limit,
+                           dashboard_address=":0")
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+class _Engine:
+    """``map`` and ``gather`` over a Dask client, or in this process (``client=None``)."""
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = client
+
+    def map(self, fn: Callable, *items: Sequence) -> list:
+        if self.client is None:
+            return [fn(*args) for args in zip(*items)]
+        return self.client.map(fn, *items, pure=False)
+
+    def gather(self, handles: list) -> list:
+        return handles if self.client is None else self.client.gather(handles)
+
+    def run(self, fn: Callable, *items: Sequence) -> list:
+        return self.gather(self.map(fn, *items))
+
+
+@contextmanager
+def _engine(engine: str, client: Any, scheduler: str | None) -> Iterator[_Engine]:
+    check_choice("engine", engine, ENGINES)
+    if engine == "pandas":
+        yield _Engine(None)
+    elif client is not None:
+        yield _Engine(client)
+    else:
+        with connect(scheduler) as c:
+            yield _Engine(c)
+
+
+def _dataset(data: PartitionedDataset | str | Path) -> PartitionedDataset:
+    return data if isinstance(data, PartitionedDataset) else open_dataset(data)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Row-wise concatenation that keeps categorical columns categorical (union of categories)."""
+    out = pd.concat(frames, ignore_index=True)
+    for c in frames[0].columns if frames else []:
+        if isinstance(frames[0][c].dtype, pd.CategoricalDtype) and not isinstance(out[c].dtype, pd.CategoricalDtype):
+            cats = pd.unique(np.concatenate([np.asarray(f[c].cat.categories, dtype=object) for f in frames]))
+            out[c] = pd.Categorical(out[c], categories=cats)
+    return out
+
+
+def _in_source_order(frames: list[pd.DataFrame], positions: list[np.ndarray]) -> pd.DataFrame:
+    out = _concat(frames)
+    order = np.argsort(np.concatenate(positions), kind="stable")
+    return out.iloc[order].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------ segmentation
+
+_WILL = {"high": 0.6, "unknown": 0.35, "low": 0.15}
+_REACH = {"semi_lost": 0.5, "lost": 0.2}
+_DAYS_TO_ROLL = np.array([30, 60, 90])
+
+
+def _priority_value(features: pd.DataFrame, seg: pd.DataFrame) -> np.ndarray:
+    """The value :func:`playbook.segmentation.priority_score` ranks (its docstring's formula).
+
+    Checked against the partition's own ranks in :func:`_segment_part`, so a change of the
+    formula there stops the engine instead of giving different priorities.
+    """
+    will = seg["willingness"].map(_WILL).fillna(0.35).to_numpy()
+    reach = seg["contactability"].map(_REACH).fillna(1.0).to_numpy()
+    dpd = features["dpd"].to_numpy()
+    to_roll = np.min(np.where(_DAYS_TO_ROLL[None, :] >= dpd[:, None], _DAYS_TO_ROLL[None, :] - dpd[:, None], 999), axis=1)
+    urgency = np.where(features["promises_pending"].to_numpy() > 0, 1.5, np.where(to_roll <= 5, 1.3, 1.0))
+    return features["overdue_amount"].fillna(0).to_numpy() * will * reach * urgency
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    return np.round(pd.Series(values).rank(pct=True, method="average").to_numpy() * 100, 1)
+
+
+def _segment_part(ds: PartitionedDataset, i: int, as_of: str, window_days: int, lang: str,
+                  out: str | None) -> dict:
+    """Segment partition ``i``; the priority is still the partition's own rank (fixed later)."""
+    pf = read_partition(ds, i)
+    prep = prepare(pf, as_of, window_days=window_days)
+    seg = _segment(prep, window_days=window_days, lang=lang)
+    value = _priority_value(prep.features_for(window_days), seg)
+    local = np.where(seg["worked"].to_numpy(), _rank(value), 0.0)
+    if not np.array_equal(local, seg["priority"].to_numpy()):
+        raise RunError("segment", "playbook.segmentation.priority_score no longer ranks the value "
+                                  "playbook.distributed._priority_value computes; update the engine")
+    pos = read_positions(ds, i, "accounts")
+    res = {"value": value, "positions": pos, "counts": {d: seg[d].astype(object).value_counts(dropna=False)
+                                                        for d in ("team", "behaviour_type", "stage")}}
+    if out is None:
+        res["segments"] = seg
+    else:
+        seg.assign(_pos=pos).to_parquet(Path(out) / f"part-{i:05d}.parquet", index=False)
+    return res
+
+
+def _with_priority(part: dict, rank: np.ndarray, out: str | None, i: int) -> pd.DataFrame | int:
+    if out is None:
+        seg = part["segments"]
+    else:
+        seg = pd.read_parquet(Path(out) / f"part-{i:05d}.parquet")
+    seg["priority"] = np.where(seg["worked"].to_numpy(), rank, 0.0)
+    if out is None:
+        return seg
+    seg.to_parquet(Path(out) / f"part-{i:05d}.parquet", index=False)
+    return len(seg)
+
+
+def _values(part: dict) -> np.ndarray:
+    return part["value"]
+
+
+def _counts(part: dict) -> dict:
+    return part["counts"]
+
+
+def _positions(part: dict) -> np.ndarray:
+    return part["positions"]
+
+
+def _segment_run(ds: PartitionedDataset, as_of: Any, window_days: int, lang: str, eng: _Engine,
+                 out: str | None) -> tuple[list, list]:
+    day = str(check_date("as_of", as_of).date())
+    check_positive_int("window_days", window_days)
+    check_choice("lang", lang, ("zh", "en"))
+    idx = list(range(ds.partitions))
+    parts = eng.map(_segment_part, [ds] * len(idx), idx, [day] * len(idx), [window_days] * len(idx),
+                    [lang] * len(idx), [out] * len(idx))
+    values = eng.run(_values, parts)
+    rank = _rank(np.concatenate(values)) if values else np.array([])
+    bounds = np.cumsum([0] + [len(v) for v in values])
+    slices = [rank[bounds[k]:bounds[k + 1]] for k in idx]
+    done = eng.map(_with_priority, parts, slices, [out] * len(idx), idx)
+    return parts, done
+
+
+def segment(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, *, window_days: int = 90,
+            lang: str = "en", engine: str = "dask", scheduler: str | None = None, client: Any = None) -> pd.DataFrame:
+    """:func:`playbook.segment` of every account of a partitioned dataset, as one frame.
+
+    Parameters
+    ----------
+    data : PartitionedDataset, str or Path
+        The dataset (see :mod:`playbook.partitioned`).
+    as_of : date-like
+        The day the segments are computed for.
+    window_days : int
+        Days of contact history the features look back over.
+    lang : {"zh", "en"}
+        The language of ``recommended_treatment``.
+    engine : {"dask", "pandas"}
+        ``"dask"``: the partitions run on a Dask cluster; ``"pandas"``: one after the other here.
+    scheduler : str, optional
+        The scheduler address (see :func:`connect`).
+    client : distributed.Client, optional
+        A client to use instead of connecting.
+
+    Returns
+    -------
+    DataFrame
+        Exactly what :func:`playbook.segment` returns for the whole portfolio (rows in the
+        source's account order); ``priority`` is ranked over every account.
+    """
+    ds = _dataset(data)
+    with _engine(engine, client, scheduler) as eng:
+        parts, done = _segment_run(ds, as_of, window_days, lang, eng, None)
+        frames = eng.gather(done)
+        positions = eng.run(_positions, parts)
+    return _in_source_order(frames, positions)
+
+
+@dataclass(frozen=True)
+class SegmentsWritten:
+    """What :func:`write_segments` wrote: the folder, the accounts, and counts per team,
+    behavioural type and stage (over every partition)."""
+
+    path: Path
+    accounts: int
+    counts: dict[str, pd.Series]
+
+
+def write_segments(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, out: str | Path, *,
+                   window_days: int = 90, lang: str = "en", engine: str = "dask", scheduler: str | None = None,
+                   client: Any = None) -> SegmentsWritten:
+    """Segment a partitioned dataset and write one Parquet file per partition, by the workers.
+
+    Nothing but the priority values (one number per account) and counts comes back to
+    this process, so the portfolio never has to fit in it. ``out`` receives
+    ``part-<i>.parquet`` with the columns of :func:`segment` plus ``_pos`` (the account's
+    position in the source). Parameters as :func:`segment`.
+
+    Returns
+    -------
+    SegmentsWritten
+    """
+    ds = _dataset(data)
+    out = Path(out)
+    if out.suffix:
+        raise ArgumentError("out", str(out), "a folder (one Parquet file per partition is written into it)")
+    out.mkdir(parents=True, exist_ok=True)
+    with _engine(engine, client, scheduler) as eng:
+        parts, done = _segment_run(ds, as_of, window_days, lang, eng, str(out.resolve()))
+        n = sum(eng.gather(done))
+        counts = eng.run(_counts, parts)
+    total = {d: pd.concat([c[d] for c in counts]).groupby(level=0, dropna=False).sum().sort_values(ascending=False,
+                                                                                                   kind="stable")
+             for d in ("team", "behaviour_type", "stage")}
+    return SegmentsWritten(out, int(n), total)
+
+
+# ------------------------------------------------------------------------ KPIs
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """The figures of ``playbook kpis``, combined over the partitions.
+
+    Attributes
+    ----------
+    table : DataFrame
+        :func:`playbook.metrics.kpis` for the whole portfolio.
+    roll_counts : DataFrame
+        From-bucket x to-bucket account counts over the whole history.
+    roll_rates : DataFrame
+        Row shares of ``roll_counts`` (:func:`playbook.metrics.roll_rates`).
+    quirks : DataFrame
+        :func:`playbook.metrics.transition_quirks` for the whole history.
+    roll_by_counts : DataFrame or None
+        With ``by``: (group, from bucket) x to bucket account counts.
+    quirks_by : DataFrame or None
+        With ``by``: each quirk counted per group.
+    """
+
+    table: pd.DataFrame
+    roll_counts: pd.DataFrame
+    roll_rates: pd.DataFrame
+    quirks: pd.DataFrame
+    roll_by_counts: pd.DataFrame | None = None
+    quirks_by: pd.DataFrame | None = None
+
+    def roll_by(self) -> tuple[pd.DataFrame, pd.Series]:
+        """Per (group, from bucket): the roll rates and the accounts in the from bucket."""
+        if self.roll_by_counts is None:
+            raise ArgumentError("by", None, "a grouping (the report was computed without --by)")
+        c = self.roll_by_counts
+        n = c.sum(axis=1)
+        c = c[n > 0]
+        return c.div(n[n > 0], axis=0), n[n > 0]
+
+
+_SUMMED = ["accounts", "balance", "overdue", "attempts", "rpc", "contacts", "kept", "broken", "pending", "collected",
+           "cost", "accounts_worked"]
+_EXTRA = ["rpc_any", "minutes", "fwd", "n", "del", "cured", "self"]
+
+
+def _group_keys(pf: Any, by: str | None, seg: pd.DataFrame | None) -> pd.Series | None:
+    if by is None or by == "month":
+        return None
+    if by == "status":
+        return pd.Series(pf.accounts["status"].to_numpy(), index=pf.accounts["account_id"].to_numpy())
+    return pd.Series(seg[by].to_numpy(), index=seg["account_id"].to_numpy())
+
+
+def _keyed(key: pd.Series | None, ids: pd.Series, months: pd.Series | None, by: str | None) -> pd.Series:
+    if by is None:
+        return pd.Series("all", index=ids.index)
+    if by == "month":
+        return pd.Series(months.to_numpy(), index=ids.index)
+    return pd.Series(key.reindex(ids).to_numpy(), index=ids.index)
+
+
+def _kpi_part(ds: PartitionedDataset, i: int, as_of: str, by: str | None, window_days: int) -> dict:
+    """Partition ``i``: the summable KPI columns, the numerators the table leaves out, the
+    collectors per group (a set: agents work many accounts), and the roll and quirk counts."""
+    from .arrays import day_end_ns, local_dates, to_ns
+    from .features import VOICE_CHANNELS
+
+    pf = read_partition(ds, i)
+    prep = prepare(pf, as_of)
+    pb, day, tz = prep.playbook, prep.as_of, prep.timezone
+    seg = _segment(prep) if by not in (None, "month", "status") and by in pb.rules else None
+    table = _kpis(prep, by=by, window_days=window_days, segments=seg)
+    key = _group_keys(pf, by, seg)
+    # the window and its pieces exactly as playbook.metrics.kpis cuts them
+    cut = day_end_ns(day, tz)
+    start = cut - window_days * 86_400_000_000_000
+    ts = to_ns(pf.interactions["ts"])
+    it = pf.interactions[(ts < cut) & (ts >= start)]
+    first_month = (day - pd.Timedelta(days=window_days - 1)).to_period("M").to_timestamp()
+    hist = pf.history[(pf.history["month"] >= first_month - pd.DateOffset(months=1))
+                      & (pf.history["month"] <= day.to_period("M").to_timestamp())]
+
+    def local_month(s: pd.Series) -> pd.Series:
+        return local_dates(s, tz).dt.to_period("M").dt.to_timestamp()
+
+    g_it = _keyed(key, it["account_id"], local_month(it["ts"]) if by == "month" else None, by)
+    flag = pb.disposition_flags(it["outcome"], ("rpc", "contact"))
+    dur_min = it["duration_s"].fillna(0) / 60
+    minutes_per = {a.id: a.minutes_of_collector_time for a in pb.costs.values()}
+    channel = it["channel"].astype(object)
+    minutes = np.where(it["agent_id"].notna(), np.maximum(channel.map(minutes_per).astype("float64").fillna(0), dur_min), 0.0)
+    ev = pd.DataFrame({"g": g_it, "rpc_any": flag["rpc"], "minutes": minutes})
+    extra = ev.groupby("g").agg(rpc_any=("rpc_any", "sum"), minutes=("minutes", "sum"))
+    agents = pd.DataFrame({"g": g_it, "agent": it["agent_id"]}).dropna().drop_duplicates()
+    t = transitions(hist)
+    t = t[t["month"] >= first_month]
+    tg = _keyed(key, t["account_id"], t["month"] if by == "month" else None, by)
+    fwd = t["to_bucket"].cat.codes > t["from_bucket"].cat.codes
+    delinquent = t["from_bucket"] != "current"
+    cured = delinquent & (t["to_bucket"] == "current")
+    contacted = pd.Series(flag["contact"], index=it.index)
+    touched = pd.MultiIndex.from_arrays([it.loc[contacted, "account_id"].astype(str),
+                                         local_month(it.loc[contacted, "ts"]).astype("datetime64[us]")])
+    tk = pd.MultiIndex.from_arrays([t["account_id"].astype(str), pd.Series(t["month"]).astype("datetime64[us]")])
+    self_cured = cured & ~pd.Series(tk.isin(touched), index=t.index)
+    rc = pd.DataFrame({"g": tg, "fwd": fwd, "n": 1, "del": delinquent, "cured": cured, "self": self_cured}).groupby("g").sum()
+    extra = extra.join(rc, how="outer")
+    res = {"table": table.drop(columns=[c for c in table.columns if c not in _SUMMED]),
+           "extra": extra, "agents": agents, "roll": _roll_pieces(pf, by, key)}
+    return res
+
+
+def _roll_pieces(pf: Any, by: str | None, key: pd.Series | None) -> dict:
+    """Roll counts and quirk counts of the whole history, in total and per group (all summable)."""
+    h = pf.history
+    t = transitions(h)
+    f, to = t["from_bucket"].cat.codes.to_numpy(), t["to_bucket"].cat.codes.to_numpy()
+    k = len(BUCKETS)
+    total = np.bincount(f * k + to, minlength=k * k).reshape(k, k) if len(t) else np.zeros((k, k), dtype=np.int64)
+    srt = h.sort_values(["account_id", "month"])
+    per = srt["month"].dt.year * 12 + srt["month"].dt.month
+    same = srt["account_id"].eq(srt["account_id"].shift())
+    gap = (((per - per.shift()) > 1) & same).to_numpy()
+    out = {"total": total, "transitions": len(t), "gaps": int(gap.sum())}
+    if by is None:
+        return out
+    g = t["month"] if by == "month" else pd.Series(key.reindex(t["account_id"]).to_numpy(), index=t.index)
+    out["by"] = pd.crosstab([g.rename("group"), t["from_bucket"].rename("from")], t["to_bucket"].rename("to"),
+                            dropna=False)
+    rows = {}
+    for a in range(k):
+        for b in range(k):
+            kind = "skips_forward" if b > a + 1 else ("partial_cure" if 0 < b < a - 1 else None)
+            if kind:
+                rows[(f"{BUCKETS[a]}>{BUCKETS[b]}", kind)] = g[(f == a) & (to == b)].value_counts()
+    hg = srt["month"] if by == "month" else pd.Series(key.reindex(srt["account_id"]).to_numpy(), index=srt.index)
+    rows[("missing months", "gap")] = hg[gap].value_counts()
+    out["quirks_by"] = rows
+    return out
+
+
+def _add(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.add(f, fill_value=0)
+    return out
+
+
+def _combine_kpis(parts: list[dict], by: str | None, missing: tuple[str, ...]) -> pd.DataFrame:
+    out = _add([p["table"] for p in parts])
+    extra = _add([p["extra"] for p in parts])
+    out = out.join(extra, how="outer")
+    agents = pd.concat([p["agents"] for p in parts], ignore_index=True).drop_duplicates()
+    out["collectors"] = agents.groupby("g")["agent"].nunique().reindex(out.index).fillna(0)
+    out = out.fillna({c: 0 for c in ["attempts", "rpc", "rpc_any", "contacts", "cost", "minutes", "collectors",
+                                     "accounts_worked", "collected", "kept", "broken", "pending"]})
+    if by == "month":
+        out["overdue"] = np.nan
+    out["promises"] = out["kept"] + out["broken"] + out["pending"]
+
+    def ratio(a: str | pd.Series, b: str | pd.Series) -> pd.Series:
+        num = out[a] if isinstance(a, str) else a
+        den = out[b] if isinstance(b, str) else b
+        return num / den.where(den > 0)
+
+    out["rpc_rate"] = ratio("rpc", "attempts")
+    out["contact_rate"] = ratio("contacts", "attempts")
+    out["ptp_rate"] = ratio("promises", "rpc_any")
+    out["ptp_kept_rate"] = ratio("kept", out["kept"] + out["broken"])
+    out["recovery_rate"] = ratio("collected", out["balance"] + out["collected"])
+    out["liquidation_rate"] = ratio("collected", out["overdue"] + out["collected"])
+    out["cost_to_collect"] = ratio("cost", "collected")
+    out["collector_hours"] = out["minutes"] / 60
+    out["collected_per_collector_hour"] = ratio("collected", "collector_hours")
+    out["accounts_per_collector"] = ratio("accounts_worked", "collectors")
+    out["roll_forward_rate"] = ratio("fwd", "n")
+    out["cure_rate"] = ratio("cured", "del")
+    out["self_cure_rate"] = ratio("self", "del")
+    for table in missing:  # figures that need a table the whole dataset lacks are n/a, not 0
+        out[list(NEEDS[table])] = np.nan
+    out = out.sort_index()
+    out.index.name = by or "group"
+    return out.reindex(columns=KPI_COLUMNS)
+
+
+def _combine_roll(parts: list[dict], by: str | None) -> dict:
+    rolls = [p["roll"] for p in parts]
+    total = sum(r["total"] for r in rolls)
+    counts = pd.DataFrame(total.astype("float64"), index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to"))
+    tot = counts.sum(axis=1)
+    rates = counts.div(tot.where(tot > 0), axis=0)
+    n_trans = sum(r["transitions"] for r in rolls)
+    f_codes = np.arange(len(BUCKETS))
+    rows = []
+    for a in f_codes:
+        for b in f_codes:
+            kind = "skips forward" if b > a + 1 else ("partial cure" if 0 < b < a - 1 else None)
+            if kind:
+                rows.append({"quirk": f"{BUCKETS[a]}>{BUCKETS[b]}", "kind": kind, "count": int(total[a, b])})
+    rows.append({"quirk": "missing months", "kind": "gap", "count": sum(r["gaps"] for r in rolls)})
+    quirks = pd.DataFrame(rows)
+    quirks["share_of_transitions"] = quirks["count"] / max(n_trans, 1)
+    res = {"roll_counts": counts, "roll_rates": rates, "quirks": quirks}
+    if by is not None:
+        by_counts = _add([r["by"] for r in rolls]).fillna(0).astype(np.int64).sort_index()
+        keys = list(rolls[0]["quirks_by"])
+        merged = {k: pd.concat([r["quirks_by"][k] for r in rolls]).groupby(level=0).sum() for k in keys}
+        groups = sorted(set().union(*(set(v.index) for v in merged.values())) | set(
+            by_counts.index.get_level_values(0)), key=str)
+        qb = pd.DataFrame({k: v.reindex(groups, fill_value=0) for k, v in merged.items()}).T
+        res["roll_by_counts"] = by_counts
+        res["quirks_by"] = qb.astype(np.int64) if len(qb.columns) else qb
+    return res
+
+
+def kpi_report(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, *, by: str | None = None,
+               window_days: int = 30, engine: str = "dask", scheduler: str | None = None,
+               client: Any = None) -> KpiReport:
+    """The KPIs, the roll-rate matrix and the transition quirks of a partitioned dataset.
+
+    Parameters
+    ----------
+    data : PartitionedDataset, str or Path
+        The dataset.
+    as_of : date-like
+        The last day of the KPI window.
+    by : str, optional
+        As in :func:`playbook.metrics.kpis`: ``month``, ``status`` or a segment dimension.
+    window_days : int
+        Length of the KPI window in days.
+    engine, scheduler, client
+        As in :func:`segment`.
+
+    Returns
+    -------
+    KpiReport
+        The same figures as the single-machine :func:`playbook.metrics.kpis`,
+        :func:`~playbook.metrics.roll_rates` and :func:`~playbook.metrics.transition_quirks`
+        on the whole portfolio: counts summed, rates recomputed from the summed numerators
+        and denominators, collectors counted over the union of the partitions' agents.
+    """
+    ds = _dataset(data)
+    window_days = check_positive_int("window_days", window_days)
+    day = str(check_date("as_of", as_of).date())
+    pb = load_playbook()
+    if by is not None and by not in ("month", "status") and by not in pb.rules:
+        check_choice("by", by, ["month", "status"] + list(pb.rules))
+    idx = list(range(ds.partitions))
+    with _engine(engine, client, scheduler) as eng:
+        parts = eng.run(_kpi_part, [ds] * len(idx), idx, [day] * len(idx), [by] * len(idx), [window_days] * len(idx))
+    table = _combine_kpis(parts, by, ds.missing)
+    roll = _combine_roll(parts, by)
+    return KpiReport(table, roll["roll_counts"], roll["roll_rates"], roll["quirks"], roll.get("roll_by_counts"),
+                     roll.get("quirks_by"))
+
+
+def kpis(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, *, by: str | None = None,
+         window_days: int = 30, engine: str = "dask", scheduler: str | None = None, client: Any = None) -> pd.DataFrame:
+    """:func:`playbook.metrics.kpis` of a partitioned dataset (the ``table`` of :func:`kpi_report`)."""
+    return kpi_report(data, as_of, by=by, window_days=window_days, engine=engine, scheduler=scheduler,
+                      client=client).table
+
+
+# ------------------------------------------------------------------------ compliance
+
+
+def _compliance_part(ds: PartitionedDataset, i: int, pack: Pack | str, since: Any) -> dict:
+    pf = read_partition(ds, i)
+    res = check_compliance(pf, pack, since=since)
+    v = res.violations
+    pos = read_positions(ds, i, "interactions")
+    if len(v):
+        v = v.assign(row=pos[v["row"].to_numpy().astype(np.int64)])
+    return {"violations": v, "checked": res.checked, "not_checkable": res.not_checkable}
+
+
+def check_compliance_partitioned(data: PartitionedDataset | str | Path, pack: str | Pack = "cn", *,
+                                 since: str | pd.Timestamp | None = None, engine: str = "dask",
+                                 scheduler: str | None = None, client: Any = None) -> ComplianceResult:
+    """:func:`playbook.check_compliance` of a partitioned dataset's contact log.
+
+    Every rule is checked per account (all of an account's contacts are in one
+    partition), so the partitions' violations together are the whole log's; ``row`` is
+    the position in the whole interactions table, as the single-machine check reports it.
+    Contact plans are checked with the single-machine function.
+
+    Returns
+    -------
+    ComplianceResult
+        ``checked`` is the sum over the partitions.
+    """
+    ds = _dataset(data)
+    p = pack if isinstance(pack, Pack) else get_pack(pack)  # an unknown pack fails here, before any work
+    idx = list(range(ds.partitions))
+    with _engine(engine, client, scheduler) as eng:
+        parts = eng.run(_compliance_part, [ds] * len(idx), idx, [p] * len(idx), [since] * len(idx))
+    v = _concat([x["violations"] for x in parts]) if parts else pd.DataFrame()
+    v = v.sort_values(["account_id", "row", "rule"], kind="stable").reset_index(drop=True)
+    return ComplianceResult(p, v, checked=sum(x["checked"] for x in parts), not_checkable=parts[0]["not_checkable"])
+
+
+def _headroom_part(ds: PartitionedDataset, i: int, now: Any, pack: Pack) -> tuple[pd.DataFrame, np.ndarray]:
+    return _headroom(read_partition(ds, i), now, pack), read_positions(ds, i, "accounts")
+
+
+def headroom(data: PartitionedDataset | str | Path, now: str | pd.Timestamp, pack: str | Pack = "cn", *,
+             engine: str = "dask", scheduler: str | None = None, client: Any = None) -> pd.DataFrame:
+    """:func:`playbook.compliance.headroom` of every account of a partitioned dataset (source order)."""
+    ds = _dataset(data)
+    p = pack if isinstance(pack, Pack) else get_pack(pack)
+    idx = list(range(ds.partitions))
+    with _engine(engine, client, scheduler) as eng:
+        parts = eng.run(_headroom_part, [ds] * len(idx), idx, [now] * len(idx), [p] * len(idx))
+    return _in_source_order([f for f, _ in parts], [pos for _, pos in parts])
+
+
+# ------------------------------------------------------------------------ what-if calibration
+
+
+def _calibration_part(ds: PartitionedDataset, i: int, as_of: str, window_days: int) -> pd.DataFrame:
+    """Partition ``i``'s observations per cell, as :func:`playbook.whatif.calibrate` sums them."""
+    pf = read_partition(ds, i)
+    prep = prepare(pf, as_of, window_days=window_days)
+    f = prep.features_for(window_days)
+    seg = _segment(prep, window_days=window_days).set_index("account_id").reindex(f.index)
+    key = pd.MultiIndex.from_arrays([seg[c].astype(str).to_numpy() for c in CELL], names=CELL)
+    attempts = f["attempts"].to_numpy()
+    ps = prep.promises
+    acc_over = pd.Series(f["overdue_amount"].to_numpy(), index=f.index)
+    ps = ps.assign(over=acc_over.reindex(ps["account_id"]).to_numpy())
+    ps = ps[ps["over"] > 0]
+    kept = ps[ps["state"] == "kept"]
+    is_full = kept["ptp_amount"] >= 0.95 * kept["over"]
+    full = is_full.groupby(kept["account_id"]).sum()
+    partial = kept[~is_full]
+    share = (partial["ptp_amount"] / partial["over"]).groupby(partial["account_id"]).agg(["sum", "count"])
+    idx = f.index
+    return pd.DataFrame({
+        "n_rpc": attempts, "s_rpc": np.nan_to_num(f["rpc_rate"].to_numpy() * attempts),
+        "n_ptp": f["rpc_count"].to_numpy(), "s_ptp": f["promises_made"].to_numpy(),
+        "n_keep": (f["promises_kept"] + f["promises_broken"]).to_numpy(), "s_keep": f["promises_kept"].to_numpy(),
+        "n_full": f["promises_kept"].to_numpy(), "s_full": full.reindex(idx).fillna(0).to_numpy(),
+        "share_sum": share["sum"].reindex(idx).fillna(0).to_numpy(),
+        "share_n": share["count"].reindex(idx).fillna(0).to_numpy(),
+    }, index=key).groupby(level=CELL).sum()
+
+
+def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, *, window_days: int = 90,
+              engine: str = "dask", scheduler: str | None = None, client: Any = None) -> ResponseModel:
+    """:func:`playbook.whatif.calibrate` of a partitioned dataset.
+
+    Each partition sums its accounts' observations per cell (behavioural type x
+    contactability x stage); the sums are added over the partitions and the priors are
+    updated once with the totals. The simulation itself works per cell, so a
+    :class:`~playbook.whatif.ResponseModel` from here drives :func:`playbook.simulate`
+    as one from the single-machine calibration does.
+    """
+    ds = _dataset(data)
+    day = str(check_date("as_of", as_of).date())
+    window_days = check_positive_int("window_days", window_days)
+    idx = list(range(ds.partitions))
+    with _engine(engine, client, scheduler) as eng:
+        parts = eng.run(_calibration_part, [ds] * len(idx), idx, [day] * len(idx), [window_days] * len(idx))
+    obs = _add(parts).sort_index()
+    pri = load_playbook().response
+    rows = {cell: _posterior(pri, cell[0], cell[1], o) for cell, o in obs.iterrows()}
+    cells = pd.DataFrame.from_dict(rows, orient="index")
+    cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
+    return ResponseModel(cells, pri)
+
+
+# ------------------------------------------------------------------------ demo data
+
+
+def demo_data(out: str | Path, *, n_accounts: int, seed: int = 0, as_of: str | pd.Timestamp = "2026-11-29",
+              partitions: int = 8, chunk_accounts: int | None = None, engine: str = "dask",
+              scheduler: str | None = None, client: Any = None) -> PartitionedDataset:
+    """:func:`playbook.partitioned.write_demo_partitioned` with its chunks generated on the cluster.
+
+    The output is the same as generating the chunks one after the other (the chunk seeds
+    and ids do not depend on who runs them). The workers write into ``out``: on a real
+    cluster it must be storage every worker and this process see.
+    """
+    from .partitioned import DEMO_CHUNK
+
+    with _engine(engine, client, scheduler) as eng:
+        return write_demo_partitioned(out, n_accounts=n_accounts, seed=seed, as_of=as_of, partitions=partitions,
+                                      chunk_accounts=chunk_accounts or DEMO_CHUNK,
+                                      map_chunks=lambda fn, items: eng.run(fn, items))
