@@ -39,12 +39,15 @@ screenshots: demo
 	$(BIN)/python tools/screenshots.py --data $(DEMO) --as-of $(AS_OF) --out reports/screenshots
 
 # Debian packages the project uses: a CJK font for Chinese chart labels, Chromium for the
-# browser test. Needs root (CI runs as root); without them charts fall back to English.
+# browser test, PostgreSQL and MariaDB servers for the database tests (tests/test_sql.py
+# starts its own on loopback, in throwaway folders). Needs root (CI runs as root); without
+# them charts fall back to English and those tests are skipped.
+SYSTEM_PACKAGES = fonts-noto-cjk chromium postgresql mariadb-server
 system-deps:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	  dpkg -s fonts-noto-cjk chromium >/dev/null 2>&1 || \
-	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk chromium) || \
-	  echo "system-deps: apt-get failed; charts fall back to English and the browser test is skipped"; \
+	  dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES)) || \
+	  echo "system-deps: apt-get failed; charts fall back to English, the browser and database tests are skipped"; \
 	else echo "system-deps: not root or no apt-get; skipping (charts fall back to English labels)"; fi
 
 bench: $(STAMP)

@@ -30,6 +30,7 @@ from .masking import neutralise_formulas
 from .portfolio import LoadReport, Portfolio, errors_frame
 from .readers import RawTable, ReadRequest, read_source, read_table_file, table_suffixes
 from .schema import TABLES, UNIQUE_KEYS, Col, bucket_of_dpd, contract, pandera_schema
+from .sql import redact
 
 __all__ = ["Portfolio", "LoadReport", "Mapping", "load_portfolio", "load_table", "read_mapping", "write_portfolio"]
 
@@ -161,11 +162,15 @@ class Mapping(BaseModel):
     the playbook's ``settings.yaml`` zone. ``decimal`` declares the decimal mark of every
     number (``"."`` or ``","``); ``missing`` lists texts that stand for a missing value
     (``NULL``, ``N/A``); ``trim`` strips blanks around codes before matching (default on).
+    ``sql`` gives, for a database source, the query per table (it may use ``:as_of``,
+    ``:as_of_end`` and ``:window_start``, bound by the command, see :mod:`playbook.sql`);
+    credentials never go in a mapping.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     files: dict[TableName, str] = {}
+    sql: dict[TableName, str] = {}
     encoding: str | None = None
     timezone: str | None = None
     decimal: Literal[".", ","] | None = None
@@ -208,11 +213,26 @@ class Mapping(BaseModel):
                         _no_bool(x, f"values.{t}.{col}: the value of code {k!r}")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            keys = [k for k in v if str(k).lower() in ("url", "dsn", "password", "user", "username", "connection")]
+            if keys:
+                raise ValueError(f"{', '.join(map(str, keys))}: credentials and URLs never go in a mapping; give the "
+                                 "database URL on the command line or in the environment (env:PLAYBOOK_DB_URL)")
+        return v
+
     @model_validator(mode="after")
     def _consistent(self) -> "Mapping":
         canon = _canonical_columns()
         kinds = {t: {c.name: c.kind for c in cols} for t, cols in contract([]).items()}
         problems = []
+        for t, query in self.sql.items():
+            if not query.strip():
+                problems.append(f"sql.{t}: the query is empty")
+            if t in self.files:
+                problems.append(f"sql.{t}: {t} is also named under files; keep one")
         for t, cols in self.columns.items():
             seen: dict[str, str] = {}
             for foreign, targets in cols.items():
@@ -313,10 +333,12 @@ def _mapping_problems(exc: ValidationError) -> str:
 # ------------------------------------------------------------------------ reading
 
 
-def _request(mapping: Mapping) -> ReadRequest:
-    """What the readers need from a mapping: names per table and the text encoding."""
+def _request(mapping: Mapping, timezone: str | None = None, as_of: Any = None,
+             window_days: int | None = None) -> ReadRequest:
+    """What the readers need: names per table, the text encoding, the queries and their parameters."""
     return ReadRequest(names={t: mapping.files.get(t, t) for t in TABLES},
-                       named=frozenset(mapping.files), encoding=mapping.encoding)
+                       named=frozenset(mapping.files), encoding=mapping.encoding, queries=dict(mapping.sql),
+                       as_of=as_of, window_days=window_days, timezone=timezone)
 
 
 def _effective_timezone(mapping: Mapping, pb: Playbook) -> str:
@@ -718,7 +740,8 @@ def _empty(cols: list[Col]) -> pd.DataFrame:
 
 def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = None, *,
                    on_error: Literal["raise", "keep_valid"] = "raise",
-                   playbook: Playbook | None = None, as_of: Any = None) -> Portfolio:
+                   playbook: Playbook | None = None, as_of: Any = None,
+                   window_days: int | None = None) -> Portfolio:
     """Load a portfolio and validate it against the data contract.
 
     Parameters
@@ -741,7 +764,11 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
         The date the portfolio is looked at: rows dated after it (contacts, payments,
         history months) are kept and named in a warning note. Without it, nothing is
         compared with an as-of date; timestamps more than a year after today are always
-        rejected as implausible.
+        rejected as implausible. A database source binds it to the mapping's queries
+        (``:as_of``, ``:as_of_end``).
+    window_days : int, optional
+        The days before the end of ``as_of`` the caller counts events over: a database
+        source binds their start to the queries' ``:window_start`` (``None``: every row).
 
     Returns
     -------
@@ -761,10 +788,11 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     pb = playbook if playbook is not None else load_playbook()
     zone = _effective_timezone(m, pb)
     spec = contract(pb.disposition_ids())
-    read = read_source(source, _request(m))
+    read = read_source(source, _request(m, zone, as_of, window_days))
     raws, digests, notes = read.tables, read.digests, list(read.notes)
+    shown = redact(source)  # a database URL without its password
     if "accounts" not in raws:
-        raise SourceError(str(source), f"no accounts table found (looked for accounts{'/'.join(table_suffixes())}, "
+        raise SourceError(shown, f"no accounts table found (looked for accounts{'/'.join(table_suffixes())}, "
                                        "a sheet or SQL table named 'accounts', or the name given in the mapping)")
     if len(raws["accounts"].frame) == 0:
         raise SourceError(raws["accounts"].label, "accounts has no rows; nothing to load (is it the right file, "
@@ -802,7 +830,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
         errs = errs.sort_values(["table", "row", "column"], kind="stable", na_position="first").reset_index(drop=True)
     notes += flag_after_as_of(frames, as_of, zone)
     count_frame = pd.DataFrame(counts, columns=["table", "file", "read", "accepted", "rejected"])
-    report = LoadReport(str(source), count_frame, errs, notes)
+    report = LoadReport(shown, count_frame, errs, notes)
     if on_error == "raise" and not report.ok:
         raise DataValidationError(report)
     return Portfolio(**frames, report=report, sources=digests, timezone=zone)

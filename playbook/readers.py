@@ -15,7 +15,8 @@ call, e.g. for JSON lines::
 
     register_reader(".jsonl", FileReader(lambda path, request: pd.read_json(path, lines=True)))
 
-Only :mod:`playbook.errors` and :mod:`playbook.schema` are imported from the package.
+Only :mod:`playbook.errors`, :mod:`playbook.schema` and :mod:`playbook.sql` (databases) are
+imported from the package.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import pandas as pd
 
 from .errors import ArgumentError, SourceError, UnknownKeyError
 from .schema import TABLES
+from .sql import is_database_source, redact
 
 __all__ = ["RawTable", "ReadRequest", "ReadResult", "Reader", "FileReader", "ExcelReader", "DuckDBReader",
            "SQLReader", "FolderReader", "CSVReader", "register_reader", "unregister_reader", "registered", "get_reader",
@@ -97,11 +99,24 @@ class ReadRequest:
     encoding : str, optional
         The text encoding of text files; ``None`` tries UTF-8 (with or without BOM), then
         GBK/GB18030.
+    queries : Mapping[str, str]
+        Per canonical table, the SQL a database source runs for it (the mapping's ``sql:``).
+    as_of : date-like, optional
+        The command's as-of day, bound to the queries' ``:as_of`` (see :mod:`playbook.sql`).
+    window_days : int, optional
+        The days before the end of ``as_of`` the command counts events over, bound as
+        ``:window_start``; ``None``: every row.
+    timezone : str, optional
+        The business time zone the bound times are local to.
     """
 
     names: Mapping[str, str] = field(default_factory=lambda: {t: t for t in TABLES})
     named: frozenset[str] = frozenset()
     encoding: str | None = None
+    queries: Mapping[str, str] = field(default_factory=dict)
+    as_of: Any = None
+    window_days: int | None = None
+    timezone: str | None = None
 
     def name_of(self, table: str) -> str:
         """The file, sheet or database table name to read ``table`` from."""
@@ -283,30 +298,35 @@ class DuckDBReader(Reader):
 
 
 class SQLReader(Reader):
-    """Any database SQLAlchemy can reach by URL: one database table per canonical table."""
+    """Databases by URL (or ``env:NAME``): the mapping's query per table, else the table by name.
+
+    The reading itself (parameters, drivers, chunks, credential scrubbing) is
+    :func:`playbook.sql.read_database`; this registers it as a reader.
+
+    Parameters
+    ----------
+    driver : str, optional
+        Force one database driver (``adbc``, ``connectorx``, ``sqlalchemy``); default: the
+        first installed that serves the URL.
+    """
 
     description = "SQL database"
 
-    def read(self, source: str, request: ReadRequest) -> ReadResult:
-        """Read the database tables named after the tables (see :meth:`Reader.read`)."""
-        import sqlalchemy as sa
+    def __init__(self, driver: str | None = None) -> None:
+        self.driver = driver
 
-        result = ReadResult()
-        try:
-            engine = sa.create_engine(source)
-            try:
-                with engine.connect() as conn:
-                    present = set(sa.inspect(conn).get_table_names())
-                    for t in TABLES:
-                        name = request.name_of(t)
-                        if name in present:
-                            df = pd.read_sql_table(name, conn)
-                            result.tables[t] = RawTable(df, f"{name} (sql)", 1)
-                            result.digests[f"sql:{name}"] = frame_digest(df)
-            finally:
-                engine.dispose()
-        except Exception as exc:  # noqa: BLE001 - any driver failure becomes an actionable error
-            raise SourceError(source, f"cannot read SQL source: {exc}") from None
+    def read(self, source: str, request: ReadRequest) -> ReadResult:
+        """Read the tables the request names or queries (see :meth:`Reader.read`)."""
+        from . import sql
+
+        params = sql.bind_values(as_of=request.as_of, window_days=request.window_days, timezone=request.timezone)
+        db = sql.read_database(source, queries=request.queries, names=request.names, named=request.named,
+                               params=params, timezone=request.timezone, driver=self.driver)
+        result = ReadResult(notes=db.notes)
+        for t, frame in db.frames.items():
+            frame.columns = _dedupe([str(c) for c in frame.columns])  # the header keeps repeats, to refuse them
+            result.tables[t] = RawTable(frame, db.labels[t], 1, header=db.header[t])
+            result.digests[f"sql:{t}"] = frame_digest(frame)
         return result
 
 
@@ -371,6 +391,8 @@ def reader_key(source: str | Path) -> str:
     text = str(source)
     if "://" in text:
         return text.split("://", 1)[0].split("+", 1)[0].lower()
+    if text.startswith("env:"):  # a database URL held in an environment variable (playbook.sql)
+        return "env"
     return Path(text).suffix.lower()
 
 
@@ -442,8 +464,9 @@ def table_suffixes() -> list[str]:
 def _known_text() -> str:
     keys = known_readers()
     suffixes = ", ".join(k for k in keys if k.startswith("."))
-    schemes = ", ".join(f"{k}://" for k in keys if not k.startswith("."))
-    return f"known file types: {suffixes or '(none)'}; a folder of such files; or an SQL URL ({schemes or 'none'})"
+    schemes = ", ".join(f"{k}://" for k in keys if not k.startswith(".") and k != "env")
+    return (f"known file types: {suffixes or '(none)'}; a folder of such files; or an SQL URL ({schemes or 'none'}, "
+            "or env:PLAYBOOK_DB_URL)")
 
 
 def get_reader(source: str | Path) -> Reader:
@@ -472,7 +495,7 @@ def get_reader(source: str | Path) -> Reader:
         return _READERS[key]
     except KeyError:
         what = f"URL scheme {key!r}" if "://" in text else (f"file type {key!r}" if key else "a file without a suffix")
-        raise SourceError(text, f"cannot read {what}; {_known_text()}") from None
+        raise SourceError(redact(text), f"cannot read {what}; {_known_text()}") from None
 
 
 def read_source(source: str | Path, request: ReadRequest | None = None) -> ReadResult:
@@ -497,9 +520,14 @@ def read_source(source: str | Path, request: ReadRequest | None = None) -> ReadR
     """
     request = request or ReadRequest()
     text = str(source)
-    if "://" not in text and not Path(text).exists():
+    if not is_database_source(text) and not Path(text).exists():
         raise SourceError(text, "no such file or folder")
-    return get_reader(text).read(text, request)
+    reader = get_reader(text)
+    if request.queries and not isinstance(reader, SQLReader):
+        raise SourceError(redact(text), f"the mapping has SQL queries (sql: {', '.join(request.queries)}), but this "
+                                        "is not a database; give a database URL or env:PLAYBOOK_DB_URL, or remove "
+                                        "`sql:` from the mapping")
+    return reader.read(text, request)
 
 
 def read_table_file(path: str | Path, request: ReadRequest | None = None) -> RawTable:
@@ -714,7 +742,7 @@ _DUCKDB = DuckDBReader()
 for _key in (".duckdb", ".db", ".ddb"):
     register_reader(_key, _DUCKDB)
 _SQL = SQLReader()
-for _key in ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle",
+for _key in ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle", "env",
              "redshift", "snowflake", "bigquery", "trino", "clickhouse", "cockroachdb", "databricks"):
     register_reader(_key, _SQL)
 del _key

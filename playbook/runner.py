@@ -252,6 +252,8 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     from .briefing import prepare
     from .compliance import get_pack
     from .loading import load_portfolio
+    from .prepared import Prepared
+    from .sql import is_database_source, redact
 
     day = check_date("as_of", as_of)
     check_choice("lang", lang, ("zh", "en"))
@@ -279,7 +281,9 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
             raise ArgumentError("now", now, "a time such as '2026-11-29 09:00'") from None
     if roster is not None and not Path(roster).is_file():
         raise SourceError(str(roster), "roster file not found")
-    pf = data if isinstance(data, Portfolio) else load_portfolio(data, mapping, playbook=pb)
+    # a database mapping's queries read the feature window (the longest a briefing counts over)
+    pf = data if isinstance(data, Portfolio) else load_portfolio(data, mapping, playbook=pb, as_of=day,
+                                                                 window_days=int(Prepared.window_days))
     for table in pf.missing:
         log(f"note: {pb.text(f'missing.{table}', 'en')}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -288,7 +292,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     for stale in (prepared / "provenance.json", prepared / "prepare_failed.txt"):
         stale.unlink(missing_ok=True)
     where = "(portfolio)" if isinstance(data, Portfolio) else (
-        str(Path(data).resolve()) if "://" not in str(data) else str(data))
+        str(Path(data).resolve()) if not is_database_source(data) else redact(data))  # never a password
     base = {"data_path": where, "as_of": str(day.date()), "lang": lang, "out_dir": str(out_dir.resolve()),
             "top_n": top_n, "interactive": False, "prepared": str(prepared.resolve()), "pack": pack,
             "wait_prepared": 900, "roster": str(Path(roster).resolve()) if roster else None}

@@ -18,19 +18,48 @@ import sys
 
 LANG = "en"  # the one default language of every command (README, "Commands")
 DATA_HELP = ("the portfolio: a folder of accounts/interactions/payments/history files (.parquet, .csv, .xlsx), "
-             "one .xlsx with a sheet per table, a DuckDB file or an SQLAlchemy URL")
+             "one .xlsx with a sheet per table, a DuckDB file, a database URL or env:PLAYBOOK_DB_URL")
 MAPPING_HELP = "a mapping YAML that describes a foreign export (files, columns, codes); default: the data contract"
 LANG_HELP = f"language of labels and texts: zh or en (default: {LANG})"
 PACK_HELP = "compliance rule pack: cn (China), us (Regulation F) or uk (CONC 7) (default: %(default)s)"
 JSON_HELP = "print JSON with full precision instead of tables"
 
 
+def window_days(a: argparse.Namespace) -> int | None:
+    """The days before the end of ``--as-of`` the command counts events over (``None``: every row).
+
+    A database mapping's queries are bound to it (``:window_start``), so they read only the
+    rows the command needs: ``segment`` its ``--window-days``; ``kpis`` its window, or the
+    feature window (90 days) when ``--by`` groups by a segment dimension; the other commands
+    with an as-of day the feature window; ``compliance`` and ``validate`` every row.
+    """
+    from ..prepared import Prepared
+
+    if getattr(a, "as_of", None) is None or a.command in ("compliance", "validate"):
+        return None
+    features = int(Prepared.window_days)  # the feature window segmentation and what-if use by default
+    if a.command == "segment":
+        return int(a.window_days)
+    if a.command == "kpis":
+        by = getattr(a, "by", None)
+        return max(int(a.window_days), features) if by not in (None, "month", "status") else int(a.window_days)
+    return features
+
+
 def load(a: argparse.Namespace, *, notes: bool = True):  # noqa: ANN201 - a Portfolio, imported lazily
-    """Load ``a.data`` (with ``a.mapping``); print one note per missing table, saying what cannot be computed."""
+    """Load ``a.data`` (with ``a.mapping``); print one note per missing table, saying what cannot be computed.
+
+    The command's ``--as-of`` and :func:`window_days` are bound to a database mapping's queries.
+    """
     from ..content import load_playbook
     from ..loading import load_portfolio
 
-    pf = load_portfolio(a.data, getattr(a, "mapping", None))
+    as_of = getattr(a, "as_of", None)
+    if as_of is not None:
+        from .._checks import check_date
+
+        as_of = check_date("--as-of", as_of)
+    pf = load_portfolio(a.data, getattr(a, "mapping", None), as_of=as_of, window_days=window_days(a))
     if notes:
         pb = load_playbook()
         for table in pf.missing:
