@@ -31,7 +31,8 @@ REPORTS := reports/$(AS_OF)
 briefings: demo
 	$(BIN)/playbook validate $(DEMO) > /dev/null
 	$(BIN)/playbook briefings $(DEMO) --as-of $(AS_OF) --teams all --out reports --lang $(BRIEFING_LANG)
-	@echo "open $(REPORTS)/index.html"
+	$(BIN)/playbook report $(DEMO) --as-of $(AS_OF) --out reports --lang $(BRIEFING_LANG)
+	@echo "open $(REPORTS)/index.html and $(REPORTS)/monthly_analysis_$(strip $(BRIEFING_LANG)).html"
 
 # Headless-Chromium screenshots of index.html, every team page (zh and en) and both Voilà
 # apps, into reports/screenshots/ (needs `make system-deps`).

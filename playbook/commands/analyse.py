@@ -59,7 +59,7 @@ def _clean(x):  # noqa: ANN001, ANN202
 def run(a: argparse.Namespace) -> int:
     """Compute and print (or dump as JSON) every analysis, the forecast and the findings."""
     from .._checks import check_date
-    from ..formatting import render_table, wrap
+    from ..formatting import fmt_int, fmt_rate, render_table, wrap
     from ..report import compute
 
     day = check_date("as_of", a.as_of)
@@ -99,7 +99,7 @@ def run(a: argparse.Namespace) -> int:
         frame = rep.table(name, lang)
         if name == "delinquency" and rep.analyses[name].available:
             md = rep.analyses[name].tables["months_delinquent"]
-            frame = md.assign(share=md["share"].map(lambda v: f"{v:.1%}"))
+            frame = md.assign(accounts=md["accounts"].map(fmt_int), share=md["share"].map(fmt_rate))
             frame.columns = [t("months_delinquent"), t("accounts"), t("share")]
         if frame is None or frame.empty:
             if name in ("forecast", "backtest") and rep.forecast is None:
