@@ -83,7 +83,7 @@ def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.
         out[f"reason_{dim}"] = pd.Categorical.from_codes(reason, categories=reason_ids)
         out[f"confidence_{dim}"] = conf
     del masks
-    return pd.DataFrame(out, index=features.index)
+    return pd.DataFrame(out, index=features.index, copy=False)  # the columns as built: no consolidating copy
 
 
 def _mask_categorical(c: pd.Categorical, keep: np.ndarray) -> pd.Categorical:
@@ -138,21 +138,44 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
     texts = [cue.expression.text for cue in cues]
     shared = {t for t in texts if texts.count(t) > 1}
     evidence: dict[str, np.ndarray] = {}
-    c = np.empty((m, n), dtype="float32")  # cues x accounts, filled row by row
-    for j, cue in enumerate(cues):
-        v = evidence.get(texts[j]) if texts[j] in shared else None
-        if v is None:  # each distinct evidence expression is evaluated once
-            v = cue.expression.values(columns)
-            v = np.asarray(v, dtype="float64") if isinstance(v, (pd.Series, np.ndarray)) else np.full(n, float(v))
-            v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
-            if texts[j] in shared:
-                evidence[texts[j]] = v
-        c[j] = v * cue.weight  # float64 product rounded to float32, as astype would
-        del v
-    del evidence
+
+    def contributions(lo: int, hi: int) -> np.ndarray:
+        """Cues ``lo:hi`` x accounts: each cue's weighted evidence."""
+        c = np.empty((hi - lo, n), dtype="float32")
+        for j in range(lo, hi):
+            cue = cues[j]
+            v = evidence.get(texts[j]) if texts[j] in shared else None
+            if v is None:  # each distinct evidence expression is evaluated once
+                v = cue.expression.values(columns)
+                v = np.asarray(v, dtype="float64") if isinstance(v, (pd.Series, np.ndarray)) else np.full(n, float(v))
+                v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+                if texts[j] in shared:
+                    evidence[texts[j]] = v
+            c[j - lo] = v * cue.weight  # float64 product rounded to float32, as astype would
+            del v
+        return c
+
     scores = np.zeros((k, n), dtype="float64")
-    for ti in range(k):
-        scores[ti] = c[bounds[ti]:bounds[ti + 1]].sum(axis=0)
+    streamed = m <= 56  # one category's cues at a time; the fired cues as one bit set per account
+    if streamed:
+        bits = np.zeros(n, dtype="int64")  # bit r: cue r contributed (for the category that owns it)
+        tops = np.zeros((k, n), dtype="int16")  # per category, its strongest contributing cue
+        for ti in range(k):
+            lo, hi = int(bounds[ti]), int(bounds[ti + 1])
+            if hi == lo:
+                continue
+            c = contributions(lo, hi)
+            scores[ti] = c.sum(axis=0)
+            live = c > 0
+            for r in range(hi - lo):
+                bits |= live[r].astype("int64") << (lo + r)
+            tops[ti] = lo + _first_max(np.where(live, c, 0))
+            del c, live
+    else:  # many cues: the full cues x accounts matrix
+        c = contributions(0, m)
+        for ti in range(k):
+            scores[ti] = c[bounds[ti]:bounds[ti + 1]].sum(axis=0)
+    del evidence
     np.round(scores, 3, out=scores)  # decisions and the reported scores use the same numbers
     cols = np.arange(n)
     best = _first_max(scores)  # the highest score, the first category on a tie
@@ -173,27 +196,15 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
     confidence = np.where(assigned, np.round(share * (0.5 + 0.5 * gap), 3), 0.0)
     type_idx = np.where(assigned, best, k)
     # fired cues of the assigned category (those with a positive contribution), strongest first
-    if m <= 56:
-        bits = np.zeros(n, dtype="int64")  # bit r: cue r fired for the account's assigned category
-        top = np.zeros(n, dtype="int64")  # its strongest fired cue (0 when none fired)
-        for ti in range(k):
-            lo, hi = int(bounds[ti]), int(bounds[ti + 1])
-            sel = np.flatnonzero(type_idx == ti)
-            if hi == lo or not len(sel):
-                continue
-            sub = c[lo:hi, sel]
-            live = sub > 0
-            b = np.zeros(len(sel), dtype="int64")
-            for r in range(hi - lo):
-                b |= live[r].astype("int64") << (lo + r)
-            bits[sel] = b
-            top[sel] = np.where(b != 0, lo + _first_max(np.where(live, sub, 0)), 0)
-            del sub, live
-        del c
-        any_live = bits != 0
-        top_cue = np.where(assigned & any_live, top, len(cue_ids))
+    if streamed:
+        own_bits = np.array([sum(1 << r for r in range(int(bounds[ti]), int(bounds[ti + 1]))) for ti in range(k)] + [0],
+                            dtype="int64")
+        bits &= own_bits[type_idx]  # only the assigned category's cues (none for the fallback)
+        top = np.where(bits != 0, tops[np.minimum(type_idx, k - 1), cols], 0).astype("int64")
+        del tops
+        top_cue = np.where(assigned & (bits != 0), top, len(cue_ids))
         fired = _fired_text_bits(bits, top, cue_ids)
-    else:  # many cues: the full cues x accounts matrices
+    else:
         own = np.repeat(np.arange(k), np.diff(bounds))[:, None] == type_idx[None, :]
         live = (c > 0) & own
         strength = np.where(live, c, 0)
@@ -370,18 +381,25 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
     """
     check_choice("lang", lang, ("zh", "en"))
     prep = prepared_for(portfolio, as_of, playbook, window_days)
+    own_bundle = prep is not portfolio  # a bundle made here: its features are freed once read
     pb = prep.playbook
     portfolio = prep.portfolio
     feats = prep.features_for(check_positive_int("window_days", window_days))
     seg = apply_rules(feats, pb)
+    status = feats["status"]
+    status = status.array if isinstance(status.dtype, pd.StringDtype) else status.to_numpy()
+    worked = is_worked(feats)
+    priority = np.where(worked, priority_score(feats, seg).to_numpy(), 0.0)
+    del feats
+    if own_bundle:  # nothing else holds the features: the result is built without them in memory
+        del prep
     dims = list(pb.rules)
     result = seg[dims].copy()
     result.insert(0, "account_id", portfolio.accounts["account_id"].array)
-    status = feats["status"]
-    result["status"] = status.array if isinstance(status.dtype, pd.StringDtype) else status.to_numpy()
-    worked = is_worked(feats)
+    result["status"] = status
+    del status
     result["worked"] = worked
-    result["priority"] = np.where(worked, priority_score(feats, seg).to_numpy(), 0.0)
+    result["priority"] = priority
     treatment = recommend(seg, pb, lang).array
     if not worked.all():
         treatment = _idle_treatment(treatment, worked, result["status"], pb, lang)

@@ -80,6 +80,23 @@ def test_short_term_is_a_recent_slip_with_kept_promises_not_a_long_overdue_accou
     assert seg.loc["L", "behaviour_type"] != "short_term"
 
 
+
+def test_no_account_past_the_first_month_is_short_term():
+    """拖欠短期 is a briefly late payer: an M2 or later account is never short-term, however
+    well it keeps its promises, and its reason never names a short-term cue."""
+    promise = dict(ptp_amount=100.0, ptp_date="2026-11-21")
+    accounts = [{"account_id": a, "dpd": d} for a, d in (("m1", 30), ("m2", 31), ("m2b", 45), ("m3", 75))]
+    its = [c for a in ("m1", "m2", "m2b", "m3") for c in calls(a, "2026-11-20", ["ptp", "rpc"], **promise)]
+    pays = [{"account_id": a, "paid_at": "2026-11-21 10:00:00", "amount": 100.0} for a in ("m1", "m2", "m2b", "m3")]
+    pf = tiny_portfolio(accounts, its, pays)
+    pf = _with_notes(pf, ["忘了还款，今天就处理", None] * 4)
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["m1", "behaviour_type"] == "short_term"
+    for a in ("m2", "m2b", "m3"):
+        assert seg.loc[a, "behaviour_type"] != "short_term", a
+        assert not str(seg.loc[a, "reason_behaviour_type"]).startswith("short_"), a
+        assert seg.loc[a, "runner_up"] != "short_term" or seg.loc[a, "runner_up_score"] <= 0, a
+
 def test_ability_separates_defiant_from_stubborn():
     out = ["refuse", "rpc", "claims_money", "refuse"]
     pf = tiny_portfolio([{"account_id": "rich", "dpd": 60, "monthly_income": 30000.0},
