@@ -159,12 +159,12 @@ def coerce_reasons(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | N
         raise ArgumentError("fmt", fmt, "no format for text columns")
     if fmt is not None and kind in ("float", "int") and fmt != "percent":
         raise ArgumentError("fmt", fmt, "'percent' for numbers")
+    if kind == "str":
+        return _as_text(series), _reasons(series.index)
     if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
         present = series.notna() & ~(series.astype("str").str.strip() == "").fillna(False)
     else:
         present = series.notna()
-    if kind == "str":
-        return _as_text(series), pd.Series(None, index=series.index, dtype=object)
     if kind in ("float", "int"):
         return _as_number(series, kind, present, fmt, decimal)
     check_timezone(timezone)
@@ -172,9 +172,18 @@ def coerce_reasons(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | N
 
 
 def _as_text(s: pd.Series) -> pd.Series:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")
-    out = s.astype("str").str.strip()
+    text = s.astype("str")
+    arr = pa.array(text.array)  # the column's own Arrow data, not a copy
+    length = pc.binary_length(arr)
+    trimmed = pc.utf8_trim_whitespace(arr)
+    if not pc.any(pc.or_(pc.equal(length, 0), pc.not_equal(pc.binary_length(trimmed), length))).as_py():
+        return text  # already clean: share the values instead of holding a second copy of the column
+    out = text.str.strip()
     return out.mask(out == "")
 
 
@@ -197,6 +206,11 @@ def _as_number(s: pd.Series, kind: str, present: pd.Series, fmt: str | None,
         out = s.astype("float64")
         if fmt == "percent":
             out = out / 100.0
+        v = out.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            fine = ~np.isinf(v).any() and (kind != "int" or not ((np.abs(v) > MAX_WHOLE) | (v % 1 != 0)).any())
+        if fine:  # typed numbers (Parquet, Excel, SQL) with nothing to report: skip the checks below
+            return out, why
     else:
         text = s.astype("string").str.replace(_CURRENCY, "", regex=True).str.replace("'", "", regex=False)
         pct = text.str.endswith("%").fillna(False)
@@ -317,7 +331,8 @@ def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series,
         parsed = parsed.dt.normalize().astype("datetime64[us]")
         if kind == "month":
             parsed = parsed.dt.to_period("M").dt.to_timestamp().astype("datetime64[us]")
-    unread = present & parsed.isna() & why.isna()
+    unread = present & parsed.isna()
     if unread.any():
+        unread &= why.isna()
         why[unread] = BAD_VALUE_REASONS[kind] + (f" (expected format {fmt!r})" if fmt else "")
     return parsed, why

@@ -11,6 +11,8 @@ reconciles the counts, and writes portfolios back out.
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -374,7 +376,7 @@ class _Table:
         if not mask.any():
             return
         val = pd.NA if values is None else values[mask].astype("str").str.slice(0, 60).to_numpy()
-        why = reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason
+        why = reason[mask].astype("str").to_numpy() if isinstance(reason, pd.Series) else reason
         self.parts.append(pd.DataFrame({"table": self.table, "file": self.label, "row": self.rows[mask].to_numpy(),
                                         "column": column, "value": val, "reason": why}))
 
@@ -602,7 +604,7 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
             s = _offset_months(t, s, f.offset_from, name)
         values, why = coerce_reasons(s, c.kind, timezone, fmt=None if f.offset_from else f.format,
                                      decimal=f.decimal or mapping.decimal)
-        t.bad(why.notna(), name, why.astype("str"), shown)
+        t.bad(why.notna(), name, why, shown)
         out[name] = values
         if c.kind == "str" and len(values):
             _check_text(t, c, values)
@@ -623,7 +625,7 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
     errors = pd.concat([p for p in t.parts if len(p)], ignore_index=True) if t.parts else errors_frame([])
     rejected_rows = set(errors["row"].dropna().astype(int)) if len(errors) else set()
     keep = ~t.rows.isin(rejected_rows)
-    accepted = frame[keep.values].copy()
+    accepted = frame[keep.values] if len(rejected_rows) else frame
     accepted["_row"] = t.rows[keep].values
     accepted["_file"] = raw.label
     return accepted, errors, n
@@ -637,12 +639,28 @@ def _rejected(t: _Table, index: pd.Index, column: str) -> pd.Series:
     return t.rows.isin(rows)
 
 
+@functools.cache
+def _placeholder_spellings() -> "pa.Array":
+    """Every upper/lower-case spelling of the placeholders (matched without lower-casing each value)."""
+    import itertools
+
+    import pyarrow as pa
+
+    return pa.array(sorted({"".join(p) for w in PLACEHOLDERS
+                            for p in itertools.product(*({ch.lower(), ch.upper()} for ch in w))}),
+                    type=pa.large_string())
+
+
 def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
-    present = values.notna()
-    if not present.any():
+    """Report missing-value placeholders (in any letter case) and double-encoded text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype("str").array)  # the column's own Arrow data
+    if arr.null_count == len(arr):
         return
-    low = values.str.casefold()
-    ph = present & low.isin(PLACEHOLDERS)
+    ph = pd.Series(np.asarray(pc.fill_null(pc.is_in(arr, value_set=_placeholder_spellings()), False)),
+                   index=values.index)
     if ph.any():
         if c.required:
             t.bad(ph, c.name, "a missing-value placeholder in a required column; fix the export, or list it under "
@@ -652,6 +670,8 @@ def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
             t.note(f"{c.name}: {int(ph.sum())} values look like missing-value placeholders and are kept as text: "
                    + ", ".join(f"{k!r} ({v})" for k, v in counts.items())
                    + "; list them under `missing:` in the mapping to read them as missing")
+    if pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py():
+        return  # mojibake needs characters beyond ASCII
     fixed = _double_encoded(values)
     moj = fixed.notna()
     if moj.any():
@@ -664,7 +684,7 @@ def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame
     import pandera.pandas as pa
 
     try:
-        pandera_schema(table, cols).validate(frame, lazy=True)
+        pandera_schema(table, cols).validate(frame, lazy=True, inplace=True)  # checks only; no copy
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
@@ -805,6 +825,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
             frames[t] = _empty(spec[t])
             continue
         acc, err, n = _prepare(t, raws[t], spec[t], m, zone, notes)
+        raws[t].frame = pd.DataFrame()  # the raw rows are no longer needed: free them early
         frames[t] = acc
         errors.append(err)
         counts.append(dict(table=t, file=raws[t].label, read=n, accepted=len(acc), rejected=n - len(acc)))
