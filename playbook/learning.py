@@ -37,7 +37,7 @@ import yaml
 
 from .content import Playbook, ResponsePriors
 from .errors import ArgumentError, ContentError, UnknownKeyError
-from .whatif import EFFECT_SD_LOG, RESULT_PARAMS, ResponseVersion, load_response
+from .whatif import EFFECT_SD_LOG, RESULT_PARAMS, ResponseVersion, load_response, read_yaml_file
 
 __all__ = ["read_results", "update_effect", "learn", "write_response"]
 
@@ -55,11 +55,7 @@ def read_results(path: str | Path) -> dict:
         The file cannot be read, or a field is missing or out of range (naming file and field).
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ContentError([(str(p), "(file)", "-", f"cannot read test results: {exc}")]) from None
+    data, raw = read_yaml_file(p, "test results")
     if not isinstance(raw, dict):
         raise ContentError([(str(p), "(file)", "-", "not a test results file (a mapping written by analyze_test)")])
     missing = [k for k in _REQUIRED if k not in raw]

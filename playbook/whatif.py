@@ -82,6 +82,17 @@ class ResponseVersion:
         return float(self.uncertainty.get(effect, {}).get(param, EFFECT_SD_LOG))
 
 
+def read_yaml_file(path: Path, what: str) -> tuple[bytes, Any]:
+    """The bytes of a YAML file and what they hold; a :class:`ContentError` naming the file otherwise."""
+    import yaml
+
+    try:
+        data = path.read_bytes()
+        return data, yaml.safe_load(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ContentError([(str(path), "(file)", "-", f"cannot read {what}: {exc}")]) from None
+
+
 def load_response(path: str | Path | None = None, *, playbook: Playbook | None = None) -> ResponseVersion:
     """The response priors of ``path`` (a file written by ``playbook learn``), or the shipped ones.
 
@@ -103,7 +114,6 @@ def load_response(path: str | Path | None = None, *, playbook: Playbook | None =
     ContentError
         The file cannot be read or is not a valid response version (naming file, entry, field).
     """
-    import yaml
     from pydantic import ValidationError
 
     pb = playbook or load_playbook()
@@ -113,11 +123,7 @@ def load_response(path: str | Path | None = None, *, playbook: Playbook | None =
         unc = {e: {p: EFFECT_SD_LOG for p in eff.multiply} for e, eff in pb.response.effects.items()}
         return ResponseVersion(pb.response, 1, digest, str(shipped), unc, [])
     p = Path(path)
-    try:
-        data = p.read_bytes()
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ContentError([(str(p), "(file)", "-", f"cannot read response file: {exc}")]) from None
+    data, raw = read_yaml_file(p, "response file")
     if not isinstance(raw, dict) or not {"version", "response"} <= set(raw):
         raise ContentError([(str(p), "(file)", "version/response",
                              "not a versioned response file: needs 'version' and 'response' (written by playbook learn)")])
@@ -413,17 +419,12 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
 
     horizon_days = check_positive_int("horizon_days", horizon_days)
     draws = check_positive_int("draws", draws)
-    if as_of is None and not isinstance(portfolio, Prepared):
-        as_of = _day_after_last_contact(portfolio, playbook or load_playbook())
-    prep = prepared_for(portfolio, as_of, playbook)
+    prep, seg, mdl = _prepared_model(portfolio, as_of, playbook, segments, model, response)
     pb, portfolio = prep.playbook, prep.portfolio
-    seg = segments if segments is not None else segment(prep)
-    mdl = model or calibrate(prep, seg, response=response)
     costs = {a.id: a for a in pb.costs.values()}
     rc = mdl.priors.costs
     acc = portfolio.accounts.set_index("account_id").reindex(seg["account_id"])
     over = acc["overdue_amount"].fillna(0).to_numpy()
-    weeks = horizon_days / 7
     workdays = horizon_days * 5 / 7
     capacity = pd.Series({t.id: t.collectors * t.hours_per_day * workdays for t in pb.teams.values()})
     roll = _roll_to_next(portfolio.history)
@@ -597,6 +598,18 @@ class _CommonDraws:
             at = rank == r
             z[at] = self._rank_noise(int(r))[key[at]]
         return ci, z
+
+
+def _prepared_model(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None, playbook: Playbook | None,
+                    segments: pd.DataFrame | None, model: ResponseModel | None,
+                    response: ResponseVersion | str | Path | None) -> tuple[Prepared, pd.DataFrame, ResponseModel]:
+    """The bundle, segments and calibrated model a simulation or an optimisation starts from
+    (each computed unless given; the default as-of day is :func:`_day_after_last_contact`)."""
+    if as_of is None and not isinstance(portfolio, Prepared):
+        as_of = _day_after_last_contact(portfolio, playbook or load_playbook())
+    prep = prepared_for(portfolio, as_of, playbook)
+    seg = segments if segments is not None else segment(prep)
+    return prep, seg, model or calibrate(prep, seg, response=response)
 
 
 def _day_after_last_contact(portfolio: Portfolio, pb: Playbook) -> pd.Timestamp:
