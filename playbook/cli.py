@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 from .commands import DATA_HELP as _DATA_HELP, JSON_HELP as _JSON_HELP, LANG
 from .commands import LANG_HELP as _LANG_HELP, MAPPING_HELP as _MAPPING_HELP, PACK_HELP as _PACK_HELP
 from .commands import load as _load
+from .commands.partition import add_engine_arguments as _add_engine_arguments
+from .commands.partition import partitioned_source as _partitioned
 from .errors import PlaybookError
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -51,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="file format: parquet, csv or xlsx (default: %(default)s)")
     d.add_argument("--mapping", help="write as a foreign export described by this mapping YAML")
     d.add_argument("--encoding", default="utf-8", help="CSV encoding, e.g. gbk (default: %(default)s)")
+    d.add_argument("--partitions", type=int, help="write an account-partitioned Parquet dataset with this many "
+                                                  "partitions, generated chunk by chunk (memory bounded by a chunk)")
+    d.add_argument("--chunk-accounts", type=int, default=100_000,
+                   help="with --partitions: accounts generated at a time (default: %(default)s)")
+    _add_engine_arguments(d)
 
     v = sub.add_parser("validate", help="check a portfolio against the data contract",
                        description="Check a portfolio against the data contract and report every rejected row. "
@@ -72,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="days of contact history the features look back over (default: %(default)s)")
     sg.add_argument("--lang", choices=["zh", "en"], default=LANG,
                     help=_LANG_HELP + "; also the language of the recommended treatment in the file")
+    _add_engine_arguments(sg)
 
     k = sub.add_parser("kpis", help="compute the collections KPIs",
                        description="The collections KPIs, the roll-rate matrix and the transitions a "
@@ -84,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--mapping", help=_MAPPING_HELP)
     k.add_argument("--lang", choices=["zh", "en"], default=LANG, help=_LANG_HELP)
     k.add_argument("--json", action="store_true", help=_JSON_HELP)
+    _add_engine_arguments(k)
 
     c = sub.add_parser("compliance", help="check contact logs or a contact plan against a rule pack",
                        description="Check the contact log (or a proposed contact plan) against a compliance rule "
@@ -97,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--mapping", help=_MAPPING_HELP)
     c.add_argument("--lang", choices=["zh", "en"], default=LANG, help=_LANG_HELP)
     c.add_argument("--json", action="store_true", help=_JSON_HELP)
+    _add_engine_arguments(c)
 
     b = sub.add_parser("briefings", help="one HTML briefing per team (papermill)",
                        description="Run the team briefing notebook once per team and write OUT/<as-of>/ with one "
@@ -337,12 +347,19 @@ def _compliance(a: argparse.Namespace) -> int:
     from .loading import load_table
 
     lang = a.lang
-    pf = _load(a)
     pack = get_pack(a.pack)
     if a.tighten:
         pack = tighten(pack, _overrides(a.tighten))
-    plan = load_table(a.plan, "interactions", a.mapping) if a.plan else None
-    res = check_compliance(pf, pack, plan=plan)
+    if _partitioned(a):
+        from .distributed import check_compliance_partitioned
+        from .errors import ArgumentError
+
+        if a.plan:
+            raise ArgumentError("--plan", a.plan, "no plan with a partitioned dataset (check plans on one machine)")
+        res = check_compliance_partitioned(a.data, pack, engine=a.engine, scheduler=a.scheduler)
+    else:
+        plan = load_table(a.plan, "interactions", a.mapping) if a.plan else None
+        res = check_compliance(_load(a), pack, plan=plan)
     if res.checked == 0:  # nothing was checked: say so, never "clean"
         note = load_playbook().text("missing.nothing_to_check", lang)
         if a.json:
@@ -384,21 +401,36 @@ def _segment(a: argparse.Namespace) -> int:
     from .segmentation import segment
 
     suffix = a.out.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise ArgumentError("--out", str(a.out), "a file ending in .parquet or .csv")
-    seg = segment(_load(a), a.as_of, window_days=a.window_days, lang=a.lang)
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(a.out) as tmp:
-        if suffix == ".parquet":
-            seg.to_parquet(tmp, index=False)
-        else:  # a CSV is opened in spreadsheets: no cell may run as a formula
-            neutralise_formulas(seg).to_csv(tmp, index=False, encoding="utf-8-sig")
-    print(_t("segment_wrote", a.lang, path=a.out, n=fmt_int(len(seg))))
+    partitioned = _partitioned(a)
+    if partitioned and not suffix:  # a folder: the workers write one file per partition
+        from .distributed import write_segments
+
+        done = write_segments(a.data, a.as_of, a.out, window_days=a.window_days, lang=a.lang, engine=a.engine,
+                              scheduler=a.scheduler)
+        n, counts = done.accounts, done.counts
+    else:
+        if suffix not in (".parquet", ".csv"):
+            raise ArgumentError("--out", str(a.out), "a file ending in .parquet or .csv"
+                                + (", or a folder (partitioned data)" if partitioned else ""))
+        if partitioned:
+            from .distributed import segment as segment_partitioned
+
+            seg = segment_partitioned(a.data, a.as_of, window_days=a.window_days, lang=a.lang, engine=a.engine,
+                                      scheduler=a.scheduler)
+        else:
+            seg = segment(_load(a), a.as_of, window_days=a.window_days, lang=a.lang)
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(a.out) as tmp:
+            if suffix == ".parquet":
+                seg.to_parquet(tmp, index=False)
+            else:  # a CSV is opened in spreadsheets: no cell may run as a formula
+                neutralise_formulas(seg).to_csv(tmp, index=False, encoding="utf-8-sig")
+        n, counts = len(seg), {d: seg[d].value_counts() for d in ("team", "behaviour_type", "stage")}
+    print(_t("segment_wrote", a.lang, path=a.out, n=fmt_int(n)))
     for dim in ("team", "behaviour_type", "stage"):
-        counts = seg[dim].value_counts()
         print()
         print(render_table([_dim_name(dim, a.lang), "id", _t("accounts", a.lang), _t("share", a.lang)],
-                           [[_group_label(dim, k, a.lang), k, fmt_int(v), fmt_rate(v / len(seg))] for k, v in counts.items()],
+                           [[_group_label(dim, k, a.lang), k, fmt_int(v), fmt_rate(v / n)] for k, v in counts[dim].items()],
                            keys=2))
     return 0
 
@@ -467,6 +499,7 @@ def _quirks_by(history, by: str | None, key):  # noqa: ANN001, ANN202
 
 @register("kpis")
 def _kpis(a: argparse.Namespace) -> int:
+    from ._checks import check_date
     from .content import load_playbook
     from .formatting import fmt_int, fmt_rate, fmt_value, render_table, wrap
     from .metrics import kpis, roll_rates, transition_quirks
@@ -474,32 +507,41 @@ def _kpis(a: argparse.Namespace) -> int:
     from .segmentation import segment
 
     lang = a.lang
-    pf = _load(a)
-    prep = prepare(pf, a.as_of)
-    seg = segment(prep) if a.by not in (None, "month", "status") and a.by in prep.playbook.rules else None
-    table = kpis(prep, by=a.by, window_days=a.window_days, segments=seg)
-    has_history = "history" not in pf.missing
-    key = _group_key(pf, a.by, seg) if a.by else None
-    rr = roll_rates(pf.history)
+    if _partitioned(a):  # per partition, combined: the same figures as below
+        from .distributed import kpi_report
+        from .partitioned import open_dataset
+
+        rep = kpi_report(a.data, a.as_of, by=a.by, window_days=a.window_days, engine=a.engine, scheduler=a.scheduler)
+        table, rr, quirks, missing = rep.table, rep.roll_rates, rep.quirks, open_dataset(a.data).missing
+        roll_by, quirks_by = rep.roll_by, lambda: rep.quirks_by
+    else:
+        pf = _load(a)
+        prep = prepare(pf, a.as_of)
+        seg = segment(prep) if a.by not in (None, "month", "status") and a.by in prep.playbook.rules else None
+        table = kpis(prep, by=a.by, window_days=a.window_days, segments=seg)
+        key = _group_key(pf, a.by, seg) if a.by else None
+        rr, quirks, missing = roll_rates(pf.history), transition_quirks(pf.history), pf.missing
+        roll_by, quirks_by = lambda: _roll_by(pf.history, a.by, key), lambda: _quirks_by(pf.history, a.by, key)
+    has_history = "history" not in missing
     if a.json:
-        body = {"as_of": str(a.as_of), "by": a.by or "all", "window_days": a.window_days, "missing": list(pf.missing),
+        body = {"as_of": str(a.as_of), "by": a.by or "all", "window_days": a.window_days, "missing": list(missing),
                 "kpis": json.loads(table.reset_index().to_json(orient="records", date_format="iso")),
                 "roll_rates": json.loads(rr.to_json(orient="index")),
-                "quirks": transition_quirks(pf.history).to_dict(orient="records")}
+                "quirks": quirks.to_dict(orient="records")}
         if a.by and has_history:
-            rates, n = _roll_by(pf.history, a.by, key)
+            rates, n = roll_by()
             body["roll_rates_by"] = {
                 _json_key(grp): {"from": {b: {**{c: _num(rates.loc[(grp, b), c]) for c in rates.columns},
                                                "accounts": int(n.loc[(grp, b)])}
                                           for b in rates.loc[grp].index}}
                 for grp in rates.index.get_level_values(0).unique()}
-            qb = _quirks_by(pf.history, a.by, key)
+            qb = quirks_by()
             body["quirks_by"] = [{"quirk": q, "kind": k, "counts": {_json_key(c): int(v) for c, v in r.items()}}
                                  for (q, k), r in qb.iterrows()]
         print(json.dumps(body, ensure_ascii=False, indent=2))
         return 0
     cur = load_playbook().currency
-    print(wrap(_t("kpis_title", lang, as_of=prep.as_of.strftime("%Y-%m-%d"), days=a.window_days)))
+    print(wrap(_t("kpis_title", lang, as_of=check_date("as_of", a.as_of).strftime("%Y-%m-%d"), days=a.window_days)))
     print()
     groups = [_group_label(a.by, g, lang) for g in table.index]
     first = _dim_name(a.by, lang) if a.by else _t("kpi", lang)
@@ -512,13 +554,13 @@ def _kpis(a: argparse.Namespace) -> int:
         print(f"\n{_t('roll_title', lang)}:")
         print(render_table([_t("from_bucket", lang), *rr.columns],
                            [[b, *map(fmt_rate, r)] for b, r in rr.iterrows()]))
-        q = transition_quirks(pf.history)
+        q = quirks
         print(f"\n{_t('quirks_title', lang)}:")
         print(render_table([_t("quirk", lang), _t("kind", lang), _t("count", lang), _t("share_of_transitions", lang)],
                            [[r.quirk, _t(r.kind.replace(" ", "_"), lang), fmt_int(r.count), fmt_rate(r.share_of_transitions)]
                             for r in q.itertuples(index=False)], keys=2))
         return 0
-    rates, n = _roll_by(pf.history, a.by, key)
+    rates, n = roll_by()
     print(f"\n{_t('roll_by_title', lang, by=_dim_name(a.by, lang))}:")
     if a.by == "month":
         print(wrap(_t("roll_by_month_note", lang)))
@@ -526,7 +568,7 @@ def _kpis(a: argparse.Namespace) -> int:
             for grp, b in rates.index]
     print(render_table([_dim_name(a.by, lang), _t("from_bucket", lang), *[str(c) for c in rates.columns],
                         _t("from_n", lang)], rows, keys=2))
-    qb = _quirks_by(pf.history, a.by, key)
+    qb = quirks_by()
     print(f"\n{_t('quirks_title', lang)}:")
     print(render_table([_t("quirk", lang), _t("kind", lang), *[_group_label(a.by, c, lang) for c in qb.columns]],
                        [[q, _t(k, lang), *map(fmt_int, r)] for (q, k), r in qb.iterrows()], keys=2))
@@ -550,6 +592,18 @@ def _demo_data(a: argparse.Namespace) -> int:
     from .demo import demo_portfolio
     from .loading import write_portfolio
 
+    if a.partitions is not None:  # chunk by chunk into a partitioned dataset
+        from .commands.partition import dataset_text
+        from .distributed import demo_data
+        from .errors import ArgumentError
+
+        if a.format != "parquet" or a.mapping:
+            raise ArgumentError("--partitions", a.partitions, "the contract's Parquet files: no --format or --mapping")
+        ds = demo_data(a.out, n_accounts=a.accounts, seed=a.seed, as_of=a.as_of, partitions=a.partitions,
+                       chunk_accounts=a.chunk_accounts, engine=a.engine, scheduler=a.scheduler)
+        print(dataset_text(ds))
+        print(_report_text(ds.report))
+        return 0
     pf = demo_portfolio(a.accounts, a.seed, a.as_of)
     files = write_portfolio(pf, a.out, fmt=a.format, mapping=a.mapping, encoding=a.encoding)
     truth = a.out / f"truth.{a.format if a.format != 'xlsx' else 'csv'}"

@@ -36,7 +36,7 @@ from .partitioned import (PartitionedDataset, open_dataset, read_partition, read
 from .prepared import prepare
 from .schema import BUCKETS
 from .segmentation import segment as _segment
-from .whatif import CELL, ResponseModel, _posterior
+from .whatif import CELL, ResponseModel, ResponseVersion, _posterior, load_response
 
 __all__ = ["ENGINES", "SCHEDULER_ENV", "connect", "segment", "write_segments", "SegmentsWritten", "kpis",
            "KpiReport", "kpi_report", "check_compliance_partitioned", "headroom", "calibrate", "demo_data"]
@@ -181,8 +181,7 @@ def _segment_part(ds: PartitionedDataset, i: int, as_of: str, window_days: int, 
         raise RunError("segment", "playbook.segmentation.priority_score no longer ranks the value "
                                   "playbook.distributed._priority_value computes; update the engine")
     pos = read_positions(ds, i, "accounts")
-    res = {"value": value, "positions": pos, "counts": {d: seg[d].astype(object).value_counts(dropna=False)
-                                                        for d in ("team", "behaviour_type", "stage")}}
+    res = {"value": value, "positions": pos, "counts": {d: seg[d].value_counts(sort=False) for d in ("team", "behaviour_type", "stage")}}
     if out is None:
         res["segments"] = seg
     else:
@@ -298,9 +297,8 @@ def write_segments(data: PartitionedDataset | str | Path, as_of: str | pd.Timest
         parts, done = _segment_run(ds, as_of, window_days, lang, eng, str(out.resolve()))
         n = sum(eng.gather(done))
         counts = eng.run(_counts, parts)
-    total = {d: pd.concat([c[d] for c in counts]).groupby(level=0, dropna=False).sum().sort_values(ascending=False,
-                                                                                                   kind="stable")
-             for d in ("team", "behaviour_type", "stage")}
+    total = {d: _add([c[d].set_axis(c[d].index.astype(object)) for c in counts]).astype(np.int64).sort_values(
+        ascending=False, kind="stable") for d in ("team", "behaviour_type", "stage")}
     return SegmentsWritten(out, int(n), total)
 
 
@@ -442,6 +440,7 @@ def _roll_pieces(pf: Any, by: str | None, key: pd.Series | None) -> dict:
     hg = srt["month"] if by == "month" else pd.Series(key.reindex(srt["account_id"]).to_numpy(), index=srt.index)
     rows[("missing months", "gap")] = hg[gap].value_counts()
     out["quirks_by"] = rows
+    out["groups"] = set(g.dropna()) | set(hg.dropna())
     return out
 
 
@@ -511,8 +510,7 @@ def _combine_roll(parts: list[dict], by: str | None) -> dict:
         by_counts = _add([r["by"] for r in rolls]).fillna(0).astype(np.int64).sort_index()
         keys = list(rolls[0]["quirks_by"])
         merged = {k: pd.concat([r["quirks_by"][k] for r in rolls]).groupby(level=0).sum() for k in keys}
-        groups = sorted(set().union(*(set(v.index) for v in merged.values())) | set(
-            by_counts.index.get_level_values(0)), key=str)
+        groups = sorted(set().union(*(r["groups"] for r in rolls)), key=str)
         qb = pd.DataFrame({k: v.reindex(groups, fill_value=0) for k, v in merged.items()}).T
         res["roll_by_counts"] = by_counts
         res["quirks_by"] = qb.astype(np.int64) if len(qb.columns) else qb
@@ -652,14 +650,16 @@ def _calibration_part(ds: PartitionedDataset, i: int, as_of: str, window_days: i
 
 
 def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, *, window_days: int = 90,
-              engine: str = "dask", scheduler: str | None = None, client: Any = None) -> ResponseModel:
+              response: ResponseVersion | str | Path | None = None, engine: str = "dask", scheduler: str | None = None,
+              client: Any = None) -> ResponseModel:
     """:func:`playbook.whatif.calibrate` of a partitioned dataset.
 
     Each partition sums its accounts' observations per cell (behavioural type x
     contactability x stage); the sums are added over the partitions and the priors are
     updated once with the totals. The simulation itself works per cell, so a
     :class:`~playbook.whatif.ResponseModel` from here drives :func:`playbook.simulate`
-    as one from the single-machine calibration does.
+    as one from the single-machine calibration does. ``response``: the response version
+    whose priors are updated (see :func:`playbook.whatif.load_response`; default the shipped one).
     """
     ds = _dataset(data)
     day = str(check_date("as_of", as_of).date())
@@ -668,11 +668,12 @@ def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, 
     with _engine(engine, client, scheduler) as eng:
         parts = eng.run(_calibration_part, [ds] * len(idx), idx, [day] * len(idx), [window_days] * len(idx))
     obs = _add(parts).sort_index()
-    pri = load_playbook().response
+    rv = response if isinstance(response, ResponseVersion) else load_response(response)
+    pri = rv.priors
     rows = {cell: _posterior(pri, cell[0], cell[1], o) for cell, o in obs.iterrows()}
     cells = pd.DataFrame.from_dict(rows, orient="index")
     cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
-    return ResponseModel(cells, pri)
+    return ResponseModel(cells, pri, rv.label)
 
 
 # ------------------------------------------------------------------------ demo data
