@@ -56,6 +56,9 @@ class Analysis:
         False when a table the analysis needs is missing or empty.
     missing : list of str
         Parts that could not be computed, each ``"<part>: needs <table> (<why>)"``.
+    needs : list of str
+        The tables (``interactions``, ``payments``, ``history``) whose absence made those
+        parts n/a, one per entry of ``missing``.
     notes : list of str
         Facts a reader needs (the data source used, fallbacks taken).
     """
@@ -66,6 +69,7 @@ class Analysis:
     denominator: str = ""
     available: bool = True
     missing: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -76,7 +80,7 @@ class Analysis:
             return [{str(k): (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()} for r in out]
 
         return {"name": self.name, "available": self.available, "period": self.period,
-                "denominator": self.denominator, "missing": self.missing, "notes": self.notes,
+                "denominator": self.denominator, "missing": self.missing, "needs": self.needs, "notes": self.notes,
                 "tables": {k: records(v) for k, v in self.tables.items()}}
 
 
@@ -218,6 +222,7 @@ def repayment_by_band(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp |
     if frame is None:
         res.available = False
         res.missing.append("repayment rate: needs payments (dated payments) or a monthly history with paid amounts")
+        res.needs.append("payments")
         return res
     res.notes.append(f"source: {source}")
     band, edges = amount_bands(frame["balance"], balance_edges)
@@ -306,6 +311,7 @@ def delinquency_profile(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp
     if _missing_table(pf, "history"):
         res.available = False
         res.missing.append("frequency and duration: needs the monthly history (no history table)")
+        res.needs.append("history")
         res.period = {"start": str(prep.as_of.date()), "end": str(prep.as_of.date()), "description": "accounts today"}
         return res
     h = pf.history[pf.history["month"] <= prep.as_of.to_period("M").to_timestamp()]
@@ -389,6 +395,7 @@ def promise_reliability(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp
     for table in ("interactions", "payments"):
         if _missing_table(pf, table):
             res.available = False
+            res.needs.append(table)
             res.missing.append(f"promise reliability: needs {table} ("
                                + ("the promises are recorded in the contact log" if table == "interactions"
                                   else "whether a promise was kept is read from the payments") + ")")
@@ -496,6 +503,7 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
     res = Analysis("value", period=period, denominator="accounts of each segment cell (propensity)")
     if frame is None:
         res.available = False
+        res.needs.append("payments")
         res.missing.append("customer value: needs payments or a monthly history with paid amounts "
                            "(the propensity to pay is measured from them)")
         return res
@@ -605,6 +613,7 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     if _missing_table(pf, "interactions"):
         res.available = False
         res.missing.append("action effectiveness: needs interactions (the contact log)")
+        res.needs.append("interactions")
         return res
     it = pf.interactions
     ns = to_ns(it["ts"])
@@ -643,6 +652,7 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
         act.loc[pos_to_row.reindex(got.index.astype("int64")).to_numpy(), "collected"] = got.to_numpy()
     else:
         res.missing.append("yield and cost per collected: needs payments")
+        res.needs.append("payments")
     act["attempt_band"] = np.where(act["attempt"].isna(), "",
                                    np.where(act["attempt"] >= max_attempt, f"{max_attempt}+",
                                             act["attempt"].fillna(0).astype("int64").astype(str)))

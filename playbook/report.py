@@ -417,8 +417,8 @@ class MonthlyReport:
             res = self.analyses[name]
             out += (f"<p class='note'><b>{e(self.t('period', lang))}</b> {e(self.period_text(name, lang))} · "
                     f"<b>{e(self.t('denominator', lang))}</b> {e(self.t(f'den_{name}', lang))}</p>")
-            out += "".join(f"<p class='notice'>{e(self.t('na', lang))}: {e(_na_text(m, self.pb, lang))}</p>"
-                           for m in res.missing)
+            out += "".join(f"<p class='notice'>{e(self.t('na', lang))}: {e(self.pb.text(f'missing.{table}', lang))}</p>"
+                           for table in dict.fromkeys(res.needs))
         elif self.forecast is None:
             out += f"<p class='notice'>{e(self.t('na', lang))}: {e(self.pb.text('missing.history', lang))}</p>"
         return out
@@ -789,14 +789,6 @@ def _channel_label(value: str, pb: Playbook, lang: str) -> str:
     key = f"report.dir_{parts[1]}"
     d = pb.text(key, lang) if key in pb.labels else parts[1]
     return f"{ch}（{d}）" if lang == "zh" else f"{ch} ({d})"
-
-
-def _na_text(missing: str, pb: Playbook, lang: str) -> str:
-    """What an analysis could not compute, in ``lang``: the missing table's note."""
-    for table in ("interactions", "payments", "history"):
-        if f"needs {table}" in missing or (table == "history" and "monthly history" in missing):
-            return pb.text(f"missing.{table}", lang)
-    return missing
 
 
 _CSS = ("<style>table.pb{border-collapse:collapse;font-size:.9em}table.pb th,table.pb td{padding:4px 8px;"

@@ -244,3 +244,31 @@ def test_to_dict_is_json_ready():
     pays = [{"account_id": "a", "paid_at": "2026-11-20 10:00:00", "amount": 100.0}]
     res = A.repayment_by_band(tiny_portfolio(_accounts(), payments=pays), as_of=AS_OF)
     json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_explorer_tabs_run_the_analyses_on_the_filtered_accounts_only():
+    from playbook.widgets.explorer import ANALYSIS_TABS, PortfolioExplorer
+
+    pays = [{"account_id": "b", "paid_at": "2026-11-20 10:00:00", "amount": 200.0},
+            {"account_id": "c", "paid_at": "2026-11-20 10:00:00", "amount": 300.0}]
+    it = [{"account_id": "b", "ts": "2026-11-01 09:00:00", "outcome": "rpc"},
+          {"account_id": "c", "ts": "2026-11-01 09:00:00", "outcome": "no_answer"}]
+    pf = tiny_portfolio(_accounts(), interactions=it, payments=pays)
+    seg = pd.DataFrame({"account_id": list("abcde"), "stage": ["current", "M1", "M2", "M3+", "M1"],
+                        "team": "early", "behaviour_type": "unclassified", "contactability": "reachable",
+                        "priority": [1.0, 2, 3, 4, 5], "confidence": 0.5})
+    app = PortfolioExplorer(pf, seg, lang="en", as_of=AS_OF)
+    app.controls["stage"].value = ("M1",)
+    sub = app.filtered_portfolio()
+    assert sorted(sub.accounts["account_id"]) == ["b", "e"] and list(sub.payments["account_id"]) == ["b"]
+    table, notes, period = app.analysis("repayment")
+    m1 = table.set_index(app.pb.text("report.bucket", "en")).loc[app.pb.label("stage", "M1", "en")]
+    # by hand: b and e are M1; collected 200 of (800 + 200) + 2500
+    assert m1[app.pb.text("report.repayment_rate", "en")] == f"{200 / 3500:.1%}"
+    assert m1[app.pb.text("report.accounts", "en")] == "2"
+    eff, _, _ = app.analysis("effectiveness")
+    assert eff[app.pb.text("report.actions", "en")].tolist() == ["1"]  # c's call is filtered out
+    _, notes, _ = app.analysis("delinquency")
+    assert notes == [app.pb.text("missing.history", "en")]
+    for name in ANALYSIS_TABS:  # every tab renders in both languages, escaped
+        assert "<script" not in app.analysis_html(name)

@@ -42,7 +42,7 @@ seg = playbook.segment(prep, as_of, lang=lang)
 if interactive:
     from playbook.widgets import PortfolioExplorer
 
-    app = PortfolioExplorer(pf, seg, lang=lang, features=prep.features)
+    app = PortfolioExplorer(pf, seg, lang=lang, features=prep.features, as_of=as_of)
     display(app.widget)
 else:
     from playbook.widgets.explorer import static_view

@@ -19,13 +19,15 @@ from .common import LabelledApp, bar_svg, download_link, label_map, money, numbe
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["ASSESSED", "PortfolioExplorer", "static_view"]
+__all__ = ["ANALYSIS_TABS", "ASSESSED", "PortfolioExplorer", "static_view"]
 
 FILTERS = ("stage", "team", "behaviour_type", "contactability", "product")
 #: dimensions no rule can assign from the data: the collector assesses them on the call
 ASSESSED = ("communication_style", "b2b_type")
 #: rows of the drill-down list
 PICK_ROWS = 50
+#: the monthly report's analyses, one tab each, on the filtered accounts
+ANALYSIS_TABS = ("repayment", "delinquency", "promises", "value", "effectiveness", "forecast")
 
 
 @share_docs
@@ -48,13 +50,17 @@ class PortfolioExplorer(LabelledApp):
     features : pandas.DataFrame, optional
         The features the segments came from: the drill-down then shows the observed facts
         (with their values) behind the behavioural type.
+    as_of : date-like, optional
+        The day the analysis tabs are as of; default the last day with data.
     """
 
     section = "explorer"
 
     def __init__(self, portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh",
-                 playbook: Playbook | None = None, features: pd.DataFrame | None = None) -> None:
+                 playbook: Playbook | None = None, features: pd.DataFrame | None = None,
+                 as_of: str | pd.Timestamp | None = None) -> None:
         self.portfolio, self.lang = portfolio, lang
+        self.as_of = pd.Timestamp(as_of).normalize() if as_of is not None else _data_day(portfolio)
         self.features = features
         self.pb = playbook or load_playbook()
         acc = portfolio.accounts.set_index("account_id").reindex(segments["account_id"])
@@ -172,6 +178,95 @@ class PortfolioExplorer(LabelledApp):
             part = np.argpartition(-self._priority[idx], n - 1)[:n]
             idx = idx[part]
         return idx[np.lexsort((idx, -self._priority[idx]))]
+
+    def filtered_portfolio(self) -> Portfolio:
+        """The portfolio restricted to the filtered accounts (every table).
+
+        Returns
+        -------
+        Portfolio
+            The same tables, only the rows of the accounts passing every filter.
+        """
+        ids = set(self._ids[self.mask()])
+        pf = self.portfolio
+        keep = {t: f[f["account_id"].isin(ids)] for t, f in pf.tables().items()}
+        return Portfolio(keep["accounts"], keep["interactions"], keep["payments"], keep["history"],
+                         sources=pf.sources, timezone=pf.timezone)
+
+    def analysis(self, name: str) -> tuple[pd.DataFrame | None, list[str], str]:
+        """One analysis of the monthly report on the filtered accounts.
+
+        Parameters
+        ----------
+        name : str
+            One of ``ANALYSIS_TABS``: ``repayment``, ``delinquency``, ``promises``,
+            ``value``, ``effectiveness``, ``forecast``.
+
+        Returns
+        -------
+        table : pandas.DataFrame or None
+            The analysis's key figures, headers in the app's language (None when n/a).
+        notes : list of str
+            What could not be computed, and why.
+        period : str
+            The period the figures cover.
+        """
+        from .. import analysis as A
+
+        if name not in ANALYSIS_TABS:
+            raise ValueError(f"unknown analysis {name!r}; known: {', '.join(ANALYSIS_TABS)}")
+        pf = self.filtered_portfolio()
+        if len(pf.accounts) == 0:
+            return None, [self.pb.text("report.no_accounts", self.lang)], ""
+        if name == "forecast":
+            return self._forecast(pf)
+        fn = A.ANALYSES[name]
+        kw = {"segments": self.segments[self.segments["account_id"].isin(pf.accounts["account_id"])]} if name == "value" else {}
+        res = fn(pf, as_of=self.as_of, playbook=self.pb, **kw)
+        period = f"{res.period.get('start', '')} ~ {res.period.get('end', '')}" if res.period.get("start") else ""
+        notes = [self.pb.text(f"missing.{table}", self.lang) for table in dict.fromkeys(res.needs)]
+        return (_analysis_table(name, res, self.pb, self.lang) if res.tables else None), notes, period
+
+    def _forecast(self, pf: Portfolio) -> tuple[pd.DataFrame | None, list[str], str]:
+        from ..forecast import book_at, fit_roll, project
+        from ..schema import BUCKETS
+
+        h = pf.history[pf.history["month"] <= self.as_of.to_period("M").to_timestamp()]
+        if h["month"].nunique() < 2:
+            return None, [self.pb.text("missing.history", self.lang)], ""
+        last = h["month"].max()
+        fc = project(fit_roll(h, months=6), book_at(h, last), horizon=6, draws=200, method="months", seed=0)
+        t = lambda k: self.pb.text(f"report.{k}", self.lang)  # noqa: E731
+        names = {c: self.pb.label("stage", c, self.lang) for c in BUCKETS}
+        rows = []
+        for step in range(1, 7):
+            g = fc[fc["step"] == step].set_index("bucket")
+            row = {t("months_ahead"): f"{last + pd.DateOffset(months=step):%Y-%m}"}
+            for b in BUCKETS:
+                row[names[b]] = f"{g.loc[b, 'accounts']:,.0f} ({g.loc[b, 'accounts_lo']:,.0f}–{g.loc[b, 'accounts_hi']:,.0f})"
+            rows.append(row)
+        return pd.DataFrame(rows), [], f"{last:%Y-%m} + 1-6"
+
+    def analysis_html(self, name: str) -> str:
+        """One analysis on the filtered accounts as escaped HTML: period, table, n/a notes."""
+        table, notes, period = self.analysis(name)
+        parts = [f"<p style='color:#555;font-size:.85em'><b>{html.escape(self.pb.text('report.period', self.lang))}</b> "
+                 f"{html.escape(period or 'n/a')} · <b>{html.escape(self.pb.text('report.denominator', self.lang))}</b> "
+                 f"{html.escape(self.pb.text(f'report.den_{name}', self.lang))}</p>"]
+        parts += [f"<p style='color:#8a5a00'>n/a: {html.escape(n)}</p>" for n in notes]
+        if table is not None and len(table):
+            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+            body = "".join("<tr>" + "".join(f"<td style='text-align:{'left' if i == 0 else 'right'}'>{html.escape(str(v))}</td>"
+                                            for i, v in enumerate(r)) + "</tr>" for r in table.itertuples(index=False))
+            parts.append(f"<table class='pb-analysis' cellpadding='4'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        return "".join(parts)
+
+    def show_analysis(self) -> None:
+        """Fill the open analysis tab for the current filter (nothing while the section is closed)."""
+        if getattr(self, "analyses_box", None) is None or self.analyses_box.selected_index is None:
+            return
+        i = self.analysis_tabs.selected_index or 0
+        self.analysis_tabs.children[i].value = self.analysis_html(ANALYSIS_TABS[i])
 
     def export_frame(self) -> pd.DataFrame:
         """The filtered list as a person reads it: translated headers, category names
@@ -293,8 +388,16 @@ class PortfolioExplorer(LabelledApp):
         assess_box = w.VBox([w.HTML(f"<b>{html.escape(self.text('assessed_title'))}</b> "
                                     f"<small>{html.escape(self.text('assessed_note'))}</small>"),
                              w.HBox(list(self.assess_controls.values())), self.assess_hint])
+        self.analysis_tabs = w.Tab(children=[w.HTML() for _ in ANALYSIS_TABS])
+        for i, name in enumerate(ANALYSIS_TABS):
+            self.analysis_tabs.set_title(i, self.pb.text(f"report.name_{name}", self.lang))
+        self.analysis_tabs.add_class("pb-analyses")
+        self.analyses_box = w.Accordion(children=[self.analysis_tabs], selected_index=None)
+        self.analyses_box.set_title(0, self.pb.text("report.analyses", self.lang))
+        self.analysis_tabs.observe(lambda _: self.show_analysis(), names="selected_index")
+        self.analyses_box.observe(lambda _: self.show_analysis(), names="selected_index")
         self.widget = w.VBox([filters, self.controls["balance"], self.count, w.HBox([self.table, self.chart]),
-                              self.pick, assess_box, self.timeline,
+                              self.analyses_box, self.pick, assess_box, self.timeline,
                               w.HBox([self.export_fmt, self.export_btn]), self.download])
         self.update()
 
@@ -315,6 +418,7 @@ class PortfolioExplorer(LabelledApp):
         self._draw(m)
         self.download.value = ""  # a link made before the change would download another list
         self.last_update_ms = (time.perf_counter() - t0) * 1000
+        self.show_analysis()  # only when the analyses are open: they take longer than a filter change
 
     def _draw(self, m: np.ndarray) -> None:
         """The accounts-per-type bar chart as inline SVG (drawn by the browser: fast, and
@@ -407,6 +511,59 @@ class PortfolioExplorer(LabelledApp):
         rows = int(self.mask().sum())
         self.download.value = download_link(data, name, mime, f"{name} · {rows:,} {self.text('rows')}")
         return self.download.value
+
+
+def _data_day(pf: Portfolio) -> pd.Timestamp:
+    """The last day the portfolio has data for (interactions, payments, else history's last month end)."""
+    days = [f[c].max() for f, c in ((pf.interactions, "ts"), (pf.payments, "paid_at")) if len(f)]
+    days = [pd.Timestamp(d).tz_convert(pf.timezone or "UTC").tz_localize(None) if pd.Timestamp(d).tzinfo else pd.Timestamp(d)
+            for d in days]
+    if days:
+        return max(days).normalize()
+    if len(pf.history):
+        return (pf.history["month"].max() + pd.offsets.MonthEnd(0)).normalize()
+    return pd.Timestamp.today().normalize()
+
+
+def _analysis_table(name: str, res, pb: Playbook, lang: str) -> pd.DataFrame | None:  # noqa: ANN001
+    """The key figures of one analysis result, headers in ``lang`` (the report's labels)."""
+    from ..formatting import fmt_int, fmt_rate
+
+    t = lambda k: pb.text(f"report.{k}", lang)  # noqa: E731
+    stage = lambda b: pb.label("stage", str(b), lang) if str(b) in pb.dimension("stage").ids else str(b)  # noqa: E731
+    tab = res.tables
+    if name == "repayment":
+        b = tab["by_bucket"]
+        return pd.DataFrame({t("bucket"): b["bucket"].map(stage), t("accounts"): b["accounts"].map(fmt_int),
+                             t("outstanding"): b["outstanding"].map(lambda v: money(v, pb, lang)),
+                             t("collected"): b["collected"].map(lambda v: money(v, pb, lang)),
+                             t("repayment_rate"): b["repayment_rate"].map(fmt_rate), t("payer_rate"): b["payer_rate"].map(fmt_rate)})
+    if name == "delinquency":
+        d = tab.get("months_delinquent")
+        if d is None:
+            a = tab["amount"]
+            return pd.DataFrame({t("overdue_band"): a["band"].astype(str), t("accounts"): a["accounts"].map(fmt_int),
+                                 t("share"): a["share"].map(fmt_rate)})
+        return pd.DataFrame({t("months_delinquent"): d["months_delinquent"], t("accounts"): d["accounts"].map(fmt_int),
+                             t("share"): d["share"].map(fmt_rate)})
+    if name == "promises":
+        parts = []
+        for key, col, label in (("by_amount", "amount_band", "amount_band"), ("by_days", "days_band", "days_band"),
+                                ("by_broken_before", "broken_before_band", "broken_before")):
+            d = tab[key]
+            d = d[d["promises"] > 0]
+            parts.append(pd.DataFrame({t("promises"): [f"{t(label)}: {v}" for v in d[col].astype(str)],
+                                       "n": d["promises"].map(fmt_int), t("kept_rate"): d["kept_rate"].map(fmt_rate)}))
+        out = pd.concat(parts, ignore_index=True)
+        return out.set_axis([" ", t("promises"), t("kept_rate")], axis=1)
+    if name == "value":
+        d = tab["deciles"]
+        return pd.DataFrame({t("decile"): d["decile"], t("accounts"): d["accounts"].map(fmt_int),
+                             t("value_share"): d["value_share"].map(fmt_rate), t("balance_share"): d["balance_share"].map(fmt_rate)})
+    d = tab["by_attempt"]
+    return pd.DataFrame({t("attempt"): d["attempt_band"], t("actions"): d["actions"].map(fmt_int),
+                         t("rpc_rate"): d["rpc_rate"].map(fmt_rate),
+                         t("yield_per_action"): d["yield_per_action"].map(lambda v: money(v, pb, lang))})
 
 
 @share_docs
