@@ -336,11 +336,50 @@ def _mapping_problems(exc: ValidationError) -> str:
 
 
 def _request(mapping: Mapping, timezone: str | None = None, as_of: Any = None,
-             window_days: int | None = None) -> ReadRequest:
+             window_days: int | None = None, skip: dict[str, frozenset[str]] | None = None) -> ReadRequest:
     """What the readers need: names per table, the text encoding, the queries and their parameters."""
     return ReadRequest(names={t: mapping.files.get(t, t) for t in TABLES},
                        named=frozenset(mapping.files), encoding=mapping.encoding, queries=dict(mapping.sql),
-                       as_of=as_of, window_days=window_days, timezone=timezone)
+                       as_of=as_of, window_days=window_days, timezone=timezone, skip=skip or {})
+
+
+def _skipped_sources(mapping: Mapping, skip: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Per table, the source columns that feed only skipped contract columns (not read at all)."""
+    out = {}
+    for table, names in skip.items():
+        fields = mapping.fields.get(table, {})
+        renames = {foreign: [tg] if isinstance(tg, str) else list(tg)
+                   for foreign, tg in mapping.columns.get(table, {}).items()}
+        feeds: set[str] = set()
+        for n in names:
+            f = fields.get(n)
+            if f is not None and (f.source or f.expr or f.value is not None):
+                feeds |= {f.source} if f.source else set(parse(f.expr).names) if f.expr else set()
+            else:
+                feeds |= {foreign for foreign, tg in renames.items() if n in tg} or {n}
+        needed = {foreign for foreign, tg in renames.items() if not set(tg) <= names}
+        for target, f in fields.items():
+            if target not in names:
+                needed |= ({f.source} if f.source else set()) | (set(parse(f.expr).names) if f.expr else set())
+        out[table] = frozenset(feeds - needed)
+    return out
+
+
+def _check_skip(skip: Any, spec: dict[str, list[Col]]) -> dict[str, frozenset[str]]:
+    """``skip`` as {table: frozenset of contract columns}; required columns cannot be skipped."""
+    if skip is None:
+        return {}
+    if not isinstance(skip, dict):
+        raise ArgumentError("skip", skip, "a dict of table -> contract columns, e.g. {'interactions': ['message']}")
+    out = {}
+    for table, names in skip.items():
+        check_choice("skip", table, TABLES)
+        optional = [c.name for c in spec[table] if not c.required]
+        for n in names:
+            if n not in optional:
+                raise ArgumentError(f"skip[{table!r}]", n, optional)
+        out[table] = frozenset(names)
+    return out
 
 
 def _effective_timezone(mapping: Mapping, pb: Playbook) -> str:
@@ -534,7 +573,7 @@ def _double_encoded(s: pd.Series) -> pd.Series:
 
 
 def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timezone: str,
-             notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+             notes: list[str], skipped: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Rename, map codes, coerce and check one raw table; returns (accepted, errors, read)."""
     t = _Table(table, raw, mapping, timezone, notes)
     n = t.n
@@ -548,7 +587,7 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
                                           value=pd.NA if p.get("value") is None else p["value"], reason=p["reason"])]))
     used = {f.source or (None if (f.expr or f.value is not None) else name) for name, f in fields.items()}
     used |= {name for f in fields.values() if f.expr for name in parse(f.expr).names}
-    extra = [c for c in sources if c not in canon and c not in used]
+    extra = [c for c in sources if c not in canon and c not in used and c not in skipped]
     if extra:
         t.note(f"ignored columns not in the data contract: {', '.join(map(str, extra))}")
 
@@ -761,7 +800,7 @@ def _empty(cols: list[Col]) -> pd.DataFrame:
 def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = None, *,
                    on_error: Literal["raise", "keep_valid"] = "raise",
                    playbook: Playbook | None = None, as_of: Any = None,
-                   window_days: int | None = None) -> Portfolio:
+                   window_days: int | None = None, skip: dict[str, list[str]] | None = None) -> Portfolio:
     """Load a portfolio and validate it against the data contract.
 
     Parameters
@@ -789,6 +828,11 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     window_days : int, optional
         The days before the end of ``as_of`` the caller counts events over: a database
         source binds their start to the queries' ``:window_start`` (``None``: every row).
+    skip : dict of str to list of str, optional
+        Optional contract columns a caller does not need, per table, e.g.
+        ``{"interactions": ["message"]}`` for segmentation, which never reads the message
+        text. They are not read (where the format allows) nor checked, and are absent
+        from the returned tables, so that a computation that needs them fails loudly.
 
     Returns
     -------
@@ -808,7 +852,10 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     pb = playbook if playbook is not None else load_playbook()
     zone = _effective_timezone(m, pb)
     spec = contract(pb.disposition_ids())
-    read = read_source(source, _request(m, zone, as_of, window_days))
+    skipped = _check_skip(skip, spec)
+    spec = {t: [c for c in cols if c.name not in skipped.get(t, ())] for t, cols in spec.items()}
+    skipped_sources = _skipped_sources(m, skipped)
+    read = read_source(source, _request(m, zone, as_of, window_days, skipped_sources))
     raws, digests, notes = read.tables, read.digests, list(read.notes)
     shown = redact(source)  # a database URL without its password
     if "accounts" not in raws:
@@ -824,7 +871,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
             notes.append(f"{t}: not found; treated as empty")
             frames[t] = _empty(spec[t])
             continue
-        acc, err, n = _prepare(t, raws[t], spec[t], m, zone, notes)
+        acc, err, n = _prepare(t, raws[t], spec[t], m, zone, notes, skipped_sources.get(t, frozenset()))
         raws[t].frame = pd.DataFrame()  # the raw rows are no longer needed: free them early
         frames[t] = acc
         errors.append(err)

@@ -108,6 +108,9 @@ class ReadRequest:
         ``:window_start``; ``None``: every row.
     timezone : str, optional
         The business time zone the bound times are local to.
+    skip : Mapping[str, frozenset of str]
+        Per canonical table, source columns the command does not need: readers that can
+        leave columns out (Parquet) do not read them.
     """
 
     names: Mapping[str, str] = field(default_factory=lambda: {t: t for t in TABLES})
@@ -117,6 +120,7 @@ class ReadRequest:
     as_of: Any = None
     window_days: int | None = None
     timezone: str | None = None
+    skip: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def name_of(self, table: str) -> str:
         """The file, sheet or database table name to read ``table`` from."""
@@ -729,7 +733,13 @@ def _excel_checks(path: Path, sheet: str | int, frame: pd.DataFrame) -> tuple[li
 
 
 def _read_parquet(path: Path, request: ReadRequest) -> pd.DataFrame:
-    return pd.read_parquet(path)
+    skip = set().union(*(cols for t, cols in request.skip.items() if Path(request.name_of(t)).stem == path.stem))
+    if not skip:
+        return pd.read_parquet(path)
+    import pyarrow.parquet as pq
+
+    names = [c for c in pq.read_schema(path).names if c not in skip and not c.startswith("__index_level_")]
+    return pd.read_parquet(path, columns=names)
 
 
 # ------------------------------------------------------------------------ built-in registrations

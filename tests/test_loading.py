@@ -275,3 +275,34 @@ def test_coerce_refuses_unknown_zones_and_kinds():
         coerce(pd.Series(["2026-07-01"]), "date", "Mars/Olympus")
     with pytest.raises(ArgumentError, match="kind"):
         coerce(pd.Series(["1"]), "complex", "UTC")  # type: ignore[arg-type]
+
+
+def test_skipped_columns_are_not_loaded_and_do_not_change_segments(demo, tmp_path):
+    write_portfolio(demo, tmp_path / "pq")
+    write_portfolio(demo, tmp_path / "csv", fmt="csv")
+    full = load_portfolio(tmp_path / "pq")
+    for d in ("pq", "csv"):
+        part = load_portfolio(tmp_path / d, skip={"interactions": ["message", "agent_id"]})
+        assert "message" not in part.interactions and "agent_id" not in part.interactions
+        assert not any("ignored columns" in n for n in part.report.notes)  # skipped, not "not in the contract"
+        assert part.report.counts["read"].tolist() == full.report.counts["read"].tolist()
+        pd.testing.assert_frame_equal(part.interactions, full.interactions.drop(columns=["message", "agent_id"]))
+    pd.testing.assert_frame_equal(playbook.segment(part, "2026-11-29"), playbook.segment(full, "2026-11-29"))
+
+
+def test_a_renamed_source_feeding_a_skipped_column_is_not_read(tmp_path):
+    from playbook.loading import Mapping, _skipped_sources
+
+    m = Mapping.model_validate({"columns": {"interactions": {"msg_text": "message", "who": "agent_id"}},
+                      "fields": {"interactions": {"notes": {"from": "who"}}}})
+    # msg_text feeds only the skipped message; "who" also feeds notes, which is kept
+    assert _skipped_sources(m, {"interactions": frozenset({"message", "agent_id"})}) == {"interactions": frozenset({"msg_text"})}
+
+
+@pytest.mark.parametrize("skip", [{"interactions": ["ts"]}, {"loans": ["message"]}, ["message"]])
+def test_skipping_a_required_or_unknown_column_is_refused(demo, tmp_path, skip):
+    from playbook.errors import ArgumentError
+
+    write_portfolio(demo, tmp_path)
+    with pytest.raises(ArgumentError, match="skip"):
+        load_portfolio(tmp_path, skip=skip)
