@@ -39,7 +39,8 @@ _SHARES = {"hostile_share": "hostile_count", "refuse_share": "refuse_count", "di
            "angry_share": "angry_tone_count", "polite_share": "polite_tone_count"}
 # attempts that rang out unanswered (the line works) versus a dead line (off, wrong number)
 _UNANSWERED = ("no_answer", "busy", "voicemail", "not_home")
-_TONE_COUNTS = {"angry_tone_count": "angry", "polite_tone_count": "polite", "upset_tone_count": "upset"}
+_TONE_COUNTS = {"angry_tone_count": "angry", "polite_tone_count": "polite", "upset_tone_count": "upset",
+                "evasive_tone_count": "evasive"}
 _NS_DAY = NS_DAY
 
 

@@ -124,6 +124,21 @@ def test_notes_alone_carry_the_seed_cues():
     assert seg["behaviour_type"].to_dict() == {"V": "victim", "P": "serial_promiser", "S": "sophisticated"}
 
 
+
+def test_recorded_tone_counts_for_the_seed_types_it_describes():
+    """Tone recorded beside conversations coded without an outcome: an evasive tone is the
+    evasive debtor's (顾左右而言他), an upset one the victim's (安抚其冷静), an angry one the
+    hostile debtor's (态度强硬)."""
+    accounts = [{"account_id": x, "dpd": 50} for x in "EVH"]
+    its = [c for x in "EVH" for c in calls(x, "2026-11-20", ["rpc", "rpc"])]
+    pf = tiny_portfolio(accounts, its)
+    it = pf.interactions.copy()
+    it["tone"] = ["evasive"] * 2 + ["upset"] * 2 + ["angry"] * 2
+    seg = segment(playbook.Portfolio(pf.accounts, it, pf.payments, pf.history), AS_OF).set_index("account_id")
+    assert seg["behaviour_type"].to_dict() == {"E": "evasive", "V": "victim", "H": "hostile"}
+    assert seg.loc["E", "reason_behaviour_type"] == "evasive_tone"
+    assert seg.loc["V", "reason_behaviour_type"] == "victim_upset"
+
 def test_reason_text_names_the_cues_and_the_values():
     pf = tiny_portfolio([{"account_id": "H", "dpd": 45}], calls("H", "2026-11-20", ["hostile", "hostile", "rpc", "refuse"]))
     seg = segment(pf, AS_OF)

@@ -100,7 +100,7 @@ def test_new_codes_unanswered_and_tone_are_counted():
         assert f[col] == 1, col
     assert f["deflect_share"] == pytest.approx(1 / 6)
     assert f["unanswered_count"] == 2 and f["unanswered_share"] == pytest.approx(2 / 9)  # power_off is a dead line
-    assert (f["angry_tone_count"], f["polite_tone_count"], f["upset_tone_count"]) == (2, 2, 0)
+    assert (f["angry_tone_count"], f["polite_tone_count"], f["upset_tone_count"], f["evasive_tone_count"]) == (2, 2, 0, 1)
     assert f["angry_share"] == pytest.approx(2 / 6)
 
 
