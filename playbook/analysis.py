@@ -316,7 +316,7 @@ def delinquency_profile(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp
         return res
     h = pf.history[pf.history["month"] <= prep.as_of.to_period("M").to_timestamp()]
     last = h["month"].max()
-    first = last - pd.DateOffset(months=months - 1)
+    first = max(last - pd.DateOffset(months=months - 1), h["month"].min())
     h = h[h["month"] >= first]
     grid = pd.date_range(first, last, freq="MS")
     ids, acode = np.unique(h["account_id"].astype(str).to_numpy(), return_inverse=True)

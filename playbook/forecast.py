@@ -138,8 +138,15 @@ def _draw_rows(counts: np.ndarray, rng: np.random.Generator, prior: float) -> np
     return out
 
 
+def _growth(fb: np.ndarray, tb: np.ndarray, shrink: float, mean_from: float) -> np.ndarray:
+    """Balance growth per (from, to) cell, with ``shrink`` pseudo-transitions of average
+    balance that keep their balance: a cell seen a few times does not compound its noise."""
+    w = shrink * mean_from
+    return (tb + w) / (fb + w) if w > 0 else np.where(fb > 0, tb / np.where(fb > 0, fb, 1), 1.0)
+
+
 def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int = 1000, level: float = 0.9,
-            method: str = "dirichlet", seed: int = 0, prior: float = 0.5) -> pd.DataFrame:
+            method: str = "dirichlet", seed: int = 0, prior: float = 0.5, shrink: float = 30) -> pd.DataFrame:
     """Project accounts and balances per bucket ``horizon`` months ahead, with intervals.
 
     Parameters
@@ -163,6 +170,9 @@ def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int =
         Seed of the random generator.
     prior : float
         Dirichlet prior added to every count.
+    shrink : float
+        Pseudo-transitions (of the average balance, balance unchanged) added to each cell
+        when estimating how balances grow or shrink per transition; 0 uses the raw ratios.
 
     Returns
     -------
@@ -174,8 +184,9 @@ def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int =
 
     Notes
     -----
-    Point forecast: ``n_{t+1} = n_t P`` (accounts) and ``b_{t+1} = b_t F`` (balances, F
-    the balance flow of :attr:`RollFit.flow`). Intervals are the ``(1 - level) / 2`` and
+    Point forecast: ``n_{t+1} = n_t P`` (accounts) and ``b_{t+1} = b_t F`` (balances:
+    ``F[i, j]`` = share of bucket i's balance moving to j x that cell's balance growth,
+    shrunk toward no change by ``shrink``; with ``shrink=0`` F is :attr:`RollFit.flow`). Intervals are the ``(1 - level) / 2`` and
     ``(1 + level) / 2`` quantiles over the draws; the balance draws scale each drawn count
     row by the fitted balance per transition.
     """
@@ -195,8 +206,9 @@ def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int =
             p_hat[i] = np.eye(_K)[i]
     # balance per transition: what one unit of from-balance becomes, per (i, j)
     fb, tb = fit.from_balance.sum(axis=0), fit.to_balance.sum(axis=0)
+    mean_from = fb.sum() / max(pooled.sum(), 1)
+    growth = _growth(fb, tb, shrink, mean_from)
     with np.errstate(invalid="ignore", divide="ignore"):
-        growth = np.where(fb > 0, tb / np.where(fb > 0, fb, 1), 1.0)
         bal_share = np.where(fb.sum(axis=1, keepdims=True) > 0, fb / np.where(fb.sum(axis=1, keepdims=True) > 0,
                                                                                 fb.sum(axis=1, keepdims=True), 1), 0)
     f_hat = bal_share * growth
@@ -218,8 +230,8 @@ def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int =
             c, fbd, tbd = pooled, fb, tb
         p = _draw_rows(c, rng, prior)
         # balance shares drawn with the row's account count as concentration
+        g = _growth(fbd, tbd, shrink, mean_from)
         with np.errstate(invalid="ignore", divide="ignore"):
-            g = np.where(fbd > 0, tbd / np.where(fbd > 0, fbd, 1), growth)
             share = np.where(fbd.sum(axis=1, keepdims=True) > 0,
                              fbd / np.where(fbd.sum(axis=1, keepdims=True) > 0, fbd.sum(axis=1, keepdims=True), 1), 0)
         fdraw = np.empty((_K, _K))
