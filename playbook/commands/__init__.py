@@ -46,10 +46,12 @@ def window_days(a: argparse.Namespace) -> int | None:
     return features
 
 
-def load(a: argparse.Namespace, *, notes: bool = True):  # noqa: ANN201 - a Portfolio, imported lazily
-    """Load ``a.data`` (with ``a.mapping``); print one note per missing table, saying what cannot be computed.
+def load(a: argparse.Namespace, *, notes: bool = True, skip: dict[str, list[str]] | None = None):  # noqa: ANN201
+    """Load ``a.data`` (with ``a.mapping``) as a Portfolio; print one note per missing table, saying what
+    cannot be computed.
 
     The command's ``--as-of`` and :func:`window_days` are bound to a database mapping's queries.
+    ``skip``: optional contract columns the command does not read (see ``load_portfolio``).
     """
     from ..content import load_playbook
     from ..loading import load_portfolio
@@ -59,7 +61,8 @@ def load(a: argparse.Namespace, *, notes: bool = True):  # noqa: ANN201 - a Port
         from .._checks import check_date
 
         as_of = check_date("--as-of", as_of)
-    pf = load_portfolio(a.data, getattr(a, "mapping", None), as_of=as_of, window_days=window_days(a))
+    pf = load_portfolio(a.data, getattr(a, "mapping", None), as_of=as_of, window_days=window_days(a),
+                        skip=skip)
     if notes:
         pb = load_playbook()
         for table in pf.missing:
