@@ -325,7 +325,7 @@ class SQLReader(Reader):
 
         params = sql.bind_values(as_of=request.as_of, window_days=request.window_days, timezone=request.timezone)
         db = sql.read_database(source, queries=request.queries, names=request.names, named=request.named,
-                               params=params, timezone=request.timezone, driver=self.driver)
+                               params=params, timezone=request.timezone, driver=self.driver, skip=request.skip)
         result = ReadResult(notes=db.notes)
         for t, frame in db.frames.items():
             frame.columns = _dedupe([str(c) for c in frame.columns])  # the header keeps repeats, to refuse them

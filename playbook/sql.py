@@ -441,8 +441,10 @@ def _fetch_connectorx(db: Database, query: str, params: Mapping[str, Any], chunk
 
     scheme, rest = db.url.split("://", 1)
     base = scheme.split("+", 1)[0]
-    url = ("postgresql://" if base in ("postgresql", "postgres") else "mysql://" if base in ("mysql", "mariadb")
-           else base + "://") + rest
+    pg = base in ("postgresql", "postgres")
+    url = ("postgresql://" if pg else "mysql://" if base in ("mysql", "mariadb") else base + "://") + rest
+    if pg and timezone and "options=" not in rest:  # the session's zone, as SET TIME ZONE on the other paths
+        url += ("&" if "?" in rest else "?") + "options=" + quote(f"-c TimeZone={timezone}", safe="")
     return cx.read_sql(url, _inline(query, params), return_type="arrow")
 
 
@@ -524,7 +526,7 @@ class DatabaseRead:
 def read_database(source: str, *, queries: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None,
                   named: frozenset[str] = frozenset(), params: Mapping[str, Any] | None = None,
                   timezone: str | None = None, driver: str | None = None,
-                  chunk_rows: int = CHUNK_ROWS) -> DatabaseRead:
+                  chunk_rows: int = CHUNK_ROWS, skip: Mapping[str, frozenset[str]] | None = None) -> DatabaseRead:
     """Read the canonical tables from a database: by the mapping's query, else by table name.
 
     Parameters
@@ -549,6 +551,10 @@ def read_database(source: str, *, queries: Mapping[str, str] | None = None, name
         installed that serves the URL.
     chunk_rows : int
         Rows per chunk on the SQLAlchemy path.
+    skip : Mapping[str, frozenset of str], optional
+        Per canonical table, source columns the command does not need: a table read by
+        name selects only the others; a query's result leaves them out before it is
+        converted (the query itself is run as written).
 
     Returns
     -------
@@ -575,8 +581,9 @@ def read_database(source: str, *, queries: Mapping[str, str] | None = None, name
     out = DatabaseRead(label=db.label)
     plain = [t for t in TABLES if t not in queries]
     statements: dict[str, tuple[str, str]] = {t: (q, f"{t} (sql query)") for t, q in queries.items()}
+    skip = {t: frozenset(c) for t, c in (skip or {}).items()}
     if plain:
-        present = _table_names(db, plain, names)
+        present = _table_names(db, plain, names, skip)
         for t in plain:
             name = names.get(t, t)
             if name in present:
@@ -591,12 +598,16 @@ def read_database(source: str, *, queries: Mapping[str, str] | None = None, name
         if t not in statements:
             continue
         query, label = statements[t]
-        table, used = _fetch(db, chosen, t, query, values, chunk_rows, timezone, out.notes)
-        out.frames[t] = _to_frame(table)
+        fetched = list(_fetch(db, chosen, t, query, values, chunk_rows, timezone, out.notes))
+        used, n = fetched[1], fetched[0].num_rows
+        out.header[t] = list(fetched[0].column_names)
+        unused = [c for c in out.header[t] if c in skip.get(t, ())]
+        if unused:
+            fetched[0] = fetched[0].drop_columns(unused)
+        out.frames[t] = _to_frame(fetched)  # takes the Arrow table out of ``fetched``: freed while converted
         out.labels[t] = label
-        out.header[t] = list(table.column_names)
         if t in queries:
-            out.notes.append(f"{t}: {table.num_rows} rows read by the mapping's query"
+            out.notes.append(f"{t}: {n} rows read by the mapping's query"
                              + (f" ({shown})" if query_parameters(query) else "")
                              + ("" if used is chosen else f" through {used.description}"))
     return out
@@ -633,8 +644,10 @@ def _reason(db: Database, exc: BaseException) -> str:
     return f"{type(getattr(exc, 'orig', None) or exc).__name__}: {db.scrub(text)}"
 
 
-def _table_names(db: Database, tables: list[str], names: Mapping[str, str]) -> dict[str, str]:
-    """The requested database tables that exist, each with the query reading it whole."""
+def _table_names(db: Database, tables: list[str], names: Mapping[str, str],
+                 skip: Mapping[str, frozenset[str]]) -> dict[str, str]:
+    """The requested database tables that exist, each with the query reading it (every column
+    but those in ``skip``)."""
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
@@ -648,7 +661,10 @@ def _table_names(db: Database, tables: list[str], names: Mapping[str, str]) -> d
                     name = names.get(t, t)
                     schema, _, bare = name.rpartition(".")
                     if insp.has_table(bare, schema=schema or None) or bare in insp.get_view_names(schema=schema or None):
-                        stmt = sa.select(sa.text("*")).select_from(sa.table(bare, schema=schema or None))
+                        cols = [c["name"] for c in insp.get_columns(bare, schema=schema or None)]
+                        keep = [c for c in cols if c not in skip.get(t, ())]
+                        what = [sa.column(c) for c in keep] if len(keep) < len(cols) else [sa.text("*")]
+                        stmt = sa.select(*what).select_from(sa.table(bare, schema=schema or None))
                         found[name] = str(stmt.compile(dialect=engine.dialect))
                 return found
         finally:
@@ -659,14 +675,27 @@ def _table_names(db: Database, tables: list[str], names: Mapping[str, str]) -> d
         raise SourceError(db.label, f"cannot connect: {_reason(db, exc)}") from None
 
 
-def _to_frame(table: Any) -> Any:
-    """An Arrow table as the loader reads a Parquet file: decimals as floats, dates as timestamps."""
+def _to_frame(holder: list) -> Any:
+    """The Arrow table ``holder[0]`` as the loader reads a Parquet file (decimals as floats,
+    dates as timestamps); the table is taken out of ``holder`` and its buffers are released
+    column by column as they are converted, so the rows are not held twice."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    table = holder[0]
+    holder[0] = None
     cols = []
     for col in table.columns:
         t = col.type
+        if isinstance(t, pa.BaseExtensionType):  # e.g. ADBC's PostgreSQL numeric: text in an opaque type
+            numeric = getattr(t, "type_name", "") in ("numeric", "decimal")
+            col = pa.chunked_array([c.storage for c in col.chunks], type=t.storage_type)
+            if numeric:
+                try:
+                    col = pc.cast(col, pa.float64())
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass  # e.g. Infinity: left as text, which the loader reads or reports
+            t = col.type
         if pa.types.is_decimal(t):
             col = pc.cast(col, pa.float64())
         elif pa.types.is_date(t):
@@ -678,5 +707,10 @@ def _to_frame(table: Any) -> Any:
         elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
             col = pc.cast(col, pa.string())
         cols.append(col)
-    frame = pa.table(cols, names=table.column_names).to_pandas()
+    names = table.column_names
+    table = col = None
+    converted = pa.table(cols, names=names)
+    del cols
+    frame = converted.to_pandas(self_destruct=True, split_blocks=True)
+    pa.default_memory_pool().release_unused()
     return frame

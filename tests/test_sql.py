@@ -333,6 +333,45 @@ def test_a_windowed_query_reads_only_the_window(pg, foreign, days):
     assert any(f"interactions: {expected} rows read by the mapping's query" in n for n in got.report.notes)
 
 
+@pytest.mark.parametrize("driver", ["adbc", "connectorx", "sqlalchemy"])
+def test_a_window_on_a_timestamptz_column_is_local_to_the_business_zone(pg, foreign, driver):
+    """Bound times are local times of the mapping's zone, also against a column with a zone
+    (every driver's session runs in that zone)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg.url("postgresql+psycopg"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS call_log_tz AS "
+                             "SELECT *, call_time AT TIME ZONE 'Asia/Shanghai' AS call_time_tz FROM call_log")
+    engine.dispose()
+    m = read_mapping(MAPPING).model_copy(update={"sql": {
+        "accounts": "SELECT * FROM loan_master WHERE is_deleted = 0",
+        "interactions": "SELECT loan_no, call_time_tz AS call_time, channel, direction, party, result_code "
+                        "FROM call_log_tz WHERE call_time_tz >= :window_start AND call_time_tz < :as_of_end"}})
+    with readers.registered("postgresql", readers.SQLReader(driver=driver)):
+        got = load_portfolio(pg.url(), m, as_of=AS_OF, window_days=30)
+    calls = foreign["call_log"]
+    start = pd.Timestamp("2026-10-31")
+    expected = int(((calls["call_time"] >= start) & (calls["call_time"] < pd.Timestamp("2026-11-30"))).sum())
+    assert len(got.interactions) == expected
+    assert got.interactions["ts"].min() >= pd.Timestamp(start, tz=ZONE)
+
+
+def test_skipped_columns_are_not_selected_or_converted(pg, files):
+    """A column a command does not read is left out: by the query's result, and by a table read by name."""
+    counting = _Counting()
+    m = read_mapping(MAPPING).model_copy(update={"sql": {"accounts": "SELECT * FROM loan_master WHERE is_deleted = 0"},
+                                                 "files": {"interactions": "call_log"}})
+    with readers.registered("postgresql", counting):
+        got = load_portfolio(pg.url(), m, skip={"interactions": ["message", "notes"], "accounts": ["id_number"]})
+    assert "message" not in got.interactions and "notes" not in got.interactions
+    assert "id_number" not in got.accounts
+    assert "message" not in counting.frames["interactions"] and "id_number" not in counting.frames["accounts"]
+    want = load_portfolio(files, _file_mapping(), skip={"interactions": ["message", "notes"], "accounts": ["id_number"]})
+    pd.testing.assert_frame_equal(want.interactions.sort_values(["account_id", "ts", "channel"]).reset_index(drop=True),
+                                  got.interactions.sort_values(["account_id", "ts", "channel"]).reset_index(drop=True))
+
+
 class _Counting(readers.SQLReader):
     """The SQL reader, remembering the rows each table read and the request it got."""
 
@@ -345,6 +384,7 @@ class _Counting(readers.SQLReader):
         result = super().read(source, request)
         self.requests.append(request)
         self.rows = {t: len(r.frame) for t, r in result.tables.items()}
+        self.frames = {t: list(r.frame.columns) for t, r in result.tables.items()}
         return result
 
 
