@@ -172,3 +172,14 @@ def test_cli_analyse_json_on_the_lending_club_export(capsys):
     assert body["forecast"]["start_month"] == "2019-12"
     assert np.isclose(sum(r["accounts"] for r in body["forecast"]["projection"] if r["step"] == 1),
                       sum(r["accounts"] for r in body["analyses"]["delinquency"]["tables"]["by_month"][-1:]))
+
+
+def test_monthly_notebook_is_committed_clean_and_matches_its_twin():
+    import jupytext
+
+    nb_path = ROOT / "notebooks" / "monthly_analysis.ipynb"
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    assert all(not c.get("outputs") for c in nb["cells"])
+    assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    a, b = jupytext.read(nb_path), jupytext.read(nb_path.with_suffix(".py"))
+    assert [(c.cell_type, c.source.strip()) for c in a.cells] == [(c.cell_type, c.source.strip()) for c in b.cells]
