@@ -257,6 +257,13 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     f["promises_made"] = np.bincount(ppos, minlength=n).astype("float64")
     for i, s in enumerate(("kept", "broken", "pending")):
         f[f"promises_{s}"] = np.bincount(ppos[state == i], minlength=n).astype("float64")
+    lead = _promise_lead_days(ps, ps_in, pb.timezone_of(portfolio))
+    dated = ~np.isnan(lead)
+    n_dated = np.bincount(ppos[dated], minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["ptp_lead_days"] = np.where(n_dated > 0, np.bincount(ppos[dated], weights=lead[dated], minlength=n) / n_dated,
+                                      np.nan)
+    del lead, dated, n_dated
     with np.errstate(divide="ignore", invalid="ignore"):
         due = f["promises_kept"] + f["promises_broken"]
         f["ptp_kept_rate"] = np.where(due > 0, f["promises_kept"] / due, np.nan)
@@ -336,6 +343,15 @@ def _promise_positions(ps: pd.DataFrame, it: pd.DataFrame, pos: np.ndarray, ids:
                 if len(a) == len(b) and a.null_count == 0 and pc.all(pc.equal(a, b.cast(a.type))).as_py():
                     return pos[rows]
     return codes_of(ps["account_id"], ids)
+
+
+def _promise_lead_days(ps: pd.DataFrame, rows: np.ndarray, tz: str) -> np.ndarray:
+    """Days from each selected promise (its local day in ``tz``) to the date promised; NaN
+    for a promise without a date."""
+    when = ps["ts"][rows]
+    day = local_dates(when, tz).dt.normalize()
+    promised = ps["ptp_date"][rows]
+    return ((promised - day) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _note_hits(it: pd.DataFrame, pb: Playbook, inwin: np.ndarray) -> dict[str, np.ndarray]:

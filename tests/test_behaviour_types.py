@@ -139,6 +139,20 @@ def test_recorded_tone_counts_for_the_seed_types_it_describes():
     assert seg.loc["E", "reason_behaviour_type"] == "evasive_tone"
     assert seg.loc["V", "reason_behaviour_type"] == "victim_upset"
 
+
+def test_promise_dates_tell_tomorrow_from_next_month():
+    """保证还款型 promises for tomorrow (明天就还) and breaks it; 老练型 promises for next month
+    (下个月才能还款)."""
+    accounts = [{"account_id": "T", "dpd": 50}, {"account_id": "N", "dpd": 70}]
+    its = (calls("T", "2026-11-10", ["ptp"], ptp_amount=100.0, ptp_date="2026-11-11")
+           + calls("T", "2026-11-15", ["ptp"], ptp_amount=100.0, ptp_date="2026-11-16")
+           + calls("T", "2026-11-20", ["ptp"], ptp_amount=100.0, ptp_date="2026-11-21")
+           + calls("N", "2026-11-20", ["plan_request"]) + calls("N", "2026-11-22", ["ptp"], ptp_amount=500.0,
+                                                               ptp_date="2026-12-20"))
+    seg = segment(tiny_portfolio(accounts, its), AS_OF).set_index("account_id")
+    assert seg.loc["T", "behaviour_type"] == "serial_promiser" and "serial_tomorrow" in seg.loc["T", "type_cues"]
+    assert seg.loc["N", "behaviour_type"] == "sophisticated" and "sophisticated_next_month" in seg.loc["N", "type_cues"]
+
 def test_reason_text_names_the_cues_and_the_values():
     pf = tiny_portfolio([{"account_id": "H", "dpd": 45}], calls("H", "2026-11-20", ["hostile", "hostile", "rpc", "refuse"]))
     seg = segment(pf, AS_OF)

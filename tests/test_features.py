@@ -112,3 +112,17 @@ def test_note_lexicon_counts_each_matching_note_once_in_zh_and_en():
     f = derive_features(playbook.Portfolio(pf.accounts, it, pf.payments, pf.history), AS_OF).loc["A"]
     assert f["note_conditional_count"] == 2 and f["note_money_count"] == 1 and f["note_refuse_count"] == 0
     assert derive_features(pf, AS_OF).loc["A", "note_conditional_count"] == 0  # no notes column: nothing matches
+
+
+def test_promise_lead_days_is_the_mean_wait_from_promise_to_promised_date():
+    """Days from the day a promise was made (business time zone) to the date promised,
+    averaged over the account's promises in the window; missing without a dated promise."""
+    pf = tiny_portfolio([{"account_id": "A"}, {"account_id": "B"}, {"account_id": "C"}],
+                        calls("A", "2026-11-20", ["ptp"], ptp_amount=100.0, ptp_date="2026-11-21")
+                        + calls("A", "2026-11-22", ["ptp"], ptp_amount=100.0, ptp_date="2026-11-25")
+                        + calls("B", "2026-11-01", ["ptp"], ptp_amount=100.0, ptp_date="2026-12-01")
+                        + calls("C", "2026-11-20", ["rpc"]))
+    f = derive_features(pf, AS_OF)
+    assert f.loc["A", "ptp_lead_days"] == pytest.approx((1 + 3) / 2)
+    assert f.loc["B", "ptp_lead_days"] == pytest.approx(30)
+    assert np.isnan(f.loc["C", "ptp_lead_days"])
