@@ -31,6 +31,7 @@ from .compliance import ComplianceResult, check_compliance, get_pack, headroom a
 from .content import Pack, load_playbook
 from .errors import ArgumentError, RunError
 from .metrics import KPI_COLUMNS, NEEDS, kpis as _kpis, transitions
+from .portfolio import Portfolio
 from .partitioned import (PartitionedDataset, open_dataset, read_partition, read_positions,
                           write_demo_partitioned)
 from .prepared import prepare
@@ -39,7 +40,7 @@ from .segmentation import segment as _segment
 from .whatif import CELL, ResponseModel, ResponseVersion, _posterior, load_response
 
 __all__ = ["ENGINES", "SCHEDULER_ENV", "connect", "segment", "write_segments", "SegmentsWritten", "kpis",
-           "KpiReport", "kpi_report", "check_compliance_partitioned", "headroom", "calibrate", "demo_data"]
+           "KpiReport", "kpi_report", "check_compliance_partitioned", "headroom", "calibrate", "prepare_briefings", "demo_data"]
 
 ENGINES = ("pandas", "dask")
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -364,15 +365,18 @@ def _keyed(key: pd.Series | None, ids: pd.Series, months: pd.Series | None, by: 
 
 
 def _kpi_part(ds: PartitionedDataset, i: int, as_of: str, by: str | None, window_days: int) -> dict:
-    """Partition ``i``: the summable KPI columns, the numerators the table leaves out, the
+    """Partition ``i``'s pieces of the KPIs (see :func:`_kpi_pieces`)."""
+    prep = prepare(read_partition(ds, i), as_of)
+    seg = _segment(prep) if by not in (None, "month", "status") and by in prep.playbook.rules else None
+    return _kpi_pieces(prep, by, window_days, seg)
+
+
+def _kpi_pieces(prep: Any, by: str | None, window_days: int, seg: pd.DataFrame | None) -> dict:
+    """One partition's summable KPI columns, the numerators the table leaves out, the
     collectors per group (a set: agents work many accounts), and the roll and quirk counts."""
     from .arrays import day_end_ns, local_dates, to_ns
-    from .features import VOICE_CHANNELS
 
-    pf = read_partition(ds, i)
-    prep = prepare(pf, as_of)
-    pb, day, tz = prep.playbook, prep.as_of, prep.timezone
-    seg = _segment(prep) if by not in (None, "month", "status") and by in pb.rules else None
+    pf, pb, day, tz = prep.portfolio, prep.playbook, prep.as_of, prep.timezone
     table = _kpis(prep, by=by, window_days=window_days, segments=seg)
     key = _group_keys(pf, by, seg)
     # the window and its pieces exactly as playbook.metrics.kpis cuts them
@@ -674,6 +678,195 @@ def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, 
     cells = pd.DataFrame.from_dict(rows, orient="index")
     cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
     return ResponseModel(cells, pri, rv.label)
+
+
+# ------------------------------------------------------------------------ briefings
+
+
+def _briefing_part(ds: PartitionedDataset, i: int, as_of: str, pack: Pack, now: str, since: str) -> dict:
+    """Stage 1 of a partition's briefing pieces: everything but what needs the portfolio-wide
+    priority and the last month of history (kept on the worker for stage 2)."""
+    from .briefing import ACTIVITY_DAYS
+    from .masking import mask_pii
+    from .schema import NOT_WORKED
+
+    pf = read_partition(ds, i)
+    bundle = prepare(pf, as_of)
+    seg = _segment(bundle)
+    value = _priority_value(bundle.features, seg)
+    room = _headroom(bundle, pd.Timestamp(now), pack)
+    viol = check_compliance(bundle, pack, since=pd.Timestamp(since)).violations
+    it_pos = read_positions(ds, i, "interactions")
+    if len(viol):
+        viol = viol.assign(row=it_pos[viol["row"].to_numpy().astype(np.int64)])
+    cols = [c for c in ("account_id", "balance", "overdue_amount", "dpd", "product", "name", "phone", "timezone")
+            if c in pf.accounts]
+    t = transitions(pf.history)
+    t = t[t["month"] <= bundle.as_of.to_period("M").to_timestamp()]
+    return {"bundle": bundle, "segments": seg, "value": value, "positions": read_positions(ds, i, "accounts"),
+            "headroom": room, "violations": viol, "accounts": mask_pii(pf.accounts[cols]), "transitions": t,
+            "last_month": t["month"].max() if len(t) else None, "interaction_positions": it_pos,
+            "kpis": _kpi_pieces(bundle, "team", ACTIVITY_DAYS, seg),
+            "not_overdue": int((~seg["worked"] & ~seg["status"].isin(NOT_WORKED)).sum())}
+
+
+def _briefing_last_month(part: dict) -> Any:
+    return part["last_month"]
+
+
+def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: tuple[str, ...]) -> dict:
+    """Stage 2: the portfolio-wide priority set, then per team its rows of every piece, the
+    local top ``top_n`` with their reasons in words, and the team's book counts of the last month."""
+    from .arrays import local_dates
+    from .briefing import _morning_promises, _with_reasons
+
+    bundle, seg = part["bundle"], part["segments"]
+    pb, tz, day = bundle.playbook, bundle.timezone, bundle.as_of
+    seg["priority"] = np.where(seg["worked"].to_numpy(), rank, 0.0)
+    team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
+    team_of = pd.Series(team, index=seg["account_id"].to_numpy())
+    promises = bundle.promises
+    due = promises["ptp_date"].fillna(local_dates(promises["ts"], tz).dt.normalize())  # as _morning_promises picks
+    picked = (((due == day) & (promises["state"] != "kept"))
+              | ((due == day - pd.Timedelta(days=1)) & (promises["state"] == "broken"))).to_numpy()
+    morning = _morning_promises(promises, day, tz)
+    morning_pos = part["interaction_positions"][promises.index.to_numpy()[picked]]
+    if len(morning_pos) != len(morning):
+        raise RunError("briefings", "playbook.briefing._morning_promises picks other promises than the engine expects")
+    t = part["transitions"]
+    last = t[t["month"] == end] if end is not None else t.iloc[:0]
+    frm = last["from_bucket"].astype(str)
+    viol_team = team_of.reindex(part["violations"]["account_id"]).to_numpy()
+    k = len(BUCKETS)
+    out = {"segments": seg, "kpis": part["kpis"], "not_overdue": part["not_overdue"], "teams": {}}
+    for tid, tm in pb.teams.items():
+        m = team == tid
+        if tm.buckets:
+            book = last[frm.isin(tm.buckets).to_numpy()]
+        else:
+            book = last[(team_of.reindex(last["account_id"]).to_numpy() == tid) & (frm != "current").to_numpy()]
+        counts = np.bincount(book["from_bucket"].cat.codes.to_numpy() * k + book["to_bucket"].cat.codes.to_numpy(),
+                             minlength=k * k).reshape(k, k)
+        in_team = morning["account_id"].isin(seg.loc[m, "account_id"]).to_numpy()
+        out["teams"][tid] = {
+            "segments": _with_reasons(seg[m], bundle.features, pb, top_n, langs), "positions": part["positions"][m],
+            "accounts": part["accounts"][m], "headroom": part["headroom"][m],
+            "violations": part["violations"][viol_team == tid], "book": counts,
+            "promises": morning[in_team], "promise_positions": morning_pos[in_team]}
+    return out
+
+
+def _book_figures(counts: np.ndarray) -> tuple[pd.DataFrame, dict]:
+    """A team's roll matrix and figures from its summed book counts (as ``briefing._team_books``)."""
+    frame = pd.DataFrame(counts, index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to"))
+    tot = frame.sum(axis=1)
+    matrix = frame.div(tot.where(tot > 0), axis=0).astype("float64")
+    n = int(counts.sum())
+    worse = int(np.triu(counts, 1).sum())
+    cured = int(counts[:, 0].sum())
+    return matrix, {"roll_forward_rate": worse / n if n else np.nan, "cure_rate": cured / n if n else np.nan,
+                    "book_accounts": n}
+
+
+def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, cache_dir: str | Path, *,
+                      pack: str | Pack = "cn", now: str | pd.Timestamp | None = None, top_n: int = 20,
+                      langs: tuple[str, ...] = ("zh", "en"), engine: str = "dask", scheduler: str | None = None,
+                      client: Any = None) -> Path:
+    """:func:`playbook.briefing.prepare` of a partitioned dataset: the same files in ``cache_dir``.
+
+    Segments, headroom, the last 7 days' violations, masked accounts, the morning's
+    promises and the KPI pieces are computed per partition on the cluster; the priority is
+    ranked over all accounts; each team's book counts are summed and its rates
+    recomputed; each team's slice is then written once, in the source's account order, so
+    the briefing notebook reads it as it reads a single-machine preparation.
+
+    Parameters
+    ----------
+    data : PartitionedDataset, str or Path
+        The dataset.
+    as_of : date-like
+        The briefing day.
+    cache_dir : str or Path
+        Where the pieces are written (``segments.parquet``, ``kpis.parquet``,
+        ``provenance.json`` and ``teams/<team>/``).
+    pack, now, top_n, langs
+        As in :func:`playbook.briefing.prepare`.
+    engine, scheduler, client
+        As in :func:`segment`.
+
+    Returns
+    -------
+    Path
+        ``cache_dir``.
+    """
+    from . import __version__
+    from .atomic import write_json_atomic
+    from .briefing import ACTIVITY_DAYS
+
+    ds = _dataset(data)
+    day = check_date("as_of", as_of)
+    top_n = check_positive_int("top_n", top_n)
+    pb = load_playbook()
+    p = pack if isinstance(pack, Pack) else get_pack(pack)
+    tz = ds.timezone or pb.timezone
+    stamp = pd.Timestamp(now) if now is not None else day + pd.Timedelta(hours=9)
+    stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
+    since = (day - pd.Timedelta(days=6)).tz_localize(tz)
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    idx = list(range(ds.partitions))
+    n = len(idx)
+    with _engine(engine, client, scheduler) as eng:
+        parts = eng.map(_briefing_part, [ds] * n, idx, [str(day.date())] * n, [p] * n, [str(stamp)] * n,
+                        [str(since)] * n)
+        values = eng.run(_values, parts)
+        months = [m for m in eng.run(_briefing_last_month, parts) if m is not None]
+        end = max(months) if months else None
+        rank = _rank(np.concatenate(values))
+        bounds = np.cumsum([0] + [len(v) for v in values])
+        done = eng.run(_briefing_slices, parts, [rank[bounds[k]:bounds[k + 1]] for k in idx], [end] * n,
+                       [top_n] * n, [tuple(langs)] * n)
+        positions = eng.run(_positions, parts)
+    seg = _in_source_order([d["segments"] for d in done], positions)
+    seg.to_parquet(cache / "segments.parquet", index=False)
+    activity = _combine_kpis([d["kpis"] for d in done], "team", ds.missing).reindex(list(pb.teams))
+    for tid in pb.teams:
+        counts = sum(d["teams"][tid]["book"] for d in done)
+        matrix, stats = _book_figures(counts) if end is not None else (
+            pd.DataFrame(np.nan, index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to")),
+            {"roll_forward_rate": np.nan, "cure_rate": np.nan, "book_accounts": 0})
+        for k, v in stats.items():
+            activity.loc[tid, k] = v
+        pieces = [d["teams"][tid] for d in done]
+        folder = cache / "teams" / tid
+        folder.mkdir(parents=True, exist_ok=True)
+        pos = [x["positions"] for x in pieces]
+        team_seg = _in_source_order([x["segments"] for x in pieces], pos)
+        top = set(team_seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)["account_id"])
+        for c in [f"{kind}_{lang}" for kind in ("reason", "team_reason") for lang in langs]:
+            team_seg[c] = team_seg[c].where(team_seg["account_id"].isin(top))  # the partitions' own top accounts
+        team_seg.to_parquet(folder / "segments.parquet", index=False)
+        _in_source_order([x["accounts"] for x in pieces], pos).to_parquet(folder / "accounts.parquet", index=False)
+        _in_source_order([x["headroom"] for x in pieces], pos).to_parquet(folder / "headroom.parquet", index=False)
+        viol = _concat([x["violations"] for x in pieces])
+        viol.sort_values(["account_id", "row", "rule"], kind="stable").reset_index(drop=True).to_parquet(
+            folder / "violations.parquet", index=False)
+        matrix.to_parquet(folder / "roll.parquet")
+        _in_source_order([x["promises"] for x in pieces], [x["promise_positions"] for x in pieces]).to_parquet(
+            folder / "promises.parquet", index=False)
+    activity.index.name = "team"
+    activity.reset_index().to_parquet(cache / "kpis.parquet", index=False)
+    period = None
+    if end is not None:
+        period = [f"{pd.Timestamp(end) - pd.DateOffset(months=1):%Y-%m}", f"{pd.Timestamp(end):%Y-%m}"]
+    pf_digest = Portfolio(*(pd.DataFrame() for _ in range(4)), sources=dict(ds.sources)).sha256
+    write_json_atomic(cache / "provenance.json", {
+        "data_path": str(ds.path), "data_sha256": pf_digest, "inputs": dict(ds.sources), "as_of": str(day.date()),
+        "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": p.id, "timezone": tz,
+        "rows": dict(ds.rows), "missing": list(ds.missing), "currency": pb.currency, "roll_period": period,
+        "activity_days": ACTIVITY_DAYS, "now": f"{stamp.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
+        "not_overdue": sum(d["not_overdue"] for d in done), "engine": engine, "partitions": ds.partitions})
+    return cache
 
 
 # ------------------------------------------------------------------------ demo data

@@ -260,3 +260,25 @@ def test_demo_data_partitioned_on_the_cluster_equals_the_local_run(loopback, tmp
     for f in sorted((tmp_path / "b").rglob("*.parquet")):
         assert f.read_bytes() == (tmp_path / "a" / f.relative_to(tmp_path / "b")).read_bytes(), f
     shutil.rmtree(tmp_path / "a")
+
+
+def test_briefing_preparation_writes_the_single_machine_files(ds, whole, client, tmp_path):
+    import json
+
+    from playbook.briefing import prepare as prepare_briefing
+
+    a = prepare_briefing(whole, AS_OF, tmp_path / "pandas", top_n=5)
+    b = D.prepare_briefings(ds, AS_OF, tmp_path / "dask", top_n=5, client=client)
+    files = sorted(f.relative_to(a) for f in a.rglob("*.parquet"))
+    assert files == sorted(f.relative_to(b) for f in b.rglob("*.parquet")) and len(files) > 10
+    for f in files:
+        x, y = pd.read_parquet(a / f), pd.read_parquet(b / f)
+        if f.name == "kpis.parquet":
+            same_kpis(x.set_index("team").drop(columns=["book_accounts"]), y.set_index("team").drop(columns=["book_accounts"]))
+            assert x["book_accounts"].tolist() == y["book_accounts"].tolist()
+        else:
+            same_frame(x, y)
+    pa, pb = (json.loads((d / "provenance.json").read_text()) for d in (a, b))
+    assert {k: v for k, v in pa.items() if k != "data_path"} == {k: pb[k] for k in pa if k != "data_path"}
+    reasons = pd.read_parquet(b / "teams" / "early" / "segments.parquet")["reason_en"]
+    assert 0 < reasons.notna().sum() <= 5  # reasons in words for the team's top accounts only
