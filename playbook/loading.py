@@ -172,7 +172,6 @@ class Mapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     files: dict[TableName, str] = {}
-    sql: dict[TableName, str] = {}
     encoding: str | None = None
     timezone: str | None = None
     decimal: Literal[".", ","] | None = None
@@ -181,6 +180,7 @@ class Mapping(BaseModel):
     columns: dict[TableName, dict[str, Union[str, list[str]]]] = {}
     values: dict[TableName, dict[str, dict[Code, Code]]] = {}
     fields: dict[TableName, dict[str, Field]] = {}
+    sql: dict[TableName, str] = {}
 
     @field_validator("timezone")
     @classmethod
@@ -326,7 +326,7 @@ def _mapping_problems(exc: ValidationError) -> str:
             else:
                 allowed = []
             msg = f"unknown key {loc[-1]!r}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
-        elif e["type"] == "literal_error" and len(loc) >= 2 and loc[0] in ("files", "columns", "values", "fields"):
+        elif e["type"] == "literal_error" and len(loc) >= 2 and loc[0] in ("files", "columns", "values", "fields", "sql"):
             msg = f"{loc[1]!r} is not a table; tables: {', '.join(TABLES)}"
         out.append(f"field {'.'.join(loc)}: {msg}" if loc else msg)
     return "; ".join(out)

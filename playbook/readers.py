@@ -32,7 +32,7 @@ import pandas as pd
 
 from .errors import ArgumentError, SourceError, UnknownKeyError
 from .schema import TABLES
-from .sql import is_database_source, redact
+from .sql import bind_values, is_database_source, read_database, redact
 
 __all__ = ["RawTable", "ReadRequest", "ReadResult", "Reader", "FileReader", "ExcelReader", "DuckDBReader",
            "SQLReader", "FolderReader", "CSVReader", "register_reader", "unregister_reader", "registered", "get_reader",
@@ -321,10 +321,8 @@ class SQLReader(Reader):
 
     def read(self, source: str, request: ReadRequest) -> ReadResult:
         """Read the tables the request names or queries (see :meth:`Reader.read`)."""
-        from . import sql
-
-        params = sql.bind_values(as_of=request.as_of, window_days=request.window_days, timezone=request.timezone)
-        db = sql.read_database(source, queries=request.queries, names=request.names, named=request.named,
+        params = bind_values(as_of=request.as_of, window_days=request.window_days, timezone=request.timezone)
+        db = read_database(source, queries=request.queries, names=request.names, named=request.named,
                                params=params, timezone=request.timezone, driver=self.driver, skip=request.skip)
         result = ReadResult(notes=db.notes)
         for t, frame in db.frames.items():
