@@ -53,7 +53,7 @@ from .portfolio import Portfolio
 from .prepared import Prepared
 from .strategy import Strategy, Treatment, get_strategy, list_strategies
 from .whatif import (CELL, ResponseModel, ResponseVersion, _CommonDraws, _Context, _group_draws, _prepared_model,
-                     _roll_to_next, simulate)
+                     _roll_to_next, as_text, simulate)
 
 __all__ = ["MenuItem", "treatment_menu", "optimise", "OptimiseResult", "solve_assignment", "frontier_chart"]
 
@@ -145,6 +145,25 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
+def _dominated(value: np.ndarray, allowed: np.ndarray, coefs: list[np.ndarray]) -> np.ndarray:
+    """Options another option of the same cell beats: worth at least as much and using no more of
+    any constrained resource (better in one, or the same and listed earlier). Dropping them
+    changes neither the optimum nor the relaxation's."""
+    C, K = value.shape
+    out = np.zeros((C, K), dtype=bool)
+    for k in range(K):
+        for j in range(K):
+            if j == k:
+                continue
+            no_worse = allowed[:, j] & (value[:, j] >= value[:, k])
+            better = (value[:, j] > value[:, k]) | (j < k)
+            for coef in coefs:
+                no_worse &= coef[:, j] <= coef[:, k]
+                better |= coef[:, j] < coef[:, k]
+            out[:, k] |= no_worse & better
+    return out & allowed
+
+
 def solve_assignment(value: np.ndarray, constraints: dict[str, tuple[np.ndarray, float]], *,
                      relax: bool = False) -> dict[str, Any]:
     """Pick one option per row of ``value`` (cells x options) to maximise the total value.
@@ -171,6 +190,7 @@ def solve_assignment(value: np.ndarray, constraints: dict[str, tuple[np.ndarray,
     value = np.asarray(value, dtype="float64")
     C, K = value.shape
     allowed = np.isfinite(value)
+    allowed &= ~_dominated(value, allowed, [np.asarray(coef, dtype="float64").reshape(C, K) for coef, _ in constraints.values()])
     c = -np.where(allowed, value, 0.0).ravel()
     ub = allowed.astype(float).ravel()
     a_eq = kron(eye(C, format="csr"), csr_array(np.ones((1, K))), format="csr")
@@ -192,7 +212,7 @@ def solve_assignment(value: np.ndarray, constraints: dict[str, tuple[np.ndarray,
             cons.append(LinearConstraint(csr_array(a_ub), -np.inf, b_ub))
         with _quiet_stdout():
             r = milp(c, constraints=cons, integrality=np.ones(C * K), bounds=Bounds(np.zeros(C * K), ub),
-                     options={"mip_rel_gap": 1e-7})
+                     options={"mip_rel_gap": 1e-6})
         out.update(status=r.message, ok=bool(r.status == 0))
         if r.status == 0:
             x = np.round(r.x.reshape(C, K))
@@ -358,13 +378,13 @@ def optimise(portfolio: Portfolio | Prepared, *, as_of: str | pd.Timestamp | Non
 
     acc = pf.accounts.set_index("account_id").reindex(seg["account_id"])
     over = acc["overdue_amount"].fillna(0).to_numpy(dtype="float64")
-    codes = [seg[c].astype(str).to_numpy() for c in CELL]
-    team = seg["team"].astype(str).to_numpy()
-    vulnerable = seg["vulnerable"].astype(str).to_numpy() != "none"
+    codes = [as_text(seg[c]) for c in CELL]
+    team = as_text(seg["team"])
+    vulnerable = as_text(seg["vulnerable"]) != "none"
     rng = np.random.default_rng(seed)
     common = _CommonDraws(mdl, codes, team, draws, rng)
     ctx = _Context({a.id: a for a in pb.costs.values()}, mdl.priors.costs, mdl.priors, horizon_days,
-                   _roll_to_next(pf.history))
+                   prep.memo("whatif.roll_to_next", lambda: _roll_to_next(pf.history)))
 
     def groups(mask: np.ndarray) -> pd.DataFrame:
         frame = pd.DataFrame({"bt": codes[0][mask], "ct": codes[1][mask], "st": codes[2][mask], "rule": 0,
@@ -433,12 +453,21 @@ def optimise(portfolio: Portfolio | Prepared, *, as_of: str | pd.Timestamp | Non
         return cons
 
     def solve_at(scale: float) -> dict[str, Any] | None:
-        best: dict[str, Any] | None = None
+        # the LP relaxation bounds each level's MILP: levels are solved best bound first, and a
+        # level whose bound cannot beat the best solution so far is skipped
+        tries = []
         for vt, fh, fc, fn, allowed in levels:
             if not allowed.any():
                 continue
             v = np.where(allowed[None, :], value, np.nan)
             cons = constraint_set(scale, fh, fc)
+            lp = solve_assignment(v, cons, relax=True)
+            if lp["ok"]:
+                tries.append((lp["objective"] + fn, vt, fh, fn, v, cons))
+        best: dict[str, Any] | None = None
+        for bound, vt, fh, fn, v, cons in sorted(tries, key=lambda x: -x[0]):
+            if best is not None and bound <= best["total"] + 1e-9:
+                break
             r = solve_assignment(v, cons)
             if r["ok"] and (best is None or r["objective"] + fn > best["total"] + 1e-9):
                 best = {**r, "total": r["objective"] + fn, "vulnerable": vt, "fixed_hours": fh, "value": v, "cons": cons}

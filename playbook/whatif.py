@@ -234,7 +234,7 @@ def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = N
     if segments is None:
         segments = segment(prep, window_days=window_days)
     seg = segments.set_index("account_id").reindex(f.index)
-    key = pd.MultiIndex.from_arrays([seg[c].astype(str).to_numpy() for c in CELL], names=CELL)
+    key = pd.MultiIndex.from_arrays([as_text(seg[c]) for c in CELL], names=CELL)
     attempts = f["attempts"].to_numpy()
     rpc_voice = np.nan_to_num(f["rpc_rate"].to_numpy() * attempts)
     ps = prep.promises
@@ -427,23 +427,26 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     over = acc["overdue_amount"].fillna(0).to_numpy()
     workdays = horizon_days * 5 / 7
     capacity = pd.Series({t.id: t.collectors * t.hours_per_day * workdays for t in pb.teams.values()})
-    roll = _roll_to_next(portfolio.history)
+    roll = prep.memo("whatif.roll_to_next", lambda: _roll_to_next(portfolio.history))
     rng = np.random.default_rng(seed)
 
-    cell_codes = [seg[c].astype(str).to_numpy() for c in CELL]
-    team = seg["team"].astype(str).to_numpy()
+    cell_codes = [as_text(seg[c]) for c in CELL]
+    team = as_text(seg["team"])
     common = _CommonDraws(mdl, cell_codes, team, draws, rng)
     ctx = _Context(costs, rc, mdl.priors, horizon_days, roll)
     rows, seg_rows, team_rows, verdicts = [], [], [], {}
     per_draw: dict[str, dict[str, np.ndarray]] = {}
-    for s in strategies:
-        strat = get_strategy(s)
+    strats = [get_strategy(s) for s in strategies]
+    # categorical segment columns the rules read, as text once for every strategy (assign would per strategy)
+    used = set().union(*(r.expression.names for st in strats for r in st.rules)) & set(seg.columns)
+    seg_text = seg.assign(**{c: as_text(seg[c]) for c in sorted(used) if isinstance(seg[c].dtype, pd.CategoricalDtype)})
+    for strat in strats:
         v = strategy_verdict(strat, pack, playbook=pb)
         verdicts[strat.id] = v.violations
         if not v.admissible:
             rows.append({"strategy": strat.id, "admissible": False})
             continue
-        rule = assign(strat, seg)
+        rule = assign(strat, seg_text)
         frame = pd.DataFrame({"bt": cell_codes[0], "ct": cell_codes[1], "st": cell_codes[2], "rule": rule,
                               "team": team, "over": over, "over2": over ** 2})
         frame = frame[frame["rule"] >= 0]
@@ -598,6 +601,15 @@ class _CommonDraws:
             at = rank == r
             z[at] = self._rank_noise(int(r))[key[at]]
         return ci, z
+
+
+def as_text(column: pd.Series) -> np.ndarray:
+    """A segment column as an array of text (a missing value reads ``nan``); a categorical
+    column through its categories, without converting every row."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = np.append(column.cat.categories.astype(str).to_numpy(dtype=object), "nan")
+        return cats[column.cat.codes.to_numpy()]  # code -1 (missing) picks the appended "nan"
+    return column.astype(str).to_numpy(dtype=object)
 
 
 def _prepared_model(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None, playbook: Playbook | None,
