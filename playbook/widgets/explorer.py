@@ -390,7 +390,7 @@ class PortfolioExplorer(LabelledApp):
                              w.HBox(list(self.assess_controls.values())), self.assess_hint])
         self.analysis_tabs = w.Tab(children=[w.HTML() for _ in ANALYSIS_TABS])
         for i, name in enumerate(ANALYSIS_TABS):
-            self.analysis_tabs.set_title(i, self.pb.text(f"report.name_{name}", self.lang))
+            self.analysis_tabs.set_title(i, self.pb.text(f"report.tab_{name}", self.lang))
         self.analysis_tabs.add_class("pb-analyses")
         self.analyses_box = w.Accordion(children=[self.analysis_tabs], selected_index=None)
         self.analyses_box.set_title(0, self.pb.text("report.analyses", self.lang))
