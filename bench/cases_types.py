@@ -70,8 +70,9 @@ def demo_ceiling(f, truth, kw: dict) -> dict:  # noqa: ANN001 - features frame, 
     outcomes under ``noise``; its promise-keeping, contact and stage rates; its occupation
     and income model) with equal priors, over the same accounts (>= 3 attempts) as
     :func:`type_recall`. Accounts never reached are given ``evasive``, the only type the
-    seed recognises without a conversation. No rule set using these features can do better
-    in expectation, so a target above this figure cannot be met on the setting.
+    seed recognises without a conversation. It follows the generator's own model of the data,
+    so it estimates the most any classifier can recover from these features: a target well
+    above it cannot be met on the setting.
     """
     import numpy as np
     import pandas as pd
