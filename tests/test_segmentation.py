@@ -137,3 +137,18 @@ def test_segmentation_leaves_the_callers_frames_alone(demo):
     segment(demo, AS_OF)
     pd.testing.assert_frame_equal(feats, before)
     pd.testing.assert_frame_equal(demo.accounts, accounts)
+
+
+def test_segment_keeps_the_features_of_a_bundle_it_was_given_and_gives_the_same_result():
+    """segment frees the features of a bundle it made itself; a bundle the caller passes
+    keeps its features for the caller's next use, and both ways give the same segments."""
+    from playbook.prepared import prepare
+
+    pf = tiny_portfolio([{"account_id": "A", "dpd": 12}, {"account_id": "B", "dpd": 70}],
+                        calls("A", "2026-11-20", ["ptp", "rpc"], ptp_amount=50.0, ptp_date="2026-11-21")
+                        + calls("B", "2026-11-20", ["refuse", "refuse", "rpc"]))
+    prep = prepare(pf, AS_OF)
+    feats = prep.features
+    from_bundle = segment(prep)
+    assert prep.features is feats
+    pd.testing.assert_frame_equal(from_bundle, segment(pf, AS_OF))
