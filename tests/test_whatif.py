@@ -153,3 +153,80 @@ def test_cli_whatif_json_and_table(tmp_path, capsys):
     assert "champion" in capsys.readouterr().out
     assert main(["whatif", str(tmp_path), "--strategies", "nonesuch"]) == 2
     assert "known: champion" in capsys.readouterr().err
+
+
+def test_paired_draws_identical_strategies_differ_by_exactly_zero(world):
+    pf, seg, model = world
+    twin = get_strategy("payday_calling").model_copy(update={"id": "twin"})
+    res = simulate(pf, ["payday_calling", "champion", twin], 30, 300, 4, as_of=AS_OF, segments=seg, model=model)
+    d = res.difference("twin", "payday_calling", "net")
+    assert d == {"mean": 0.0, "p05": 0.0, "p95": 0.0}
+    # the interval of a difference is the interval of the per-draw differences
+    diff = res.per_draw["payday_calling"]["collected"] - res.per_draw["champion"]["collected"]
+    got = res.difference("payday_calling", "champion")
+    assert got["p05"] == pytest.approx(np.quantile(diff, 0.05)) and got["p95"] == pytest.approx(np.quantile(diff, 0.95))
+    # paired: far narrower than the spread of either strategy alone
+    width = got["p95"] - got["p05"]
+    assert width < 0.5 * (res.totals.loc["champion", "collected_p95"] - res.totals.loc["champion", "collected_p05"])
+    # adding a strategy to the run does not change another's draws
+    alone = simulate(pf, ["payday_calling", "champion"], 30, 300, 4, as_of=AS_OF, segments=seg, model=model)
+    assert np.array_equal(alone.per_draw["champion"]["net"], res.per_draw["champion"]["net"])
+    assert res.response_version.startswith("v1 (shipped")
+
+
+def _flat_history(months: int = 5) -> pd.DataFrame:
+    """600 current accounts paying 100 a month on a balance of 1,000; 400 in M2 paying nothing; nothing moves."""
+    rows = []
+    for m in pd.date_range("2026-01-01", periods=months, freq="MS"):
+        for i in range(1000):
+            cur = i < 600
+            rows.append({"account_id": f"A{i}", "month": m, "bucket": "current" if cur else "M2",
+                         "balance": 1000.0, "paid": 100.0 if cur else 0.0})
+    return pd.DataFrame(rows)
+
+
+def test_backtest_on_a_hand_made_history():
+    from playbook.whatif import backtest
+
+    out, s = backtest(_flat_history(), test_months=2, draws=4000, seed=1)
+    assert s["calibration_months"] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert s["test_months"] == ["2026-04-01", "2026-05-01"]
+    assert s["month_sd_log_collected"] == pytest.approx(0.0, abs=1e-12)
+    col = out[(out["measure"] == "collected")].set_index(["month", "bucket"])
+    # by hand: 2 calibration pairs x 600 payers: P(pay) posterior mean 1201/1202, 100 a payer
+    assert col.loc[("2026-04", "current"), "mean"] == pytest.approx(600 * 1201 / 1202 * 100, rel=0.002)
+    assert col.loc[("2026-04", "current"), "actual"] == 60_000 and col.loc[("2026-04", "current"), "naive"] == 60_000
+    assert col.loc[("2026-04", "M2"), "actual"] == 0 and col.loc[("2026-04", "M2"), "mean"] == 0
+    acc = out[out["measure"] == "accounts"].set_index(["month", "bucket"])
+    # 1,200 current->current of 1,200 with a 0.5 Dirichlet prior on 4 buckets, plus M2's 0.5 / 802
+    assert acc.loc[("2026-05", "current"), "mean"] == pytest.approx(600 * 1200.5 / 1202 + 400 * 0.5 / 802, rel=0.003)
+    assert acc.loc[("2026-05", "current"), "actual"] == 600 and acc.loc[("2026-05", "current"), "in90"]
+    assert 0 <= s["coverage_50"] <= s["coverage_90"] <= 1
+
+
+def test_backtest_refuses_what_it_cannot_use():
+    from playbook.errors import ArgumentError
+    from playbook.whatif import backtest
+
+    with pytest.raises(ArgumentError, match="paid"):
+        backtest(_flat_history().drop(columns="paid"))
+    with pytest.raises(ArgumentError, match="months"):
+        backtest(_flat_history(4), test_months=2)
+
+
+UCI = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / "uci_credit_card" / "UCI_Credit_Card.csv"
+
+
+@pytest.mark.skipif(not UCI.is_file(), reason=f"UCI data not found at {UCI} (../shared is not in CI)")
+def test_backtest_on_the_uci_cards_reports_against_the_raw_file():
+    from playbook.datasets import uci_portfolio
+    from playbook.whatif import backtest
+
+    out, s = backtest(uci_portfolio(UCI).history, test_months=2, draws=500, seed=0)
+    raw = pd.read_csv(UCI)
+    tot = out[(out["measure"] == "collected") & (out["bucket"] == "all")].set_index("month")
+    assert tot.loc["2005-08", "actual"] == raw["PAY_AMT2"].sum() and tot.loc["2005-09", "actual"] == raw["PAY_AMT1"].sum()
+    assert tot.loc["2005-09", "naive"] == raw["PAY_AMT2"].sum()  # carry-forward: last month's
+    acc = out[(out["measure"] == "accounts") & (out["month"] == "2005-09")].set_index("bucket")
+    assert acc.loc["M3+", "actual"] == (raw["PAY_0"] >= 3).sum()
+    assert s["rows"] == 18 and 0 <= s["coverage_90"] <= 1 and s["collected_ratio_to_naive"] > 0
