@@ -140,9 +140,11 @@ def _draw_rows(counts: np.ndarray, rng: np.random.Generator, prior: float) -> np
 
 def _growth(fb: np.ndarray, tb: np.ndarray, shrink: float, mean_from: float) -> np.ndarray:
     """Balance growth per (from, to) cell, with ``shrink`` pseudo-transitions of average
-    balance that keep their balance: a cell seen a few times does not compound its noise."""
+    balance growing as the whole book does: a cell seen a few times does not compound its
+    noise."""
     w = shrink * mean_from
-    return (tb + w) / (fb + w) if w > 0 else np.where(fb > 0, tb / np.where(fb > 0, fb, 1), 1.0)
+    overall = tb.sum() / fb.sum() if fb.sum() > 0 else 1.0
+    return (tb + w * overall) / (fb + w) if w > 0 else np.where(fb > 0, tb / np.where(fb > 0, fb, 1), 1.0)
 
 
 def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int = 1000, level: float = 0.9,
@@ -171,8 +173,9 @@ def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int =
     prior : float
         Dirichlet prior added to every count.
     shrink : float
-        Pseudo-transitions (of the average balance, balance unchanged) added to each cell
-        when estimating how balances grow or shrink per transition; 0 uses the raw ratios.
+        Pseudo-transitions (of the average balance, growing as the whole book does) added
+        to each cell when estimating how balances grow or shrink per transition; 0 uses the
+        raw ratios.
 
     Returns
     -------
@@ -186,7 +189,8 @@ def project(fit: RollFit, start: pd.DataFrame, *, horizon: int = 6, draws: int =
     -----
     Point forecast: ``n_{t+1} = n_t P`` (accounts) and ``b_{t+1} = b_t F`` (balances:
     ``F[i, j]`` = share of bucket i's balance moving to j x that cell's balance growth,
-    shrunk toward no change by ``shrink``; with ``shrink=0`` F is :attr:`RollFit.flow`). Intervals are the ``(1 - level) / 2`` and
+    shrunk toward the whole book's growth by ``shrink``; with ``shrink=0`` F is
+    :attr:`RollFit.flow`). Intervals are the ``(1 - level) / 2`` and
     ``(1 + level) / 2`` quantiles over the draws; the balance draws scale each drawn count
     row by the fitted balance per transition.
     """

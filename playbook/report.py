@@ -233,6 +233,11 @@ class MonthlyReport:
 
     def period_text(self, name: str, lang: str) -> str:
         """The period of analysis ``name`` in words."""
+        if name == "forecast":
+            fit = self.settings.get("fit_months") or []
+            if not fit:
+                return self.t("na", lang)
+            return self.t("period_forecast", lang).format(start=self.settings["start_month"], first=fit[0], last=fit[-1])
         p = self.analyses[name].period if name in self.analyses else {}
         if not p.get("start"):
             return self.t("na", lang)
@@ -403,7 +408,7 @@ class MonthlyReport:
             text = self.t(f"method_{name}", lang).format(days=self.settings.get("yield_days", 7),
                                                           k=self.settings.get("k_months", 6),
                                                           draws=self.settings.get("draws", 0))
-            period = self.period_text(name, lang) if name in self.analyses else self.settings.get("start_month", "")
+            period = self.period_text(name, lang)
             parts.append(f"<h4>{e(self.t(f'name_{name}', lang))}</h4><p>{e(text)}</p>"
                          f"<p class='note'><b>{e(self.t('period', lang))}</b> {e(str(period))} · "
                          f"<b>{e(self.t('denominator', lang))}</b> {e(self.t(f'den_{name}', lang))}</p>")
@@ -419,6 +424,9 @@ class MonthlyReport:
                     f"<b>{e(self.t('denominator', lang))}</b> {e(self.t(f'den_{name}', lang))}</p>")
             out += "".join(f"<p class='notice'>{e(self.t('na', lang))}: {e(self.pb.text(f'missing.{table}', lang))}</p>"
                            for table in dict.fromkeys(res.needs))
+        elif name == "forecast" and self.forecast is not None:
+            out += (f"<p class='note'><b>{e(self.t('period', lang))}</b> {e(self.period_text(name, lang))} · "
+                    f"<b>{e(self.t('denominator', lang))}</b> {e(self.t('den_forecast', lang))}</p>")
         elif self.forecast is None:
             out += f"<p class='notice'>{e(self.t('na', lang))}: {e(self.pb.text('missing.history', lang))}</p>"
         return out

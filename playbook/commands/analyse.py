@@ -91,7 +91,7 @@ def run(a: argparse.Namespace) -> int:
         print()
         print(t("backtest") if name == "backtest" else t(f"name_{name}"))
         if name != "backtest":
-            period = rep.period_text(name, lang) if name in rep.analyses else rep.settings.get("start_month", "n/a")
+            period = rep.period_text(key, lang)
             print(wrap(f"{t('period')}: {period}; {t('denominator')}: {t(f'den_{key}')}"))
         if name in rep.analyses:
             for m in rep.analyses[name].missing:
