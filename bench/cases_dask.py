@@ -16,19 +16,14 @@ from bench.cases import AS_OF, CACHE, _cached_demo, _read, case  # noqa: F401
 WORKERS = 2
 
 
-def _worker_peak_mib() -> float:
-    """Peak resident memory of the calling process (run on each worker with ``client.run``)."""
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def _worker_reset_peak() -> None:
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
 
 
 def _worker_hwm_mib() -> float:
+    """Peak resident memory of the calling process since its start or the last reset (run on
+    each worker with ``client.run``; ``ru_maxrss`` would include the parent's peak at fork)."""
     with open("/proc/self/status") as fh:
         for line in fh:
             if line.startswith("VmHWM:"):
@@ -70,7 +65,7 @@ def dask_overhead() -> dict:
         t1 = time.perf_counter()  # dask: the workers read their partitions, segment, write one file each
         done = write_segments(ds, AS_OF, out, client=client)
         dask_s = time.perf_counter() - t1
-        peaks = client.run(_worker_peak_mib)
+        peaks = client.run(_worker_hwm_mib)
     shutil.rmtree(out, ignore_errors=True)
     (CACHE / "bench_segments_pandas.parquet").unlink(missing_ok=True)
     return {"accounts": n, "partitions": ds.partitions, "workers": WORKERS, "pandas_seconds": round(pandas_s, 2),
