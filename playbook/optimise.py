@@ -26,7 +26,9 @@ sum of per-cell quantiles is the portfolio's quantile when cells move together, 
 it otherwise: a cautious objective). Shadow prices are the duals of the LP relaxation
 (HiGHS): the net gained per extra unit of a constraint's limit, e.g. per collector-hour of
 one team; the relaxation differs from the MILP in at most as many cells as there are
-coupling constraints, so the prices are those of the MILP's neighbourhood.
+coupling constraints, so the prices are those of the MILP's neighbourhood. A degenerate
+relaxation has many duals; the price reported is the relaxation's own gain per unit when the
+limit is raised by 0.1% (``dual`` keeps the solver's dual beside it).
 
 The result is a strategy (one rule per chosen treatment over its cells, the vulnerable path
 first, the champion's rules as the fall-back for cells the portfolio does not have today)
@@ -55,7 +57,8 @@ from .strategy import Strategy, Treatment, get_strategy, list_strategies
 from .whatif import (CELL, ResponseModel, ResponseVersion, _CommonDraws, _Context, _group_draws, _prepared_model,
                      _roll_to_next, as_text, simulate)
 
-__all__ = ["MenuItem", "treatment_menu", "optimise", "OptimiseResult", "solve_assignment", "frontier_chart"]
+__all__ = ["MenuItem", "treatment_menu", "optimise", "OptimiseResult", "solve_assignment", "frontier_chart",
+           "constraint_label", "menu_label", "price_sentence"]
 
 VULNERABLE_WHEN = "vulnerable != 'none'"
 SMS_ONLY = Treatment(channels=["sms"], attempts_per_week=0, sms_per_week=1,
@@ -481,12 +484,20 @@ def optimise(portfolio: Portfolio | Prepared, *, as_of: str | pd.Timestamp | Non
     lp = solve_assignment(best["value"], cons, relax=True)
     choice = best["choice"]
     crow = []
-    for n_, (_coef, lim) in cons.items():
+    for n_, (coef, lim) in cons.items():
         used = best["used"][n_]
-        price = float(lp.get("shadow", {}).get(n_, float("nan"))) if lp["ok"] else float("nan")
+        dual = float(lp.get("shadow", {}).get(n_, float("nan"))) if lp["ok"] else float("nan")
+        price = dual
+        if lp["ok"] and abs(dual) > 1e-9:
+            # the value of the next units: a degenerate relaxation has many duals, so the price is
+            # read off the relaxation itself, re-solved with the limit raised by 0.1%
+            step = max(1e-3 * abs(lim), 1e-2)
+            up = solve_assignment(best["value"], {**cons, n_: (coef, lim + step)}, relax=True)
+            price = (up["objective"] - lp["objective"]) / step if up["ok"] else dual
         crow.append({"constraint": n_, "limit": lim, "used": used, "slack": lim - used,
-                     "binding": bool(lim - used <= 1e-6 * max(1.0, abs(lim)) or abs(price) > 1e-9), "shadow_price": price})
-    constraints = pd.DataFrame(crow, columns=["constraint", "limit", "used", "slack", "binding", "shadow_price"])
+                     "binding": bool(lim - used <= 1e-6 * max(1.0, abs(lim)) or abs(price) > 1e-9), "shadow_price": price,
+                     "dual": dual})
+    constraints = pd.DataFrame(crow, columns=["constraint", "limit", "used", "slack", "binding", "shadow_price", "dual"])
 
     pick = (np.arange(C), choice)
     assignment = cells.rename(columns={"bt": "behaviour_type", "ct": "contactability", "st": "stage"}).assign(
@@ -541,7 +552,8 @@ def optimise(portfolio: Portfolio | Prepared, *, as_of: str | pd.Timestamp | Non
     sim = simulate(prep, ["champion", strat], horizon_days, uplift_draws, seed, segments=seg, model=mdl, pack=pack,
                    playbook=pb)
     uplift = {m: sim.difference("optimised", "champion", m) for m in ("collected", "net")}
-    settings = {"pack": pack, "as_of": str(today), "horizon_days": horizon_days, "draws": draws, "seed": seed,
+    settings = {"pack": pack, "as_of": str(today), "horizon_days": horizon_days, "draws": draws,
+                "uplift_draws": uplift_draws, "seed": seed,
                 "objective": objective, "capacity_hours": {t: round(float(cap[t]), 1) for t in teams},
                 "budget": budget, "max_legal_share": max_legal_share, "response": mdl.version,
                 "reserved_hours_vulnerable": {t: round(float(fixed_hours[t]), 1) for t in teams},
@@ -564,6 +576,50 @@ def _admissible_alone(t: Treatment, pack: str, pb: Playbook) -> bool:
     from .compliance import strategy_verdict
 
     return strategy_verdict(_probe([t]), pack, playbook=pb).admissible
+
+
+def constraint_label(name: str, *, lang: str = "en", playbook: Playbook | None = None) -> str:
+    """A constraint of :attr:`OptimiseResult.constraints` in words: ``hours:mid`` -> "hours of Mid (M2-M3)"."""
+    pb = playbook or load_playbook()
+    kind, _, team = name.partition(":")
+    if kind == "hours":
+        t = pb.teams.get(team)
+        return pb.text("optimiser.hours_of", lang).format(team=t.name(lang) if t is not None else team)
+    key = f"optimiser.{kind}"
+    return pb.text(key, lang) if key in pb.labels else name
+
+
+def menu_label(item: str, *, lang: str = "en", playbook: Playbook | None = None) -> str:
+    """A menu item (``strategy[i]`` or ``sms_only``) in words: the strategy's name and its rule."""
+    from .errors import PlaybookError
+
+    pb = playbook or load_playbook()
+    sid, _, rest = item.partition("[")
+    if not rest:
+        key = f"optimiser.menu_{item}"
+        return pb.text(key, lang) if key in pb.labels else item
+    try:
+        name = get_strategy(sid).name(lang)
+    except PlaybookError:  # a strategy added by file in another session: its id is all we have
+        name = sid
+    return pb.text("optimiser.menu_rule", lang).format(strategy=name, n=rest.rstrip("]"))
+
+
+def price_sentence(row: Any, *, lang: str = "en", playbook: Playbook | None = None) -> str:
+    """A binding constraint's shadow price in words, e.g. "one more collector-hour in team Mid
+    (M2-M3) is worth about 167 CNY of net collected" (``row`` a row of ``constraints``)."""
+    from .formatting import fmt_money
+
+    pb = playbook or load_playbook()
+    kind, _, team = str(row["constraint"]).partition(":")
+    price = float(row["shadow_price"])
+    if kind == "hours":
+        t = pb.teams.get(team)
+        return pb.text("optimiser.price_hours", lang).format(team=t.name(lang) if t is not None else team,
+                                                              price=fmt_money(price, pb.currency))
+    if kind == "budget":
+        return pb.text("optimiser.price_budget", lang).format(price=fmt_money(price, decimals=2))
+    return pb.text("optimiser.price_legal", lang).format(price=fmt_money(price / 100, pb.currency))
 
 
 def frontier_chart(result: OptimiseResult, *, lang: str = "en", playbook: Playbook | None = None):  # noqa: ANN201

@@ -71,7 +71,7 @@ def run(a: argparse.Namespace) -> int:
     from ..atomic import atomic_path, write_text_atomic
     from ..content import load_playbook
     from ..formatting import fmt_int, fmt_money, fmt_rate, render_table, wrap
-    from ..optimise import frontier_chart, optimise
+    from ..optimise import constraint_label, frontier_chart, menu_label, optimise, price_sentence
 
     pb = load_playbook()
     res = optimise(load(a), as_of=a.as_of, pack=a.pack, horizon_days=a.horizon, draws=a.draws, seed=a.seed,
@@ -97,6 +97,9 @@ def run(a: argparse.Namespace) -> int:
         text = pb.text(f"optimiser.{key}", lang)
         return text.format(**kw) if kw else text
 
+    def money_head(label: str) -> str:
+        return f"{label}（{cur}）" if lang == "zh" else f"{label} ({cur})"
+
     def signed(x: float) -> str:
         s = fmt_money(x)
         return s if s.startswith("-") or s in ("0", "n/a") else "+" + s
@@ -115,33 +118,32 @@ def run(a: argparse.Namespace) -> int:
                  signed(tot.loc["optimised", "hours_needed"] - tot.loc["champion", "hours_needed"]), ""])
     print()
     print(render_table([t("metric"), t("champion"), t("optimised"), t("difference"), t("difference_interval")], rows))
-    print(wrap(t("uplift_note")))
+    print(wrap(t("uplift_note", draws=fmt_int(s["uplift_draws"]))))
 
     asg = res.assignment
     by = asg.groupby("treatment").agg(cells=("accounts", "size"), accounts=("accounts", "sum"), net=("net", "sum"),
                                       hours=("hours", "sum")).sort_values("accounts", ascending=False)
-    src = {m.id: m.source for m in res.menu}
     print()
-    print(render_table([t("treatment"), t("cells"), t("accounts"), f"{t('net')} ({cur})", t("hours")],
+    print(render_table([t("treatment"), t("cells"), t("accounts"), money_head(t('net')), t("hours")],
                        [[i, fmt_int(r["cells"]), fmt_int(r["accounts"]), fmt_money(r["net"]), fmt_int(r["hours"])]
                         for i, r in by.iterrows()]))
     for i in by.index:
-        print(wrap(f"{i}: {src.get(i, '')}", indent="  ", subsequent="    "))
+        print(wrap(f"{i}: {menu_label(i, lang=lang, playbook=pb)}", indent="  ", subsequent="    "))
     print(wrap(t("vulnerable_note", calls=f"{res.strategy.rules[0].treatment.attempts_per_week:g}")))
 
     c = res.constraints
     if len(c):
         print()
         print(render_table([t("constraint"), t("limit"), t("used"), t("binding"), t("shadow_price", currency=cur)],
-                           [[_constraint_name(r["constraint"], t, lang), fmt_number0(r["limit"]), fmt_number0(r["used"]),
+                           [[constraint_label(r["constraint"], lang=lang, playbook=pb), fmt_number0(r["limit"]), fmt_number0(r["used"]),
                              t("yes") if r["binding"] else t("no"), fmt_money(r["shadow_price"], decimals=2)]
                             for _, r in c.iterrows()]))
         for _, r in c[c["binding"] & (c["shadow_price"].abs() > 0)].iterrows():
-            print(wrap(_price_sentence(r, t, cur)))
+            print(wrap(price_sentence(r, lang=lang, playbook=pb)))
     f = res.frontier
     print()
     print(wrap(t("frontier_title")))
-    print(render_table([t("capacity_scale"), t("hours_available"), t("hours_used"), f"{t('net')} ({cur})"],
+    print(render_table([t("capacity_scale"), t("hours_available"), t("hours_used"), money_head(t('net'))],
                        [[f"{r['capacity_scale']:g}×", fmt_int(r["capacity_hours"]), fmt_int(r["hours_used"]),
                          fmt_money(r["net"]) if r["feasible"] else t("infeasible")] for _, r in f.iterrows()]))
     for key, path in (("wrote_strategy", a.out), ("wrote_chart", a.chart)):
@@ -154,28 +156,3 @@ def fmt_number0(x: float) -> str:
     from ..formatting import fmt_number
 
     return fmt_number(x, 0)
-
-
-def _constraint_name(name: str, t, lang: str) -> str:  # noqa: ANN001
-    from ..content import load_playbook
-
-    kind, _, team = name.partition(":")
-    if kind == "hours":
-        try:
-            team_name = load_playbook().teams[team].name.zh if lang == "zh" else load_playbook().teams[team].name.en
-        except (KeyError, AttributeError):
-            team_name = team
-        return t("hours_of", team=team_name)
-    return t(kind)
-
-
-def _price_sentence(r, t, currency: str) -> str:  # noqa: ANN001
-    from ..formatting import fmt_money
-
-    kind, _, team = r["constraint"].partition(":")
-    price = fmt_money(r["shadow_price"], currency)
-    if kind == "hours":
-        return t("price_hours", team=team, price=price)
-    if kind == "budget":
-        return t("price_budget", price=fmt_money(r["shadow_price"], decimals=2))
-    return t("price_legal", price=fmt_money(r["shadow_price"] / 100, currency))

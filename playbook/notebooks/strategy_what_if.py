@@ -49,3 +49,16 @@ else:
     html, fig = static_view(pf, seg, as_of, draws=draws, lang=lang, pack=pack)
     display(HTML(html))
     plt.show()
+
+# %% [markdown]
+# ## Optimiser / 最优方案
+# The lawful treatment per segment cell with the most expected net collected within team
+# hours (the app's second tab; here the static result for scheduled runs).
+
+# %%
+if not interactive:
+    from playbook.widgets.whatif_app import optimiser_view
+
+    opt_html, opt_fig = optimiser_view(pf, seg, as_of, lang=lang, pack=pack, draws=draws)
+    display(HTML(opt_html))
+    plt.show()

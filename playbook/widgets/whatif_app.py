@@ -12,12 +12,12 @@ from ..content import Playbook, load_playbook
 from ..portfolio import Portfolio
 from .._docstrings import share_docs
 from ..strategy import Strategy, get_strategy, list_strategies
-from .common import LabelledApp, fig_png, money, number, pct
+from .common import LabelledApp, download_link, fig_png, money, number, pct
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["WhatIfApp", "adjust", "static_view"]
+__all__ = ["WhatIfApp", "adjust", "static_view", "optimiser_view"]
 
 
 def adjust(strategy: Strategy, *, intensity: float = 1.0, months: int | None = None,
@@ -54,9 +54,13 @@ def adjust(strategy: Strategy, *, intensity: float = 1.0, months: int | None = N
 
 @share_docs
 class WhatIfApp(LabelledApp):
-    """Compare the champion and challengers; sliders change intensity and offer terms.
+    """Compare the champion and challengers; sliders change intensity and offer terms. A
+    second tab runs the optimiser (:func:`playbook.optimise.optimise`): capacity, budget,
+    legal share and risk in, the uplift over the champion, shadow prices, the frontier and a
+    strategy YAML to download out.
 
-    Labels come from the ``whatif`` section of ``ui.yaml``; ``widget`` is the view.
+    Labels come from the ``whatif`` and ``optimiser`` sections of ``ui.yaml``; ``widget`` is
+    the view.
 
     Parameters
     ----------
@@ -171,9 +175,81 @@ class WhatIfApp(LabelledApp):
         self.chart.add_class("pb-chart")
         self.verdict_html = w.HTML()
         self.button.on_click(lambda _: self.run())
-        self.widget = w.VBox([w.HBox([self.controls["strategies"], w.VBox([self.controls[k] for k in
-                                                                            ("intensity", "months", "discount", "draws", "horizon")])]),
-                              w.HBox([self.button, self.progress]), self.table, self.chart, self.verdict_html])
+        compare = w.VBox([w.HBox([self.controls["strategies"], w.VBox([self.controls[k] for k in
+                                                                       ("intensity", "months", "discount", "draws", "horizon")])]),
+                          w.HBox([self.button, self.progress]), self.table, self.chart, self.verdict_html])
+        self.optimiser = self._build_optimiser()
+        self.widget = w.Tab(children=[compare, self.optimiser])
+        self.widget.set_title(0, self.text("tab_compare"))
+        self.widget.set_title(1, self.pb.text("optimiser.tab", self.lang))
+
+    def _build_optimiser(self):  # noqa: ANN202 - an ipywidgets box
+        import ipywidgets as w
+
+        def t(key: str) -> str:
+            return self.pb.text(f"optimiser.{key}", self.lang)
+
+        style = {"description_width": "190px"}
+        lay = w.Layout(width="460px")
+        self.opt_controls = {
+            "capacity_scale": w.FloatSlider(value=1.0, min=0.25, max=5.0, step=0.25, description=t("w_capacity"),
+                                            style=style, layout=lay),
+            "budget": w.FloatText(value=0.0, description=t("w_budget"), style=style, layout=lay),
+            "max_legal_share": w.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.01, readout_format=".0%",
+                                             description=t("w_legal"), style=style, layout=lay),
+            "risk": w.Dropdown(options=[(t("objective_mean_short"), 0.0), ("10%", 0.1), ("25%", 0.25)], value=0.0,
+                               description=t("w_risk"), style=style, layout=lay),
+            "draws": w.IntSlider(value=300, min=100, max=2000, step=100, description=self.text("draws"), style=style,
+                                 layout=lay),
+        }
+        self.opt_button = w.Button(description=t("w_run"), button_style="primary")
+        self.opt_status = w.HTML()
+        self.opt_html = w.HTML()
+        self.opt_html.add_class("pb-optimiser")
+        self.opt_chart = w.Image(format="png")
+        self.opt_chart.add_class("pb-chart")
+        self.opt_download = w.HTML()
+        self.opt_download.add_class("pb-download-box")
+        self.opt_result = None
+        self.opt_button.on_click(lambda _: self.run_optimiser())
+        return w.VBox([w.HTML(f"<p>{html.escape(t('w_intro'))}</p>"), *self.opt_controls.values(),
+                       w.HBox([self.opt_button, self.opt_status]), self.opt_html, self.opt_chart, self.opt_download])
+
+    def run_optimiser(self):  # noqa: ANN201 - an OptimiseResult
+        """Run the optimiser with the tab's settings and show its results.
+
+        Returns
+        -------
+        playbook.optimise.OptimiseResult
+            Also kept as ``opt_result``.
+        """
+        import matplotlib.pyplot as plt
+
+        from ..errors import PlaybookError
+        from ..optimise import frontier_chart, optimise
+
+        c = self.opt_controls
+        self.opt_status.value = "…"
+        budget = c["budget"].value if c["budget"].value and c["budget"].value > 0 else None
+        share = c["max_legal_share"].value if c["max_legal_share"].value < 1 else None
+        try:
+            res = optimise(self.portfolio, as_of=self.as_of, segments=self.segments, model=self.model, pack=self.pack,
+                           horizon_days=self.controls["horizon"].value, draws=c["draws"].value,
+                           capacity_scale=c["capacity_scale"].value, budget=budget, max_legal_share=share,
+                           risk=c["risk"].value or None, uplift_draws=1000, playbook=self.pb)
+        except PlaybookError as exc:
+            self.opt_status.value = f"<span class='pb-error'>{html.escape(str(exc))}</span>"
+            self.opt_html.value, self.opt_download.value, self.opt_chart.value = "", "", b""
+            return None
+        self.opt_result = res
+        self.opt_html.value = optimiser_html(res, self.pb, self.lang)
+        fig = frontier_chart(res, lang=self.lang, playbook=self.pb)
+        self.opt_chart.value = fig_png(fig)
+        plt.close(fig)
+        self.opt_download.value = download_link(res.strategy_yaml().encode("utf-8"), "optimised_strategy.yaml",
+                                                "application/x-yaml", self.pb.text("optimiser.w_download", self.lang))
+        self.opt_status.value = "✓"
+        return res
 
     def _render(self) -> None:
         import matplotlib.pyplot as plt
@@ -264,6 +340,81 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, str
     ax.set_title(pb.text("whatif.collected_interval", chart_lang(lang)))
     fig.tight_layout()
     return html_out, fig
+
+
+def optimiser_html(result, pb: Playbook, lang: str) -> str:  # noqa: ANN001 - an OptimiseResult
+    """The optimiser's result as HTML: uplift over the champion with its interval, the
+    treatments chosen, the constraints with their shadow prices (all text escaped)."""
+    def t(key: str, **kw: object) -> str:
+        text = pb.text(f"optimiser.{key}", lang)
+        return text.format(**kw) if kw else text
+
+    from ..optimise import constraint_label, menu_label, price_sentence
+
+    e = html.escape
+    tot = result.totals
+    rows = []
+    for m in ("collected", "net"):
+        d = result.uplift[m]
+        rows.append((t(m), money(tot.loc["champion", f"{m}_mean"], pb, lang), money(tot.loc["optimised", f"{m}_mean"], pb, lang),
+                     _signed(d["mean"], pb, lang), f"{_signed(d['p05'], pb, lang)} – {_signed(d['p95'], pb, lang)}"))
+    head = [t("metric"), t("champion"), t("optimised"), t("difference"), t("difference_interval")]
+    uplift = pd.DataFrame(rows, columns=head).to_html(escape=True, index=False)
+    by = result.assignment.groupby("treatment").agg(cells=("accounts", "size"), accounts=("accounts", "sum"),
+                                                    net=("net", "sum")).sort_values("accounts", ascending=False)
+    choice = pd.DataFrame({t("treatment"): list(by.index), t("source"): [menu_label(i, lang=lang, playbook=pb) for i in by.index],
+                           t("cells"): [number(x) for x in by["cells"]], t("accounts"): [number(x) for x in by["accounts"]],
+                           t("net"): [money(x, pb, lang) for x in by["net"]]}).to_html(escape=True, index=False)
+    c = result.constraints
+    cons = pd.DataFrame({t("constraint"): [constraint_label(r["constraint"], lang=lang, playbook=pb) for _, r in c.iterrows()],
+                         t("limit"): [number(r["limit"]) for _, r in c.iterrows()],
+                         t("used"): [number(r["used"]) for _, r in c.iterrows()],
+                         t("binding"): [t("yes") if r["binding"] else t("no") for _, r in c.iterrows()],
+                         t("shadow_price", currency=pb.currency): [f"{r['shadow_price']:,.2f}" for _, r in c.iterrows()]}
+                        ).to_html(escape=True, index=False)
+    prices = "".join(f"<li>{e(price_sentence(r, lang=lang, playbook=pb))}</li>"
+                     for _, r in c[c["binding"] & (c["shadow_price"].abs() > 0)].iterrows())
+    return (f"<p>{e(pb.text('cli.response_version', lang).format(version=result.response_version))}</p>"
+            f"<h4>{e(t('w_uplift'))}</h4>{uplift}<p>{e(t('uplift_note', draws=number(result.settings['uplift_draws'])))}</p>"
+            f"<h4>{e(t('w_choice'))}</h4>{choice}<h4>{e(t('w_constraints'))}</h4>{cons}"
+            + (f"<ul>{prices}</ul>" if prices else ""))
+
+
+@share_docs
+def optimiser_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, lang: str = "zh", pack: str = "cn",
+                   draws: int = 300, playbook: Playbook | None = None) -> tuple[str, Figure]:
+    """The optimiser without widgets, for papermill runs and reports.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+        The canonical tables.
+    segments : pandas.DataFrame
+        The segments of ``portfolio``.
+    {as_of}
+    {lang}
+    {pack}
+    draws : int
+        Monte Carlo draws of the value table.
+    {playbook}
+
+    Returns
+    -------
+    html : str
+        Uplift, treatments chosen and constraints (:func:`optimiser_html`).
+    figure : matplotlib.figure.Figure
+        The efficient frontier.
+    """
+    from ..optimise import frontier_chart, optimise
+
+    pb = playbook or load_playbook()
+    res = optimise(portfolio, as_of=as_of, segments=segments, pack=pack, draws=draws, uplift_draws=1000, playbook=pb)
+    return optimiser_html(res, pb, lang), frontier_chart(res, lang=lang, playbook=pb)
+
+
+def _signed(x: float, pb: Playbook, lang: str) -> str:
+    s = money(x, pb, lang)
+    return s if x <= 0 else "+" + s
 
 
 def _readable(totals: pd.DataFrame, pb: Playbook, lang: str, name) -> pd.DataFrame:
