@@ -25,7 +25,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,7 @@ from .schema import TABLES
 
 __all__ = ["DATASET_FILE", "PartitionedDataset", "PartitionPortfolio", "partition_of", "is_partitioned",
            "open_dataset", "write_partitioned", "read_partition", "read_positions", "write_demo_partitioned",
-           "DEMO_CHUNK"]
+           "chunk_seed", "DEMO_CHUNK"]
 
 DATASET_FILE = "_dataset.json"
 FORMAT = "playbook-partitioned/1"
@@ -330,7 +330,7 @@ def chunk_seed(seed: int, chunk: int) -> int:
 
 def write_demo_partitioned(out: str | Path, *, n_accounts: int, seed: int = 0, as_of: str | pd.Timestamp = "2026-11-29",
                            partitions: int = 8, chunk_accounts: int = DEMO_CHUNK,
-                           map_chunks=None) -> PartitionedDataset:  # noqa: ANN001 - a map(fn, items) like
+                           map_chunks: Callable[[Callable, list], list] | None = None) -> PartitionedDataset:
     """Generate a demo portfolio straight into an account-partitioned dataset.
 
     Accounts are generated ``chunk_accounts`` at a time (chunk ``c`` by
@@ -375,12 +375,13 @@ def write_demo_partitioned(out: str | Path, *, n_accounts: int, seed: int = 0, a
         chunks = [(c, c * size, min(size, n - c * size)) for c in range((n + size - 1) // size)]
         jobs = [dict(folder=str(tmp / ".chunks"), chunk=c, offset=off, size=k, seed=seed, as_of=str(day.date()),
                      partitions=parts, width=width) for c, off, k in chunks]
-        results = (map_chunks or (lambda fn, items: [fn(x) for x in items]))(_demo_chunk, jobs)
+        run = map_chunks or (lambda fn, items: [fn(x) for x in items])
+        results = run(_demo_chunk, jobs)
         results = sorted(results, key=lambda r: r["chunk"])
         offsets = {t: np.cumsum([0] + [r["rows"][t] for r in results]) for t in (*TABLES, "truth")}
         compact = [dict(folder=str(tmp), partition=i, chunks=len(results),
                         offsets={t: [int(x) for x in offsets[t][:-1]] for t in offsets}) for i in range(parts)]
-        (map_chunks or (lambda fn, items: [fn(x) for x in items]))(_compact_partition, compact)
+        run(_compact_partition, compact)
         shutil.rmtree(tmp / ".chunks", ignore_errors=True)
         rows = {t: int(offsets[t][-1]) for t in TABLES}
         counts = pd.DataFrame([dict(table=t, file="(generated)", read=rows[t], accepted=rows[t], rejected=0) for t in TABLES])
@@ -400,13 +401,8 @@ def _demo_chunk(job: dict) -> dict:
     del pf
     rows = {}
     for name, frame in frames.items():
-        part = partition_of(frame["account_id"], job["partitions"])
-        order = np.argsort(part, kind="stable")
-        bounds = np.searchsorted(part[order], np.arange(job["partitions"] + 1))
-        for i in range(job["partitions"]):
-            take = order[bounds[i]:bounds[i + 1]]
-            piece = frame.iloc[take].reset_index(drop=True)
-            piece[POS] = take.astype(np.int64)  # position inside the chunk; the chunk's offset is added later
+        # positions inside the chunk; _compact_partition adds the chunk's offset
+        for i, piece in _split(frame, partition_of(frame["account_id"], job["partitions"]), job["partitions"]):
             _write_part(piece, Path(job["folder"]) / f"{name}-{i:05d}" / f"chunk-{job['chunk']:06d}.parquet")
         rows[name] = len(frame)
     return {"chunk": job["chunk"], "rows": rows}
