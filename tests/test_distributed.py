@@ -282,3 +282,23 @@ def test_briefing_preparation_writes_the_single_machine_files(ds, whole, client,
     assert {k: v for k, v in pa.items() if k != "data_path"} == {k: pb[k] for k in pa if k != "data_path"}
     reasons = pd.read_parquet(b / "teams" / "early" / "segments.parquet")["reason_en"]
     assert 0 < reasons.notna().sum() <= 5  # reasons in words for the team's top accounts only
+
+
+@pytest.mark.parametrize("export", ["lending_club", "uci"])
+def test_real_shaped_exports_give_the_pandas_segments_and_kpis(export, client, tmp_path):
+    from tests.conftest import ROOT, SHARED_DATA
+
+    if export == "lending_club":
+        pf = playbook.load_portfolio(ROOT / "tests" / "fixtures" / "lending_club",
+                                     ROOT / "data" / "mappings" / "lending_club.yaml", on_error="keep_valid")
+        as_of = pf.history["month"].max() + pd.offsets.MonthEnd(0)
+    else:
+        path = SHARED_DATA / "uci_credit_card" / "UCI_Credit_Card.csv"
+        if not path.is_file():
+            pytest.skip(f"the UCI data is not at {path} (CI has no ../shared)")
+        from playbook.datasets import uci_portfolio
+
+        pf, as_of = uci_portfolio(path), "2005-09-30"
+    ds = write_partitioned(pf, tmp_path / "ds", partitions=3)
+    same_frame(D.segment(ds, as_of, client=client), playbook.segment(pf, as_of))
+    same_kpis(D.kpis(ds, as_of, by="stage", client=client), kpis(pf, as_of, by="stage"))
