@@ -104,16 +104,21 @@ def test_inadmissible_strategies_are_reported_not_simulated(world):
     assert "prohibited:pressing_relatives" in rules and "cn_third_party_only_when_lost" in rules
 
 
-def test_champion_falls_inside_the_generators_replay_interval():
-    inside = []
-    for seed in (31, 32, 33):
-        pf = playbook.demo_portfolio(2500, seed, AS_OF)
+def test_our_intervals_cover_the_generators_realised_outcome():
+    # the benchmark (whatif_validation) does this over 200 seeds; here 12 small ones
+    in90, in50, below = [], [], []
+    for seed in range(40, 52):
+        pf = playbook.demo_portfolio(1500, seed, AS_OF)
         seg = playbook.segment(pf, AS_OF)
-        mean = simulate(pf, ["champion"], 30, 1000, seed, as_of=AS_OF, segments=seg).totals.loc["champion", "collected_mean"]
-        rep = replay(pf, "champion", 30, 300, seed, segments=seg)
-        lo, hi = np.quantile(rep, [0.05, 0.95])
-        inside.append(lo <= mean <= hi)
-    assert all(inside), inside
+        d = simulate(pf, ["champion"], 30, 1000, seed, as_of=AS_OF, segments=seg).per_draw["champion"]["collected"]
+        rep = replay(pf, "champion", 30, 101, 10_000 + seed, segments=seg)
+        real = rep[0]
+        in90.append(np.quantile(d, 0.05) <= real <= np.quantile(d, 0.95))
+        in50.append(np.quantile(d, 0.25) <= real <= np.quantile(d, 0.75))
+        below.append(d.mean() < rep[1:].mean())
+    assert sum(in90) >= 9, in90  # P(fewer than 9 of 12 | 90% coverage) is about 2.6%
+    assert 2 <= sum(in50) <= 10, in50
+    assert 1 <= sum(below) <= 11, below  # no side every time
 
 
 def test_design_test_sample_size_and_stratified_split(world):
