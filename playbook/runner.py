@@ -282,8 +282,9 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     if roster is not None and not Path(roster).is_file():
         raise SourceError(str(roster), "roster file not found")
     # a database mapping's queries read the feature window (the longest a briefing counts over)
+    window = max(int(Prepared.window_days), int(pb.settings.lost_after_days))
     pf = data if isinstance(data, Portfolio) else load_portfolio(data, mapping, playbook=pb, as_of=day,
-                                                                 window_days=int(Prepared.window_days))
+                                                                 window_days=window)
     for table in pf.missing:
         log(f"note: {pb.text(f'missing.{table}', 'en')}")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -469,7 +469,7 @@ def _fetch_sqlalchemy(db: Database, query: str, params: Mapping[str, Any], chunk
         engine.dispose()
     if not parts:
         return pa.table({n: pa.array([], pa.null()) for n in names})
-    return pa.concat_tables(parts, promote_options="permissive")
+    return pa.concat_tables(parts, promote_options="permissive", memory_pool=_pool())
 
 
 def _arrow_chunk(names: list[str], rows: list[Any]) -> Any:
@@ -481,9 +481,9 @@ def _arrow_chunk(names: list[str], rows: list[Any]) -> Any:
     arrays = []
     for values in cols:
         try:
-            arrays.append(pa.array(values))
+            arrays.append(pa.array(values, memory_pool=_pool()))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
+            arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string(), memory_pool=_pool()))
     return pa.Table.from_arrays(arrays, names=names)
 
 
@@ -598,6 +598,8 @@ def read_database(source: str, *, queries: Mapping[str, str] | None = None, name
         if t not in statements:
             continue
         query, label = statements[t]
+        if t in queries and skip.get(t):
+            query = _without(db, chosen, query, values, skip[t], timezone)
         fetched = list(_fetch(db, chosen, t, query, values, chunk_rows, timezone, out.notes))
         used, n = fetched[1], fetched[0].num_rows
         out.header[t] = list(fetched[0].column_names)
@@ -630,6 +632,24 @@ def _fetch(db: Database, chosen: Driver, table: str, query: str, values: Mapping
                      f"{fallback.description} instead")
         return result, fallback
     raise SourceError(db.label, f"cannot read {table}: {_reason(db, first)}") from None
+
+
+def _without(db: Database, driver: Driver, query: str, values: Mapping[str, Any], unused: frozenset[str],
+             timezone: str | None) -> str:
+    """``query`` selecting every column of its result but ``unused`` (so that they are not
+    transferred), found by running it with ``LIMIT 0``; the query as written when that fails."""
+    from sqlalchemy.engine import make_url
+
+    inner = query.strip().rstrip(";")
+    try:
+        names = driver.fetch(db, f"SELECT * FROM ({inner}) AS playbook_q LIMIT 0", values, 1, timezone).column_names
+        quote = make_url(db.url).get_dialect()().identifier_preparer.quote
+    except Exception:  # noqa: BLE001 - the query itself is run, and fails with its own message
+        return query
+    keep = [n for n in names if n not in unused]
+    if len(keep) == len(names) or not keep or len(set(names)) < len(names):
+        return query
+    return f"SELECT {', '.join(quote(n) for n in keep)} FROM ({inner}) AS playbook_q"
 
 
 def _reason(db: Database, exc: BaseException) -> str:
@@ -684,6 +704,7 @@ def _to_frame(holder: list) -> Any:
 
     table = holder[0]
     holder[0] = None
+    pool = _pool()
     cols = []
     for col in table.columns:
         t = col.type
@@ -692,25 +713,49 @@ def _to_frame(holder: list) -> Any:
             col = pa.chunked_array([c.storage for c in col.chunks], type=t.storage_type)
             if numeric:
                 try:
-                    col = pc.cast(col, pa.float64())
+                    col = pc.cast(col, pa.float64(), memory_pool=pool)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     pass  # e.g. Infinity: left as text, which the loader reads or reports
             t = col.type
         if pa.types.is_decimal(t):
-            col = pc.cast(col, pa.float64())
+            col = pc.cast(col, pa.float64(), memory_pool=pool)
         elif pa.types.is_date(t):
-            col = pc.cast(col, pa.timestamp("us"))
+            col = pc.cast(col, pa.timestamp("us"), memory_pool=pool)
         elif pa.types.is_null(t):
-            col = pc.cast(col, pa.string())
+            col = pc.cast(col, pa.string(), memory_pool=pool)
         elif pa.types.is_timestamp(t) and t.unit == "ns":
-            col = pc.cast(col, pa.timestamp("us", t.tz))
+            col = pc.cast(col, pa.timestamp("us", t.tz), memory_pool=pool)
         elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
-            col = pc.cast(col, pa.string())
+            col = pc.cast(col, pa.string(), memory_pool=pool)
         cols.append(col)
     names = table.column_names
     table = col = None
     converted = pa.table(cols, names=names)
     del cols
-    frame = converted.to_pandas(self_destruct=True, split_blocks=True)
-    pa.default_memory_pool().release_unused()
+    frame = converted.to_pandas(self_destruct=True, split_blocks=True, memory_pool=pool)
+    del converted
+    _trim()
     return frame
+
+
+def _pool() -> Any:
+    """Arrow's system (malloc) allocator: what a read frees goes back to the system with
+    :func:`_trim`, where the default pool (mimalloc) would keep it for Arrow's own reuse."""
+    import pyarrow as pa
+
+    return pa.system_memory_pool()
+
+
+def _trim() -> None:
+    """Give freed heap memory back to the system (glibc ``malloc_trim``; elsewhere nothing)."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(ctypes.c_size_t(0))
+    except (OSError, AttributeError):
+        pass

@@ -29,21 +29,26 @@ def window_days(a: argparse.Namespace) -> int | None:
     """The days before the end of ``--as-of`` the command counts events over (``None``: every row).
 
     A database mapping's queries are bound to it (``:window_start``), so they read only the
-    rows the command needs: ``segment`` its ``--window-days``; ``kpis`` its window, or the
-    feature window (90 days) when ``--by`` groups by a segment dimension; the other commands
-    with an as-of day the feature window; ``compliance`` and ``validate`` every row.
+    rows the command needs: ``segment`` its ``--window-days``, at least the days after which a
+    debtor counts as lost (``lost_after_days`` in settings.yaml, which segmentation's recency
+    rule reads); ``kpis`` its window, or the feature window (90 days) when ``--by`` groups
+    by a segment dimension; the other commands with an as-of day the feature window;
+    ``compliance`` and ``validate`` every row.
     """
+    from ..content import load_playbook
     from ..prepared import Prepared
 
     if getattr(a, "as_of", None) is None or a.command in ("compliance", "validate"):
         return None
     features = int(Prepared.window_days)  # the feature window segmentation and what-if use by default
+    # segmentation's contact_recent_rpc rule looks back this far for the last right-party contact
+    recency = int(load_playbook().settings.lost_after_days)
     if a.command == "segment":
-        return int(a.window_days)
+        return max(int(a.window_days), recency)
     if a.command == "kpis":
         by = getattr(a, "by", None)
-        return max(int(a.window_days), features) if by not in (None, "month", "status") else int(a.window_days)
-    return features
+        return max(int(a.window_days), features, recency) if by not in (None, "month", "status") else int(a.window_days)
+    return max(features, recency)
 
 
 def load(a: argparse.Namespace, *, notes: bool = True, skip: dict[str, list[str]] | None = None):  # noqa: ANN201
