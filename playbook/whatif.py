@@ -71,11 +71,12 @@ class ResponseVersion:
 
     @property
     def label(self) -> str:
-        """``v1 (shipped, sha256 1a2b3c4d)`` or ``v3 (learned from <tests>, sha256 ...)``."""
+        """``v1 (shipped response.yaml)`` or ``v3 (learned from <tests>; <file name>)``."""
+        name = Path(self.path).name if self.path else ""
         if not self.provenance:
-            return f"v{self.version} (shipped, sha256 {self.sha256[:8]})"
+            return f"v{self.version} (shipped {name or 'response.yaml'})"
         tests = ", ".join(dict.fromkeys(str(p.get("test", "?")) for p in self.provenance))
-        return f"v{self.version} (learned from {tests}; sha256 {self.sha256[:8]})"
+        return f"v{self.version} (learned from {tests}" + (f"; {name})" if name else ")")
 
     def effect_sd(self, effect: str, param: str) -> float:
         """The sd of log(effect) of ``effect`` on ``param``."""
