@@ -556,6 +556,7 @@ def optimise(portfolio: Portfolio | Prepared, *, as_of: str | pd.Timestamp | Non
                 "uplift_draws": uplift_draws, "seed": seed,
                 "objective": objective, "capacity_hours": {t: round(float(cap[t]), 1) for t in teams},
                 "budget": budget, "max_legal_share": max_legal_share, "response": mdl.version,
+                "accounts": int(len(seg)), "vulnerable_accounts": int(vulnerable.sum()),
                 "reserved_hours_vulnerable": {t: round(float(fixed_hours[t]), 1) for t in teams},
                 "menu": [m.id for m in items]}
     return OptimiseResult(strat, assignment, options, constraints, frontier, uplift,

@@ -119,6 +119,8 @@ def test_optimised_strategy_is_admissible_round_trips_and_treats_each_cell_as_ch
         normal = (seg["vulnerable"] == "none").to_numpy()
         assert (treat[normal] == want.to_numpy()[normal]).all()
         assert (rule[~normal] == 0).all()
+        # every account is counted once: the cells chosen for, plus the vulnerable path
+        assert res.assignment["accounts"].sum() + res.settings["vulnerable_accounts"] == len(seg) == res.settings["accounts"]
         # within capacity, and the objective is what the what-if engine says the strategy nets
         c = res.constraints.set_index("constraint")
         assert (c["used"] <= c["limit"] + 1e-6).all()

@@ -129,7 +129,8 @@ def run(a: argparse.Namespace) -> int:
                         for i, r in by.iterrows()]))
     for i in by.index:
         print(wrap(f"{i}: {menu_label(i, lang=lang, playbook=pb)}", indent="  ", subsequent="    "))
-    print(wrap(t("vulnerable_note", calls=f"{res.strategy.rules[0].treatment.attempts_per_week:g}")))
+    print(wrap(t("vulnerable_note", calls=f"{res.strategy.rules[0].treatment.attempts_per_week:g}",
+                 n=fmt_int(s["vulnerable_accounts"]), total=fmt_int(s["accounts"]))))
 
     c = res.constraints
     if len(c):
