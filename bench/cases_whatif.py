@@ -8,17 +8,24 @@ import time
 from bench.cases import AS_OF, _cached_demo, _read, _reset_peak, _status_mib, case  # noqa: F401
 
 
-@case
-def whatif() -> dict:
-    """What-if: 5 strategies x 1,000,000 accounts x 2,000 draws (targets: <= 10 s and <= 2 GiB beyond the loaded data)."""
+def _million() -> tuple:
+    """The cached 1,000,000-account demo, its segments and calibrated model, and the seconds those took."""
     import playbook
-    from playbook.whatif import calibrate, simulate
+    from playbook.whatif import calibrate
 
     pf = _read(_cached_demo(1_000_000))
     t0 = time.perf_counter()
     seg = playbook.segment(pf, AS_OF)
     model = calibrate(pf, seg, AS_OF)
-    prep = time.perf_counter() - t0
+    return pf, seg, model, time.perf_counter() - t0
+
+
+@case
+def whatif() -> dict:
+    """What-if: 5 strategies x 1,000,000 accounts x 2,000 draws (targets: <= 10 s and <= 2 GiB beyond the loaded data)."""
+    from playbook.whatif import simulate
+
+    pf, seg, model, prep = _million()
     strategies = ["champion", "payday_calling", "sms_first_low_risk", "early_instalments", "legal_long_term"]
     base = _status_mib("VmRSS")
     _reset_peak()
@@ -102,15 +109,9 @@ def whatif_validation() -> dict:
 @case
 def optimise() -> dict:
     """Optimiser: 1,000,000 accounts, every segment cell x the admissible menu, MILP with team hours, frontier and paired uplift (target: <= 30 s after segmentation and calibration)."""
-    import playbook
     from playbook.optimise import optimise as run
-    from playbook.whatif import calibrate
 
-    pf = _read(_cached_demo(1_000_000))
-    t0 = time.perf_counter()
-    seg = playbook.segment(pf, AS_OF)
-    model = calibrate(pf, seg, AS_OF)
-    prep = time.perf_counter() - t0
+    pf, seg, model, prep = _million()
     base = _status_mib("VmRSS")
     _reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
