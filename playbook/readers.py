@@ -32,7 +32,7 @@ import pandas as pd
 
 from .errors import ArgumentError, SourceError, UnknownKeyError
 from .schema import TABLES
-from .sql import bind_values, is_database_source, read_database, redact
+from .sql import bind_values, database, is_database_source, read_database, redact
 
 __all__ = ["RawTable", "ReadRequest", "ReadResult", "Reader", "FileReader", "ExcelReader", "DuckDBReader",
            "SQLReader", "FolderReader", "CSVReader", "register_reader", "unregister_reader", "registered", "get_reader",
@@ -493,6 +493,8 @@ def get_reader(source: str | Path) -> Reader:
     if "://" not in text and Path(text).is_dir():
         return _FOLDER
     key = reader_key(text)
+    if key == "env" and reader_key(database(text).url) in _READERS:  # the reader of the URL the variable holds
+        key = reader_key(database(text).url)
     try:
         return _READERS[key]
     except KeyError:

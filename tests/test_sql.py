@@ -372,6 +372,16 @@ def test_skipped_columns_are_not_selected_or_converted(pg, files):
                                   got.interactions.sort_values(["account_id", "ts", "channel"]).reset_index(drop=True))
 
 
+@pytest.mark.parametrize("driver", ["connectorx", "sqlalchemy"])
+def test_mariadb_query_leaves_skipped_columns_out(maria, files, driver):
+    _need({"connectorx": "connectorx", "sqlalchemy": "sqlalchemy"}[driver])
+    with readers.registered("mysql", readers.SQLReader(driver=driver)):
+        got = load_portfolio(maria.url("mysql"), MAPPING, skip={"interactions": ["message"]})
+    want = load_portfolio(files, _file_mapping(), skip={"interactions": ["message"]})
+    _assert_same(want, got)
+    assert "message" not in got.interactions
+
+
 class _Counting(readers.SQLReader):
     """The SQL reader, remembering the rows each table read and the request it got."""
 
@@ -433,6 +443,19 @@ def test_every_command_reads_through_the_mapping(pg, argv, days, capsys):
     _no_secret(out.out, out.err)
     if argv[0] == "validate":
         assert "rows read" in out.out and "env:" not in out.out and "***" in out.out
+
+
+def test_env_source_is_read_by_the_reader_of_its_scheme(pg, monkeypatch):
+    monkeypatch.setenv("PLAYBOOK_DB_URL", pg.url())
+    counting = _Counting()
+    with readers.registered("postgresql", counting):
+        assert readers.get_reader("env:PLAYBOOK_DB_URL") is counting
+        pf = load_portfolio("env:PLAYBOOK_DB_URL", MAPPING)
+    assert counting.rows["accounts"] == len(pf.accounts) == 300
+    assert pf.report.source == "env:PLAYBOOK_DB_URL"
+    monkeypatch.delenv("PLAYBOOK_DB_URL")
+    with pytest.raises(SourceError, match="PLAYBOOK_DB_URL is not set"):
+        load_portfolio("env:PLAYBOOK_DB_URL", MAPPING)
 
 
 def test_env_source_and_briefings_keep_the_password_out(pg, tmp_path, monkeypatch, capsys, caplog):
