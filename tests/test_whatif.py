@@ -235,3 +235,12 @@ def test_backtest_on_the_uci_cards_reports_against_the_raw_file():
     acc = out[(out["measure"] == "accounts") & (out["month"] == "2005-09")].set_index("bucket")
     assert acc.loc["M3+", "actual"] == (raw["PAY_0"] >= 3).sum()
     assert s["rows"] == 18 and 0 <= s["coverage_90"] <= 1 and s["collected_ratio_to_naive"] > 0
+
+
+def test_posterior_never_has_more_successes_than_trials():
+    from playbook.whatif import PARAMS, _posterior, load_response
+
+    pri = load_response().priors.model_copy(update={"strength": 1.0})
+    obs = pd.Series({**{f"s_{p}": 10.4 for p in PARAMS}, **{f"n_{p}": 10.0 for p in PARAMS}, "share_sum": 0.0, "share_n": 0.0})
+    post = _posterior(pri, "short_term", "reachable", obs)
+    assert all(post[f"b_{p}"] > 0 and post[f"a_{p}"] > 0 for p in PARAMS)
