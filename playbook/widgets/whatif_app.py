@@ -258,7 +258,8 @@ class WhatIfApp(LabelledApp):
 
         r = self.result
         ok = r[r["admissible"]]
-        self.table.value = self.table_frame().to_html(escape=True, index=False) if len(ok) else ""
+        version = html.escape(self.pb.text("cli.response_version", self.lang).format(version=self.model.version))
+        self.table.value = (f"<p>{version}</p>" + self.table_frame().to_html(escape=True, index=False)) if len(ok) else ""
         bad = []
         for sid, vs in self.verdicts.items():
             if vs:
