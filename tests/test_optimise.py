@@ -264,3 +264,17 @@ def test_optimiser_tab_in_chromium(voila, tmp_path, lang):
         browser.close()
     back = get_strategy(target)
     assert back.id == "optimised" and playbook.strategy_verdict(back, "cn").admissible
+
+
+def test_menu_takes_treatments_the_user_adds_and_refuses_unlawful_ones(tmp_path):
+    import yaml
+
+    base = get_strategy("champion").model_dump(mode="json")
+    extra = {**base, "id": "mine", "rules": [base["rules"][0],
+             {"when": "True", "treatment": {**base["rules"][1]["treatment"], "attempts_per_week": 1.5,
+                                            "offer": {"type": "instalments", "months": 12}}},
+             {"when": "stage == 'M3+'", "treatment": {**base["rules"][1]["treatment"], "call_window": ["21:00", "23:00"]}}]}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({"strategy": extra}, allow_unicode=True), encoding="utf-8")
+    ids = [m.id for m in treatment_menu(pack="cn", extra=[path])]
+    assert "mine[1]" in ids and "mine[2]" not in ids  # late calls break cn_quiet_hours
