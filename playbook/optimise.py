@@ -54,8 +54,8 @@ from .errors import ArgumentError, RunError, UnknownKeyError
 from .portfolio import Portfolio
 from .prepared import Prepared
 from .strategy import Strategy, Treatment, get_strategy, list_strategies
-from .whatif import (CELL, ResponseModel, ResponseVersion, _CommonDraws, _Context, _group_draws, _prepared_model,
-                     _roll_to_next, as_text, simulate)
+from .whatif import (ResponseModel, ResponseVersion, _Accounts, _CommonDraws, _Context, _group_draws,
+                     _prepared_model, _roll_to_next, as_text, simulate)
 
 __all__ = ["MenuItem", "treatment_menu", "optimise", "OptimiseResult", "solve_assignment", "frontier_chart",
            "constraint_label", "menu_label", "price_sentence"]
@@ -381,19 +381,15 @@ def optimise(portfolio: Portfolio | Prepared, *, as_of: str | pd.Timestamp | Non
 
     acc = pf.accounts.set_index("account_id").reindex(seg["account_id"])
     over = acc["overdue_amount"].fillna(0).to_numpy(dtype="float64")
-    codes = [as_text(seg[c]) for c in CELL]
-    team = as_text(seg["team"])
+    accounts = _Accounts(seg, over)
     vulnerable = as_text(seg["vulnerable"]) != "none"
     rng = np.random.default_rng(seed)
-    common = _CommonDraws(mdl, codes, team, draws, rng)
+    common = _CommonDraws(mdl, accounts, draws, rng)
     ctx = _Context({a.id: a for a in pb.costs.values()}, mdl.priors.costs, mdl.priors, horizon_days,
                    prep.memo("whatif.roll_to_next", lambda: _roll_to_next(pf.history)))
 
     def groups(mask: np.ndarray) -> pd.DataFrame:
-        frame = pd.DataFrame({"bt": codes[0][mask], "ct": codes[1][mask], "st": codes[2][mask], "rule": 0,
-                              "team": team[mask], "over": over[mask], "over2": over[mask] ** 2})
-        return frame.groupby(["bt", "ct", "st", "rule", "team"], sort=True).agg(
-            n=("over", "size"), over=("over", "sum"), over2=("over2", "sum")).reset_index()
+        return accounts.groups(np.zeros(len(seg), dtype="int64"), 1, mask)
 
     teams = list(cap.index)
     # the vulnerable path: fixed; its hours and cost are reserved first at the champion's intensity,

@@ -432,28 +432,20 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     roll = prep.memo("whatif.roll_to_next", lambda: _roll_to_next(portfolio.history))
     rng = np.random.default_rng(seed)
 
-    cell_codes = [as_text(seg[c]) for c in CELL]
-    team = as_text(seg["team"])
-    common = _CommonDraws(mdl, cell_codes, team, draws, rng)
+    accounts = _Accounts(seg, over)
+    common = _CommonDraws(mdl, accounts, draws, rng)
     ctx = _Context(costs, rc, mdl.priors, horizon_days, roll)
     rows, seg_rows, team_rows, verdicts = [], [], [], {}
     per_draw: dict[str, dict[str, np.ndarray]] = {}
     strats = [get_strategy(s) for s in strategies]
-    # categorical segment columns the rules read, as text once for every strategy (assign would per strategy)
-    used = set().union(*(r.expression.names for st in strats for r in st.rules)) & set(seg.columns)
-    seg_text = seg.assign(**{c: as_text(seg[c]) for c in sorted(used) if isinstance(seg[c].dtype, pd.CategoricalDtype)})
+    rules_of = _RuleInputs(seg, set().union(*(r.expression.names for st in strats for r in st.rules)))
     for strat in strats:
         v = strategy_verdict(strat, pack, playbook=pb)
         verdicts[strat.id] = v.violations
         if not v.admissible:
             rows.append({"strategy": strat.id, "admissible": False})
             continue
-        rule = assign(strat, seg_text)
-        frame = pd.DataFrame({"bt": cell_codes[0], "ct": cell_codes[1], "st": cell_codes[2], "rule": rule,
-                              "team": team, "over": over, "over2": over ** 2})
-        frame = frame[frame["rule"] >= 0]
-        g = frame.groupby(["bt", "ct", "st", "rule", "team"], sort=False).agg(
-            n=("over", "size"), over=("over", "sum"), over2=("over2", "sum")).reset_index()
+        g = accounts.groups(rules_of.assign(strat), len(strat.rules))
         ci, z = common.for_groups(g)
         treat = [r.treatment for r in strat.rules]
         o = _group_draws(g, treat, ci, z, common, ctx)
@@ -567,10 +559,8 @@ class _CommonDraws:
     each part (rank 0, 1, ...); rank 0 is the same for every strategy.
     """
 
-    def __init__(self, mdl: ResponseModel, cell_codes: list[np.ndarray], team: np.ndarray, draws: int,
-                 rng: np.random.Generator) -> None:
-        keys = pd.MultiIndex.from_arrays(cell_codes, names=CELL)
-        self.cells = keys.unique()
+    def __init__(self, mdl: ResponseModel, accounts: "_Accounts", draws: int, rng: np.random.Generator) -> None:
+        self.cells = accounts.cells()
         post = mdl.cells.reindex(self.cells)
         missing = post["a_rpc"].isna().to_numpy() if len(post) else np.zeros(0, bool)
         for i in np.flatnonzero(missing):  # a cell with no history at all: the prior alone
@@ -581,7 +571,7 @@ class _CommonDraws:
         self.params = {p: rng.beta(post[f"a_{p}"].to_numpy()[:, None], post[f"b_{p}"].to_numpy()[:, None],
                                    size=(len(post), draws)) for p in PARAMS}
         self.share = post["share"].to_numpy(dtype="float64")
-        self.teams = pd.Index(pd.unique(team))
+        self.teams = pd.Index(accounts.teams())
         self.draws = draws
         self._seed = rng.integers(0, 2**63)
         self._noise: dict[int, np.ndarray] = {}
@@ -603,6 +593,108 @@ class _CommonDraws:
             at = rank == r
             z[at] = self._rank_noise(int(r))[key[at]]
         return ci, z
+
+
+class _RuleInputs:
+    """The distinct combinations of the segment columns that strategies read: rules are
+    evaluated once per combination (a few hundred rows) instead of once per account.
+
+    Columns missing from ``seg`` are left to :func:`playbook.strategy.assign` to report.
+    """
+
+    def __init__(self, seg: pd.DataFrame, names: set[str]) -> None:
+        used = sorted(names & set(seg.columns))
+        self.seg = seg
+        self.small: pd.DataFrame | None = None
+        if not used or not len(seg):
+            return
+        key = np.zeros(len(seg), dtype="int64")
+        size = 1
+        for c in used:
+            col = seg[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                code, n = col.cat.codes.to_numpy().astype("int64") + 1, len(col.cat.categories) + 1
+            else:
+                code, uniques = pd.factorize(col, use_na_sentinel=True)
+                code, n = code.astype("int64") + 1, len(uniques) + 1
+            if size * n > 5_000_000:  # too many combinations to count densely: rules see every account
+                return
+            key = key * n + code
+            size *= n
+        present = np.bincount(key, minlength=size) > 0
+        combo = np.cumsum(present) - 1
+        self.inverse = combo[key]
+        first = np.full(size, -1, dtype="int64")
+        first[key[::-1]] = np.arange(len(key) - 1, -1, -1)
+        self.small = seg.iloc[first[present]][used].reset_index(drop=True)
+
+    def assign(self, strategy: Strategy) -> np.ndarray:
+        """The rule treating each account (-1: none), as :func:`playbook.strategy.assign` gives it."""
+        if self.small is None:
+            return assign(strategy, self.seg)
+        return assign(strategy, self.small)[self.inverse]
+
+
+class _Accounts:
+    """Each account's cell (behaviour_type, contactability, stage) and team as one integer code,
+    and its overdue amount: accounts are grouped by integers, and text is made for the groups
+    only."""
+
+    def __init__(self, seg: pd.DataFrame, over: np.ndarray) -> None:
+        self.labels, codes = [], []
+        for c in (*CELL, "team"):
+            col = seg[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                lab = np.append(col.cat.categories.astype(str).to_numpy(dtype=object), "nan")
+                code = col.cat.codes.to_numpy().astype("int64")
+                code[code < 0] = len(lab) - 1  # missing: the appended "nan"
+            else:
+                code, lab = pd.factorize(as_text(col))
+                lab = np.asarray(lab, dtype=object)
+            self.labels.append(lab)
+            codes.append(code)
+        self.sizes = [len(lab) for lab in self.labels]
+        key = np.zeros(len(seg), dtype="int64")
+        for code, size in zip(codes, self.sizes):
+            key = key * size + code
+        self.key = key  # mixed radix over (bt, ct, st, team)
+        self.over = np.asarray(over, dtype="float64")
+
+    def _decode(self, key: np.ndarray) -> list[np.ndarray]:
+        out = []
+        for lab, size in zip(reversed(self.labels), reversed(self.sizes)):
+            out.append(lab[key % size])
+            key = key // size
+        return out[::-1]
+
+    def cells(self) -> pd.MultiIndex:
+        """The cells present, in code order."""
+        cell = np.flatnonzero(np.bincount(self.key // self.sizes[-1]))
+        bt, ct, st, _ = self._decode(cell * self.sizes[-1])
+        return pd.MultiIndex.from_arrays([bt, ct, st], names=CELL)
+
+    def teams(self) -> np.ndarray:
+        """The teams present."""
+        return self.labels[-1][np.flatnonzero(np.bincount(self.key % self.sizes[-1]))]
+
+    def groups(self, rule: np.ndarray, n_rules: int, mask: np.ndarray | None = None) -> pd.DataFrame:
+        """Accounts with a rule (and in ``mask``) grouped by cell, rule and team: bt, ct, st, rule,
+        team, n, over (sum of overdue) and over2 (sum of its squares), in code order."""
+        ok = rule >= 0 if mask is None else (rule >= 0) & mask
+        key = self.key[ok] * n_rules + rule[ok]
+        o = self.over[ok]
+        size = int(np.prod(self.sizes, dtype="float64") * n_rules)
+        if size <= 5_000_000:  # few possible keys: count into every one, keep those used
+            n = np.bincount(key, minlength=size)
+            uniq = np.flatnonzero(n)
+            n, s1, s2 = n[uniq], np.bincount(key, o, size)[uniq], np.bincount(key, o * o, size)[uniq]
+        else:
+            uniq, inv = np.unique(key, return_inverse=True)
+            n, s1, s2 = (np.bincount(inv, minlength=len(uniq)), np.bincount(inv, o, len(uniq)),
+                         np.bincount(inv, o * o, len(uniq)))
+        bt, ct, st, team = self._decode(uniq // n_rules)
+        return pd.DataFrame({"bt": bt, "ct": ct, "st": st, "rule": (uniq % n_rules).astype("int64"), "team": team,
+                             "n": n, "over": s1, "over2": s2})
 
 
 def as_text(column: pd.Series) -> np.ndarray:
