@@ -244,3 +244,26 @@ def test_posterior_never_has_more_successes_than_trials():
     obs = pd.Series({**{f"s_{p}": 10.4 for p in PARAMS}, **{f"n_{p}": 10.0 for p in PARAMS}, "share_sum": 0.0, "share_n": 0.0})
     post = _posterior(pri, "short_term", "reachable", obs)
     assert all(post[f"b_{p}"] > 0 and post[f"a_{p}"] > 0 for p in PARAMS)
+
+
+def test_fast_paths_give_the_plain_computations_results(world):
+    from playbook.strategy import assign
+    from playbook.whatif import CELL, _Accounts, _RuleInputs
+
+    pf, seg, _ = world
+    strategies = [get_strategy(s) for s in SHIPPED]
+    rules = _RuleInputs(seg, set().union(*(r.expression.names for st in strategies for r in st.rules)))
+    assert rules.small is not None and len(rules.small) < len(seg) / 5
+    for st in strategies:
+        assert np.array_equal(rules.assign(st), assign(st, seg))
+    over = pf.accounts.set_index("account_id").reindex(seg["account_id"])["overdue_amount"].fillna(0).to_numpy()
+    rule = assign(strategies[0], seg)
+    got = _Accounts(seg, over).groups(rule, len(strategies[0].rules))
+    frame = pd.DataFrame({**{k: seg[c].astype(str).to_numpy() for k, c in zip(("bt", "ct", "st"), CELL)},
+                          "rule": rule, "team": seg["team"].astype(str).to_numpy(), "over": over})
+    want = frame[frame["rule"] >= 0].groupby(["bt", "ct", "st", "rule", "team"]).agg(
+        n=("over", "size"), over=("over", "sum"), over2=("over", lambda x: (x ** 2).sum()))
+    got = got.set_index(["bt", "ct", "st", "rule", "team"]).sort_index()
+    assert got.index.equals(want.sort_index().index)
+    assert np.array_equal(got["n"].to_numpy(), want.sort_index()["n"].to_numpy())
+    assert np.allclose(got[["over", "over2"]].to_numpy(), want.sort_index()[["over", "over2"]].to_numpy())
