@@ -83,10 +83,20 @@ def _duckdb_child(mode: str, where: str) -> None:
 
 def _segment_child(driver: str, mapping: str, out: str) -> None:
     """``playbook segment env:PLAYBOOK_DB_URL`` with the reader forced onto one driver."""
-    from playbook import readers
+    from playbook import readers, sql
     from playbook.cli import main
 
-    with readers.registered("postgresql", readers.SQLReader(driver=driver)):
+    class Checked(readers.SQLReader):
+        """Fails the run when the forced driver fell back to another one."""
+
+        def read(self, source, request):  # noqa: ANN001, ANN202
+            result = super().read(source, request)
+            fell_back = [n for n in result.notes if "failed" in n]
+            if fell_back or not any(n.endswith(sql.get_driver(driver).description) for n in result.notes):
+                raise SystemExit(f"not read through {driver}: {result.notes}")
+            return result
+
+    with readers.registered("postgresql", Checked(driver=driver)):
         code = main(["segment", "env:PLAYBOOK_DB_URL", "--mapping", mapping, "--as-of", AS_OF, "--out", out])
     raise SystemExit(code)
 

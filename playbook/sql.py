@@ -386,6 +386,13 @@ def _sqlalchemy_url(db: Database) -> Any:
     return url
 
 
+def _set_zone(timezone: str) -> str:
+    """``SET TIME ZONE`` for an IANA zone name (checked: it is written into the statement)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*", timezone):
+        raise ArgumentError("timezone", timezone, "an IANA time zone name such as 'Asia/Shanghai'")
+    return f"SET TIME ZONE '{timezone}'"
+
+
 def _libpq_url(db: Database) -> str:
     """The URL as libpq writes it (``postgresql://...``, without ``+driver``)."""
     scheme, rest = db.url.split("://", 1)
@@ -403,7 +410,7 @@ def _fetch_adbc(db: Database, query: str, params: Mapping[str, Any], chunk_rows:
     with adbc.connect(_libpq_url(db)) as conn:
         with conn.cursor() as cur:
             if timezone:
-                cur.execute(f"SET TIME ZONE '{timezone}'")
+                cur.execute(_set_zone(timezone))
             cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(16 << 20)})
             cur.execute(compiled.string, values if values else None)
             reader = cur.fetch_record_batch()
@@ -458,7 +465,7 @@ def _fetch_sqlalchemy(db: Database, query: str, params: Mapping[str, Any], chunk
     try:
         with engine.connect() as conn:
             if timezone and db.scheme in ("postgresql", "postgres"):
-                conn.exec_driver_sql(f"SET TIME ZONE '{timezone}'")
+                conn.exec_driver_sql(_set_zone(timezone))
             stmt = sa.text(query)
             used = list(stmt._bindparams)
             result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(
@@ -723,8 +730,9 @@ def _to_frame(holder: list) -> Any:
             col = pc.cast(col, pa.timestamp("us"), memory_pool=pool)
         elif pa.types.is_null(t):
             col = pc.cast(col, pa.string(), memory_pool=pool)
-        elif pa.types.is_timestamp(t) and t.unit == "ns":
-            col = pc.cast(col, pa.timestamp("us", t.tz), memory_pool=pool)
+        elif pa.types.is_timestamp(t) and (t.unit != "us" or t.tz not in (None, "UTC")):
+            # one form whatever the driver: microseconds, and instants in UTC (a session zone or +00:00 otherwise)
+            col = pc.cast(col, pa.timestamp("us", "UTC" if t.tz else None), memory_pool=pool)
         elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
             col = pc.cast(col, pa.string(), memory_pool=pool)
         cols.append(col)

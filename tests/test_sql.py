@@ -355,6 +355,7 @@ def test_a_window_on_a_timestamptz_column_is_local_to_the_business_zone(pg, fore
     expected = int(((calls["call_time"] >= start) & (calls["call_time"] < pd.Timestamp("2026-11-30"))).sum())
     assert len(got.interactions) == expected
     assert got.interactions["ts"].min() >= pd.Timestamp(start, tz=ZONE)
+    assert str(got.interactions["ts"].dtype) == "datetime64[us, UTC]"  # one form whatever the driver returned
 
 
 def test_skipped_columns_are_not_selected_or_converted(pg, files):
