@@ -218,11 +218,11 @@ def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = N
     Cells are the accounts' current segments and the outcomes are the same window's.
     ``python -m bench whatif_validation`` checks the champion's simulated 30-day collections
     against the demo generator's own realised replay over 200 seeds of 2,000 accounts: our
-    50% and 90% intervals cover the realised outcome 54.0% and 89.0% of the time when
-    calibrated on the same window, 49.5% and 90.5% when calibrated on the window ending 30
-    days earlier (out of sample). The mean is biased low, by -2.1% in sample (95% CI -2.7% to
-    -1.5%; 137 of 200 seeds below the replay mean, sign test p < 0.001) and -0.8% out of
-    sample (-1.6% to -0.1%). The bias is small against the intervals (about +/-15% at 90%) and
+    50% and 90% intervals cover the realised outcome 54.0% and 87.5% of the time when
+    calibrated on the same window, 50.5% and 90.5% when calibrated on the window ending 30
+    days earlier (out of sample). The mean is biased low, by -2.0% in sample (95% CI -2.6% to
+    -1.4%; 138 of 200 seeds below the replay mean, sign test p < 0.001) and -0.9% out of
+    sample (-1.6% to -0.2%). The bias is small against the intervals (about +/-15% at 90%) and
     is stated, not corrected. Most of it comes from shrinking thin cells toward the stated
     priors (below the generator's rates for short-term slips, the largest type): with the
     priors counted as 1 observation instead of 20 the bias on 30 seeds falls from -1.8% to
