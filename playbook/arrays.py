@@ -21,13 +21,18 @@ def codes_of(s: pd.Series, values: "pd.Index | pd.Series | list") -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    vs = pa.array(values if isinstance(values, pd.Series) else [str(v) for v in values], from_pandas=True)
+    vs = vs.combine_chunks() if isinstance(vs, pa.ChunkedArray) else vs
+    if isinstance(s.dtype, pd.CategoricalDtype):  # look up each category once, then index by the codes
+        at = codes_of(pd.Series(s.cat.categories.astype("str")), vs.to_pandas()) if len(s.cat.categories) else \
+            np.empty(0, dtype=np.int32)
+        codes = s.cat.codes.to_numpy()
+        return np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1).astype(np.int32)
     arr = pa.array(s, from_pandas=True)
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = arr.cast(pa.large_string())
-    vs = pa.array(values if isinstance(values, pd.Series) else [str(v) for v in values], from_pandas=True)
-    vs = vs.combine_chunks() if isinstance(vs, pa.ChunkedArray) else vs
     vs = vs.cast(arr.type)
     return pc.fill_null(pc.index_in(arr, value_set=vs), -1).to_numpy()  # int32: half the memory of int64
 

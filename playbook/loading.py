@@ -29,7 +29,7 @@ from .content import Playbook, load_playbook
 from .errors import ArgumentError, DataValidationError, SourceError
 from .expressions import ExpressionError, parse
 from .masking import neutralise_formulas
-from .portfolio import LoadReport, Portfolio, errors_frame
+from .portfolio import LoadReport, Portfolio, coded, errors_frame
 from .readers import RawTable, ReadRequest, read_source, read_table_file, table_suffixes
 from .schema import TABLES, UNIQUE_KEYS, Col, bucket_of_dpd, contract, pandera_schema
 from .sql import redact
@@ -784,12 +784,12 @@ def flag_after_as_of(portfolio_frames: dict[str, pd.DataFrame], as_of: Any, time
     return notes
 
 
-def _finish(frame: pd.DataFrame, cols: list[Col]) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, cols: list[Col], table: str) -> pd.DataFrame:
     frame = frame.drop(columns=["_row", "_file"], errors="ignore").reset_index(drop=True)
     for c in cols:
         if c.required and c.kind == "int":
             frame[c.name] = frame[c.name].astype("int64")
-    return frame
+    return coded(frame, table)
 
 
 def _empty(cols: list[Col]) -> pd.DataFrame:
@@ -892,7 +892,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
                         c["accepted"] -= int(orphan.sum())
                         c["rejected"] += int(orphan.sum())
     for t in TABLES:
-        frames[t] = _finish(frames[t], spec[t]) if len(frames[t]) or "_row" in frames[t] else _empty(spec[t])
+        frames[t] = _finish(frames[t], spec[t], t) if len(frames[t]) or "_row" in frames[t] else _empty(spec[t])
     errs = pd.concat([e for e in errors if len(e)], ignore_index=True) if any(len(e) for e in errors) else errors_frame([])
     if len(errs):
         errs = errs.sort_values(["table", "row", "column"], kind="stable", na_position="first").reset_index(drop=True)
@@ -951,7 +951,8 @@ def write_portfolio(portfolio: Portfolio, out: str | Path, *, fmt: Literal["parq
     try:
         out.mkdir(parents=True, exist_ok=True)
         for t, df in portfolio.tables().items():
-            df = df.copy()
+            # code columns are written as the text they hold, as any export has them
+            df = df.astype({c: "str" for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)})
             for col, codes in m.values.get(t, {}).items():
                 inverse = {}
                 for k, v in codes.items():
@@ -1022,4 +1023,4 @@ def load_table(path: str | Path, table: TableName, mapping: str | Path | Mapping
     report = LoadReport(str(path), counts, err if len(err) else errors_frame([]), notes)
     if not report.ok:
         raise DataValidationError(report)
-    return _finish(acc, spec)
+    return _finish(acc, spec, table)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .schema import TABLES
+from .schema import CODED, TABLES
 
 __all__ = ["Portfolio", "LoadReport", "ERROR_COLUMNS", "errors_frame"]
 
@@ -73,6 +73,29 @@ class LoadReport:
         return self.to_text()
 
 
+def coded(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``frame`` with the code columns of ``table`` (:data:`playbook.schema.CODED`) as categoricals.
+
+    A new frame sharing the other columns; the caller's frame is left as it is.
+    """
+    todo = {c: _code_column(frame[c]) for c in CODED.get(table, ()) if c in frame}
+    todo = {c: s for c, s in todo.items() if s is not frame[c]}
+    return frame.assign(**todo) if todo else frame
+
+
+def _code_column(s: pd.Series) -> pd.Series:
+    """``s`` as a categorical of text (``str`` categories), sharing ``s`` when it already is one."""
+    cat = s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype("category")
+    cats = cat.cat.categories
+    if cats.dtype == "str":
+        return cat
+    text = cats.astype("str")
+    if text.is_unique:
+        return cat.cat.rename_categories(text) if len(cats) else \
+            cat.astype(pd.CategoricalDtype(pd.Index([], dtype="str")))
+    return s.astype("str").astype("category")  # e.g. 1 and "1": one code once written as text
+
+
 @dataclass
 class Portfolio:
     """The canonical tables of one portfolio, plus how they were loaded.
@@ -91,6 +114,10 @@ class Portfolio:
     sources: dict[str, str] = field(default_factory=dict)
     truth: pd.DataFrame | None = None
     timezone: str | None = None
+
+    def __post_init__(self) -> None:
+        for t in CODED:  # one canonical dtype, however the portfolio was made
+            setattr(self, t, coded(getattr(self, t), t))
 
     @property
     def sha256(self) -> str:

@@ -18,6 +18,11 @@ CHANNELS = ("call", "sms", "email", "letter", "visit", "app", "ivr")
 DIRECTIONS = ("outbound", "inbound")
 PARTIES = ("debtor", "guarantor", "relative", "colleague", "third_party")
 TABLES = ("accounts", "interactions", "payments", "history")
+
+#: code columns of the large tables, held as categoricals in every Portfolio: a few
+#: distinct values over millions of rows (one small integer per row instead of a string)
+CODED: dict[str, tuple[str, ...]] = {"interactions": ("channel", "direction", "party", "outcome", "tone"),
+                                     "history": ("bucket",)}
 #: columns that together identify a row: a second row with the same values is rejected
 UNIQUE_KEYS: dict[str, tuple[str, ...]] = {"history": ("account_id", "month")}
 #: days past due above this (100 years) cannot be right: a wrong unit or a corrupt value
