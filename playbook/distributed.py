@@ -51,7 +51,7 @@ SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 
 @contextmanager
 def connect(scheduler: str | None = None, *, workers: int | None = None, processes: bool = True,
-            memory_limit: str | int | None = "auto") -> Iterator[Any]:
+            memory_limit: str | int | None = "auto", timeout: str = "20s") -> Iterator[Any]:
     """A ``dask.distributed.Client``, closed (with the cluster it started) on exit.
 
     Parameters
@@ -66,6 +66,8 @@ def connect(scheduler: str | None = None, *, workers: int | None = None, process
         Local workers as processes (True) or threads of this process.
     memory_limit : str or int
         Per local worker; ``"auto"`` splits the machine's memory between the workers.
+    timeout : str
+        How long to try reaching a running scheduler before giving up.
 
     Yields
     ------
@@ -76,7 +78,7 @@ def connect(scheduler: str | None = None, *, workers: int | None = None, process
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address:
         try:
-            client = Client(address, timeout="20s")
+            client = Client(address, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise RunError("dask", f"cannot reach the scheduler at {address}: {exc}") from None
         try:
@@ -288,7 +290,8 @@ def write_segments(data: PartitionedDataset | str | Path, as_of: str | pd.Timest
     Nothing but the priority values (one number per account) and counts comes back to
     this process, so the portfolio never has to fit in it. ``out`` receives
     ``part-<i>.parquet`` with the columns of :func:`segment` plus ``_pos`` (the account's
-    position in the source). Parameters as :func:`segment`.
+    position in the source); part files of an earlier run there are removed first.
+    Parameters as :func:`segment`.
 
     Returns
     -------
@@ -299,6 +302,8 @@ def write_segments(data: PartitionedDataset | str | Path, as_of: str | pd.Timest
     if out.suffix:
         raise ArgumentError("out", str(out), "a folder (one Parquet file per partition is written into it)")
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("part-*.parquet"):  # an earlier run's files (maybe more partitions) never mix in
+        stale.unlink()
     with _engine(engine, client, scheduler) as eng:
         parts, done = _segment_run(ds, as_of, window_days, lang, eng, str(out.resolve()))
         n = sum(eng.gather(done))

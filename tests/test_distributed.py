@@ -176,7 +176,7 @@ def test_bad_engine_and_unreachable_scheduler_are_clear_errors(ds):
     with pytest.raises(ArgumentError, match="engine"):
         D.segment(ds, AS_OF, engine="spark")
     with pytest.raises(RunError, match="cannot reach the scheduler at tcp://127.0.0.1:9"):
-        with D.connect("tcp://127.0.0.1:9"):
+        with D.connect("tcp://127.0.0.1:9", timeout="2s"):
             pass
 
 
