@@ -175,6 +175,13 @@ def _as_text(s: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if isinstance(s.dtype, pd.CategoricalDtype):  # clean each category once; rows keep their codes
+        clean = _as_text(pd.Series(s.cat.categories))
+        inv, uniq = pd.factorize(clean)
+        codes = s.cat.codes.to_numpy()
+        new = np.where(codes >= 0, inv[np.maximum(codes, 0)] if len(inv) else -1, -1)
+        return pd.Series(pd.Categorical.from_codes(new, dtype=pd.CategoricalDtype(pd.Index(uniq, dtype="str"))),
+                         index=s.index)
     if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")
     text = s.astype("str")

@@ -31,7 +31,7 @@ from .expressions import ExpressionError, parse
 from .masking import neutralise_formulas
 from .portfolio import LoadReport, Portfolio, coded, errors_frame
 from .readers import RawTable, ReadRequest, read_source, read_table_file, table_suffixes
-from .schema import TABLES, UNIQUE_KEYS, Col, bucket_of_dpd, contract, pandera_schema
+from .schema import CODED, TABLES, UNIQUE_KEYS, Col, bucket_of_dpd, contract, pandera_schema
 from .sql import redact
 
 __all__ = ["Portfolio", "LoadReport", "Mapping", "load_portfolio", "load_table", "read_mapping", "write_portfolio"]
@@ -340,28 +340,36 @@ def _request(mapping: Mapping, timezone: str | None = None, as_of: Any = None,
     """What the readers need: names per table, the text encoding, the queries and their parameters."""
     return ReadRequest(names={t: mapping.files.get(t, t) for t in TABLES},
                        named=frozenset(mapping.files), encoding=mapping.encoding, queries=dict(mapping.sql),
-                       as_of=as_of, window_days=window_days, timezone=timezone, skip=skip or {})
+                       as_of=as_of, window_days=window_days, timezone=timezone, skip=skip or {},
+                       dictionary={t: frozenset(_feeding(mapping, t, set(cols))) for t, cols in CODED.items()})
+
+
+def _feeding(mapping: Mapping, table: str, names: frozenset[str] | set[str]) -> set[str]:
+    """The source columns of ``table`` that the contract columns ``names`` are read from."""
+    fields = mapping.fields.get(table, {})
+    renames = {foreign: [tg] if isinstance(tg, str) else list(tg)
+               for foreign, tg in mapping.columns.get(table, {}).items()}
+    feeds: set[str] = set()
+    for n in names:
+        f = fields.get(n)
+        if f is not None and (f.source or f.expr or f.value is not None):
+            feeds |= {f.source} if f.source else set(parse(f.expr).names) if f.expr else set()
+        else:
+            feeds |= {foreign for foreign, tg in renames.items() if n in tg} or {n}
+    return feeds
 
 
 def _skipped_sources(mapping: Mapping, skip: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     """Per table, the source columns that feed only skipped contract columns (not read at all)."""
     out = {}
     for table, names in skip.items():
-        fields = mapping.fields.get(table, {})
         renames = {foreign: [tg] if isinstance(tg, str) else list(tg)
                    for foreign, tg in mapping.columns.get(table, {}).items()}
-        feeds: set[str] = set()
-        for n in names:
-            f = fields.get(n)
-            if f is not None and (f.source or f.expr or f.value is not None):
-                feeds |= {f.source} if f.source else set(parse(f.expr).names) if f.expr else set()
-            else:
-                feeds |= {foreign for foreign, tg in renames.items() if n in tg} or {n}
         needed = {foreign for foreign, tg in renames.items() if not set(tg) <= names}
-        for target, f in fields.items():
+        for target, f in mapping.fields.get(table, {}).items():
             if target not in names:
                 needed |= ({f.source} if f.source else set()) | (set(parse(f.expr).names) if f.expr else set())
-        out[table] = frozenset(feeds - needed)
+        out[table] = frozenset(_feeding(mapping, table, names) - needed)
     return out
 
 
@@ -695,11 +703,19 @@ def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(values.astype("str").array)  # the column's own Arrow data
-    if arr.null_count == len(arr):
-        return
-    ph = pd.Series(np.asarray(pc.fill_null(pc.is_in(arr, value_set=_placeholder_spellings()), False)),
-                   index=values.index)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # look at each category once
+        arr = pa.array(pd.Series(values.cat.categories).astype("str").array)
+        codes = values.cat.codes.to_numpy()
+        if (codes < 0).all():
+            return
+        on_rows = lambda flags: pd.Series(np.where(codes >= 0, flags[np.maximum(codes, 0)], False),  # noqa: E731
+                                          index=values.index)
+    else:
+        arr = pa.array(values.astype("str").array)  # the column's own Arrow data
+        if arr.null_count == len(arr):
+            return
+        on_rows = lambda flags: pd.Series(flags, index=values.index)  # noqa: E731
+    ph = on_rows(np.asarray(pc.fill_null(pc.is_in(arr, value_set=_placeholder_spellings()), False)))
     if ph.any():
         if c.required:
             t.bad(ph, c.name, "a missing-value placeholder in a required column; fix the export, or list it under "
@@ -711,7 +727,7 @@ def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
                    + "; list them under `missing:` in the mapping to read them as missing")
     if pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py():
         return  # mojibake needs characters beyond ASCII
-    fixed = _double_encoded(values)
+    fixed = _double_encoded(values.astype("str") if isinstance(values.dtype, pd.CategoricalDtype) else values)
     moj = fixed.notna()
     if moj.any():
         t.bad(moj, c.name, "text looks double-encoded (UTF-8 read as Latin-1/cp1252): it reads "
@@ -789,6 +805,9 @@ def _finish(frame: pd.DataFrame, cols: list[Col], table: str) -> pd.DataFrame:
     for c in cols:
         if c.required and c.kind == "int":
             frame[c.name] = frame[c.name].astype("int64")
+        elif (c.kind == "str" and c.name not in CODED.get(table, ()) and c.name in frame
+              and isinstance(frame[c.name].dtype, pd.CategoricalDtype)):  # read as codes, held as text
+            frame[c.name] = frame[c.name].astype("str")
     return coded(frame, table)
 
 

@@ -87,13 +87,15 @@ def _code_column(s: pd.Series) -> pd.Series:
     """``s`` as a categorical of text (``str`` categories), sharing ``s`` when it already is one."""
     cat = s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype("category")
     cats = cat.cat.categories
-    if cats.dtype == "str":
-        return cat
-    text = cats.astype("str")
-    if text.is_unique:
-        return cat.cat.rename_categories(text) if len(cats) else \
+    if cats.dtype != "str":
+        text = cats.astype("str")
+        if not text.is_unique:  # e.g. 1 and "1": one code once written as text
+            return s.astype("str").astype("category")
+        cat = cat.cat.rename_categories(text) if len(cats) else \
             cat.astype(pd.CategoricalDtype(pd.Index([], dtype="str")))
-    return s.astype("str").astype("category")  # e.g. 1 and "1": one code once written as text
+    if not cat.cat.categories.is_monotonic_increasing:  # one order however read (a file's dictionary keeps its own)
+        cat = cat.cat.reorder_categories(cat.cat.categories.sort_values())
+    return cat
 
 
 @dataclass

@@ -111,6 +111,9 @@ class ReadRequest:
     skip : Mapping[str, frozenset of str]
         Per canonical table, source columns the command does not need: readers that can
         leave columns out (Parquet) do not read them.
+    dictionary : Mapping[str, frozenset of str]
+        Per canonical table, text columns of few distinct values (codes): readers that can
+        (Parquet) read them as categoricals, one small integer per row instead of a string.
     """
 
     names: Mapping[str, str] = field(default_factory=lambda: {t: t for t in TABLES})
@@ -121,6 +124,7 @@ class ReadRequest:
     window_days: int | None = None
     timezone: str | None = None
     skip: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    dictionary: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def name_of(self, table: str) -> str:
         """The file, sheet or database table name to read ``table`` from."""
@@ -733,13 +737,14 @@ def _excel_checks(path: Path, sheet: str | int, frame: pd.DataFrame) -> tuple[li
 
 
 def _read_parquet(path: Path, request: ReadRequest) -> pd.DataFrame:
-    skip = set().union(*(cols for t, cols in request.skip.items() if Path(request.name_of(t)).stem == path.stem))
-    if not skip:
-        return pd.read_parquet(path)
     import pyarrow.parquet as pq
 
+    def of(per_table: Mapping[str, frozenset[str]]) -> set[str]:
+        return set().union(*(cols for t, cols in per_table.items() if Path(request.name_of(t)).stem == path.stem))
+
+    skip, dictionary = of(request.skip), of(request.dictionary)
     names = [c for c in pq.read_schema(path).names if c not in skip and not c.startswith("__index_level_")]
-    return pd.read_parquet(path, columns=names)
+    return pd.read_parquet(path, columns=names, read_dictionary=sorted(dictionary & set(names)) or None)
 
 
 # ------------------------------------------------------------------------ built-in registrations
