@@ -355,7 +355,8 @@ def _compliance(a: argparse.Namespace) -> int:
         from .errors import ArgumentError
 
         if a.plan:
-            raise ArgumentError("--plan", a.plan, "no plan with a partitioned dataset (check plans on one machine)")
+            raise ArgumentError("--plan", a.plan, "left out with a partitioned dataset (plans are checked "
+                                                      "on one machine, against the unpartitioned portfolio)")
         res = check_compliance_partitioned(a.data, pack, engine=a.engine, scheduler=a.scheduler)
     else:
         plan = load_table(a.plan, "interactions", a.mapping) if a.plan else None
@@ -418,7 +419,9 @@ def _segment(a: argparse.Namespace) -> int:
             seg = segment_partitioned(a.data, a.as_of, window_days=a.window_days, lang=a.lang, engine=a.engine,
                                       scheduler=a.scheduler)
         else:
-            seg = segment(_load(a), a.as_of, window_days=a.window_days, lang=a.lang)
+            # segmentation never reads the free text of messages (only compliance does): not loaded
+            seg = segment(_load(a, skip={"interactions": ["message"]}), a.as_of, window_days=a.window_days,
+                          lang=a.lang)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(a.out) as tmp:
             if suffix == ".parquet":

@@ -98,7 +98,7 @@ def partitioned_source(a: argparse.Namespace) -> bool:
 
     if is_partitioned(a.data):
         if getattr(a, "mapping", None):
-            raise ArgumentError("--mapping", a.mapping, "no mapping: a partitioned dataset is already in the contract")
+            raise ArgumentError("--mapping", a.mapping, "left out: a partitioned dataset is already in the data contract")
         return True
     if getattr(a, "engine", "pandas") == "dask":
         raise ArgumentError("--engine", "dask", f"a partitioned dataset as DATA ({a.data} is not one); write one "
