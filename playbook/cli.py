@@ -341,7 +341,7 @@ def _overrides(items: list[str]) -> dict:
 
 @register("compliance")
 def _compliance(a: argparse.Namespace) -> int:
-    from .compliance import check_compliance, get_pack, tighten
+    from .compliance import check_compliance, get_pack, tighten, zone_warning
     from .content import load_playbook
     from .formatting import fmt_int, render_table, wrap
     from .loading import load_table
@@ -360,7 +360,11 @@ def _compliance(a: argparse.Namespace) -> int:
         res = check_compliance_partitioned(a.data, pack, engine=a.engine, scheduler=a.scheduler)
     else:
         plan = load_table(a.plan, "interactions", a.mapping) if a.plan else None
-        res = check_compliance(_load(a), pack, plan=plan)
+        pf = _load(a)
+        warning = zone_warning(pack, pf.timezone, lang)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+        res = check_compliance(pf, pack, plan=plan)
     if res.checked == 0:  # nothing was checked: say so, never "clean"
         note = load_playbook().text("missing.nothing_to_check", lang)
         if a.json:

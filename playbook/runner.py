@@ -202,6 +202,7 @@ def _index_html(manifest: dict, pb: "Playbook", lang: str) -> str:
                     f"{figures}<td class='num'>{cell(team.get('alerts'), '{:,}')}</td>"
                     f"<td>{html.escape(team.get('error') or '')}</td></tr>")
     missing = "".join(f"<p>{html.escape(pb.text(f'missing.{m}', lang))}</p>" for m in manifest.get("missing_tables", []))
+    missing += "".join(f"<p class='warn'>⚠ {html.escape(w)}</p>" for w in manifest.get("warnings", []))
     failure = f"<p class='failed'>{html.escape(manifest['error'])}</p>" if manifest.get("error") else ""
     title = f"{pb.text('index.title', lang)} {manifest['as_of']}"
     return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -250,7 +251,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     ``team, collector, minutes`` replacing the collectors of ``teams.yaml``.
     """
     from .briefing import prepare
-    from .compliance import get_pack
+    from .compliance import get_pack, zone_warning
     from .loading import load_portfolio
     from .prepared import Prepared
     from .sql import is_database_source, redact
@@ -287,6 +288,9 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
                                                                  window_days=window)
     for table in pf.missing:
         log(f"note: {pb.text(f'missing.{table}', 'en')}")
+    pack_warning = zone_warning(pack, pf.timezone, lang, pb)
+    if pack_warning:
+        log(f"warning: {zone_warning(pack, pf.timezone, 'en', pb)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     prepared = out_dir / ".prepared"
@@ -334,6 +338,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         "as_of": str(day.date()), "data": str(where), "data_sha256": pf.sha256,
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "lang": lang, "pack": pack,
         "seconds": round(time.perf_counter() - t0, 2), "missing_tables": list(pf.missing),
+        "warnings": [pack_warning] if pack_warning else [],
         "error": failure[0] if failure else None,
         "teams": [{"team": t, "name": pb.dimension("team").category(t).name(lang), "status": results[t]["status"],
                    "seconds": results[t]["seconds"], "headline": headline[t], "alerts": alerts[t],

@@ -223,3 +223,13 @@ def test_calls_left_today_counts_a_window_that_opens_later_today_in_the_debtors_
     late = headroom(pf, "2026-11-28 23:30", "cn").set_index("account_id")  # 21:30 in Urumqi: still open there
     assert late.loc["U", "window_open_now"] and late.loc["U", "calls_left_today"] == 6
     assert late.loc["S", "calls_left_today"] == 0 and "cn_quiet_hours" in late.loc["S", "blocked_by"]
+
+
+def test_a_pack_from_another_continent_than_the_portfolio_is_warned_about(tmp_path):
+    from playbook.compliance import zone_warning
+
+    assert zone_warning("cn", "Asia/Urumqi") is None and zone_warning("us", "America/Los_Angeles") is None
+    for lang in ("zh", "en"):
+        text = zone_warning("cn", "America/Los_Angeles", lang)
+        assert "America/Los_Angeles" in text and "Asia/Shanghai" in text and "--pack" in text
+    assert "Europe/London" in zone_warning("uk", "Asia/Shanghai")

@@ -14,7 +14,7 @@ CONDA_NAMES = {"python-duckdb": "duckdb"}
 
 def _split(spec: str) -> tuple[str, str]:
     m = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", spec.strip())
-    return m.group(1).lower(), m.group(2).replace(" ", "")
+    return m.group(1).lower(), re.sub(r"^\[[^\]]*\]", "", m.group(2).replace(" ", ""))  # conda has no extras
 
 
 def test_environment_matches_pyproject():

@@ -20,7 +20,7 @@ from .engine import ComplianceResult, check_compliance
 from .events import Events, UnknownTimezoneError
 from .headroom import headroom
 from .lint import lint_text
-from .packs import get_pack, tighten
+from .packs import get_pack, tighten, zone_warning
 from .registry import (CheckParams, CheckType, ComplianceConfigError, NoParams, check_types, get_check, register_check,
                        registered_check, unregister_check)
 from .room import Room
@@ -29,4 +29,4 @@ from .verdict import Verdict, admissible_strategies, lint_content, strategy_verd
 __all__ = ["check_compliance", "ComplianceResult", "tighten", "headroom", "lint_text", "strategy_verdict", "Verdict",
            "register_check", "unregister_check", "registered_check", "get_check", "check_types", "CheckType", "CheckParams",
            "NoParams", "Events", "Room", "ComplianceConfigError", "UnknownTimezoneError", "get_pack",
-           "lint_content", "admissible_strategies"]
+           "lint_content", "admissible_strategies", "zone_warning"]

@@ -110,6 +110,38 @@ def get_pack(pack: str | Pack, playbook: Playbook | None = None) -> Pack:
     return bind(pack, playbook).pack
 
 
+def zone_warning(pack: str | Pack, timezone: str | None, lang: str = "en",
+                 playbook: Playbook | None = None) -> str | None:
+    """A warning when ``pack`` is written for another part of the world than ``timezone``.
+
+    A pack's rules (contact hours, legal sources) belong to its jurisdiction, and accounts
+    without their own time zone are checked in the pack's ``default_timezone``. A
+    portfolio whose business time zone lies on another continent (``America/...`` checked
+    with the China pack) is almost always the wrong ``--pack``.
+
+    Parameters
+    ----------
+    pack : str or Pack
+        The rule pack.
+    timezone : str, optional
+        The portfolio's business time zone (``None``: no warning).
+    lang : {"zh", "en"}
+        The language of the warning.
+    playbook : Playbook, optional
+        The content; defaults to :func:`playbook.load_playbook`.
+
+    Returns
+    -------
+    str or None
+        The warning, or ``None`` when the zones are on the same continent.
+    """
+    pb = playbook or load_playbook()
+    p = bind(pack, pb).pack
+    if not timezone or timezone.split("/")[0] == p.default_timezone.split("/")[0]:
+        return None
+    return pb.text("pack.zone_mismatch", lang).format(pack=p.id, pack_zone=p.default_timezone, zone=timezone)
+
+
 def _added(items: Iterable[PackRule | Mapping[str, Any]], pack: Pack, playbook: Playbook) -> list[Bound]:
     file = f"tighten({pack.id})"
     known = {r.id for r in pack.rules}
