@@ -588,8 +588,11 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
               else np.full(len(top), "", dtype=object))
     why_team = (top[f"team_reason_{lang}"].fillna("").to_numpy() if f"team_reason_{lang}" in top
                 else np.full(len(top), "", dtype=object))
-    contact = [_contact_today(left, is_open, opens, lang, pb) for left, is_open, opens in
-               zip(r["calls_left_today"], r["window_open_now"], r["next_window_opens"])]
+    biz = prov.get("timezone")
+    opens_utc = r["next_window_opens_utc"] if "next_window_opens_utc" in r else pd.Series(pd.NaT, index=r.index)
+    contact = [_contact_today(left, is_open, _opens_text(opens, at, zone, biz, lang, pb), lang, pb)
+               for left, is_open, opens, at, zone in
+               zip(r["calls_left_today"], r["window_open_now"], r["next_window_opens"], opens_utc, r["timezone"])]
     worklist = pd.DataFrame({
         ui("priority", lang, pb): top["priority"].to_numpy(), ui("account", lang, pb): top["account_id"].to_numpy(),
         ui("name", lang, pb): a["name"].to_numpy() if "name" in a else "", ui("phone", lang, pb): a["phone"].to_numpy() if "phone" in a else "",
@@ -641,6 +644,15 @@ def choose_openers(stages: "pd.Series | list[str]", types: "pd.Series | list[str
             cache[key] = op.choose(key[0], key[1], team).text(lang, creditor)
         out.append(cache[key])
     return out
+
+
+def _opens_text(opens: str, at: Any, zone: Any, business_zone: str | None, lang: str, pb: Playbook) -> str:
+    """When the window opens, on the collector's clock (the business time zone) first, with the
+    debtor's local time after it when the two differ (08:00 in Urumqi is 10:00 in Beijing)."""
+    if not business_zone or pd.isna(at) or str(zone) == business_zone:
+        return opens
+    mine = pd.Timestamp(at).tz_convert(business_zone).strftime("%Y-%m-%d %H:%M")
+    return ui("window_opens_local", lang, pb).format(when=f"{mine} {business_zone}", local=opens)
 
 
 def _contact_today(left: Any, is_open: bool, opens: str, lang: str, pb: Playbook) -> str:

@@ -212,3 +212,28 @@ def test_worklist_reasons_are_words_and_openers_fit_the_stage(tmp_path):
                 late[:] = True
             assert not set(w.loc[late, b._ui("opening", lang)]) & gentle, team
             assert {o.id for o in b.openers} and "<script" not in b.openers_html()
+
+
+def test_a_window_in_another_zone_is_shown_on_the_collectors_clock_first():
+    from playbook.briefing import _opens_text
+    from playbook.content import load_playbook
+
+    pb = load_playbook()
+    at = pd.Timestamp("2026-11-29 02:00", tz="UTC")  # 08:00 in Urumqi (UTC+6), 10:00 in Beijing
+    local = "2026-11-29 08:00 Asia/Urumqi"
+    assert _opens_text(local, at, "Asia/Urumqi", "Asia/Shanghai", "en", pb) == \
+        "2026-11-29 10:00 Asia/Shanghai (debtor's local time 2026-11-29 08:00 Asia/Urumqi)"
+    assert _opens_text(local, at, "Asia/Urumqi", "Asia/Shanghai", "zh", pb).startswith("2026-11-29 10:00 Asia/Shanghai（客户当地")
+    same = "2026-11-29 08:00 Asia/Shanghai"
+    assert _opens_text(same, pd.Timestamp("2026-11-29 00:00", tz="UTC"), "Asia/Shanghai", "Asia/Shanghai", "en", pb) == same
+
+
+def test_headroom_gives_the_opening_moment_in_utc_too(demo):
+    from playbook.compliance import headroom
+
+    room = headroom(demo, pd.Timestamp("2026-11-29 09:00", tz="Asia/Shanghai"), "cn")
+    closed = room[~room["window_open_now"]].head(50)
+    assert len(closed)  # Urumqi accounts: their window opens later than Beijing's
+    for text, at in zip(closed["next_window_opens"], closed["next_window_opens_utc"]):
+        day, clock, zone = text.split(" ")
+        assert at.tz_convert(zone).strftime("%Y-%m-%d %H:%M") == f"{day} {clock}"

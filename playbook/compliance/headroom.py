@@ -50,7 +50,8 @@ def headroom(data: Portfolio | Prepared, now: str | pd.Timestamp, pack: str | Pa
     Returns
     -------
     DataFrame
-        One row per account: ``timezone``, ``window_open_now``, ``next_window_opens``
+        One row per account: ``timezone``, ``window_open_now``, ``next_window_opens`` (debtor
+        local time and zone), ``next_window_opens_utc`` (the same moment, UTC)
         (debtor local time), ``calls_left_today``, ``sms_left_today``,
         ``email_left_today`` (``<NA>`` = no count limit in this pack, 0 = none allowed) and
         ``blocked_by`` (rule ids that leave no call today).
@@ -98,6 +99,7 @@ def headroom(data: Portfolio | Prepared, now: str | pd.Timestamp, pack: str | Pa
         closed[rid] = closed.get(rid, np.zeros(n, dtype=bool)) | c
     opens_s = np.maximum(room.not_before, now_s)
     next_open = np.empty(n, dtype=object)
+    opens_at = np.zeros(n, dtype="datetime64[s]")
     reopens_today = np.zeros(n, dtype=bool)
     for zone in pd.unique(tz):
         m = tz == zone
@@ -110,6 +112,7 @@ def headroom(data: Portfolio | Prepared, now: str | pd.Timestamp, pack: str | Pa
                 local = local + pd.to_timedelta(np.where(inq, wait, 0), unit="m")
                 local = local.where(~inq, local.dt.floor("min"))
         next_open[m] = (local.dt.strftime("%Y-%m-%d %H:%M") + f" {zone}").to_numpy()
+        opens_at[m] = local.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
         opens_day = local.dt.tz_localize(None).dt.normalize().to_numpy().astype("datetime64[D]").astype("int64")
         reopens_today[m] = opens_day == today[m]
     # before the window opens, today's calls are still to come; after it closes, none are left
@@ -121,7 +124,8 @@ def headroom(data: Portfolio | Prepared, now: str | pd.Timestamp, pack: str | Pa
 
     return pd.DataFrame({
         "account_id": ids.to_numpy(), "timezone": tz, "window_open_now": window_open,
-        "next_window_opens": next_open, "calls_left_today": _limit(room.left["call"]),
+        "next_window_opens": next_open,
+        "next_window_opens_utc": pd.DatetimeIndex(opens_at).tz_localize("UTC"), "calls_left_today": _limit(room.left["call"]),
         "sms_left_today": _limit(room.left["sms"]), "email_left_today": _limit(room.left["email"]),
         "blocked_by": _join_flags(room.blocked, n),
     })
