@@ -136,7 +136,8 @@ def _missing_table(pf: Portfolio, table: str) -> bool:
 def _collections(prep: Prepared, window_days: int) -> tuple[pd.DataFrame | None, dict, str]:
     """Per account: bucket and outstanding balance at the start, and what was collected.
 
-    From the payments table when it has rows: today's bucket (from ``dpd``), outstanding =
+    From the payments table when it has rows: the bucket at the start of the period (the
+    history month before it; today's ``dpd`` for an account without one), outstanding =
     balance today + collected, collected = payments in the ``window_days`` days ending
     with the as-of day. Otherwise from the history's ``paid`` column: bucket and balance in
     the month before the last history month up to the as-of day, collected = ``paid`` in
@@ -150,11 +151,21 @@ def _collections(prep: Prepared, window_days: int) -> tuple[pd.DataFrame | None,
         got = pay.groupby("account_id", observed=True)["amount"].sum()
         acc = pf.accounts
         collected = got.reindex(acc["account_id"]).fillna(0.0).to_numpy()
-        out = pd.DataFrame({"account_id": acc["account_id"].to_numpy(), "bucket": bucket_of_dpd(acc["dpd"]),
+        bucket = pd.Series(np.asarray(bucket_of_dpd(acc["dpd"]), dtype=object), index=acc["account_id"].to_numpy())
+        before = (first - pd.Timedelta(days=1)).to_period("M").to_timestamp()
+        start_of = pd.Series(dtype=object)
+        if not _missing_table(pf, "history"):
+            h = pf.history[pf.history["month"] == before].drop_duplicates("account_id")
+            start_of = pd.Series(h["bucket"].astype(str).to_numpy(), index=h["account_id"].astype(str).to_numpy())
+        known = bucket.index.isin(start_of.index)
+        bucket[known] = start_of.reindex(bucket.index[known]).to_numpy()
+        out = pd.DataFrame({"account_id": acc["account_id"].to_numpy(), "bucket": bucket.to_numpy(),
                             "balance": acc["balance"].to_numpy(dtype="float64") + collected,
                             "collected": collected})
         period = {"start": str(first.date()), "end": str(prep.as_of.date()),
-                  "description": f"payments {first.date()} to {prep.as_of.date()} ({window_days} days)"}
+                  "description": f"payments {first.date()} to {prep.as_of.date()} ({window_days} days); bucket at "
+                                 f"the start: the {before:%Y-%m} history month for {int(known.sum())} accounts, "
+                                 f"today's days past due for {int((~known).sum())} without one"}
         return out, period, "payments"
     h = pf.history
     if _missing_table(pf, "history") or "paid" not in h or h["paid"].notna().sum() == 0:
@@ -207,9 +218,10 @@ def repayment_by_band(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp |
     Formula: ``repayment_rate = collected / outstanding`` and ``payer_rate = accounts
     that paid anything / accounts``, per cell. Period and denominator: with payments,
     collected = payments in the ``window_days`` days to ``as_of``; outstanding = balance
-    on ``as_of`` + collected (the balance at the start of the period); the bucket is
-    today's days past due (0, 1-30, 31-60, 61+), so an account paid up during the period
-    counts as current. Without payments but with a monthly history carrying ``paid``:
+    on ``as_of`` + collected (the balance at the start of the period); the bucket is the
+    one at the start of the period: the account's history month before it (so an account
+    that paid up during the period counts where it started, not as current), else today's
+    days past due (0, 1-30, 31-60, 61+) for an account without that history month. Without payments but with a monthly history carrying ``paid``:
     collected = ``paid`` in the last history month, outstanding = balance and bucket in
     the month before. Without either: not available (n/a), saying why.
     """

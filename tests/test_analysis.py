@@ -272,3 +272,17 @@ def test_explorer_tabs_run_the_analyses_on_the_filtered_accounts_only():
     assert notes == [app.pb.text("missing.history", "en")]
     for name in ANALYSIS_TABS:  # every tab renders in both languages, escaped
         assert "<script" not in app.analysis_html(name)
+
+
+def test_repayment_buckets_accounts_where_they_started_the_period():
+    # "a" paid up during November: today it is current, but it started the period in M1
+    hist = [{"account_id": "a", "month": "2026-10-01", "bucket": "M1", "balance": 1000.0},
+            {"account_id": "b", "month": "2026-10-01", "bucket": "M2", "balance": 3000.0}]
+    pays = [{"account_id": "a", "paid_at": "2026-11-20 10:00:00", "amount": 100.0}]
+    pf = tiny_portfolio(_accounts()[:3], payments=pays, history=hist)
+    res = A.repayment_by_band(pf, as_of=AS_OF, window_days=29, balance_edges=[100000])
+    by = res.tables["by_bucket"].set_index("bucket")
+    assert by.loc["M1", "accounts"] == 1 and by.loc["M1", "collected"] == 100.0  # a, from its October bucket
+    # b from its October history (M2), c without history from today's 45 days past due (M2); none current
+    assert by.loc["M2", "accounts"] == 2 and by.loc["current", "accounts"] == 0
+    assert "2026-10 history month for 2 accounts" in res.period["description"]
