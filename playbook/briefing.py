@@ -245,7 +245,8 @@ def _team_books(history: pd.DataFrame, day: pd.Timestamp, team_of: pd.Series,
     A team's book is the accounts in the team's buckets (``teams.yaml``) at the start of
     the period; a team routed by other attributes (``buckets: []``) has as its book the
     delinquent accounts it holds today. ``roll_forward_rate`` = accounts of the book in a
-    worse bucket at the end / accounts of the book; ``cure_rate`` = accounts of the book
+    worse bucket at the end / accounts of the book that could get worse (not already in
+    the last bucket, M3+; n/a for a book of M3+ accounts only); ``cure_rate`` = accounts of the book
     current at the end / accounts of the book. The heatmap is the same book's row shares,
     so the tiles and the heatmap agree. Returns per team ``(matrix, figures)`` and the
     period ``[start month, end month]`` (``None`` without history).
@@ -276,8 +277,10 @@ def _team_books(history: pd.DataFrame, day: pd.Timestamp, team_of: pd.Series,
         matrix = counts.div(tot.where(tot > 0), axis=0).astype("float64")
         n = len(book)
         worse = (book["to_bucket"].cat.codes > book["from_bucket"].cat.codes).sum()
+        can_worsen = int((book["from_bucket"].astype(str) != BUCKETS[-1]).sum())
         cured = (book["to_bucket"].astype(str) == "current").sum()
-        out[tid] = (matrix, {"roll_forward_rate": worse / n if n else np.nan, "cure_rate": cured / n if n else np.nan,
+        out[tid] = (matrix, {"roll_forward_rate": worse / can_worsen if can_worsen else np.nan,
+                             "cure_rate": cured / n if n else np.nan,
                              "book_accounts": n})
     return out, [f"{start:%Y-%m}", f"{pd.Timestamp(end):%Y-%m}"]
 

@@ -773,8 +773,10 @@ def _book_figures(counts: np.ndarray) -> tuple[pd.DataFrame, dict]:
     matrix = frame.div(tot.where(tot > 0), axis=0).astype("float64")
     n = int(counts.sum())
     worse = int(np.triu(counts, 1).sum())
+    can_worsen = n - int(counts[-1].sum())  # a book account already in the last bucket cannot roll forward
     cured = int(counts[:, 0].sum())
-    return matrix, {"roll_forward_rate": worse / n if n else np.nan, "cure_rate": cured / n if n else np.nan,
+    return matrix, {"roll_forward_rate": worse / can_worsen if can_worsen else np.nan,
+                    "cure_rate": cured / n if n else np.nan,
                     "book_accounts": n}
 
 

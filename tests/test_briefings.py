@@ -111,7 +111,7 @@ def test_team_roll_and_cure_tiles_use_the_book_at_the_start_of_the_period(tmp_pa
     from .helpers import tiny_portfolio
 
     paths = {"A": ("M1", "M2", 45), "B": ("M1", "current", 0), "C": ("M2", "M3+", 75), "D": ("M2", "M2", 50),
-             "E": ("current", "M1", 10)}
+             "E": ("current", "M1", 10), "F": ("M3+", "M3+", 120)}
     accounts = [{"account_id": a, "dpd": dpd, "overdue_amount": 100.0 if dpd else 0.0} for a, (_, _, dpd) in paths.items()]
     history = [{"account_id": a, "month": m, "bucket": b, "balance": 1000.0}
                for a, (b0, b1, _) in paths.items() for m, b in (("2026-10-01", b0), ("2026-11-01", b1))]
@@ -123,6 +123,9 @@ def test_team_roll_and_cure_tiles_use_the_book_at_the_start_of_the_period(tmp_pa
     assert k.loc["early", "roll_forward_rate"] == 0.5 and k.loc["early", "cure_rate"] == 0.5
     # mid's book: C and D were in M2; C rolled forward, D stayed
     assert k.loc["mid", "roll_forward_rate"] == 0.5 and k.loc["mid", "cure_rate"] == 0.0
+    # late/legal's book is F alone, already in the last bucket: it cannot roll forward (n/a, not 0%)
+    assert k.loc["late_legal", "book_accounts"] == 1 and pd.isna(k.loc["late_legal", "roll_forward_rate"])
+    assert k.loc["late_legal", "cure_rate"] == 0.0
     b = team_briefing(None, "2026-11-29", "mid", lang="en", prepared=cache)
     assert b.roll.loc["M2", "M3+"] == 0.5 and b.roll.loc["M2", "M2"] == 0.5  # the heatmap agrees with the tiles
     assert b.roll.loc["M1"].isna().all()
