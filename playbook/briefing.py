@@ -145,7 +145,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         "data_path": str(data_path), "data_sha256": pf.sha256, "inputs": pf.sources, "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack, "timezone": tz,
         "rows": {t: len(f) for t, f in pf.tables().items()}, "missing": list(pf.missing),
-        "currency": pb.currency, "roll_period": period, "activity_days": ACTIVITY_DAYS, "now": f"{now.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
+        "currency": bundle.portfolio.currency or pb.currency, "roll_period": period, "activity_days": ACTIVITY_DAYS, "now": f"{now.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
         "not_overdue": int((~seg["worked"] & ~seg["status"].isin(NOT_WORKED)).sum())})
     return cache
 

@@ -226,7 +226,8 @@ def _whatif(a: argparse.Namespace) -> int:
             return 1
         if not a.json:
             print(wrap(_t("admissible_under", lang, pack=a.pack, names=", ".join(strategies))))
-    res = simulate(_load(a), strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack, response=a.response)
+    pf = _load(a)
+    res = simulate(pf, strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack, response=a.response)
     t = res.totals
     ok = t[t["admissible"]] if "admissible" in t else t.iloc[:0]
     base = _baseline(list(ok.index))
@@ -239,7 +240,7 @@ def _whatif(a: argparse.Namespace) -> int:
                 item["difference_to_baseline"] = diffs[item["name"]]
         print(json.dumps(body, ensure_ascii=False, indent=2, default=float))
         return 0
-    cur = load_playbook().currency
+    cur = pf.currency or load_playbook().currency
     print(wrap(_t("whatif_title", lang, days=res.horizon_days, draws=fmt_int(res.draws), pack=a.pack, currency=cur)))
     print(wrap(_t("response_version", lang, version=res.response_version)))
     if len(ok):
@@ -521,6 +522,7 @@ def _kpis(a: argparse.Namespace) -> int:
         rep = kpi_report(a.data, a.as_of, by=a.by, window_days=a.window_days, engine=a.engine, scheduler=a.scheduler)
         table, rr, quirks, missing = rep.table, rep.roll_rates, rep.quirks, open_dataset(a.data).missing
         roll_by, quirks_by = rep.roll_by, lambda: rep.quirks_by
+        currency = None
     else:
         pf = _load(a)
         prep = prepare(pf, a.as_of)
@@ -528,6 +530,7 @@ def _kpis(a: argparse.Namespace) -> int:
         table = kpis(prep, by=a.by, window_days=a.window_days, segments=seg)
         key = _group_key(pf, a.by, seg) if a.by else None
         rr, quirks, missing = roll_rates(pf.history), transition_quirks(pf.history), pf.missing
+        currency = pf.currency
         roll_by, quirks_by = lambda: _roll_by(pf.history, a.by, key), lambda: _quirks_by(pf.history, a.by, key)
     has_history = "history" not in missing
     if a.json:
@@ -547,7 +550,7 @@ def _kpis(a: argparse.Namespace) -> int:
                                  for (q, k), r in qb.iterrows()]
         print(json.dumps(body, ensure_ascii=False, indent=2))
         return 0
-    cur = load_playbook().currency
+    cur = currency or load_playbook().currency
     print(wrap(_t("kpis_title", lang, as_of=check_date("as_of", a.as_of).strftime("%Y-%m-%d"), days=a.window_days)))
     print()
     groups = [_group_label(a.by, g, lang) for g in table.index]

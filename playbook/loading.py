@@ -166,7 +166,8 @@ class Mapping(BaseModel):
     (``NULL``, ``N/A``); ``trim`` strips blanks around codes before matching (default on).
     ``sql`` gives, for a database source, the query per table (it may use ``:as_of``,
     ``:as_of_end`` and ``:window_start``, bound by the command, see :mod:`playbook.sql`);
-    credentials never go in a mapping.
+    credentials never go in a mapping. ``currency`` is the ISO 4217 code the export's
+    amounts are in (``USD``); ``None`` means the playbook's (``costs.yaml``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -174,6 +175,7 @@ class Mapping(BaseModel):
     files: dict[TableName, str] = {}
     encoding: str | None = None
     timezone: str | None = None
+    currency: str | None = PydField(default=None, pattern=r"^[A-Z]{3}$")
     decimal: Literal[".", ","] | None = None
     missing: list[str] = []
     trim: bool = True
@@ -920,7 +922,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     report = LoadReport(shown, count_frame, errs, notes)
     if on_error == "raise" and not report.ok:
         raise DataValidationError(report)
-    return Portfolio(**frames, report=report, sources=digests, timezone=zone)
+    return Portfolio(**frames, report=report, sources=digests, timezone=zone, currency=m.currency)
 
 
 # ------------------------------------------------------------------------ writing

@@ -106,6 +106,7 @@ class Portfolio:
     ``timezone`` is the business time zone: the one naive timestamps were read in, and the
     one that days and months of the portfolio are counted in (``None``: the playbook's
     ``settings.yaml`` default). Accounts with their own ``timezone`` keep it for compliance.
+    ``currency`` is the ISO code its amounts are in (``None``: the playbook's, ``costs.yaml``).
     """
 
     accounts: pd.DataFrame
@@ -116,6 +117,7 @@ class Portfolio:
     sources: dict[str, str] = field(default_factory=dict)
     truth: pd.DataFrame | None = None
     timezone: str | None = None
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         for t in CODED:  # one canonical dtype, however the portfolio was made

@@ -881,7 +881,7 @@ def compute(data: Portfolio, as_of: str | pd.Timestamp, *, source: str = "(portf
             bt = None
         vint = vintage_curves(hist)
     prov = {"data": source, "data_sha256": data.sha256, "as_of": str(day.date()), "playbook_version": __version__,
-            "content_sha256": pb.content_sha256, "timezone": prep.timezone, "currency": currency or pb.currency,
+            "content_sha256": pb.content_sha256, "timezone": prep.timezone, "currency": currency or data.currency or pb.currency,
             "rows": {t: len(f) for t, f in data.tables().items()}, "missing": list(data.missing),
             "mapping": mapping, "whatif": whatif}
     return MonthlyReport(as_of=day, provenance=prov, analyses=analyses, forecast=fc, forecast_start=start,

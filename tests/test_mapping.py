@@ -174,3 +174,22 @@ def test_a_missing_from_column_and_an_unknown_expression_name_reject_the_table(t
 def test_the_shipped_mappings_are_valid():
     for p in (ROOT / "data" / "mappings").glob("*.yaml"):
         assert isinstance(read_mapping(p), Mapping)
+
+
+def test_the_mapping_names_the_currency_of_the_export(tmp_path):
+    from playbook.errors import SourceError
+    from playbook.loading import load_portfolio
+
+    root = Path(__file__).parents[1]
+    pf = load_portfolio(root / "tests" / "fixtures" / "lending_club", root / "data" / "mappings" / "lending_club.yaml",
+                        on_error="keep_valid")
+    assert pf.currency == "USD"
+    import playbook
+    from playbook.loading import write_portfolio
+
+    write_portfolio(playbook.demo_portfolio(50, 1, "2026-11-29"), tmp_path / "demo")
+    assert load_portfolio(tmp_path / "demo").currency is None  # no mapping: the playbook's (costs.yaml) is used
+    bad = tmp_path / "m.yaml"
+    bad.write_text("currency: dollars\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="currency"):
+        load_portfolio(root / "tests" / "fixtures" / "lending_club", bad)
