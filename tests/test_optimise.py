@@ -4,6 +4,7 @@ import itertools
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import playbook
@@ -215,6 +216,13 @@ def test_cli_optimise_writes_yaml_that_whatif_accepts_and_a_chart(tmp_path, caps
     assert main(["optimise", str(tmp_path / "d"), "--draws", "50", "--json", "--lang", "zh"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert {"uplift", "constraints", "frontier", "assignment"} <= set(body)
+    # by default no more accounts go to legal than are in the last bucket (M3+) today
+    from playbook.loading import load_portfolio
+    from playbook.schema import bucket_of_dpd
+
+    accounts = load_portfolio(tmp_path / "d").accounts
+    m3 = float((pd.Series(bucket_of_dpd(accounts["dpd"])) == "M3+").mean())
+    assert 0 < m3 < 1 and body["settings"]["max_legal_share"] == pytest.approx(m3)
 
 
 def test_whatif_app_optimiser_tab_headless(world):

@@ -39,7 +39,8 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--budget", type=float, default=None,
                    help="most the treatments may cost over the horizon (calls, SMS, visits, legal, agency)")
     p.add_argument("--max-legal-share", type=float, default=None, metavar="SHARE",
-                   help="most accounts, as a share of all (e.g. 0.05), given a treatment that escalates to legal")
+                   help="most accounts, as a share of all (e.g. 0.05), given a treatment that escalates to legal "
+                        "(default: the share of accounts in the last bucket, M3+, today; 1 lifts the cap)")
     p.add_argument("--risk", type=float, default=None, metavar="Q",
                    help="maximise the Q quantile of net per cell (e.g. 0.1) instead of its mean")
     p.add_argument("--add-strategies", nargs="+", default=[], metavar="FILE",
@@ -74,9 +75,17 @@ def run(a: argparse.Namespace) -> int:
     from ..optimise import constraint_label, frontier_chart, menu_label, optimise, price_sentence
 
     pb = load_playbook()
-    res = optimise(load(a), as_of=a.as_of, pack=a.pack, horizon_days=a.horizon, draws=a.draws, seed=a.seed,
+    pf = load(a)
+    legal = a.max_legal_share
+    if legal is None and len(pf.accounts):  # no more accounts to legal than are in the last bucket today
+        import numpy as np
+
+        from ..schema import BUCKETS, bucket_of_dpd
+
+        legal = float((np.asarray(bucket_of_dpd(pf.accounts["dpd"])) == BUCKETS[-1]).mean())
+    res = optimise(pf, as_of=a.as_of, pack=a.pack, horizon_days=a.horizon, draws=a.draws, seed=a.seed,
                    response=a.response, extra=a.add_strategies, capacity=_hours(a.hours) or None,
-                   capacity_scale=a.capacity_scale, budget=a.budget, max_legal_share=a.max_legal_share, risk=a.risk,
+                   capacity_scale=a.capacity_scale, budget=a.budget, max_legal_share=legal, risk=a.risk,
                    playbook=pb)
     if a.out is not None:
         write_text_atomic(a.out, res.strategy_yaml())
