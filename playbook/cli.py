@@ -267,6 +267,7 @@ def _whatif(a: argparse.Namespace) -> int:
                             _t("cost_to_collect", lang), _t("cured", lang), _t("roll_forward", lang),
                             _t("hours_needed", lang), _t("capacity_use", lang)], rows))
         print("\n" + wrap(_t("diff_note", lang)))
+        print(wrap(_t("net_note", lang)))
         strat_ids = list(ok.index)
         if len(res.by_segment):
             bs = res.by_segment.pivot_table(index="behaviour_type", columns="strategy", values="collected",
