@@ -402,6 +402,7 @@ def _compliance(a: argparse.Namespace) -> int:
 @register("segment")
 def _segment(a: argparse.Namespace) -> int:
     from .atomic import atomic_path
+    from .content import load_playbook
     from .errors import ArgumentError
     from .formatting import fmt_int, fmt_rate, render_table
     from .masking import neutralise_formulas
@@ -434,13 +435,16 @@ def _segment(a: argparse.Namespace) -> int:
                 seg.to_parquet(tmp, index=False)
             else:  # a CSV is opened in spreadsheets: no cell may run as a formula
                 neutralise_formulas(seg).to_csv(tmp, index=False, encoding="utf-8-sig")
-        n, counts = len(seg), {d: seg[d].value_counts() for d in ("team", "behaviour_type", "stage")}
+        n, counts = len(seg), {d: seg[d].value_counts() for d in ("behaviour_type", "stage")}
+        counts["team"] = seg.loc[seg["worked"].to_numpy(dtype=bool), "team"].value_counts()  # a queue holds worked accounts
     print(_t("segment_wrote", a.lang, path=a.out, n=fmt_int(n)))
     for dim in ("team", "behaviour_type", "stage"):
+        rows = [[_group_label(dim, k, a.lang), k, fmt_int(v), fmt_rate(v / n)] for k, v in counts[dim].items()]
+        if dim == "team" and n - int(counts[dim].sum()):  # closed, settled or nothing overdue: in no queue
+            left = n - int(counts[dim].sum())
+            rows.append([load_playbook().text("status.not_worked", a.lang), "-", fmt_int(left), fmt_rate(left / n)])
         print()
-        print(render_table([_dim_name(dim, a.lang), "id", _t("accounts", a.lang), _t("share", a.lang)],
-                           [[_group_label(dim, k, a.lang), k, fmt_int(v), fmt_rate(v / n)] for k, v in counts[dim].items()],
-                           keys=2))
+        print(render_table([_dim_name(dim, a.lang), "id", _t("accounts", a.lang), _t("share", a.lang)], rows, keys=2))
     return 0
 
 

@@ -192,7 +192,8 @@ def _segment_part(ds: PartitionedDataset, i: int, as_of: str, window_days: int, 
         raise RunError("segment", "playbook.segmentation.priority_score no longer ranks the value "
                                   "playbook.distributed._priority_value computes; update the engine")
     return {"segments": seg, "value": value, "positions": read_positions(ds, i, "accounts"),
-            "counts": {d: seg[d].value_counts(sort=False) for d in ("team", "behaviour_type", "stage")}}
+            "counts": {**{d: seg[d].value_counts(sort=False) for d in ("behaviour_type", "stage")},
+                       "team": seg.loc[seg["worked"].to_numpy(dtype=bool), "team"].value_counts(sort=False)}}
 
 
 def _with_priority(part: dict, rank: np.ndarray) -> pd.DataFrame:
