@@ -166,7 +166,7 @@ def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n
     top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)
     f = features.reindex(top["account_id"])
     for lang in langs:  # one-row slices: each explanation reads only its own account
-        texts = {a: type_text(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb)
+        texts = {a: type_text(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb, most=3)
                  for i, a in enumerate(top["account_id"])}
         out[f"reason_{lang}"] = out["account_id"].map(texts)
         team = explain_many(top, features, lang, pb, dimensions=["team"])["team"]

@@ -227,10 +227,11 @@ def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = 
 
 
 def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-              playbook: Playbook | None = None) -> str:
+              playbook: Playbook | None = None, *, most: int | None = None) -> str:
     """Why the account has its behavioural type, in words: a gate rule's ``because``
     text, or the cues that fired (:func:`playbook.segmentation.explain_type`) with each
-    value under the feature's name (never its id)."""
+    value under the feature's name (never its id). ``most``: name only that many cues,
+    the heaviest, and say how many more fired (a worklist row stays short)."""
     from .segmentation import explain_type
 
     pb = playbook or load_playbook()
@@ -246,11 +247,14 @@ def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id:
     if e["cues"]:
         open_, close, comma = ("（", "）", "，") if lang == "zh" else (" (", ")", ", ")
         parts = []
-        for c in e["cues"]:
+        shown = sorted(e["cues"], key=lambda c: -c.get("weight", 0))[:most] if most else e["cues"]
+        for c in shown:
             vals = comma.join(f"{pb.features[k].name(lang) if k in pb.features else k} {feature_value(k, v, lang, pb)}"
                               for k, v in c["values"].items() if not _nil(v))
             parts.append(f"{c['text']}{open_}{vals}{close}" if vals else c["text"])
         body = sep.join(parts)
+        if len(shown) < len(e["cues"]):
+            body += sep + pb.text("explorer.more_cues", lang).format(n=len(e["cues"]) - len(shown))
     else:
         body = card.note(lang) if card is not None else ""
     text = f"{name}{colon}{body}" if body else name

@@ -484,7 +484,7 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
     for cid in fired:
         cue = cue_by_id[cid]
         values = {name: f[name] for name in sorted(cue.expression.names) if name in f.index}
-        cues.append({"id": cid, "text": cue.text(lang), "seed": cue.seed, "values": values})
+        cues.append({"id": cid, "text": cue.text(lang), "seed": cue.seed, "values": values, "weight": cue.weight})
     ru = row.get("runner_up")
     ru = None if ru is None or pd.isna(ru) else str(ru)
     sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")

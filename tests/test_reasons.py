@@ -112,3 +112,23 @@ def test_type_reason_names_features_by_their_names():
             text = reasons.type_text(seg, feats, aid, lang)
             assert "=" not in text and "_" not in text, text
             assert text.startswith(pb.label("behaviour_type", str(seg.set_index("account_id").loc[aid, "behaviour_type"]), lang))
+
+
+def test_a_worklist_reason_names_the_heaviest_cues_and_counts_the_rest():
+    from playbook.segmentation import explain_type
+
+    seg, feats = _segmented()
+    pb = load_playbook()
+    seen = 0
+    for aid in seg["account_id"]:
+        cues = explain_type(seg[seg["account_id"] == aid], feats, aid, "en", pb)["cues"]
+        if len(cues) < 2:
+            continue
+        seen += 1
+        short = reasons.type_text(seg, feats, aid, "en", most=1)
+        heaviest = max(cues, key=lambda c: c["weight"])
+        assert heaviest["text"] in short and f"{len(cues) - 1} more cues" in short
+        assert all(c["text"] not in short for c in cues if c is not heaviest and c["text"] != heaviest["text"])
+        assert "另有" in reasons.type_text(seg, feats, aid, "zh", most=1)
+        assert reasons.type_text(seg, feats, aid, "en") == reasons.type_text(seg, feats, aid, "en", most=len(cues))
+    assert seen
