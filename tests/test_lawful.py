@@ -160,9 +160,9 @@ def test_reminder_tactics_say_they_need_consent_and_team_targets_are_linted(tmp_
     shutil.copytree(default_content_dir(), root)
     bt = root / "taxonomy" / "behaviour_type.yaml"
     bt.write_text(bt.read_text(encoding="utf-8").replace(
-        "（美国规则要求事先同意）", "").replace("债务人同意的，", "").replace(
-        "with the debtor's consent, call shortly before it falls due (US rules need that consent)",
-        "reminder call just before it falls due"), encoding="utf-8")
+        "（须事先取得其同意；所选规则包会检查）", "").replace("债务人同意的，", "").replace(
+        "with the debtor's consent, call shortly before it falls due (only with prior consent; the chosen rule pack "
+        "checks it)", "reminder call just before it falls due"), encoding="utf-8")
     teams = root / "teams.yaml"
     teams.write_text(teams.read_text(encoding="utf-8").replace(
         "Instalments, extensions; reminders before a promise falls due (with the debtor's consent)",
