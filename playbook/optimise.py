@@ -576,7 +576,7 @@ def _admissible_alone(t: Treatment, pack: str, pb: Playbook) -> bool:
 
 
 def constraint_label(name: str, *, lang: str = "en", playbook: Playbook | None = None) -> str:
-    """A constraint of :attr:`OptimiseResult.constraints` in words: ``hours:mid`` -> "hours of Mid (M2-M3)"."""
+    """A constraint of :attr:`OptimiseResult.constraints` in words: ``hours:mid`` -> "hours of Mid (31-90 days)"."""
     pb = playbook or load_playbook()
     kind, _, team = name.partition(":")
     if kind == "hours":

@@ -97,7 +97,7 @@ def test_kpis_by_team_prints_the_roll_matrix_per_team(cli_demo, tmp_path, capsys
     _, out = _run(capsys, ["kpis", str(cli_demo), "--as-of", AS_OF, "--by", "team"], tmp_path)
     assert "Roll rates by Collection team" in out and "Roll rates (by count, over every" not in out
     roll = out.split("Roll rates by")[1].split("Transitions")[0]
-    assert {"Early (M1)", "Mid (M2-M3)"} <= {line[:18].strip() for line in roll.splitlines()}
+    assert {"Early (M1)", "Mid (31-90 days)"} <= {line[:18].strip() for line in roll.splitlines()}
     # the KPI table has a column per team, money with the currency, rates as %
     assert "CNY" in out and re.search(r"\d+\.\d%", out)
     _, js = _run(capsys, ["kpis", str(cli_demo), "--as-of", AS_OF, "--by", "team", "--json"], tmp_path)
