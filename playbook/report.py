@@ -544,14 +544,14 @@ class MonthlyReport:
             if tactics:
                 part += f"<p class='note'>{e(self.t('see_tactics', lang))}</p><ul>{''.join(tactics)}</ul>"
             if rec.strategies:
-                names = ", ".join(f"{get_strategy(s).name(lang)} (<code>{e(s)}</code>)" for s in rec.strategies)
-                part += f"<p class='note'>{e(self.t('see_strategies', lang))}: {names}"
-                if self.provenance.get("whatif", True):
+                names = ", ".join(e(get_strategy(s).name(lang)) for s in rec.strategies)
+                part += f"<p class='note'>{e(self.t('see_strategies', lang))}: {names}</p>"
+                if self.provenance.get("whatif", True):  # the command is for the analyst, folded away
                     mapping = self.provenance.get("mapping")
                     cmd = (f"playbook whatif {data}" + (f" --mapping {mapping}" if mapping else "")
                            + f" --strategies champion {' '.join(rec.strategies)}")
-                    part += f"<br>{e(self.t('whatif_cmd', lang))} <code>{e(cmd)}</code>"
-                part += "</p>"
+                    part += (f"<details class='note'><summary>{e(self.t('whatif_cmd', lang))}</summary>"
+                             f"<code>{e(cmd)}</code></details>")
             items.append(part + "</li>")
         return out + "<ul style='list-style:none;padding-left:0'>" + "".join(items) + "</ul>"
 
