@@ -30,7 +30,7 @@ from ._checks import check_choice, check_date, check_positive_int
 from .compliance import ComplianceResult, check_compliance, get_pack, headroom as _headroom
 from .content import Pack, load_playbook
 from .errors import ArgumentError, RunError
-from .metrics import KPI_COLUMNS, NEEDS, kpis as _kpis, transitions
+from .metrics import KPI_COLUMNS, NEEDS, kpis as _kpis, rates_from_counts, transitions
 from .portfolio import Portfolio
 from .partitioned import (PartitionedDataset, open_dataset, read_partition, read_positions,
                           write_demo_partitioned)
@@ -478,24 +478,7 @@ def _combine_kpis(parts: list[dict], by: str | None, missing: tuple[str, ...]) -
         out["overdue"] = np.nan
     out["promises"] = out["kept"] + out["broken"] + out["pending"]
 
-    def ratio(a: str | pd.Series, b: str | pd.Series) -> pd.Series:
-        num = out[a] if isinstance(a, str) else a
-        den = out[b] if isinstance(b, str) else b
-        return num / den.where(den > 0)
-
-    out["rpc_rate"] = ratio("rpc", "attempts")
-    out["contact_rate"] = ratio("contacts", "attempts")
-    out["ptp_rate"] = ratio("promises", "rpc_any")
-    out["ptp_kept_rate"] = ratio("kept", out["kept"] + out["broken"])
-    out["recovery_rate"] = ratio("collected", out["balance"] + out["collected"])
-    out["liquidation_rate"] = ratio("collected", out["overdue"] + out["collected"])
-    out["cost_to_collect"] = ratio("cost", "collected")
-    out["collector_hours"] = out["minutes"] / 60
-    out["collected_per_collector_hour"] = ratio("collected", "collector_hours")
-    out["accounts_per_collector"] = ratio("accounts_worked", "collectors")
-    out["roll_forward_rate"] = ratio("fwd", "n")
-    out["cure_rate"] = ratio("cured", "del")
-    out["self_cure_rate"] = ratio("self", "del")
+    out = rates_from_counts(out)
     for table in missing:  # figures that need a table the whole dataset lacks are n/a, not 0
         out[list(NEEDS[table])] = np.nan
     out = out.sort_index()

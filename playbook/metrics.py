@@ -214,6 +214,38 @@ NEEDS = {
 }
 
 
+def rates_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """The KPI rates from summed counts, one row per group (pooled, never averaged).
+
+    ``counts`` holds per group ``attempts``, ``rpc``, ``rpc_any``, ``contacts``,
+    ``promises``, ``kept``, ``broken``, ``balance``, ``overdue``, ``collected``, ``cost``,
+    ``minutes``, ``accounts_worked``, ``collectors`` and the roll counts ``fwd``, ``n``,
+    ``cured``, ``del``, ``self``; a rate whose denominator is 0 is n/a. Returns a copy with
+    the rates (and ``collector_hours``) added; :func:`kpis` documents each definition.
+    """
+    out = counts.copy()
+
+    def ratio(a: str | pd.Series, b: str | pd.Series) -> pd.Series:
+        num = out[a] if isinstance(a, str) else a
+        den = out[b] if isinstance(b, str) else b
+        return num / den.where(den > 0)
+
+    out["rpc_rate"] = ratio("rpc", "attempts")
+    out["contact_rate"] = ratio("contacts", "attempts")
+    out["ptp_rate"] = ratio("promises", "rpc_any")
+    out["ptp_kept_rate"] = ratio("kept", out["kept"] + out["broken"])
+    out["recovery_rate"] = ratio("collected", out["balance"] + out["collected"])
+    out["liquidation_rate"] = ratio("collected", out["overdue"] + out["collected"])
+    out["cost_to_collect"] = ratio("cost", "collected")
+    out["collector_hours"] = out["minutes"] / 60
+    out["collected_per_collector_hour"] = ratio("collected", "collector_hours")
+    out["accounts_per_collector"] = ratio("accounts_worked", "collectors")
+    out["roll_forward_rate"] = ratio("fwd", "n")
+    out["cure_rate"] = ratio("cured", "del")
+    out["self_cure_rate"] = ratio("self", "del")
+    return out
+
+
 @share_docs
 def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = None, *, by: str | None = None,
          window_days: int = 30, segments: pd.DataFrame | None = None, playbook: Playbook | None = None) -> pd.DataFrame:
@@ -344,24 +376,7 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
                                      "accounts_worked", "collected", "kept", "broken", "pending"]})
     out["promises"] = out["kept"] + out["broken"] + out["pending"]
 
-    def ratio(a: str | pd.Series, b: str | pd.Series) -> pd.Series:
-        num = out[a] if isinstance(a, str) else a
-        den = out[b] if isinstance(b, str) else b
-        return num / den.where(den > 0)
-
-    out["rpc_rate"] = ratio("rpc", "attempts")
-    out["contact_rate"] = ratio("contacts", "attempts")
-    out["ptp_rate"] = ratio("promises", "rpc_any")
-    out["ptp_kept_rate"] = ratio("kept", out["kept"] + out["broken"])
-    out["recovery_rate"] = ratio("collected", out["balance"] + out["collected"])
-    out["liquidation_rate"] = ratio("collected", out["overdue"] + out["collected"])
-    out["cost_to_collect"] = ratio("cost", "collected")
-    out["collector_hours"] = out["minutes"] / 60
-    out["collected_per_collector_hour"] = ratio("collected", "collector_hours")
-    out["accounts_per_collector"] = ratio("accounts_worked", "collectors")
-    out["roll_forward_rate"] = ratio("fwd", "n")
-    out["cure_rate"] = ratio("cured", "del")
-    out["self_cure_rate"] = ratio("self", "del")
+    out = rates_from_counts(out)
     for table in portfolio.missing:  # figures that need a missing table are n/a, not 0
         out[list(NEEDS[table])] = np.nan
     out.index.name = by or "group"
