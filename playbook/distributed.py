@@ -37,7 +37,7 @@ from .partitioned import (PartitionedDataset, open_dataset, read_partition, read
 from .prepared import prepare
 from .schema import BUCKETS
 from .segmentation import segment as _segment
-from .whatif import CELL, ResponseModel, ResponseVersion, _posterior, load_response
+from .whatif import CELL, ResponseModel, ResponseVersion, _posterior, cell_observations, load_response
 
 __all__ = ["ENGINES", "SCHEDULER_ENV", "connect", "segment", "write_segments", "SegmentsWritten", "kpis",
            "KpiReport", "kpi_report", "check_compliance_partitioned", "headroom", "calibrate", "prepare_briefings", "demo_data"]
@@ -621,30 +621,8 @@ def headroom(data: PartitionedDataset | str | Path, now: str | pd.Timestamp, pac
 
 def _calibration_part(ds: PartitionedDataset, i: int, as_of: str, window_days: int) -> pd.DataFrame:
     """Partition ``i``'s observations per cell, as :func:`playbook.whatif.calibrate` sums them."""
-    pf = read_partition(ds, i)
-    prep = prepare(pf, as_of, window_days=window_days)
-    f = prep.features_for(window_days)
-    seg = _segment(prep, window_days=window_days).set_index("account_id").reindex(f.index)
-    key = pd.MultiIndex.from_arrays([seg[c].astype(str).to_numpy() for c in CELL], names=CELL)
-    attempts = f["attempts"].to_numpy()
-    ps = prep.promises
-    acc_over = pd.Series(f["overdue_amount"].to_numpy(), index=f.index)
-    ps = ps.assign(over=acc_over.reindex(ps["account_id"]).to_numpy())
-    ps = ps[ps["over"] > 0]
-    kept = ps[ps["state"] == "kept"]
-    is_full = kept["ptp_amount"] >= 0.95 * kept["over"]
-    full = is_full.groupby(kept["account_id"]).sum()
-    partial = kept[~is_full]
-    share = (partial["ptp_amount"] / partial["over"]).groupby(partial["account_id"]).agg(["sum", "count"])
-    idx = f.index
-    return pd.DataFrame({
-        "n_rpc": attempts, "s_rpc": np.nan_to_num(f["rpc_rate"].to_numpy() * attempts),
-        "n_ptp": f["rpc_count"].to_numpy(), "s_ptp": f["promises_made"].to_numpy(),
-        "n_keep": (f["promises_kept"] + f["promises_broken"]).to_numpy(), "s_keep": f["promises_kept"].to_numpy(),
-        "n_full": f["promises_kept"].to_numpy(), "s_full": full.reindex(idx).fillna(0).to_numpy(),
-        "share_sum": share["sum"].reindex(idx).fillna(0).to_numpy(),
-        "share_n": share["count"].reindex(idx).fillna(0).to_numpy(),
-    }, index=key).groupby(level=CELL).sum()
+    prep = prepare(read_partition(ds, i), as_of, window_days=window_days)
+    return cell_observations(prep, _segment(prep, window_days=window_days), window_days=window_days)
 
 
 def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, *, window_days: int = 90,

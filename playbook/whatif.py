@@ -189,6 +189,42 @@ class ResponseModel:
         return out
 
 
+def cell_observations(prep: Prepared, segments: pd.DataFrame | None = None, *, window_days: int = 90) -> pd.DataFrame:
+    """What :func:`calibrate` counts, summed per cell (behavioural type x contactability x stage).
+
+    Per cell: voice attempts and right-party contacts among them (``n_rpc``, ``s_rpc``),
+    right-party contacts and promises (``n_ptp``, ``s_ptp``), settled promises and kept
+    ones (``n_keep``, ``s_keep``), kept promises and those for (nearly) the whole overdue
+    amount (``n_full``, ``s_full``), and the sum and count of the shares the partial ones
+    paid (``share_sum``, ``share_n``). Sums over disjoint sets of accounts add up, so a
+    partitioned portfolio sums its partitions' tables.
+    """
+    f = prep.features_for(window_days)
+    if segments is None:
+        segments = segment(prep, window_days=window_days)
+    seg = segments.set_index("account_id").reindex(f.index)
+    key = pd.MultiIndex.from_arrays([as_text(seg[c]) for c in CELL], names=CELL)
+    attempts = f["attempts"].to_numpy()
+    rpc_voice = np.nan_to_num(f["rpc_rate"].to_numpy() * attempts)
+    ps = prep.promises
+    acc_over = pd.Series(f["overdue_amount"].to_numpy(), index=f.index)
+    ps = ps.assign(over=acc_over.reindex(ps["account_id"]).to_numpy())
+    ps = ps[ps["over"] > 0]
+    kept = ps[ps["state"] == "kept"]
+    is_full = kept["ptp_amount"] >= 0.95 * kept["over"]
+    full = is_full.groupby(kept["account_id"]).sum()
+    partial = kept[~is_full]  # the share is the mean of the partial payments; full ones count in `full`
+    share = (partial["ptp_amount"] / partial["over"]).groupby(partial["account_id"]).agg(["sum", "count"])
+    idx = f.index
+    return pd.DataFrame({
+        "n_rpc": attempts, "s_rpc": rpc_voice,
+        "n_ptp": f["rpc_count"].to_numpy(), "s_ptp": f["promises_made"].to_numpy(),
+        "n_keep": (f["promises_kept"] + f["promises_broken"]).to_numpy(), "s_keep": f["promises_kept"].to_numpy(),
+        "n_full": f["promises_kept"].to_numpy(), "s_full": full.reindex(idx).fillna(0).to_numpy(),
+        "share_sum": share["sum"].reindex(idx).fillna(0).to_numpy(), "share_n": share["count"].reindex(idx).fillna(0).to_numpy(),
+    }, index=key).groupby(level=CELL).sum()
+
+
 @share_docs
 def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = None,
               as_of: str | pd.Timestamp | None = None, *, playbook: Playbook | None = None,
@@ -232,30 +268,7 @@ def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = N
     pb = prep.playbook
     rv = response if isinstance(response, ResponseVersion) else load_response(response, playbook=pb)
     pri = rv.priors
-    f = prep.features_for(check_positive_int("window_days", window_days))
-    if segments is None:
-        segments = segment(prep, window_days=window_days)
-    seg = segments.set_index("account_id").reindex(f.index)
-    key = pd.MultiIndex.from_arrays([as_text(seg[c]) for c in CELL], names=CELL)
-    attempts = f["attempts"].to_numpy()
-    rpc_voice = np.nan_to_num(f["rpc_rate"].to_numpy() * attempts)
-    ps = prep.promises
-    acc_over = pd.Series(f["overdue_amount"].to_numpy(), index=f.index)
-    ps = ps.assign(over=acc_over.reindex(ps["account_id"]).to_numpy())
-    ps = ps[ps["over"] > 0]
-    kept = ps[ps["state"] == "kept"]
-    is_full = kept["ptp_amount"] >= 0.95 * kept["over"]
-    full = is_full.groupby(kept["account_id"]).sum()
-    partial = kept[~is_full]  # the share is the mean of the partial payments; full ones count in `full`
-    share = (partial["ptp_amount"] / partial["over"]).groupby(partial["account_id"]).agg(["sum", "count"])
-    idx = f.index
-    obs = pd.DataFrame({
-        "n_rpc": attempts, "s_rpc": rpc_voice,
-        "n_ptp": f["rpc_count"].to_numpy(), "s_ptp": f["promises_made"].to_numpy(),
-        "n_keep": (f["promises_kept"] + f["promises_broken"]).to_numpy(), "s_keep": f["promises_kept"].to_numpy(),
-        "n_full": f["promises_kept"].to_numpy(), "s_full": full.reindex(idx).fillna(0).to_numpy(),
-        "share_sum": share["sum"].reindex(idx).fillna(0).to_numpy(), "share_n": share["count"].reindex(idx).fillna(0).to_numpy(),
-    }, index=key).groupby(level=CELL).sum()
+    obs = cell_observations(prep, segments, window_days=check_positive_int("window_days", window_days))
     rows = {}
     for cell, o in obs.iterrows():
         bt, ct, _stage = cell
