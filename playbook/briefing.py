@@ -122,7 +122,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
     team_of = pd.Series(team, index=seg["account_id"].to_numpy())
     books, period = _team_books(pf.history, day, team_of, pb)
-    promises = _morning_promises(bundle.promises, day, tz)
+    promises = morning_promises(bundle.promises, day, tz)
     activity = activity.reindex(list(pb.teams))
     for t, (_, stats) in books.items():
         for k, v in stats.items():
@@ -135,7 +135,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         d = cache / "teams" / t
         d.mkdir(parents=True, exist_ok=True)
         m = team == t
-        _with_reasons(seg[m], bundle.features, pb, top_n, langs).to_parquet(d / "segments.parquet", index=False)
+        with_reasons(seg[m], bundle.features, pb, top_n, langs).to_parquet(d / "segments.parquet", index=False)
         acc[m].to_parquet(d / "accounts.parquet", index=False)
         room[m].to_parquet(d / "headroom.parquet", index=False)
         viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
@@ -154,7 +154,7 @@ ACTIVITY_DAYS = 30
 MONEY_TILES = ("balance", "collected")
 
 
-def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int,
+def with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int,
                   langs: tuple[str, ...] = ("zh", "en")) -> pd.DataFrame:
     """``seg`` with, for the team's top accounts, why they are where they are, in words
     (:mod:`playbook.reasons`): ``reason_zh`` / ``reason_en`` why the behavioural type (the
@@ -174,7 +174,7 @@ def _with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n
     return out
 
 
-def _morning_promises(promises: pd.DataFrame, day: pd.Timestamp, tz: str) -> pd.DataFrame:
+def morning_promises(promises: pd.DataFrame, day: pd.Timestamp, tz: str) -> pd.DataFrame:
     """Promises to pay due on ``day`` (not yet kept) and promises broken the day before."""
     due = promises["ptp_date"].fillna(local_dates(promises["ts"], tz).dt.normalize())
     today = (due == day) & (promises["state"] != "kept")

@@ -37,7 +37,7 @@ from .partitioned import (PartitionedDataset, open_dataset, read_partition, read
 from .prepared import prepare
 from .schema import BUCKETS
 from .segmentation import segment as _segment
-from .whatif import CELL, ResponseModel, ResponseVersion, _posterior, cell_observations, load_response
+from .whatif import ResponseModel, ResponseVersion, cell_observations, load_response, model_from_observations
 
 __all__ = ["ENGINES", "SCHEDULER_ENV", "connect", "segment", "write_segments", "SegmentsWritten", "kpis",
            "KpiReport", "kpi_report", "check_compliance_partitioned", "headroom", "calibrate", "prepare_briefings", "demo_data"]
@@ -645,11 +645,7 @@ def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, 
         parts = eng.run(_calibration_part, [ds] * len(idx), idx, [day] * len(idx), [window_days] * len(idx))
     obs = _add(parts).sort_index()
     rv = response if isinstance(response, ResponseVersion) else load_response(response)
-    pri = rv.priors
-    rows = {cell: _posterior(pri, cell[0], cell[1], o) for cell, o in obs.iterrows()}
-    cells = pd.DataFrame.from_dict(rows, orient="index")
-    cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
-    return ResponseModel(cells, pri, rv.label)
+    return model_from_observations(obs, rv)
 
 
 # ------------------------------------------------------------------------ briefings
@@ -690,7 +686,7 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
     """Stage 2: the portfolio-wide priority set, then per team its rows of every piece, the
     local top ``top_n`` with their reasons in words, and the team's book counts of the last month."""
     from .arrays import local_dates
-    from .briefing import _morning_promises, _with_reasons
+    from .briefing import morning_promises, with_reasons
 
     bundle, seg = part["bundle"], part["segments"]
     pb, tz, day = bundle.playbook, bundle.timezone, bundle.as_of
@@ -698,13 +694,13 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
     team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
     team_of = pd.Series(team, index=seg["account_id"].to_numpy())
     promises = bundle.promises
-    due = promises["ptp_date"].fillna(local_dates(promises["ts"], tz).dt.normalize())  # as _morning_promises picks
+    due = promises["ptp_date"].fillna(local_dates(promises["ts"], tz).dt.normalize())  # as morning_promises picks
     picked = (((due == day) & (promises["state"] != "kept"))
               | ((due == day - pd.Timedelta(days=1)) & (promises["state"] == "broken"))).to_numpy()
-    morning = _morning_promises(promises, day, tz)
+    morning = morning_promises(promises, day, tz)
     morning_pos = part["interaction_positions"][promises.index.to_numpy()[picked]]
     if len(morning_pos) != len(morning):
-        raise RunError("briefings", "playbook.briefing._morning_promises picks other promises than the engine expects")
+        raise RunError("briefings", "playbook.briefing.morning_promises picks other promises than the engine expects")
     t = part["transitions"]
     last = t[t["month"] == end] if end is not None else t.iloc[:0]
     frm = last["from_bucket"].astype(str)
@@ -721,7 +717,7 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
                              minlength=k * k).reshape(k, k)
         in_team = morning["account_id"].isin(seg.loc[m, "account_id"]).to_numpy()
         out["teams"][tid] = {
-            "segments": _with_reasons(seg[m], bundle.features, pb, top_n, langs), "positions": part["positions"][m],
+            "segments": with_reasons(seg[m], bundle.features, pb, top_n, langs), "positions": part["positions"][m],
             "accounts": part["accounts"][m], "headroom": part["headroom"][m],
             "violations": part["violations"][viol_team == tid], "book": counts,
             "promises": morning[in_team], "promise_positions": morning_pos[in_team]}

@@ -267,15 +267,18 @@ def calibrate(portfolio: Portfolio | Prepared, segments: pd.DataFrame | None = N
     prep = prepared_for(portfolio, as_of, playbook, window_days)
     pb = prep.playbook
     rv = response if isinstance(response, ResponseVersion) else load_response(response, playbook=pb)
-    pri = rv.priors
-    obs = cell_observations(prep, segments, window_days=check_positive_int("window_days", window_days))
-    rows = {}
-    for cell, o in obs.iterrows():
-        bt, ct, _stage = cell
-        rows[cell] = _posterior(pri, bt, ct, o)
+    return model_from_observations(cell_observations(prep, segments, window_days=check_positive_int("window_days",
+                                                                                                   window_days)), rv)
+
+
+def model_from_observations(observations: pd.DataFrame, response: "ResponseVersion") -> ResponseModel:
+    """The response model: each cell's priors (of ``response``) updated with its summed
+    observations (:func:`cell_observations`, or their sum over partitions)."""
+    pri = response.priors
+    rows = {cell: _posterior(pri, cell[0], cell[1], o) for cell, o in observations.iterrows()}
     cells = pd.DataFrame.from_dict(rows, orient="index")
     cells.index = pd.MultiIndex.from_tuples(cells.index, names=CELL)
-    return ResponseModel(cells, pri, rv.label)
+    return ResponseModel(cells, pri, response.label)
 
 
 def expected_paid_share(lam: np.ndarray, share: np.ndarray, full: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
