@@ -34,7 +34,7 @@ from .errors import ContentError, SourceError
 from .expressions import parse
 from .formatting import fmt_int, fmt_money, fmt_rate
 from .portfolio import Portfolio
-from .runner import _check_writable, run_notebook
+from .runner import check_writable, run_notebook
 from .schema import BUCKETS
 
 if TYPE_CHECKING:
@@ -913,7 +913,7 @@ def run_report(data: str | Path | Portfolio, as_of: str, *, out: str | Path = "r
     if not template.is_file():
         raise SourceError(str(template), "monthly analysis notebook not found")
     out_dir = Path(out) / str(day.date())
-    _check_writable(out_dir)
+    check_writable(out_dir)
     pb = load_playbook()
     load_findings(pb)  # a content error stops here, before anything runs
     t0 = time.perf_counter()

@@ -216,7 +216,7 @@ def _index_html(manifest: dict, pb: "Playbook", lang: str) -> str:
             f"{t('version')} {html.escape(manifest['playbook_version'])}</p></body></html>")
 
 
-def _check_writable(out: Path) -> None:
+def check_writable(out: Path) -> None:
     """Raise :class:`SourceError` unless ``out`` can be created or written, creating nothing."""
     probe = out
     while not probe.exists():
@@ -270,7 +270,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     if not template.is_file():
         raise SourceError(str(template), "briefing notebook not found")
     out_dir = Path(out) / str(day.date())
-    _check_writable(out_dir)
+    check_writable(out_dir)
     if now is not None:
         import pandas as pd
 
