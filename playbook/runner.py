@@ -191,7 +191,12 @@ def _index_html(manifest: dict, pb: "Playbook", lang: str) -> str:
     def cell(v: Any, fmt: str) -> str:
         return "n/a" if v is None else html.escape(fmt.format(v))
 
-    heads = "".join(f"<th class='num'>{html.escape(pb.text(f'kpi.{k}', lang))}</th>" for k, _ in HEADLINE)
+    from .reasons import currency_label
+
+    unit = currency_label(pb, lang, manifest.get("currency"))
+    money = f"（{unit}）" if lang == "zh" else f" ({unit})"
+    heads = "".join(f"<th class='num'>{html.escape(pb.text(f'kpi.{k}', lang) + (money if k == 'collected' else ''))}</th>"
+                    for k, _ in HEADLINE)
     rows = []
     for team in manifest["teams"]:
         ok = team["status"] == "ok"
@@ -339,6 +344,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "lang": lang, "pack": pack,
         "seconds": round(time.perf_counter() - t0, 2), "missing_tables": list(pf.missing),
         "warnings": [pack_warning] if pack_warning else [],
+        "currency": pf.currency or pb.currency,
         "error": failure[0] if failure else None,
         "teams": [{"team": t, "name": pb.dimension("team").category(t).name(lang), "status": results[t]["status"],
                    "seconds": results[t]["seconds"], "headline": headline[t], "alerts": alerts[t],

@@ -47,6 +47,7 @@ def test_every_team_ok_with_manifest_and_index(run):
     for t in on_disk["teams"]:
         assert {"team", "status", "seconds", "accounts", "data_sha256", "playbook_version", "parameters"} <= set(t)
     index = (where / "index.html").read_text(encoding="utf-8")
+    assert on_disk["currency"] == "CNY" and "（元）" in index  # the amounts' unit heads the collected column
     for team in teams:
         assert f"href='{team}.html'" in index
         assert (where / f"{team}.ipynb").is_file()
