@@ -132,6 +132,12 @@ def _failure_html(title: str, error: str) -> str:
 
 def _job(args: tuple) -> tuple[str, dict]:
     team, template, out_dir, params, title = args
+    # the parent prepares the portfolio meanwhile: kernels (which inherit this) start at a
+    # lower CPU priority, so that preparation is not slowed by their start-up
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # not available or not allowed: run at normal priority
+        pass
     logs = out_dir / ".logs"
     logs.mkdir(exist_ok=True)
     # the kernel inherits this worker's stderr: keep its chatter in a log file, not the console
