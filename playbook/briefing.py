@@ -272,17 +272,29 @@ def _team_books(history: pd.DataFrame, day: pd.Timestamp, team_of: pd.Series,
             book = last[held & (frm != "current").to_numpy()]
         counts = pd.crosstab(book["from_bucket"], book["to_bucket"], dropna=False).reindex(
             index=list(BUCKETS), columns=list(BUCKETS), fill_value=0)
-        counts.index.name, counts.columns.name = "from", "to"
-        tot = counts.sum(axis=1)
-        matrix = counts.div(tot.where(tot > 0), axis=0).astype("float64")
-        n = len(book)
-        worse = (book["to_bucket"].cat.codes > book["from_bucket"].cat.codes).sum()
-        can_worsen = int((book["from_bucket"].astype(str) != BUCKETS[-1]).sum())
-        cured = (book["to_bucket"].astype(str) == "current").sum()
-        out[tid] = (matrix, {"roll_forward_rate": worse / can_worsen if can_worsen else np.nan,
-                             "cure_rate": cured / n if n else np.nan,
-                             "book_accounts": n})
+        out[tid] = book_figures(counts.to_numpy())
     return out, [f"{start:%Y-%m}", f"{pd.Timestamp(end):%Y-%m}"]
+
+
+def book_figures(counts: np.ndarray) -> tuple[pd.DataFrame, dict]:
+    """A team book's roll matrix (row shares) and its tiles, from its from x to bucket counts
+    (rows and columns in :data:`playbook.schema.BUCKETS` order; counts of partitions add up).
+
+    ``roll_forward_rate`` = accounts in a worse bucket at the end / accounts that could get
+    worse (not already in the last bucket; n/a when none could); ``cure_rate`` = accounts
+    current at the end / accounts of the book; ``book_accounts`` = accounts of the book.
+    """
+    from .schema import BUCKETS
+
+    frame = pd.DataFrame(counts, index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to"))
+    tot = frame.sum(axis=1)
+    matrix = frame.div(tot.where(tot > 0), axis=0).astype("float64")
+    n = int(counts.sum())
+    worse = int(np.triu(counts, 1).sum())
+    can_worsen = n - int(counts[-1].sum())
+    cured = int(counts[:, 0].sum())
+    return matrix, {"roll_forward_rate": worse / can_worsen if can_worsen else np.nan,
+                    "cure_rate": cured / n if n else np.nan, "book_accounts": n}
 
 
 @dataclass

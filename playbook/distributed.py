@@ -724,20 +724,6 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
     return out
 
 
-def _book_figures(counts: np.ndarray) -> tuple[pd.DataFrame, dict]:
-    """A team's roll matrix and figures from its summed book counts (as ``briefing._team_books``)."""
-    frame = pd.DataFrame(counts, index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to"))
-    tot = frame.sum(axis=1)
-    matrix = frame.div(tot.where(tot > 0), axis=0).astype("float64")
-    n = int(counts.sum())
-    worse = int(np.triu(counts, 1).sum())
-    can_worsen = n - int(counts[-1].sum())  # a book account already in the last bucket cannot roll forward
-    cured = int(counts[:, 0].sum())
-    return matrix, {"roll_forward_rate": worse / can_worsen if can_worsen else np.nan,
-                    "cure_rate": cured / n if n else np.nan,
-                    "book_accounts": n}
-
-
 def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, cache_dir: str | Path, *,
                       pack: str | Pack = "cn", now: str | pd.Timestamp | None = None, top_n: int = 20,
                       langs: tuple[str, ...] = ("zh", "en"), engine: str = "dask", scheduler: str | None = None,
@@ -771,7 +757,7 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
     """
     from . import __version__
     from .atomic import write_json_atomic
-    from .briefing import ACTIVITY_DAYS
+    from .briefing import ACTIVITY_DAYS, book_figures
 
     ds = _dataset(data)
     day = check_date("as_of", as_of)
@@ -802,7 +788,7 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
     activity = _combine_kpis([d["kpis"] for d in done], "team", ds.missing).reindex(list(pb.teams))
     for tid in pb.teams:
         counts = sum(d["teams"][tid]["book"] for d in done)
-        matrix, stats = _book_figures(counts) if end is not None else (
+        matrix, stats = book_figures(counts) if end is not None else (
             pd.DataFrame(np.nan, index=pd.Index(BUCKETS, name="from"), columns=pd.Index(BUCKETS, name="to")),
             {"roll_forward_rate": np.nan, "cure_rate": np.nan, "book_accounts": 0})
         for k, v in stats.items():
