@@ -346,16 +346,25 @@ def _request(mapping: Mapping, timezone: str | None = None, as_of: Any = None,
                        dictionary={t: frozenset(_feeding(mapping, t, set(cols))) for t, cols in CODED.items()})
 
 
+def _renames(mapping: Mapping, table: str) -> dict[str, list[str]]:
+    """The mapping's ``columns`` renames of ``table``: foreign name -> contract names."""
+    return {foreign: [tg] if isinstance(tg, str) else list(tg) for foreign, tg in mapping.columns.get(table, {}).items()}
+
+
+def _field_sources(f: Field) -> set[str]:
+    """The source columns a ``fields`` entry reads (its ``from``, or the names in its ``expr``)."""
+    return ({f.source} if f.source else set()) | (set(parse(f.expr).names) if f.expr else set())
+
+
 def _feeding(mapping: Mapping, table: str, names: frozenset[str] | set[str]) -> set[str]:
     """The source columns of ``table`` that the contract columns ``names`` are read from."""
     fields = mapping.fields.get(table, {})
-    renames = {foreign: [tg] if isinstance(tg, str) else list(tg)
-               for foreign, tg in mapping.columns.get(table, {}).items()}
+    renames = _renames(mapping, table)
     feeds: set[str] = set()
     for n in names:
         f = fields.get(n)
         if f is not None and (f.source or f.expr or f.value is not None):
-            feeds |= {f.source} if f.source else set(parse(f.expr).names) if f.expr else set()
+            feeds |= _field_sources(f)
         else:
             feeds |= {foreign for foreign, tg in renames.items() if n in tg} or {n}
     return feeds
@@ -365,12 +374,10 @@ def _skipped_sources(mapping: Mapping, skip: dict[str, frozenset[str]]) -> dict[
     """Per table, the source columns that feed only skipped contract columns (not read at all)."""
     out = {}
     for table, names in skip.items():
-        renames = {foreign: [tg] if isinstance(tg, str) else list(tg)
-                   for foreign, tg in mapping.columns.get(table, {}).items()}
-        needed = {foreign for foreign, tg in renames.items() if not set(tg) <= names}
+        needed = {foreign for foreign, tg in _renames(mapping, table).items() if not set(tg) <= names}
         for target, f in mapping.fields.get(table, {}).items():
             if target not in names:
-                needed |= ({f.source} if f.source else set()) | (set(parse(f.expr).names) if f.expr else set())
+                needed |= _field_sources(f)
         out[table] = frozenset(_feeding(mapping, table, names) - needed)
     return out
 
