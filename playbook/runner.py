@@ -301,7 +301,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         log(f"note: {pb.text(f'missing.{table}', 'en')}")
     pack_warning = zone_warning(pack, pf.timezone, lang, pb)
     if pack_warning:
-        log(f"warning: {zone_warning(pack, pf.timezone, 'en', pb)}")
+        log(f"warning: {pack_warning}")
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     prepared = out_dir / ".prepared"
