@@ -112,7 +112,8 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
                 cfg.TagRemovePreprocessor.remove_cell_tags = {"remove_cell"}
                 cfg.TagRemovePreprocessor.enabled = True
                 exporter = HTMLExporter(config=cfg, exclude_input=True, exclude_input_prompt=True,
-                                        exclude_output_prompt=True)
+                                        exclude_output_prompt=True, template_name="playbook_page",
+                                        extra_template_basedirs=[str(Path(__file__).parent / "templates")])
                 body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title or out_ipynb.stem}})
             else:
                 body = _failure_html(title or out_ipynb.stem, error or "")

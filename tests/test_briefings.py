@@ -71,6 +71,15 @@ def test_pages_hold_the_worklist_and_no_code_or_raw_pii(run, demo_dir):
         assert side["team"] == team and "rpc_rate" in side["kpis"]
 
 
+def test_pages_load_nothing_from_the_network(run):
+    """A team page opens on an intranet with no internet and tells no CDN who read it."""
+    where, _ = run
+    for page in sorted(where.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert not re.findall(r"""(?:src|href)=["']?https?://""", text), page.name
+        assert "import(" not in text and "require.min.js" not in text and "mathjax" not in text.lower(), page.name
+
+
 def test_second_briefing_compares_kpis_with_the_first(run, demo_dir):
     where, _ = run
     d, _ = demo_dir
