@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
@@ -73,18 +74,20 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
     out_ipynb, t0 = Path(out_ipynb), time.perf_counter()
     tmp = out_ipynb.with_name(f".{out_ipynb.name}.{os.getpid()}.tmp.ipynb")
     error = None
-    for attempt in range(1, retries + 1):
-        try:
-            pm.execute_notebook(str(template), str(tmp), parameters=dict(parameters), progress_bar=False,
-                                log_output=False, kernel_name="python3", cwd=str(cwd) if cwd else None)
-            error = None
-            break
-        except Exception as exc:  # noqa: BLE001 - a failing team is reported, not raised
-            error = f"{type(exc).__name__}: {exc}".strip()
-            if attempt < retries and any(m in error for m in _RACE_MARKERS):
-                time.sleep(0.5 * attempt)
-                continue
-            break
+    with tempfile.TemporaryDirectory(prefix="playbook-kernel-") as sockets:
+        for attempt in range(1, retries + 1):
+            try:
+                pm.execute_notebook(str(template), str(tmp), parameters=dict(parameters), progress_bar=False,
+                                    log_output=False, kernel_name="python3", cwd=str(cwd) if cwd else None,
+                                    **_local_kernel(sockets))
+                error = None
+                break
+            except Exception as exc:  # noqa: BLE001 - a failing team is reported, not raised
+                error = f"{type(exc).__name__}: {exc}".strip()
+                if attempt < retries and any(m in error for m in _RACE_MARKERS):
+                    time.sleep(0.5 * attempt)
+                    continue
+                break
     status = "failed" if error else "ok"
     warnings: list[str] = []
     if error:  # papermill puts the notebook's whole traceback in the message: keep its last line
@@ -121,6 +124,24 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
     elif out_html is not None and status == "failed":
         write_text_atomic(Path(out_html), _failure_html(title or out_ipynb.stem, error or ""))
     return {"status": status, "seconds": round(time.perf_counter() - t0, 2), "error": error, "warnings": warnings}
+
+
+def _local_kernel(folder: str) -> dict:
+    """Talk to the kernel over Unix sockets in a private folder rather than loopback TCP ports.
+
+    No port is opened to other users of the machine, no port can be taken by a parallel run
+    (papermill #511), and ipykernel has no unencrypted-TCP warning to print. Windows has no
+    IPC transport and keeps the default.
+    """
+    if os.name == "nt":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(transport="ipc", ip=os.path.join(folder, "kernel"), **kwargs)
+
+    return {"kernel_manager_class": _IPCKernelManager}
 
 
 def _failure_html(title: str, error: str) -> str:

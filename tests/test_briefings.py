@@ -250,3 +250,21 @@ def test_headroom_gives_the_opening_moment_in_utc_too(demo):
     for text, at in zip(closed["next_window_opens"], closed["next_window_opens_utc"]):
         day, clock, zone = text.split(" ")
         assert at.tz_convert(zone).strftime("%Y-%m-%d %H:%M") == f"{day} {clock}"
+
+
+def test_kernels_talk_over_private_sockets_not_tcp(tmp_path, capfd):
+    """No loopback port is opened for a run, so nothing is sent in plain text and ipykernel has nothing to warn about."""
+    from playbook.runner import run_notebook
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                           "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import json, ipykernel\n"
+                                          "print(json.load(open(ipykernel.get_connection_file()))['transport'])")]
+    src = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, src)
+    res = run_notebook(src, tmp_path / "out.ipynb", tmp_path / "out.html", {"x": 2})
+    assert res["status"] == "ok", res
+    ran = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert ran.cells[-1].outputs[0]["text"].strip() == "ipc"
+    assert "over TCP" not in capfd.readouterr().err
