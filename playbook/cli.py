@@ -124,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--now", help="plan contact headroom from this time (default 09:00 on the as-of day, business time zone)")
     b.add_argument("--roster", help="CSV of team, collector, minutes: today's collectors (default: teams.yaml)")
     b.add_argument("--template", help="a customised briefing notebook (default: the packaged team_briefing.ipynb)")
+    _add_engine_arguments(b)
 
     w = sub.add_parser("whatif", help="compare strategies by simulation",
                        description="Simulate strategies on the portfolio and compare collections, costs and capacity, "
@@ -318,7 +319,7 @@ def _briefings(a: argparse.Namespace) -> int:
 
     manifest = run_briefings(a.data, a.as_of, teams=a.teams, out=a.out, jobs=a.jobs, lang=a.lang, top_n=a.top_n,
                              pack=a.pack, template=a.template, mapping=a.mapping, now=a.now, roster=a.roster,
-                             log=lambda m: print(m, flush=True))
+                             engine=a.engine, scheduler=a.scheduler, log=lambda m: print(m, flush=True))
     where = a.out / manifest["as_of"]
     failed = [t["team"] for t in manifest["teams"] if t["status"] != "ok"]
     print(f"wrote {where / 'index.html'} and {where / 'manifest.json'}; "

@@ -31,7 +31,6 @@ from .compliance import ComplianceResult, check_compliance, get_pack, headroom a
 from .content import Pack, load_playbook
 from .errors import ArgumentError, RunError
 from .metrics import KPI_COLUMNS, NEEDS, kpis as _kpis, rates_from_counts, transitions
-from .portfolio import Portfolio
 from .partitioned import (PartitionedDataset, open_dataset, read_partition, read_positions,
                           write_demo_partitioned)
 from .prepared import prepare
@@ -815,9 +814,8 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
     period = None
     if end is not None:
         period = [f"{pd.Timestamp(end) - pd.DateOffset(months=1):%Y-%m}", f"{pd.Timestamp(end):%Y-%m}"]
-    pf_digest = Portfolio(*(pd.DataFrame() for _ in range(4)), sources=dict(ds.sources)).sha256
     write_json_atomic(cache / "provenance.json", {
-        "data_path": str(ds.path), "data_sha256": pf_digest, "inputs": dict(ds.sources), "as_of": str(day.date()),
+        "data_path": str(ds.path), "data_sha256": ds.sha256, "inputs": dict(ds.sources), "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": p.id, "timezone": tz,
         "rows": dict(ds.rows), "missing": list(ds.missing), "currency": pb.currency, "roll_period": period,
         "activity_days": ACTIVITY_DAYS, "now": f"{stamp.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",

@@ -100,6 +100,11 @@ class PartitionedDataset:
         """Tables other than accounts with no rows in any partition."""
         return tuple(t for t in TABLES[1:] if self.rows.get(t, 0) == 0)
 
+    @property
+    def sha256(self) -> str:
+        """One digest over the source files' digests, as :attr:`Portfolio.sha256` of the same sources."""
+        return Portfolio(*(pd.DataFrame() for _ in TABLES), sources=dict(self.sources)).sha256
+
     def part_file(self, table: str, index: int) -> Path:
         """The Parquet file of ``table`` in partition ``index``."""
         return self.path / table / f"part-{index:05d}.parquet"

@@ -270,8 +270,8 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
                   out: str | Path = "reports", jobs: int = 2, lang: str = "zh", top_n: int = 20, pack: str = "cn",
                   overrides: Mapping[str, Mapping[str, Any]] | None = None,
                   template: str | Path | None = None, mapping: str | Path | None = None,
-                  now: str | None = None, roster: str | Path | None = None,
-                  log=print) -> dict:  # noqa: ANN001
+                  now: str | None = None, roster: str | Path | None = None, engine: str = "pandas",
+                  scheduler: str | None = None, log=print) -> dict:  # noqa: ANN001
     """Produce one briefing per team under ``out/<as_of>/``; returns the manifest.
 
     Everything is checked before any kernel starts (the data against the contract, the
@@ -282,16 +282,24 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     per team (e.g. ``{"care": {"top_n": 50}}``). ``now`` is the moment contact headroom is
     planned from (default 09:00 on the as-of day, business time zone); ``roster`` a CSV of
     ``team, collector, minutes`` replacing the collectors of ``teams.yaml``.
+
+    ``data`` may be an account-partitioned dataset (``playbook partition``): the shared
+    preparation then runs per partition (:func:`playbook.distributed.prepare_briefings`)
+    on ``engine`` (``"dask"``: a local cluster, or the one at ``scheduler``), and the
+    parent never holds the whole portfolio.
     """
     from .briefing import prepare
     from .compliance import get_pack, zone_warning
+    from .errors import ArgumentError
     from .loading import load_portfolio
+    from .partitioned import is_partitioned, open_dataset
     from .prepared import Prepared
     from .sql import is_database_source, redact
 
     day = check_date("as_of", as_of)
     check_choice("lang", lang, ("zh", "en"))
     jobs = check_positive_int("jobs", jobs)
+    check_choice("engine", engine, ("pandas", "dask"))
     top_n = check_positive_int("top_n", top_n)
     pb = load_playbook()
     get_pack(pack, pb)
@@ -310,18 +318,26 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         try:
             pd.Timestamp(now)
         except (ValueError, TypeError):
-            from .errors import ArgumentError
-
             raise ArgumentError("now", now, "a time such as '2026-11-29 09:00'") from None
     if roster is not None and not Path(roster).is_file():
         raise SourceError(str(roster), "roster file not found")
-    # a database mapping's queries read the feature window (the longest a briefing counts over)
-    window = max(int(Prepared.window_days), int(pb.settings.lost_after_days))
-    pf = data if isinstance(data, Portfolio) else load_portfolio(data, mapping, playbook=pb, as_of=day,
-                                                                 window_days=window)
-    for table in pf.missing:
+    ds = open_dataset(data) if not isinstance(data, Portfolio) and is_partitioned(data) else None
+    if ds is not None and mapping is not None:
+        raise ArgumentError("mapping", str(mapping), "left out: a partitioned dataset is already in the data contract")
+    if ds is None and engine == "dask":
+        raise ArgumentError("engine", "dask", f"a partitioned dataset as data ({data} is not one); write one "
+                                              f"with `playbook partition {data} --out DIR`")
+    if ds is None:
+        # a database mapping's queries read the feature window (the longest a briefing counts over)
+        window = max(int(Prepared.window_days), int(pb.settings.lost_after_days))
+        pf = data if isinstance(data, Portfolio) else load_portfolio(data, mapping, playbook=pb, as_of=day,
+                                                                     window_days=window)
+        missing, zone, digest, currency = pf.missing, pf.timezone, pf.sha256, pf.currency or pb.currency
+    else:
+        missing, zone, digest, currency = ds.missing, ds.timezone, ds.sha256, pb.currency
+    for table in missing:
         log(f"note: {pb.text(f'missing.{table}', 'en')}")
-    pack_warning = zone_warning(pack, pf.timezone, lang, pb)
+    pack_warning = zone_warning(pack, zone, lang, pb)
     if pack_warning:
         log(f"warning: {pack_warning}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -339,10 +355,16 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
 
     def prepare_now() -> None:
         # runs while the first kernels start; the notebooks wait for provenance.json
+        most = max(int(p.get("top_n", top_n)) for p in params.values())
+        langs = tuple(sorted({str(p.get("lang", lang)) for p in params.values()}))
         try:
-            prepare(pf, day, prepared, pack=pack, now=now, top_n=max(int(p.get("top_n", top_n)) for p in params.values()),
-                    langs=tuple(sorted({str(p.get("lang", lang)) for p in params.values()})),
-                    playbook=pb)
+            if ds is None:
+                prepare(pf, day, prepared, pack=pack, now=now, top_n=most, langs=langs, playbook=pb)
+            else:
+                from .distributed import prepare_briefings
+
+                prepare_briefings(ds, day, prepared, pack=pack, now=now, top_n=most, langs=langs, engine=engine,
+                                  scheduler=scheduler)
             log(f"prepared the portfolio in {time.perf_counter() - t0:.1f}s; running {len(names)} team(s) with {jobs} job(s)")
         except Exception as exc:  # noqa: BLE001 - reported in every team's result and the manifest
             prepared.mkdir(parents=True, exist_ok=True)
@@ -368,15 +390,15 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
             headline[t]["accounts"] = int(team_sizes.get(t, 0))
             alerts[t] = len(pd.read_parquet(prepared / "teams" / t / "violations.parquet", columns=["rule"]))
     manifest = {
-        "as_of": str(day.date()), "data": str(where), "data_sha256": pf.sha256,
+        "as_of": str(day.date()), "data": str(where), "data_sha256": digest,
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "lang": lang, "pack": pack,
-        "seconds": round(time.perf_counter() - t0, 2), "missing_tables": list(pf.missing),
+        "seconds": round(time.perf_counter() - t0, 2), "missing_tables": list(missing),
         "warnings": [pack_warning] if pack_warning else [],
-        "currency": pf.currency or pb.currency,
+        "currency": currency, "engine": engine,
         "error": failure[0] if failure else None,
         "teams": [{"team": t, "name": pb.dimension("team").category(t).name(lang), "status": results[t]["status"],
                    "seconds": results[t]["seconds"], "headline": headline[t], "alerts": alerts[t],
-                   "accounts": int(team_sizes.get(t, 0)), "data_sha256": pf.sha256,
+                   "accounts": int(team_sizes.get(t, 0)), "data_sha256": digest,
                    "playbook_version": __version__, "parameters": params[t],
                    "error": (failure[0] if failure else None) or results[t]["error"],
                    "warnings": results[t].get("warnings", [])}

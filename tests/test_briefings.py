@@ -268,3 +268,30 @@ def test_kernels_talk_over_private_sockets_not_tcp(tmp_path, capfd):
     ran = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert ran.cells[-1].outputs[0]["text"].strip() == "ipc"
     assert "over TCP" not in capfd.readouterr().err
+
+
+def test_a_partitioned_dataset_gives_the_same_pages_on_dask(run, demo_dir, tmp_path):
+    """`briefings --engine dask` on `playbook partition`'s output: the same teams, counts and pages as one machine."""
+    from playbook.loading import load_portfolio
+    from playbook.partitioned import write_partitioned
+
+    where, flat = run
+    d, _ = demo_dir
+    parts = write_partitioned(load_portfolio(d), tmp_path / "parts", partitions=3)
+    manifest = run_briefings(parts.path, AS_OF, out=tmp_path / "out", jobs=2, lang="zh", engine="dask",
+                             log=lambda m: None)
+    assert manifest["engine"] == "dask" and manifest["data_sha256"] == flat["data_sha256"]
+    for a, b in zip(flat["teams"], manifest["teams"]):
+        assert (b["team"], b["status"], b["accounts"], b["alerts"]) == (a["team"], "ok", a["accounts"], a["alerts"])
+        assert b["headline"] == pytest.approx(a["headline"], nan_ok=True)
+        seen = [_visible((p / f"{a['team']}.html").read_text(encoding="utf-8")) for p in (where, tmp_path / "out" / AS_OF)]
+        assert seen[0] == seen[1], a["team"]
+
+
+def test_dask_needs_a_partitioned_dataset_and_no_mapping(demo_dir, tmp_path):
+    from playbook.errors import ArgumentError
+
+    d, _ = demo_dir
+    with pytest.raises(ArgumentError, match="partition"):
+        run_briefings(d, AS_OF, out=tmp_path / "out", engine="dask", log=lambda m: None)
+    assert not (tmp_path / "out").exists()
