@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import ArgumentError
 from .schema import Kind
 
-__all__ = ["coerce", "coerce_reasons", "MAX_WHOLE", "empty_column", "check_timezone", "KINDS", "EMPTY_DTYPES", "BAD_VALUE_REASONS"]
+__all__ = ["coerce", "coerce_reasons", "coerce_typed", "MAX_WHOLE", "empty_column", "check_timezone", "KINDS", "EMPTY_DTYPES", "BAD_VALUE_REASONS"]
 
 KINDS: tuple[str, ...] = ("str", "float", "int", "datetime", "date", "month")
 
@@ -151,16 +151,9 @@ def coerce_reasons(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | N
         act on, e.g. ``"not a finite number"`` or ``"local time does not exist in
         Europe/London (clocks go forward); give the UTC offset"``.
     """
-    if kind not in KINDS:
-        raise ArgumentError("kind", kind, KINDS)
-    if decimal not in (None, ".", ","):
-        raise ArgumentError("decimal", decimal, ("'.'", "','"))
-    if fmt is not None and kind == "str":
-        raise ArgumentError("fmt", fmt, "no format for text columns")
-    if fmt is not None and kind in ("float", "int") and fmt != "percent":
-        raise ArgumentError("fmt", fmt, "'percent' for numbers")
-    if kind == "str":
-        return _as_text(series), _reasons(series.index)
+    typed = coerce_typed(series, kind, timezone, fmt=fmt, decimal=decimal)
+    if typed is not None:
+        return typed, _reasons(series.index)
     if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
         present = series.notna() & ~(series.astype("str").str.strip() == "").fillna(False)
     else:
@@ -171,12 +164,91 @@ def coerce_reasons(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | N
     return _as_time(series, kind, timezone, present, fmt)
 
 
+def coerce_typed(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | None = None,
+                 decimal: str | None = None) -> pd.Series | None:
+    """The column as ``kind`` when it is typed as that kind already and every value reads.
+
+    Text always reads; typed numbers (Parquet, Excel, SQL) read when all are finite (and
+    whole, up to :data:`MAX_WHOLE`, for ``int``), time zone aware timestamps when the kind
+    is ``datetime``, and naive or aware ones when it is ``date`` or ``month``. These are
+    checked with reductions over the column, so the common case of a typed export costs no
+    per-value work; a loader then needs no per-value reasons.
+
+    Parameters
+    ----------
+    series, kind, timezone, fmt, decimal
+        As :func:`coerce`.
+
+    Returns
+    -------
+    pandas.Series or None
+        The values :func:`coerce` returns, or ``None`` when some value needs the per-value
+        reading of :func:`coerce_reasons` (text numbers and dates, non-finite or fractional
+        numbers, naive timestamps of a ``datetime`` column).
+    """
+    if kind not in KINDS:
+        raise ArgumentError("kind", kind, KINDS)
+    if decimal not in (None, ".", ","):
+        raise ArgumentError("decimal", decimal, ("'.'", "','"))
+    if fmt is not None and kind == "str":
+        raise ArgumentError("fmt", fmt, "no format for text columns")
+    if fmt is not None and kind in ("float", "int") and fmt != "percent":
+        raise ArgumentError("fmt", fmt, "'percent' for numbers")
+    if kind == "str":
+        return _as_text(series)
+    if kind in ("float", "int"):
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            return None
+        out = series.astype("float64")
+        if fmt == "percent":
+            out = out / 100.0
+        v = out.to_numpy(dtype="float64", na_value=np.nan)
+        v = v[~np.isnan(v)] if kind == "int" and np.isnan(v).any() else v
+        with np.errstate(invalid="ignore"):
+            fine = np.isfinite(v).all() if kind == "float" else (
+                np.isfinite(v).all() and not ((np.abs(v) > MAX_WHOLE) | (v % 1 != 0)).any())
+        return out if fine else None
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        return None
+    check_timezone(timezone)
+    if kind == "datetime":
+        if series.dt.tz is None:  # wall-clock times: a daylight-saving change may make some unreadable
+            return None
+        return series.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    local = series.dt.tz_convert(timezone).dt.tz_localize(None) if series.dt.tz is not None else series
+    return _day_start(local) if kind == "date" else _month_start(local)
+
+
+def _day_start(s: pd.Series) -> pd.Series:
+    """Naive timestamps as the start of their day, in microseconds."""
+    v = s.to_numpy(dtype="datetime64[us]")
+    return pd.Series(v.astype("datetime64[D]").astype("datetime64[us]"), index=s.index)
+
+
+def _month_start(s: pd.Series) -> pd.Series:
+    """Naive timestamps as the first day of their month, in microseconds."""
+    day = s.to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+    known = ~np.isnat(day)
+    num = day.view("int64")
+    lo, hi = (int(num[known].min()), int(num[known].max())) if known.any() else (0, -1)
+    if hi - lo > 1_000_000:  # days over more than 2,700 years: convert each
+        return pd.Series(day.astype("datetime64[M]").astype("datetime64[us]"), index=s.index)
+    # NumPy's day -> month conversion is slow per value: convert each day of the span once, then look up
+    first = np.arange(lo, hi + 1, dtype="int64").astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[us]")
+    out = first[np.where(known, num - lo, 0)] if len(first) else np.full(len(day), np.datetime64("NaT", "us"))
+    if not known.all():
+        out[~known] = np.datetime64("NaT", "us")
+    return pd.Series(out, index=s.index)
+
+
 def _as_text(s: pd.Series) -> pd.Series:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(s.dtype, pd.CategoricalDtype):  # clean each category once; rows keep their codes
-        clean = _as_text(pd.Series(s.cat.categories))
+        cats = s.cat.categories
+        if cats.dtype == "str" and not s.cat.ordered and not _blank_or_padded(pa.array(cats.array)):
+            return s  # every category clean already: the column as it is, with no pass over its rows
+        clean = _as_text(pd.Series(cats))
         inv, uniq = pd.factorize(clean)
         codes = s.cat.codes.to_numpy()
         new = np.where(codes >= 0, inv[np.maximum(codes, 0)] if len(inv) else -1, -1)
@@ -185,13 +257,55 @@ def _as_text(s: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")
     text = s.astype("str")
-    arr = pa.array(text.array)  # the column's own Arrow data, not a copy
-    length = pc.binary_length(arr)
-    trimmed = pc.utf8_trim_whitespace(arr)
-    if not pc.any(pc.or_(pc.equal(length, 0), pc.not_equal(pc.binary_length(trimmed), length))).as_py():
+    if not _blank_or_padded(pa.array(text.array)):  # the column's own Arrow data, not a copy
         return text  # already clean: share the values instead of holding a second copy of the column
     out = text.str.strip()
     return out.mask(out == "")
+
+
+#: the code points Arrow's ``utf8_trim_whitespace`` strips (its ``utf8_is_space``)
+BLANKS = (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+          0x202F, 0x205F, 0x3000)
+
+
+def _blank_or_padded(arr: "pa.Array | pa.ChunkedArray") -> bool:
+    """Whether some value is empty or starts or ends with a blank (:data:`BLANKS`).
+
+    Only the first and last byte of each value are looked at (one NumPy lookup over the
+    column's buffers); the few values whose edge byte may belong to a blank are then
+    trimmed to tell.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    first, last = np.zeros(256, dtype=bool), np.zeros(256, dtype=bool)
+    for cp in BLANKS:
+        b = chr(cp).encode()
+        first[b[0]] = last[b[-1]] = True
+    for ch in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if ch.null_count == len(ch):
+            continue
+        if not (pa.types.is_string(ch.type) or pa.types.is_large_string(ch.type)):
+            ch = ch.cast(pa.large_string())
+        _, offsets, data = ch.buffers()
+        at = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(ch.type) else np.int32)
+        at = at[ch.offset:ch.offset + len(ch) + 1]
+        start, end = at[:-1], at[1:]
+        filled = end > start
+        if ch.null_count:
+            valid = np.asarray(ch.is_valid())
+            if (valid & ~filled).any():
+                return True
+            filled &= valid
+        elif not filled.all():
+            return True
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        edge = first[raw[start[filled]]] | last[raw[end[filled] - 1]]
+        if edge.any():
+            near = ch.filter(pa.array(filled)).filter(pa.array(edge))
+            if pc.any(pc.not_equal(pc.binary_length(pc.utf8_trim_whitespace(near)), pc.binary_length(near))).as_py():
+                return True
+    return False
 
 
 #: integers beyond this are refused before any integer cast (float64 holds them exactly).
@@ -335,9 +449,7 @@ def _as_time(s: pd.Series, kind: str, tz: str, present: pd.Series,
     else:
         if parsed.dt.tz is not None:
             parsed = parsed.dt.tz_convert(tz).dt.tz_localize(None)
-        parsed = parsed.dt.normalize().astype("datetime64[us]")
-        if kind == "month":
-            parsed = parsed.dt.to_period("M").dt.to_timestamp().astype("datetime64[us]")
+        parsed = _day_start(parsed) if kind == "date" else _month_start(parsed)
     unread = present & parsed.isna()
     if unread.any():
         unread &= why.isna()

@@ -24,7 +24,7 @@ from pydantic import Field as PydField
 
 from ._checks import check_choice
 from .arrays import codes_of
-from .coercion import EMPTY_DTYPES, check_timezone, coerce_reasons, empty_column
+from .coercion import EMPTY_DTYPES, check_timezone, coerce_reasons, coerce_typed, empty_column
 from .content import Playbook, load_playbook
 from .errors import ArgumentError, DataValidationError, SourceError
 from .expressions import ExpressionError, parse
@@ -590,8 +590,10 @@ def _double_encoded(s: pd.Series) -> pd.Series:
 
 
 def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timezone: str,
-             notes: list[str], skipped: frozenset[str] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Rename, map codes, coerce and check one raw table; returns (accepted, errors, read)."""
+             notes: list[str], skipped: frozenset[str] = frozenset()
+             ) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame, int]:
+    """Rename, map codes, coerce and check one raw table; returns (accepted, their row numbers,
+    errors, read). The row numbers are ``None`` when the table as a whole is rejected."""
     t = _Table(table, raw, mapping, timezone, notes)
     n = t.n
     _header_problems(t)
@@ -625,7 +627,7 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
         t.whole(m, "required column missing", "rename a source column onto it under `columns:` "
                    f"or compute it under `fields.{table}.{m}`")
     if t.structural:
-        return pd.DataFrame(), errors_frame(t.structural), n
+        return pd.DataFrame(), None, errors_frame(t.structural), n
 
     out: dict[str, pd.Series] = {}
     order = [k for k, f in specs.items() if f.expr is None] + [k for k, f in specs.items() if f.expr is not None]
@@ -635,12 +637,12 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
         if f.expr is not None:
             inputs = _expression_inputs(t, f, name, out, sources, f"fields.{table}.{name}")
             if inputs is None:
-                return pd.DataFrame(), errors_frame(t.structural), n
+                return pd.DataFrame(), None, errors_frame(t.structural), n
             try:
                 s = parse(f.expr).evaluate(inputs)
             except ExpressionError as exc:
                 t.whole(name, f"fields.{table}.{name}.expr: {exc.reason}")
-                return pd.DataFrame(), errors_frame(t.structural), n
+                return pd.DataFrame(), None, errors_frame(t.structural), n
             if not isinstance(s, pd.Series):
                 s = pd.Series([s] * n, index=raw.frame.index, dtype=object)
             shown = s
@@ -658,18 +660,20 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
                 t.note(f"{where}: {int(empty.sum())} missing values set to the default {f.default!r}")
         if f.offset_from is not None:
             s = _offset_months(t, s, f.offset_from, name)
-        values, why = coerce_reasons(s, c.kind, timezone, fmt=None if f.offset_from else f.format,
-                                     decimal=f.decimal or mapping.decimal)
-        t.bad(why.notna(), name, why, shown)
+        fmt, decimal = None if f.offset_from else f.format, f.decimal or mapping.decimal
+        values, why = coerce_typed(s, c.kind, timezone, fmt=fmt, decimal=decimal), None
+        if values is None:  # some value needs reading one by one: say why for each that cannot be read
+            values, why = coerce_reasons(s, c.kind, timezone, fmt=fmt, decimal=decimal)
+            t.bad(why.notna(), name, why, shown)
         out[name] = values
         if c.kind == "str" and len(values):
             _check_text(t, c, values)
         if c.required and not (table == "history" and name == "bucket"):
-            t.bad(values.isna() & why.isna(), name, "required value missing")
+            t.bad(values.isna() if why is None else values.isna() & why.isna(), name, "required value missing")
 
-    frame = pd.DataFrame(index=raw.frame.index)
-    for c in cols:
-        frame[c.name] = out[c.name] if c.name in out else empty_column(c.kind, raw.frame.index)
+    frame = pd.DataFrame({c.name: out[c.name] if c.name in out else empty_column(c.kind, raw.frame.index)
+                          for c in cols}, index=raw.frame.index, copy=False)
+    del out
     if table == "history":
         need = frame["bucket"].isna() & frame["dpd"].notna()
         if need.any():
@@ -680,11 +684,10 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
     _future(t, cols, frame)
     errors = pd.concat([p for p in t.parts if len(p)], ignore_index=True) if t.parts else errors_frame([])
     rejected_rows = set(errors["row"].dropna().astype(int)) if len(errors) else set()
-    keep = ~t.rows.isin(rejected_rows)
-    accepted = frame[keep.values] if len(rejected_rows) else frame
-    accepted["_row"] = t.rows[keep].values
-    accepted["_file"] = raw.label
-    return accepted, errors, n
+    if not rejected_rows:
+        return frame, t.rows.to_numpy(), errors, n
+    keep = ~t.rows.isin(rejected_rows).to_numpy()
+    return frame[keep], t.rows.to_numpy()[keep], errors, n
 
 
 def _rejected(t: _Table, index: pd.Index, column: str) -> pd.Series:
@@ -810,7 +813,7 @@ def flag_after_as_of(portfolio_frames: dict[str, pd.DataFrame], as_of: Any, time
 
 
 def _finish(frame: pd.DataFrame, cols: list[Col], table: str) -> pd.DataFrame:
-    frame = frame.drop(columns=["_row", "_file"], errors="ignore").reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
     for c in cols:
         if c.required and c.kind == "int":
             frame[c.name] = frame[c.name].astype("int64")
@@ -893,13 +896,14 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
         raise SourceError(raws["accounts"].label, "accounts has no rows; nothing to load (is it the right file, "
                                                   "or only a header?)")
     frames: dict[str, pd.DataFrame] = {}
+    rows: dict[str, np.ndarray | None] = {}  # the row number in its source of every accepted row
     counts, errors = [], []
     for t in TABLES:
         if t not in raws:
             notes.append(f"{t}: not found; treated as empty")
             frames[t] = _empty(spec[t])
             continue
-        acc, err, n = _prepare(t, raws[t], spec[t], m, zone, notes, skipped_sources.get(t, frozenset()))
+        acc, rows[t], err, n = _prepare(t, raws[t], spec[t], m, zone, notes, skipped_sources.get(t, frozenset()))
         raws[t].frame = pd.DataFrame()  # the raw rows are no longer needed: free them early
         frames[t] = acc
         errors.append(err)
@@ -909,9 +913,9 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     for t in ("interactions", "payments", "history"):
         f = frames[t]
         if t in raws and len(f):
-            orphan = pd.Series(codes_of(f["account_id"], known) < 0, index=f.index)
+            orphan = codes_of(f["account_id"], known) < 0
             if orphan.any():
-                errors.append(pd.DataFrame({"table": t, "file": raws[t].label, "row": f.loc[orphan, "_row"].values,
+                errors.append(pd.DataFrame({"table": t, "file": raws[t].label, "row": rows[t][orphan],
                                             "column": "account_id", "value": f.loc[orphan, "account_id"].astype(str).values,
                                             "reason": "account_id not found in accepted accounts"}))
                 frames[t] = f[~orphan]
@@ -920,7 +924,7 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
                         c["accepted"] -= int(orphan.sum())
                         c["rejected"] += int(orphan.sum())
     for t in TABLES:
-        frames[t] = _finish(frames[t], spec[t], t) if len(frames[t]) or "_row" in frames[t] else _empty(spec[t])
+        frames[t] = _finish(frames[t], spec[t], t) if rows.get(t) is not None else _empty(spec[t])
     errs = pd.concat([e for e in errors if len(e)], ignore_index=True) if any(len(e) for e in errors) else errors_frame([])
     if len(errs):
         errs = errs.sort_values(["table", "row", "column"], kind="stable", na_position="first").reset_index(drop=True)
@@ -1046,7 +1050,7 @@ def load_table(path: str | Path, table: TableName, mapping: str | Path | Mapping
     spec = contract(pb.disposition_ids())[table]
     notes: list[str] = []
     raw = read_table_file(path, _request(m))
-    acc, err, n = _prepare(table, raw, spec, m, _effective_timezone(m, pb), notes)
+    acc, _, err, n = _prepare(table, raw, spec, m, _effective_timezone(m, pb), notes)
     counts = pd.DataFrame([dict(table=table, file=raw.label, read=n, accepted=len(acc), rejected=n - len(acc))])
     report = LoadReport(str(path), counts, err if len(err) else errors_frame([]), notes)
     if not report.ok:
