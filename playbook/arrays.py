@@ -1,4 +1,4 @@
-"""Vectorised array helpers shared by every layer: account codes, timestamps, previous events.
+"""Vectorised array helpers shared by every layer: account codes, timestamps, previous events, text checks.
 
 Lowest layer of the package: imports nothing from it.
 """
@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["codes_of", "previous_time", "to_ns", "day_end_ns", "local_dates", "NS_DAY"]
+__all__ = ["codes_of", "previous_time", "to_ns", "day_end_ns", "local_dates", "padded_or_empty", "all_ascii",
+           "BLANKS", "NS_DAY"]
 
 NS_DAY = 86_400_000_000_000
 
@@ -73,3 +74,66 @@ def day_end_ns(day: pd.Timestamp, timezone: str) -> int:
 def local_dates(s: pd.Series, timezone: str) -> pd.Series:
     """Aware timestamps as naive local wall-clock times in ``timezone``."""
     return s.dt.tz_convert(timezone).dt.tz_localize(None)
+
+
+#: the code points Arrow's ``utf8_trim_whitespace`` strips (its ``utf8_is_space``)
+BLANKS = (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+          0x202F, 0x205F, 0x3000)
+
+
+def _text_chunks(arr: "pa.Array | pa.ChunkedArray"):  # noqa: ANN202 - yields (chunk, offsets, bytes)
+    """The Arrow text chunks of ``arr`` that hold a value, with their offsets and bytes as NumPy views."""
+    import pyarrow as pa
+
+    for ch in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if ch.null_count == len(ch):
+            continue
+        if not (pa.types.is_string(ch.type) or pa.types.is_large_string(ch.type)):
+            ch = ch.cast(pa.large_string())
+        _, offsets, data = ch.buffers()
+        at = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(ch.type) else np.int32)
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+        yield ch, at[ch.offset:ch.offset + len(ch) + 1], raw
+
+
+def padded_or_empty(arr: "pa.Array | pa.ChunkedArray") -> bool:
+    """Whether some text value is empty or starts or ends with a blank (:data:`BLANKS`).
+
+    Only the first and last byte of each value are looked at (one NumPy lookup over the
+    column's buffers, no copy of its values); the few values whose edge byte may belong to
+    a blank are then trimmed to tell.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    first, last = np.zeros(256, dtype=bool), np.zeros(256, dtype=bool)
+    for cp in BLANKS:
+        b = chr(cp).encode()
+        first[b[0]] = last[b[-1]] = True
+    for ch, at, raw in _text_chunks(arr):
+        start, end = at[:-1], at[1:]
+        filled = end > start
+        if ch.null_count:
+            valid = np.asarray(ch.is_valid())
+            if (valid & ~filled).any():
+                return True
+            filled &= valid
+        elif not filled.all():
+            return True
+        edge = first[raw[start[filled]]] | last[raw[end[filled] - 1]]
+        if edge.any():
+            near = ch.filter(pa.array(filled)).filter(pa.array(edge))
+            if pc.any(pc.not_equal(pc.binary_length(pc.utf8_trim_whitespace(near)), pc.binary_length(near))).as_py():
+                return True
+    return False
+
+
+def all_ascii(arr: "pa.Array | pa.ChunkedArray") -> bool:
+    """Whether every text value is ASCII: no byte of the column's buffers is above 127 (only
+    when one is, which may be in no value, are the values looked at one by one)."""
+    import pyarrow.compute as pc
+
+    for ch, at, raw in _text_chunks(arr):
+        if (raw[at[0]:at[-1]] >= 0x80).any() and not pc.all(pc.fill_null(pc.string_is_ascii(ch), True)).as_py():
+            return False
+    return True

@@ -19,7 +19,7 @@ Forms read:
   happens twice at a daylight-saving change is refused with that reason, never shifted;
 - any date form given by a ``strftime`` pattern (``fmt="%b-%Y"`` reads ``Mar-2019``).
 
-Only :mod:`playbook.errors` and :mod:`playbook.schema` are imported from the package.
+Only :mod:`playbook.arrays`, :mod:`playbook.errors` and :mod:`playbook.schema` are imported from the package.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from .arrays import padded_or_empty
 from .errors import ArgumentError
 from .schema import Kind
 
@@ -203,11 +204,13 @@ def coerce_typed(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | Non
         if fmt == "percent":
             out = out / 100.0
         v = out.to_numpy(dtype="float64", na_value=np.nan)
-        v = v[~np.isnan(v)] if kind == "int" and np.isnan(v).any() else v
-        with np.errstate(invalid="ignore"):
-            fine = np.isfinite(v).all() if kind == "float" else (
-                np.isfinite(v).all() and not ((np.abs(v) > MAX_WHOLE) | (v % 1 != 0)).any())
-        return out if fine else None
+        if np.isinf(v).any():
+            return None
+        if kind == "int":
+            v = v[~np.isnan(v)]
+            if ((np.abs(v) > MAX_WHOLE) | (v % 1 != 0)).any():
+                return None
+        return out
     if not pd.api.types.is_datetime64_any_dtype(series):
         return None
     check_timezone(timezone)
@@ -246,7 +249,7 @@ def _as_text(s: pd.Series) -> pd.Series:
 
     if isinstance(s.dtype, pd.CategoricalDtype):  # clean each category once; rows keep their codes
         cats = s.cat.categories
-        if cats.dtype == "str" and not s.cat.ordered and not _blank_or_padded(pa.array(cats.array)):
+        if cats.dtype == "str" and not s.cat.ordered and not padded_or_empty(pa.array(cats.array)):
             return s  # every category clean already: the column as it is, with no pass over its rows
         clean = _as_text(pd.Series(cats))
         inv, uniq = pd.factorize(clean)
@@ -257,55 +260,10 @@ def _as_text(s: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s) and (s.dropna() % 1 == 0).all():
         s = s.astype("Int64")
     text = s.astype("str")
-    if not _blank_or_padded(pa.array(text.array)):  # the column's own Arrow data, not a copy
+    if not padded_or_empty(pa.array(text.array)):  # the column's own Arrow data, not a copy
         return text  # already clean: share the values instead of holding a second copy of the column
     out = text.str.strip()
     return out.mask(out == "")
-
-
-#: the code points Arrow's ``utf8_trim_whitespace`` strips (its ``utf8_is_space``)
-BLANKS = (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
-          0x202F, 0x205F, 0x3000)
-
-
-def _blank_or_padded(arr: "pa.Array | pa.ChunkedArray") -> bool:
-    """Whether some value is empty or starts or ends with a blank (:data:`BLANKS`).
-
-    Only the first and last byte of each value are looked at (one NumPy lookup over the
-    column's buffers); the few values whose edge byte may belong to a blank are then
-    trimmed to tell.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    first, last = np.zeros(256, dtype=bool), np.zeros(256, dtype=bool)
-    for cp in BLANKS:
-        b = chr(cp).encode()
-        first[b[0]] = last[b[-1]] = True
-    for ch in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
-        if ch.null_count == len(ch):
-            continue
-        if not (pa.types.is_string(ch.type) or pa.types.is_large_string(ch.type)):
-            ch = ch.cast(pa.large_string())
-        _, offsets, data = ch.buffers()
-        at = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(ch.type) else np.int32)
-        at = at[ch.offset:ch.offset + len(ch) + 1]
-        start, end = at[:-1], at[1:]
-        filled = end > start
-        if ch.null_count:
-            valid = np.asarray(ch.is_valid())
-            if (valid & ~filled).any():
-                return True
-            filled &= valid
-        elif not filled.all():
-            return True
-        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-        edge = first[raw[start[filled]]] | last[raw[end[filled] - 1]]
-        if edge.any():
-            near = ch.filter(pa.array(filled)).filter(pa.array(edge))
-            if pc.any(pc.not_equal(pc.binary_length(pc.utf8_trim_whitespace(near)), pc.binary_length(near))).as_py():
-                return True
-    return False
 
 
 #: integers beyond this are refused before any integer cast (float64 holds them exactly).

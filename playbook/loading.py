@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from pydantic import Field as PydField
 
 from ._checks import check_choice
-from .arrays import codes_of
+from .arrays import all_ascii, codes_of
 from .coercion import EMPTY_DTYPES, check_timezone, coerce_reasons, coerce_typed, empty_column
 from .content import Playbook, load_playbook
 from .errors import ArgumentError, DataValidationError, SourceError
@@ -727,8 +727,9 @@ def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
         if arr.null_count == len(arr):
             return
         on_rows = lambda flags: pd.Series(flags, index=values.index)  # noqa: E731
-    ph = on_rows(np.asarray(pc.fill_null(pc.is_in(arr, value_set=_placeholder_spellings()), False)))
-    if ph.any():
+    hits = pc.fill_null(pc.is_in(arr, value_set=_placeholder_spellings()), False)
+    ph = on_rows(np.asarray(hits)) if pc.any(hits).as_py() else None
+    if ph is not None and ph.any():
         if c.required:
             t.bad(ph, c.name, "a missing-value placeholder in a required column; fix the export, or list it under "
                               "`missing:` in the mapping to report it as a missing value", values)
@@ -737,7 +738,7 @@ def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
             t.note(f"{c.name}: {int(ph.sum())} values look like missing-value placeholders and are kept as text: "
                    + ", ".join(f"{k!r} ({v})" for k, v in counts.items())
                    + "; list them under `missing:` in the mapping to read them as missing")
-    if pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py():
+    if all_ascii(arr):
         return  # mojibake needs characters beyond ASCII
     fixed = _double_encoded(values.astype("str") if isinstance(values.dtype, pd.CategoricalDtype) else values)
     moj = fixed.notna()
@@ -764,7 +765,7 @@ def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame
                                          "value": fc["failure_case"].astype(str).str.slice(0, 60).values,
                                          "reason": reason}))
     key = list(UNIQUE_KEYS.get(table, ()))
-    if key:
+    if key and not _grouped_in_order(frame, key):
         complete = frame[key].notna().all(axis=1)
         dup = frame[key].duplicated(keep="first") & complete
         if dup.any():
@@ -775,6 +776,33 @@ def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame
                                            f"{' and '.join(key)} (first occurrence kept)" for r in at],
                                           index=frame.index[dup]).reindex(frame.index),
                   frame[key[-1]].astype("str"))
+
+
+def _grouped_in_order(frame: pd.DataFrame, key: list[str]) -> bool:
+    """Whether no two rows share ``key`` because the rows come grouped by the key's first
+    (text) column, one group per value, and strictly ascending in its last (e.g. an
+    account's history months in order): told by comparing neighbouring rows, no hashing.
+    ``False`` means only that the rows must be hashed to tell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(key) != 2 or len(frame) < 2:
+        return False
+    ids = frame[key[0]]
+    last = frame[key[1]]
+    if not (pd.api.types.is_string_dtype(ids) or pd.api.types.is_object_dtype(ids)) or ids.isna().any():
+        return False
+    if not (pd.api.types.is_datetime64_dtype(last) or pd.api.types.is_integer_dtype(last)) or last.isna().any():
+        return False
+    order = last.to_numpy().view("int64") if pd.api.types.is_datetime64_dtype(last) else last.to_numpy("int64")
+    arr = pa.array(ids.astype("str").array)
+    change = np.asarray(pc.not_equal(arr[1:], arr[:-1]))
+    if not ((order[1:] > order[:-1]) | change).all():
+        return False
+    firsts = pc.filter(arr, pa.array(np.concatenate([[True], change])))  # each group's value, in file order
+    if len(firsts) < 2 or pc.all(pc.less(firsts[:-1], firsts[1:])).as_py():  # groups in order: each value once
+        return True
+    return pc.count_distinct(firsts).as_py() == len(firsts)
 
 
 def _future(t: _Table, cols: list[Col], frame: pd.DataFrame) -> None:

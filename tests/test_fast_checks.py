@@ -1,0 +1,91 @@
+"""The fast paths of loading (issue 11, item 7) decide exactly as the per-value paths they skip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from playbook.arrays import BLANKS, all_ascii, codes_of, padded_or_empty
+from playbook.coercion import _as_number, _as_time, coerce_typed
+from playbook.loading import _grouped_in_order
+
+TEXTS = [["a", " a"], ["a", "a\u3000"], ["中文", "中文。"], ["x", ""], ["x", None, "y "], ["\u00a0x"], ["x\u2029"],
+         ["é"], [None, None], ["ok", "fine"], ["\tx"], ["x\n"], ["张三", "李四 "], ["\u2003x"], ["x\u0085"], []]
+
+
+def test_blanks_are_the_code_points_arrow_trims():
+    cps = np.arange(0x110000)
+    cps = cps[(cps < 0xD800) | (cps > 0xDFFF)]
+    spaces = cps[np.asarray(pc.utf8_is_space(pa.array([chr(c) for c in cps])))]
+    assert tuple(int(c) for c in spaces) == BLANKS
+
+
+@pytest.mark.parametrize("values", TEXTS)
+@pytest.mark.parametrize("kind", ["string", "large", "chunked_sliced"])
+def test_padded_or_empty_agrees_with_trimming_every_value(values, kind):
+    if kind == "string":
+        arr = pa.array(values, type=pa.string())
+    elif kind == "large":
+        arr = pa.array(values, type=pa.large_string())
+    else:  # a slice of chunks, whose buffers hold values outside the slice
+        arr = pa.chunked_array([pa.array(["  pad  ", *values, ""], type=pa.large_string())]).slice(1, len(values))
+    full = pa.chunked_array([arr]) if not isinstance(arr, pa.ChunkedArray) else arr
+    length = pc.binary_length(full)
+    expected = pc.any(pc.or_(pc.equal(length, 0),
+                             pc.not_equal(pc.binary_length(pc.utf8_trim_whitespace(full)), length))).as_py() or False
+    assert padded_or_empty(arr) == expected
+    assert all_ascii(arr) == (pc.all(pc.fill_null(pc.string_is_ascii(full), True)).as_py() is not False)
+
+
+def test_codes_of_is_arrow_index_in():
+    s = pd.Series(["a", "a", None, None, "b", "c", "c", "c", "zz", "zz"], dtype="str")
+    assert codes_of(s, pd.Series(["c", "a"], dtype="str")).tolist() == [1, 1, -1, -1, -1, 0, 0, 0, -1, -1]
+
+
+TYPED = {
+    "float": [pd.Series([1.5, np.nan, 0.0]), pd.Series([1.0, np.inf]), pd.Series([1, 2], dtype="int64")],
+    "int": [pd.Series([1.0, np.nan, 3.0]), pd.Series([1.5, 2.0]), pd.Series([2.0 ** 60, 1.0]),
+            pd.Series([np.nan, np.nan]), pd.Series([-np.inf, 1.0])],
+    "datetime": [pd.Series(pd.to_datetime(["2026-03-29 01:30", None], utc=True)),
+                 pd.Series(pd.to_datetime(["2026-03-29 01:30", "2026-10-25 01:30"]))],
+    "date": [pd.Series(pd.to_datetime(["2026-03-29 23:30", None], utc=True)),
+             pd.Series(pd.to_datetime(["1969-12-31 23:00", "2026-01-05 10:00"]))],
+    "month": [pd.Series(pd.to_datetime(["2026-03-31 23:30", None], utc=True)),
+              pd.Series(pd.to_datetime(["1950-03-15 00:00", "2026-12-31 23:59", None]).astype("datetime64[us]")),
+              pd.Series(pd.to_datetime([None, None]).astype("datetime64[us]"))],
+}
+
+
+@pytest.mark.parametrize("kind, series", [(k, s) for k, ss in TYPED.items() for s in ss])
+def test_coerce_typed_reads_a_typed_column_as_the_per_value_path_does(kind, series):
+    typed = coerce_typed(series, kind, "Europe/London")
+    if kind in ("float", "int"):
+        values, why = _as_number(series, kind, series.notna(), None, None)
+    else:
+        values, why = _as_time(series, kind, "Europe/London", series.notna())
+    if typed is None:  # left to the per-value path: only when some value has a reason, or is a wall-clock time
+        assert why.notna().any() or (kind == "datetime" and series.dt.tz is None)
+    else:
+        assert why.isna().all()
+        pd.testing.assert_series_equal(typed, values)
+        if kind == "month":
+            expected = series.dt.tz_convert("Europe/London").dt.tz_localize(None) if series.dt.tz else series
+            pd.testing.assert_series_equal(typed, expected.dt.to_period("M").dt.to_timestamp().astype("datetime64[us]"),
+                                           check_names=False)
+
+
+@pytest.mark.parametrize("ids, months", [
+    (["a", "a", "b", "b"], [1, 2, 1, 3]), (["b", "b", "a", "a"], [1, 2, 1, 3]), (["a", "a", "b", "a"], [1, 2, 1, 3]),
+    (["a", "a", "a", "b"], [1, 2, 1, 3]), (["a", "b", "a", "b"], [1, 2, 1, 2]), (["a", None, "b", "b"], [1, 2, 1, 3]),
+    (["a", "a", "b", "b"], [1, 1, 1, 2]), (["c", "a", "b", "a"], [1, 1, 1, 2]), (["a"], [1]),
+])
+def test_grouped_in_order_only_when_no_key_repeats(ids, months):
+    frame = pd.DataFrame({"account_id": pd.Series(ids, dtype="str"),
+                          "month": pd.to_datetime([f"2026-{m:02d}-01" for m in months]).astype("datetime64[us]")})
+    fast = _grouped_in_order(frame, ["account_id", "month"])
+    if fast:
+        assert not frame.duplicated().any()
+    assert fast == (ids in (["a", "a", "b", "b"], ["b", "b", "a", "a"]) and months == [1, 2, 1, 3])
