@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from .commands import DATA_HELP as _DATA_HELP, JSON_HELP as _JSON_HELP, LANG
 from .commands import LANG_HELP as _LANG_HELP, MAPPING_HELP as _MAPPING_HELP, PACK_HELP as _PACK_HELP
-from .commands import load as _load
+from .commands import SEGMENT_SKIP as _SEGMENT_SKIP, load as _load
 from .commands.partition import add_engine_arguments as _add_engine_arguments
 from .commands.partition import partitioned_source as _partitioned
 from .errors import PlaybookError
@@ -427,9 +427,8 @@ def _segment(a: argparse.Namespace) -> int:
             seg = segment_partitioned(a.data, a.as_of, window_days=a.window_days, lang=a.lang, engine=a.engine,
                                       scheduler=a.scheduler)
         else:
-            # segmentation never reads the free text of messages (only compliance does): not loaded
-            seg = segment(_load(a, skip={"interactions": ["message"]}), a.as_of, window_days=a.window_days,
-                          lang=a.lang)
+            # the columns segmentation never reads (e.g. message text, contact details) are not loaded
+            seg = segment(_load(a, skip=_SEGMENT_SKIP), a.as_of, window_days=a.window_days, lang=a.lang)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(a.out) as tmp:
             if suffix == ".parquet":

@@ -24,6 +24,16 @@ LANG_HELP = f"language of labels and texts: zh or en (default: {LANG})"
 PACK_HELP = "compliance rule pack: cn (China), us (Regulation F) or uk (CONC 7) (default: %(default)s)"
 JSON_HELP = "print JSON with full precision instead of tables"
 
+#: the optional contract columns ``segment`` never reads (its features and rules do not use
+#: them): not read from the files, not checked, not held (``load_portfolio(skip=...)``);
+#: ``validate`` checks every column
+SEGMENT_SKIP = {
+    "accounts": ["customer_id", "due_day", "credit_limit", "region", "timezone", "assigned_team", "consent_channels",
+                 "consent_at", "name", "phone", "id_number"],
+    "interactions": ["agent_id", "duration_s", "contact_ref", "message", "staff_count", "consent"],
+    "history": ["paid"],
+}
+
 
 def window_days(a: argparse.Namespace) -> int | None:
     """The days before the end of ``--as-of`` the command counts events over (``None``: every row).
