@@ -35,7 +35,48 @@ def codes_of(s: pd.Series, values: "pd.Index | pd.Series | list") -> np.ndarray:
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = arr.cast(pa.large_string())
     vs = vs.cast(arr.type)
+    if len(arr) > 2 * len(vs) > 0:
+        # rows of an account usually come together: each run of equal values is looked up once
+        change = np.asarray(pc.fill_null(pc.not_equal(arr[1:], arr[:-1]), True))
+        if change.sum() < len(arr) // 2:
+            first = np.concatenate([[True], change])
+            at = _sorted_positions(pc.filter(arr, pa.array(first)), vs)
+            if at is not None:
+                return np.repeat(at, np.diff(np.append(np.flatnonzero(first), len(arr))))
     return pc.fill_null(pc.index_in(arr, value_set=vs), -1).to_numpy()  # int32: half the memory of int64
+
+
+def _fixed_width(arr: "pa.Array") -> np.ndarray | None:
+    """The values of a text array without nulls as one NumPy ``S<width>`` view, when all have
+    the same byte length and none holds a NUL byte (NumPy pads with NUL); else ``None``."""
+    import pyarrow as pa
+
+    if arr.null_count or not len(arr):
+        return None
+    _, offsets, data = arr.buffers()
+    at = np.frombuffer(offsets, dtype=np.int64 if pa.types.is_large_string(arr.type) else np.int32)
+    at = at[arr.offset:arr.offset + len(arr) + 1]
+    width = int(at[1] - at[0])
+    if width == 0 or int(at[-1] - at[0]) != width * len(arr) or (np.diff(at) != width).any():
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)[at[0]:at[-1]]
+    return None if (raw == 0).any() else raw.view(f"S{width}")
+
+
+def _sorted_positions(keys: "pa.Array | pa.ChunkedArray", values: "pa.Array") -> np.ndarray | None:
+    """Position of each key in ``values`` by binary search, when ``values`` are strictly
+    ascending and keys and values are text of one byte length (account ids usually are);
+    ``None`` when they are not (the caller hashes instead)."""
+    import pyarrow as pa
+
+    v = _fixed_width(values)
+    if v is None or not (v[1:] > v[:-1]).all():
+        return None
+    k = _fixed_width(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
+    if k is None or k.dtype != v.dtype:
+        return None
+    at = np.minimum(np.searchsorted(v, k), len(v) - 1)
+    return np.where(v[at] == k, at, -1).astype(np.int32)
 
 
 def previous_time(acc: np.ndarray, t: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -45,6 +45,31 @@ def test_codes_of_is_arrow_index_in():
     assert codes_of(s, pd.Series(["c", "a"], dtype="str")).tolist() == [1, 1, -1, -1, -1, 0, 0, 0, -1, -1]
 
 
+@pytest.mark.parametrize("case", ["sorted", "unsorted", "widths", "nul", "nulls", "scattered", "missing"])
+def test_codes_of_by_binary_search_equals_hashing(case):
+    rng = np.random.default_rng(7)
+    ids = [f"A{i:05d}" for i in range(0, 4000, 3)]
+    keys = list(np.repeat(ids, rng.integers(1, 8, len(ids))))  # each account's rows together
+    if case == "unsorted":
+        ids = list(rng.permutation(ids))
+    elif case == "widths":
+        ids = ids[:-1] + ["A99999X"]
+        keys += ["A99999X"] * 5
+    elif case == "nul":
+        keys = [k if i % 97 else k[:-1] + "\x00" for i, k in enumerate(keys)]
+    elif case == "nulls":
+        keys = [k if i % 50 else None for i, k in enumerate(keys)]
+    elif case == "scattered":
+        keys = list(rng.permutation(keys))
+    elif case == "missing":
+        keys = [k if i % 13 else "A00001" for i, k in enumerate(keys)]  # not an account (ids step by 3)
+    s, values = pd.Series(keys, dtype="str"), pd.Series(ids, dtype="str")
+    expected = pc.fill_null(pc.index_in(pa.array(keys, pa.large_string()),
+                                        value_set=pa.array(ids, pa.large_string())), -1).to_numpy()
+    got = codes_of(s, values)
+    assert got.dtype == np.int32 and np.array_equal(got, expected)
+
+
 TYPED = {
     "float": [pd.Series([1.5, np.nan, 0.0]), pd.Series([1.0, np.inf]), pd.Series([1, 2], dtype="int64")],
     "int": [pd.Series([1.0, np.nan, 3.0]), pd.Series([1.5, 2.0]), pd.Series([2.0 ** 60, 1.0]),
