@@ -225,23 +225,35 @@ def coerce_typed(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | Non
 def _day_start(s: pd.Series) -> pd.Series:
     """Naive timestamps as the start of their day, in microseconds."""
     v = s.to_numpy(dtype="datetime64[us]")
-    return pd.Series(v.astype("datetime64[D]").astype("datetime64[us]"), index=s.index)
+    return _same_or_new(s, v, v.astype("datetime64[D]").astype("datetime64[us]"))
 
 
 def _month_start(s: pd.Series) -> pd.Series:
     """Naive timestamps as the first day of their month, in microseconds."""
-    day = s.to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+    v = s.to_numpy(dtype="datetime64[us]")
+    day = v.astype("datetime64[D]")
     known = ~np.isnat(day)
+    every = bool(known.all()) and len(day) > 0
     num = day.view("int64")
-    lo, hi = (int(num[known].min()), int(num[known].max())) if known.any() else (0, -1)
+    lo, hi = (int(num.min()), int(num.max())) if every else \
+        (int(num[known].min()), int(num[known].max())) if known.any() else (0, -1)
     if hi - lo > 1_000_000:  # days over more than 2,700 years: convert each
-        return pd.Series(day.astype("datetime64[M]").astype("datetime64[us]"), index=s.index)
+        return _same_or_new(s, v, day.astype("datetime64[M]").astype("datetime64[us]"))
     # NumPy's day -> month conversion is slow per value: convert each day of the span once, then look up
     first = np.arange(lo, hi + 1, dtype="int64").astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[us]")
+    if every:
+        return _same_or_new(s, v, first[num - lo])
     out = first[np.where(known, num - lo, 0)] if len(first) else np.full(len(day), np.datetime64("NaT", "us"))
-    if not known.all():
-        out[~known] = np.datetime64("NaT", "us")
-    return pd.Series(out, index=s.index)
+    out[~known] = np.datetime64("NaT", "us")
+    return _same_or_new(s, v, out)
+
+
+def _same_or_new(s: pd.Series, before: np.ndarray, after: np.ndarray) -> pd.Series:
+    """``s`` itself when ``after`` holds the values it has (already in microseconds), else ``after``:
+    a column that needed no change is shared, not held twice."""
+    if s.dtype == "datetime64[us]" and np.array_equal(before.view("int64"), after.view("int64")):
+        return s
+    return pd.Series(after, index=s.index)
 
 
 def _as_text(s: pd.Series) -> pd.Series:

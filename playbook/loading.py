@@ -751,8 +751,9 @@ def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
 def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame) -> None:
     import pandera.pandas as pa
 
-    try:
-        pandera_schema(table, cols).validate(frame, lazy=True, inplace=True)  # checks only; no copy
+    doubtful = [c for c in cols if c.name in frame and not _holds(c, frame[c.name])]
+    try:  # pandera names every failing row of the columns that reductions could not clear
+        pandera_schema(table, doubtful).validate(frame, lazy=True, inplace=True)  # checks only; no copy
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
@@ -776,6 +777,56 @@ def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame
                                            f"{' and '.join(key)} (first occurrence kept)" for r in at],
                                           index=frame.index[dup]).reindex(frame.index),
                   frame[key[-1]].astype("str"))
+
+
+def _holds(c: Col, s: pd.Series) -> bool:
+    """Whether every value of ``s`` passes the contract's checks of ``c``, told by reductions
+    over the column (null count, minimum and maximum, the distinct codes, ascending order);
+    ``False`` means only that pandera must look at each value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    missing = s.isna()
+    if c.required and missing.any():
+        return False
+    if missing.all():  # nothing to check in an optional column without values
+        return True
+    text = pd.api.types.is_string_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype)
+    if c.unique:
+        if not text or isinstance(s.dtype, pd.CategoricalDtype) or len(s) < 2:
+            return len(s) < 2
+        arr = pa.array(s.array)
+        if arr.null_count or not pc.all(pc.less(arr[:-1], arr[1:])).as_py():  # ascending: each value once
+            return False
+    for check in c.checks:
+        stats = check.statistics or {}
+        if check.name == "isin" and text:
+            values = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else s
+            arr = pc.drop_null(pa.array(pd.Series(values).astype("str").array))
+            allowed = pa.array([str(v) for v in stats["allowed_values"]], type=arr.type)
+            if not pc.all(pc.fill_null(pc.is_in(arr, value_set=allowed), True)).as_py():
+                return False
+        elif check.name in _BOUNDS and pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            v = s.to_numpy(dtype="float64", na_value=np.nan)
+            if np.isnan(v).all():
+                continue
+            lo, hi = np.nanmin(v), np.nanmax(v)
+            if not _BOUNDS[check.name](lo, hi, stats):
+                return False
+        else:
+            return False
+    return True
+
+
+#: per pandera check, whether a column's minimum and maximum prove that each value passes it
+_BOUNDS = {
+    "greater_than_or_equal_to": lambda lo, hi, st: lo >= st["min_value"],
+    "greater_than": lambda lo, hi, st: lo > st["min_value"],
+    "less_than_or_equal_to": lambda lo, hi, st: hi <= st["max_value"],
+    "less_than": lambda lo, hi, st: hi < st["max_value"],
+    "in_range": lambda lo, hi, st: ((lo >= st["min_value"]) if st.get("include_min", True) else (lo > st["min_value"]))
+    and ((hi <= st["max_value"]) if st.get("include_max", True) else (hi < st["max_value"])),
+}
 
 
 def _grouped_in_order(frame: pd.DataFrame, key: list[str]) -> bool:
