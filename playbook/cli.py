@@ -431,8 +431,8 @@ def _segment(a: argparse.Namespace) -> int:
             seg = segment(_load(a, skip=_SEGMENT_SKIP), a.as_of, window_days=a.window_days, lang=a.lang)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(a.out) as tmp:
-            if suffix == ".parquet":
-                seg.to_parquet(tmp, index=False)
+            if suffix == ".parquet":  # min/max of the code columns would take a third of the write; none is kept
+                seg.to_parquet(tmp, index=False, write_statistics=[c for c in seg.columns if seg[c].dtype != "category"])
             else:  # a CSV is opened in spreadsheets: no cell may run as a formula
                 neutralise_formulas(seg).to_csv(tmp, index=False, encoding="utf-8-sig")
         n, counts = len(seg), {d: seg[d].value_counts() for d in ("behaviour_type", "stage")}
