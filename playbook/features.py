@@ -234,7 +234,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     del unanswered
     with np.errstate(divide="ignore", invalid="ignore"):
         f["unanswered_share"] = np.where(attempts > 0, f["unanswered_count"] / attempts, np.nan)
-    if "tone" in it.columns:
+    if "tone" in it.columns and it["tone"].notna().any():  # an export that records no tone: zeros, no passes
         tone = codes_of(it["tone"], list(_TONE_COUNTS.values()))
         w_tone = tone[inwin]
         del tone
@@ -243,10 +243,12 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
         del w_tone
     else:
         for col in _TONE_COUNTS:
-            f[col] = np.zeros(n)
+            f[col] = 0.0
     del ocode
-    for col, hits in _note_hits(it, pb, inwin).items():
-        f[col] = count(hits)
+    hits = _note_hits(it, pb, inwin)
+    for nc in pb.note_cues:  # a cue no note matches counts 0 without a pass over the interactions
+        f[nc.feature] = count(hits[nc.feature]) if nc.feature in hits else 0.0
+    del hits
     del w_pos, voice, is_rpc  # the per-interaction arrays are done with
 
     ps = promises()
@@ -355,12 +357,13 @@ def _promise_lead_days(ps: pd.DataFrame, rows: np.ndarray, tz: str) -> np.ndarra
 
 
 def _note_hits(it: pd.DataFrame, pb: Playbook, inwin: np.ndarray) -> dict[str, np.ndarray]:
-    """Per note cue of ``features.yaml``, which interactions' notes contain one of its phrases.
+    """Per note cue of ``features.yaml`` whose phrases some note contains, which interactions'
+    notes contain one of them (a cue no note matches is left out: it counts 0).
 
     Each distinct note text is searched once (notes repeat), case-insensitively, and only
     notes inside the window are read. Without a ``notes`` column nothing matches.
     """
-    out = {nc.feature: np.zeros(len(it), dtype=bool) for nc in pb.note_cues}
+    out: dict[str, np.ndarray] = {}
     if not pb.note_cues or "notes" not in it.columns:
         return out
     notes = it["notes"]
@@ -372,8 +375,9 @@ def _note_hits(it: pd.DataFrame, pb: Playbook, inwin: np.ndarray) -> dict[str, n
     for nc in pb.note_cues:
         pattern = "|".join(re.escape(p.lower()) for p in nc.zh + nc.en)
         found = text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
-        hit = out[nc.feature]
-        hit[present] |= found[codes]
+        if found.any():
+            hit = out.setdefault(nc.feature, np.zeros(len(it), dtype=bool))
+            hit[present] |= found[codes]
     return out
 
 

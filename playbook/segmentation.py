@@ -148,7 +148,10 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
             if v is None:  # each distinct evidence expression is evaluated once
                 v = cue.expression.values(columns)
                 v = np.asarray(v, dtype="float64") if isinstance(v, (pd.Series, np.ndarray)) else np.full(n, float(v))
-                v = np.clip(np.nan_to_num(v, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+                # clipped to 0-1 in two passes and one new array (never the caller's column): fmax and
+                # fmin skip NaN, so a missing value becomes 0, +inf 1 and -inf 0
+                v = np.fmax(v, 0.0)
+                np.fmin(v, 1.0, out=v)
                 if texts[j] in shared:
                     evidence[texts[j]] = v
             c[j - lo] = v * cue.weight  # float64 product rounded to float32, as astype would
