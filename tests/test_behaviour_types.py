@@ -107,6 +107,50 @@ def test_ability_separates_defiant_from_stubborn():
     assert seg.loc["plain", "behaviour_type"] == "stubborn"
 
 
+@pytest.mark.parametrize("out, rich_cue, plain_cue", [
+    # a system without the 'claims money' code records 我手里一直有钱 ... 奈何不了我 as a refusal
+    (["refuse", "refuse", "rpc", "refuse"], "defiant_able_refuses", "stubborn_refuses"),
+    # 顽固就会愿意聊: one refusal, and the debtor keeps talking
+    (["refuse", "rpc", "rpc", "rpc"], "defiant_talks_no_commitment", "stubborn_talks"),
+])
+def test_the_same_refusals_are_defiant_with_money_and_stubborn_without(out, rich_cue, plain_cue):
+    """自信型 (我手里一直有钱) against 顽固型 (我不还,就不还): the same conversations are the
+    defiant's from a debtor with a high income and the stubborn's from one with no sign of money."""
+    pf = tiny_portfolio([{"account_id": "rich", "dpd": 60, "monthly_income": 30000.0},
+                         {"account_id": "plain", "dpd": 60, "monthly_income": 5000.0}],
+                        calls("rich", "2026-11-20", out) + calls("plain", "2026-11-20", out))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["rich", "behaviour_type"] == "defiant" and rich_cue in seg.loc["rich", "type_cues"]
+    assert seg.loc["plain", "behaviour_type"] == "stubborn" and plain_cue in seg.loc["plain", "type_cues"]
+    assert "defiant" not in str(seg.loc["plain", "type_cues"])
+
+
+def test_hard_to_reach_needs_several_unanswered_calls():
+    """很难取得联络 is learnt from many calls: three calls that rang out are too few to call a
+    debtor evasive; five are enough."""
+    pf = tiny_portfolio([{"account_id": "few", "dpd": 100}, {"account_id": "many", "dpd": 100}],
+                        calls("few", "2026-11-10", ["no_answer", "busy", "voicemail"])
+                        + calls("many", "2026-11-10", ["no_answer", "busy", "voicemail", "no_answer", "no_answer"]))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["few", "behaviour_type"] == "unclassified"
+    assert seg.loc["many", "behaviour_type"] == "evasive" and seg.loc["many", "reason_behaviour_type"] == "evasive_unreached"
+
+
+def test_next_week_and_silence_is_evasive_not_a_serial_promise():
+    """推脱型举例: 他曾说下周就付款,但从那以后三个星期过去了也没有付. A promise for a week ahead,
+    broken, by a debtor seldom reached, is the evasive's; promises for tomorrow are the serial
+    promiser's."""
+    accounts = [{"account_id": "W", "dpd": 120}, {"account_id": "T", "dpd": 50}]
+    its = (calls("W", "2026-10-20", ["ptp"], ptp_amount=100.0, ptp_date="2026-10-27")
+           + calls("W", "2026-10-21", ["no_answer"] * 3) + calls("W", "2026-11-01", ["no_answer"] * 3)
+           + calls("W", "2026-11-15", ["no_answer", "no_answer"])
+           + calls("T", "2026-11-10", ["ptp"], ptp_amount=100.0, ptp_date="2026-11-11")
+           + calls("T", "2026-11-15", ["ptp"], ptp_amount=100.0, ptp_date="2026-11-16"))
+    seg = segment(tiny_portfolio(accounts, its), AS_OF).set_index("account_id")
+    assert seg.loc["W", "behaviour_type"] == "evasive" and "evasive_next_week" in seg.loc["W", "type_cues"]
+    assert seg.loc["T", "behaviour_type"] == "serial_promiser"
+
+
 def test_hang_ups_after_identification_count_toward_hostile():
     pf = tiny_portfolio([{"account_id": "H", "dpd": 40}], calls("H", "2026-11-20", ["hang_up_after_id", "hang_up_after_id", "rpc"]))
     row = segment(pf, AS_OF).iloc[0]
@@ -122,6 +166,28 @@ def test_notes_alone_carry_the_seed_cues():
                           "客户说下个月一起还两笔，讲存货周转", "Says he knows the law; asks about the lawyer"])
     seg = segment(pf, AS_OF).set_index("account_id")
     assert seg["behaviour_type"].to_dict() == {"V": "victim", "P": "serial_promiser", "S": "sophisticated"}
+
+
+def test_a_note_that_the_debtor_calmed_down_once_heard_counts_for_the_victim():
+    """受害型: a)安抚其冷静后向他阐述状况; c)客户得到理解后通常很容易接受其责任."""
+    pf = tiny_portfolio([{"account_id": "V", "dpd": 50}], calls("V", "2026-11-20", ["dispute", "plan_request"]))
+    plain = segment(_with_notes(pf, ["客户情绪激动", "客户愿意协商分期"]), AS_OF).iloc[0]
+    pf = _with_notes(pf, ["客户情绪激动", "安抚后客户冷静下来，愿意协商分期"])
+    f = derive_features(pf, AS_OF).loc["V"]
+    assert f["note_calmed_count"] == 1 and f["note_blame_count"] == 0
+    row = segment(pf, AS_OF).iloc[0]
+    assert plain["behaviour_type"] == row["behaviour_type"] == "victim"
+    assert "victim_calmed" in row["type_cues"] and "victim_calmed" not in plain["type_cues"]
+    assert row["type_score"] > plain["type_score"]
+
+
+def test_note_cues_nothing_matches_count_zero():
+    pf = tiny_portfolio([{"account_id": "N", "dpd": 50}], calls("N", "2026-11-20", ["rpc", "rpc"]))
+    f = derive_features(_with_notes(pf, ["天气不错", None]), AS_OF).loc["N"]
+    cues = playbook.load_playbook().note_cues
+    assert all(f[nc.feature] == 0 for nc in cues)
+    f = derive_features(_with_notes(pf, ["别烦我", "就不还"]), AS_OF).loc["N"]
+    assert f["note_stop_count"] == 1 and f["note_refuse_count"] == 1 and f["note_blame_count"] == 0
 
 
 
