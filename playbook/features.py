@@ -20,7 +20,7 @@ from .errors import ContentError
 from .portfolio import Portfolio
 from .schema import BUCKETS
 
-__all__ = ["derive_features", "promise_states", "VOICE_CHANNELS"]
+__all__ = ["derive_features", "promise_states", "account_positions", "VOICE_CHANNELS"]
 
 VOICE_CHANNELS = ("call", "visit", "ivr")
 _COUNTED = {"third_party_count": "third_party_contact", "wrong_number_count": "wrong_number",
@@ -45,13 +45,16 @@ _NS_DAY = NS_DAY
 
 
 def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: str | pd.Timestamp, *,
-                   timezone: str | None = None) -> pd.DataFrame:
+                   timezone: str | None = None,
+                   positions: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """Classify every promise to pay as ``kept``, ``broken`` or ``pending``.
 
     A promise is kept when payments made after it, up to the end of the promised date,
     add up to at least the promised amount; broken when the date has passed without that;
     pending when the date is still ahead. Days are counted in ``timezone`` (default: the
-    business time zone of ``settings.yaml``).
+    business time zone of ``settings.yaml``). ``positions``: optionally, the account
+    position of every row of ``interactions`` and of ``payments``
+    (:func:`account_positions`), so no account id is looked up as text.
 
     Returns the promise rows (``account_id``, ``ts``, ``ptp_amount``, ``ptp_date``) with
     ``paid_by_due`` and ``state`` added.
@@ -62,9 +65,10 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
     rows = np.flatnonzero(codes_of(interactions["outcome"], ["ptp"]) == 0)
     rows = rows[to_ns(interactions["ts"].iloc[rows]) < cut]  # the times of the promises only, not of every row
     p = interactions[["account_id", "ts", "ptp_amount", "ptp_date"]].iloc[rows].copy()
-    pay = payments[to_ns(payments["paid_at"]) < cut]
-    ids = pd.Series(pd.concat([p["account_id"], pay["account_id"]]).unique())
-    pa, ya = codes_of(p["account_id"], ids), codes_of(pay["account_id"], ids)
+    before = to_ns(payments["paid_at"]) < cut
+    pay = payments[before]
+    pa, ya = _account_codes(p["account_id"], pay["account_id"], None if positions is None else
+                            (positions[0][rows], positions[1][before]))
     base = np.int64(946_684_800)  # seconds at 2000-01-01
     span = np.int64(1 << 33)
     ykey = ya.astype("int64") * span + (to_ns(pay["paid_at"]) // 1_000_000_000 - base)
@@ -83,6 +87,22 @@ def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: st
     p["state"] = np.where(kept, "kept", np.where(due_passed, "broken", "pending"))
     _release_arrow_memory()  # the lookups' and sort's temporaries are freed: give them back
     return p
+
+
+def _account_codes(a: pd.Series, b: pd.Series, positions: tuple[np.ndarray, np.ndarray] | None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """A code per account for the ids ``a`` and ``b``: the order in which the accounts first
+    appear in ``a`` then ``b``. From their account positions when given and every id has
+    one (whole numbers, no text hashed), else from the ids."""
+    if positions is not None and len(positions[0]) + len(positions[1]):
+        both = np.concatenate(positions)
+        if both.min() >= 0:
+            first = pd.unique(both)
+            code = np.empty(int(both.max()) + 1, dtype="int64")
+            code[first] = np.arange(len(first))
+            return code[positions[0]], code[positions[1]]
+    ids = pd.Series(pd.concat([a, b]).unique())
+    return codes_of(a, ids), codes_of(b, ids)
 
 
 def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_days: int = 90,
@@ -127,10 +147,11 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     # (Arrow and NumPy release the GIL, so the second core does real work)
     pool = ThreadPoolExecutor(max_workers=2)
     try:
-        hist_job = pool.submit(_then_release, _history_features, portfolio.history, ids, day, n)
+        hist_job = pool.submit(_then_release, _history_features, portfolio, day, n)
         if promises is None:
             promise_job = pool.submit(_then_release, promise_states, portfolio.interactions, portfolio.payments, day,
-                                      timezone=tz)
+                                      timezone=tz, positions=(account_positions(portfolio, "interactions"),
+                                                              account_positions(portfolio, "payments")))
             get_promises = promise_job.result
         else:
             def get_promises() -> pd.DataFrame:
@@ -139,6 +160,21 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
     finally:
         pool.shutdown(wait=True)  # also when a step fails: no thread outlives the call
         _release_arrow_memory()
+
+
+def account_positions(portfolio: Portfolio, table: str) -> np.ndarray:
+    """Per row of ``table``, the position of its ``account_id`` among the accounts (-1: none).
+
+    The positions the portfolio keeps (e.g. from the orphan check of loading) when they are
+    still valid for its tables; else looked up once and kept.
+    """
+    pos = portfolio.known_positions(table)
+    if pos is None:
+        pos = codes_of(getattr(portfolio, table)["account_id"], portfolio.accounts["account_id"])
+        portfolio.keep_positions(table, pos)
+        kept = portfolio.known_positions(table)
+        pos = pos if kept is None else kept
+    return pos
 
 
 def _then_release(fn, *args, **kwargs):  # noqa: ANN001, ANN202 - runs one side job in a worker thread
@@ -184,7 +220,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     it = portfolio.interactions
     its = to_ns(it["ts"])
     inwin = (its < cut) & (its >= start)
-    pos = codes_of(it["account_id"], ids)
+    pos = account_positions(portfolio, "interactions")
     disp = list(pb.dispositions)
     ocode = codes_of(it["outcome"], disp)  # the outcome codes are read once; every flag is a table on them
     w_pos = pos[inwin]
@@ -274,7 +310,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
 
     pay = portfolio.payments
     pts = to_ns(pay["paid_at"])
-    ppos_all = codes_of(pay["account_id"], ids)
+    ppos_all = account_positions(portfolio, "payments")
     before = pts < cut
     pw = before & (pts >= start)
     f["amount_paid"] = np.bincount(ppos_all[pw], weights=pay["amount"].to_numpy()[pw], minlength=n)
@@ -381,8 +417,9 @@ def _note_hits(it: pd.DataFrame, pb: Playbook, inwin: np.ndarray) -> dict[str, n
     return out
 
 
-def _history_features(h: pd.DataFrame, ids: pd.Series, day: pd.Timestamp, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _history_features(portfolio: Portfolio, day: pd.Timestamp, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Delinquent months and worst bucket over the 12 months ending in ``day``'s month."""
+    h = portfolio.history
     month_end = day.to_period("M").to_timestamp()
     hi, lo = np.datetime64(month_end, "ns"), np.datetime64(month_end - pd.DateOffset(months=12), "ns")
     hm = h["month"].to_numpy()
@@ -396,7 +433,7 @@ def _history_features(h: pd.DataFrame, ids: pd.Series, day: pd.Timestamp, n: int
     every = bool(hwin.all())  # the usual export: every row inside the 12 months, no subset copies
     code = codes_of(h["bucket"], BUCKETS)
     code = code.astype("int8") if every else code[hwin].astype("int8")  # 4 buckets (-1: unknown)
-    hpos = codes_of(h["account_id"], ids)
+    hpos = account_positions(portfolio, "history")
     if not every:
         hpos = hpos[hwin]
     del hwin

@@ -989,11 +989,14 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
         counts.append(dict(table=t, file=raws[t].label, read=n, accepted=len(acc), rejected=n - len(acc)))
 
     known = frames["accounts"]["account_id"] if len(frames["accounts"]) else pd.Series([], dtype="str")
+    positions = {}  # per table, each row's account position: kept by the portfolio for the features
     for t in ("interactions", "payments", "history"):
         f = frames[t]
         if t in raws and len(f):
-            orphan = codes_of(f["account_id"], known) < 0
+            positions[t] = codes_of(f["account_id"], known)
+            orphan = positions[t] < 0
             if orphan.any():
+                positions[t] = positions[t][~orphan]
                 errors.append(pd.DataFrame({"table": t, "file": raws[t].label, "row": rows[t][orphan],
                                             "column": "account_id", "value": f.loc[orphan, "account_id"].astype(str).values,
                                             "reason": "account_id not found in accepted accounts"}))
@@ -1012,7 +1015,10 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     report = LoadReport(shown, count_frame, errs, notes)
     if on_error == "raise" and not report.ok:
         raise DataValidationError(report)
-    return Portfolio(**frames, report=report, sources=digests, timezone=zone, currency=m.currency)
+    pf = Portfolio(**frames, report=report, sources=digests, timezone=zone, currency=m.currency)
+    for t, pos in positions.items():  # the rows are those looked up (less the orphans), in the same order
+        pf.keep_positions(t, pos)
+    return pf
 
 
 # ------------------------------------------------------------------------ writing

@@ -7,8 +7,10 @@ sources, :mod:`playbook.demo` generates them.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .schema import CODED, TABLES
@@ -98,6 +100,14 @@ def _code_column(s: pd.Series) -> pd.Series:
     return cat
 
 
+def _id_data(frame: pd.DataFrame) -> object | None:
+    """The Arrow array holding ``frame``'s ``account_id`` (``None`` when it is held otherwise)."""
+    if "account_id" not in frame.columns:
+        return None
+    arr = frame["account_id"].array
+    return arr.__arrow_array__() if isinstance(arr, pd.arrays.ArrowStringArray) else None
+
+
 @dataclass
 class Portfolio:
     """The canonical tables of one portfolio, plus how they were loaded.
@@ -118,10 +128,38 @@ class Portfolio:
     truth: pd.DataFrame | None = None
     timezone: str | None = None
     currency: str | None = None
+    _positions: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for t in CODED:  # one canonical dtype, however the portfolio was made
             setattr(self, t, coded(getattr(self, t), t))
+
+    def known_positions(self, table: str) -> np.ndarray | None:
+        """The account positions kept by :meth:`keep_positions` for ``table``, or ``None``.
+
+        They are handed out only while ``table``'s and the accounts' ``account_id`` are the
+        very Arrow arrays they were computed from (immutable data, followed by weak
+        references): a table or accounts replaced or sliced since gets ``None``. The array
+        is read-only.
+        """
+        kept = self._positions.get(table)
+        if kept is None:
+            return None
+        ids, acc_ids, positions = kept[0](), kept[1](), kept[2]
+        if ids is None or acc_ids is None or ids is not _id_data(getattr(self, table)) \
+                or acc_ids is not _id_data(self.accounts):
+            return None
+        return positions
+
+    def keep_positions(self, table: str, positions: np.ndarray) -> None:
+        """Keep ``positions`` (per row of ``table``, the position of its ``account_id`` among
+        the accounts' ids; -1: none) for :meth:`known_positions`. Nothing is kept when an
+        ``account_id`` column is not held as an Arrow array (its values could change in place)."""
+        ids, acc_ids = _id_data(getattr(self, table)), _id_data(self.accounts)
+        if ids is not None and acc_ids is not None and len(positions) == len(ids):
+            kept = positions.view()
+            kept.flags.writeable = False
+            self._positions[table] = (weakref.ref(ids), weakref.ref(acc_ids), kept)
 
     @property
     def sha256(self) -> str:

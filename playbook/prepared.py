@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._checks import check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .features import derive_features, promise_states
+from .features import account_positions, derive_features, promise_states
 from .portfolio import Portfolio
 
 __all__ = ["Prepared", "prepare", "prepared_for"]
@@ -51,8 +51,10 @@ class Prepared:
     @property
     def promises(self) -> pd.DataFrame:
         """Every promise to pay with its state (:func:`playbook.features.promise_states`)."""
-        return self.memo("promises", lambda: promise_states(self.portfolio.interactions, self.portfolio.payments,
-                                                            self.as_of, timezone=self.timezone))
+        pf = self.portfolio
+        return self.memo("promises", lambda: promise_states(
+            pf.interactions, pf.payments, self.as_of, timezone=self.timezone,
+            positions=(account_positions(pf, "interactions"), account_positions(pf, "payments"))))
 
     def features_for(self, window_days: int) -> pd.DataFrame:
         """Per-account features over a window of ``window_days`` days."""

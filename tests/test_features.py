@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pytest
 
 import playbook
@@ -126,3 +129,50 @@ def test_promise_lead_days_is_the_mean_wait_from_promise_to_promised_date():
     assert f.loc["A", "ptp_lead_days"] == pytest.approx((1 + 3) / 2)
     assert f.loc["B", "ptp_lead_days"] == pytest.approx(30)
     assert np.isnan(f.loc["C", "ptp_lead_days"])
+
+
+def test_account_positions_are_kept_only_for_the_very_id_arrays(demo):
+    from playbook.features import account_positions
+    from playbook.arrays import codes_of
+
+    pf = playbook.Portfolio(demo.accounts, demo.interactions, demo.payments, demo.history)
+    assert pf.known_positions("interactions") is None  # a portfolio built by hand: nothing kept yet
+    pos = account_positions(pf, "interactions")
+    np.testing.assert_array_equal(pos, codes_of(pf.interactions["account_id"], pf.accounts["account_id"]))
+    assert pf.known_positions("interactions") is pos and not pos.flags.writeable
+    memo = next(f for f in dataclasses.fields(pf) if f.name == "_positions")
+    assert not memo.compare and not memo.repr and not memo.init
+    pf.interactions = pf.interactions.iloc[::-1].reset_index(drop=True)  # replaced: other rows
+    assert pf.known_positions("interactions") is None
+    np.testing.assert_array_equal(account_positions(pf, "interactions"), pos[::-1])
+    pf.accounts = pf.accounts.iloc[1:].reset_index(drop=True)  # other accounts: every kept position is stale
+    assert all(pf.known_positions(t) is None for t in ("interactions", "payments", "history"))
+    held = pf.interactions.assign(account_id=pf.interactions["account_id"].astype(object))
+    pf.interactions = held  # ids not held as Arrow text (could change in place): never kept
+    account_positions(pf, "interactions")
+    assert pf.known_positions("interactions") is None
+
+
+def test_loading_keeps_the_positions_of_its_orphan_check(demo, tmp_path):
+    from playbook.arrays import codes_of
+    from playbook.loading import load_portfolio, write_portfolio
+
+    inter = demo.interactions.copy()
+    inter.loc[[3, 50], "account_id"] = "NOBODY"  # orphans: rejected, the kept positions skip them
+    write_portfolio(playbook.Portfolio(demo.accounts, inter, demo.payments, demo.history), tmp_path)
+    pf = load_portfolio(tmp_path, on_error="keep_valid")
+    for t in ("interactions", "payments", "history"):
+        kept = pf.known_positions(t)
+        assert kept is not None
+        np.testing.assert_array_equal(kept, codes_of(getattr(pf, t)["account_id"], pf.accounts["account_id"]))
+
+
+def test_promise_states_from_positions_equal_those_from_ids(demo):
+    from playbook.features import account_positions
+
+    pf = playbook.Portfolio(demo.accounts, demo.interactions, demo.payments, demo.history)
+    plain = promise_states(pf.interactions, pf.payments, AS_OF)
+    pos = (account_positions(pf, "interactions"), account_positions(pf, "payments"))
+    pd.testing.assert_frame_equal(promise_states(pf.interactions, pf.payments, AS_OF, positions=pos), plain)
+    orphan = (np.where(np.arange(len(pos[0])) == 0, -1, pos[0]), pos[1])  # an id without a position: looked up as text
+    pd.testing.assert_frame_equal(promise_states(pf.interactions, pf.payments, AS_OF, positions=orphan), plain)
