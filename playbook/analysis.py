@@ -495,7 +495,7 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
         ``from_propensity``, ``from_balance``), ``propensity`` (per cell: accounts, payers,
         propensity), ``deciles`` (value deciles: accounts, balance, value and their
         shares), ``contribution`` (per segment of the first dimension: mean value and how
-        much of its gap to the portfolio mean comes from each factor).
+        much of its gap to the reference account comes from each factor).
 
     Notes
     -----
@@ -503,10 +503,15 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
     same collections as :func:`repayment_by_band`: payments in the ``window_days`` days to
     ``as_of``, else the history's last month); ``value = propensity x balance`` (the
     balance at the start of the period). Denominator: the accounts of the cell. The
-    contribution splits each account's gap to the mean value exactly into its two factors
-    (Shapley for a product): ``from_propensity = (p - p_mean) x (b + b_mean) / 2``,
-    ``from_balance = (b - b_mean) x (p + p_mean) / 2``. Without payments or paid amounts
-    in the history: n/a.
+    contribution compares each account with the reference account that has the average
+    propensity and the average balance (value ``p_mean x b_mean``, in ``period
+    ["reference_value"]``): its gap ``p x b - p_mean x b_mean`` splits exactly into
+    ``from_propensity = (p - p_mean) x (b + b_mean) / 2`` and ``from_balance = (b - b_mean)
+    x (p + p_mean) / 2`` (two-factor Shapley). The gap is not to the mean value: that differs
+    from the reference value by the covariance of propensity and balance (``period
+    ["mean_value"] - period["reference_value"]``). ``contribution`` averages the three per
+    segment, so ``gap = from_propensity + from_balance`` holds there too. Without payments
+    or paid amounts in the history: n/a.
     """
     window_days = check_positive_int("window_days", window_days)
     min_cell = check_positive_int("min_cell", min_cell)
@@ -562,9 +567,10 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
                                                           balance=("balance", "mean"), value=("value", "mean"),
                                                           from_propensity=("from_propensity", "mean"),
                                                           from_balance=("from_balance", "mean"))
-        c["gap"] = c["value"] - float(np.mean(value))
+        c["gap"] = c["value"] - pm * bm
         res.tables["contribution"] = c.reset_index()
-    res.period.update({"mean_propensity": pm, "mean_balance": bm})
+    res.period.update({"mean_propensity": pm, "mean_balance": bm, "reference_value": pm * bm,
+                       "mean_value": float(np.mean(value)) if len(value) else np.nan})
     return res
 
 

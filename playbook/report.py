@@ -434,7 +434,23 @@ class MonthlyReport:
     def table_html(self, name: str, lang: str) -> str:
         """The key table of one analysis, labelled in ``lang`` (empty when n/a)."""
         frame = self.table(name, lang)
-        return "" if frame is None or frame.empty else _table_html(frame)
+        if frame is None or frame.empty:
+            return ""
+        return _table_html(frame) + self._table_note(name, lang)
+
+    def _table_note(self, name: str, lang: str) -> str:
+        """The definitions a table's numbers need, under it (empty when none)."""
+        e = html.escape
+        if name == "value":
+            p = self.analyses["value"].period
+            if not np.isfinite(p.get("reference_value", np.nan)):
+                return ""
+            cur = self.currency(lang)
+            text = self.t("value_reference", lang).format(
+                p=fmt_rate(p["mean_propensity"]), b=fmt_money(p["mean_balance"], cur), ref=fmt_money(p["reference_value"], cur),
+                mean=fmt_money(p["mean_value"], cur))
+            return f"<p class='note'>{e(text)}</p>"
+        return ""
 
     def table(self, name: str, lang: str) -> pd.DataFrame | None:
         """The key table of one analysis as shown on the page (formatted text cells)."""

@@ -161,13 +161,19 @@ def test_promise_reliability_needs_interactions_and_payments():
     assert res.tables == {}
 
 
-def test_customer_value_is_propensity_times_balance_with_exact_contributions():
+def _two_stage_value():
+    """a pays in M1 (with b), c pays in M2 (with d, e): customer value by stage alone."""
     pays = [{"account_id": "a", "paid_at": "2026-11-20 10:00:00", "amount": 100.0},
             {"account_id": "c", "paid_at": "2026-11-20 10:00:00", "amount": 300.0}]
     pf = tiny_portfolio(_accounts(), payments=pays)
     seg = pd.DataFrame({"account_id": list("abcde"), "stage": ["M1", "M1", "M2", "M2", "M2"],
                         "contactability": ["reachable"] * 5})
     res = A.customer_value(pf, as_of=AS_OF, segments=seg, by=("stage",), min_cell=1)
+    return res, seg
+
+
+def test_customer_value_is_propensity_times_balance_with_exact_contributions():
+    res, seg = _two_stage_value()
     acc = res.tables["accounts"].set_index("account_id")
     paid = {"a": 100.0, "b": 0.0, "c": 300.0, "d": 0.0, "e": 0.0}
     stage = dict(zip(seg["account_id"], seg["stage"]))
@@ -286,3 +292,24 @@ def test_repayment_buckets_accounts_where_they_started_the_period():
     # b from its October history (M2), c without history from today's 45 days past due (M2); none current
     assert by.loc["M2", "accounts"] == 2 and by.loc["current", "accounts"] == 0
     assert "2026-10 history month for 2 accounts" in res.period["description"]
+
+
+def test_customer_value_split_adds_up_to_the_gap_to_the_reference_account():
+    # by hand: propensity 1/2 in M1 (a pays, b does not), 1/3 in M2 (c pays; d, e do not)
+    res, seg = _two_stage_value()
+    p = {"a": 0.5, "b": 0.5, "c": 1 / 3, "d": 1 / 3, "e": 1 / 3}
+    b = {"a": 600.0, "b": 800.0, "c": 3300.0, "d": 5000.0, "e": 2500.0}
+    pm, bm = sum(p.values()) / 5, sum(b.values()) / 5
+    ref = pm * bm
+    assert res.period["reference_value"] == pytest.approx(ref)
+    assert res.period["mean_value"] == pytest.approx(sum(p[k] * b[k] for k in p) / 5)
+    acc = res.tables["accounts"].set_index("account_id")
+    for k in p:
+        fp, fb = (p[k] - pm) * (b[k] + bm) / 2, (b[k] - bm) * (p[k] + pm) / 2
+        assert acc.loc[k, "from_propensity"] == pytest.approx(fp) and acc.loc[k, "from_balance"] == pytest.approx(fb)
+        assert fp + fb == pytest.approx(p[k] * b[k] - ref)  # exact: the gap is to the reference account
+    con = res.tables["contribution"].set_index("stage")
+    for stage, members in (("M1", "ab"), ("M2", "cde")):
+        gap = sum(p[k] * b[k] for k in members) / len(members) - ref
+        assert con.loc[stage, "gap"] == pytest.approx(gap)
+        assert con.loc[stage, "from_propensity"] + con.loc[stage, "from_balance"] == pytest.approx(gap)
