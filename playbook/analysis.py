@@ -481,7 +481,8 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
     window_days : int
         The period the propensities are measured over (payments source).
     by : sequence of str
-        Segment dimensions whose cells get their own propensity.
+        Segment dimensions whose cells get their own propensity (``stage`` is the stage at
+        the start of the period; the others come from ``segments``).
     min_cell : int
         A cell with fewer accounts takes the propensity of its first dimension alone.
     segments : DataFrame, optional
@@ -491,21 +492,34 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
     Returns
     -------
     Analysis
-        ``accounts`` (per open account: ``propensity``, ``balance``, ``value``, ``rank``,
-        ``from_propensity``, ``from_balance``), ``propensity`` (per cell: accounts, payers,
-        propensity), ``deciles`` (value deciles: accounts, balance, value and their
+        ``propensity`` (per cell of the period: accounts, payers, propensity),
+        ``accounts`` (per account overdue today: ``stage`` today, ``propensity``,
+        ``balance`` today, ``value``, ``rank``, ``from_propensity``, ``from_balance``),
+        ``deciles`` (value deciles of those accounts: accounts, balance, value and their
         shares), ``contribution`` (per segment of the first dimension: mean value and how
         much of its gap to the reference account comes from each factor).
 
     Notes
     -----
+    Propensity is measured on the period, without the outcome leaking into the groups:
     ``propensity`` = share of the cell's accounts that paid anything in the period (the
     same collections as :func:`repayment_by_band`: payments in the ``window_days`` days to
-    ``as_of``, else the history's last month); ``value = propensity x balance`` (the
-    balance at the start of the period). Denominator: the accounts of the cell. The
-    contribution compares each account with the reference account that has the average
-    propensity and the average balance (value ``p_mean x b_mean``, in ``period
-    ["reference_value"]``): its gap ``p x b - p_mean x b_mean`` splits exactly into
+    ``as_of``, else the history's last month), with ``stage`` the stage at the start of
+    the period (the history month before it, else today's days past due for an account
+    without one), so an account that paid up during the period counts in the stage it
+    started in, not as current. Denominator: the accounts of the cell at the start.
+
+    Value is for the accounts with something overdue today (days past due above 0 or an
+    overdue amount above 0); the others are not ranked. Each takes the propensity of the
+    cell it is in today (today's stage, the stage it starts the next period in; a cell
+    under ``min_cell`` accounts takes its first dimension's; no estimate for that stage:
+    not valued, counted in ``period["no_estimate"]``): ``value = propensity x balance
+    today``. Denominators in ``period``: ``estimated_on`` accounts measured,
+    ``overdue`` of ``accounts`` overdue today, ``valued`` ranked.
+
+    The contribution compares each valued account with the reference account that has
+    their average propensity and average balance (value ``p_mean x b_mean``, in
+    ``period["reference_value"]``): its gap ``p x b - p_mean x b_mean`` splits exactly into
     ``from_propensity = (p - p_mean) x (b + b_mean) / 2`` and ``from_balance = (b - b_mean)
     x (p + p_mean) / 2`` (two-factor Shapley). The gap is not to the mean value: that differs
     from the reference value by the covariance of propensity and balance (``period
@@ -517,7 +531,9 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
     min_cell = check_positive_int("min_cell", min_cell)
     prep = prepared_for(data, as_of, playbook)
     frame, period, source = _collections(prep, window_days)
-    res = Analysis("value", period=period, denominator="accounts of each segment cell (propensity)")
+    res = Analysis("value", period=period,
+                   denominator="accounts of each cell at the start of the period (propensity); "
+                               "accounts overdue today (value, deciles)")
     if frame is None:
         res.available = False
         res.needs.append("payments")
@@ -530,29 +546,43 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
 
         segments = segment(prep)
     seg = segments.set_index("account_id")
-    dims = [d for d in by if d in seg.columns]
-    f = frame.copy()
-    for d in dims:
-        f[d] = seg[d].astype(str).reindex(f["account_id"]).to_numpy()
-    f["payer"] = f["collected"] > 0
+    dims = [d for d in by if d == "stage" or d in seg.columns]
+
+    def with_dims(ids: pd.Series, stage: np.ndarray) -> pd.DataFrame:
+        out = pd.DataFrame({"account_id": ids.to_numpy()})
+        for d in dims:
+            out[d] = stage if d == "stage" else seg[d].astype(str).reindex(ids).to_numpy()
+        return out
+
+    f = with_dims(frame["account_id"], np.asarray(frame["bucket"], dtype=object))
+    f["payer"] = frame["collected"].to_numpy() > 0
     f = f.dropna(subset=dims)
+    acc = prep.portfolio.accounts
+    due = acc["dpd"].to_numpy(dtype="float64") > 0
+    if "overdue_amount" in acc:
+        due |= acc["overdue_amount"].to_numpy(dtype="float64") > 0
+    now = with_dims(acc["account_id"][due], bucket_of_dpd(acc["dpd"][due]))
+    now["balance"] = acc["balance"][due].to_numpy(dtype="float64")
+    now = now.dropna(subset=dims)
     if dims:
         cell = f.groupby(dims, observed=True).agg(accounts=("payer", "size"), payers=("payer", "sum"))
         cell["propensity"] = _rate(cell["payers"], cell["accounts"])
         top = f.groupby(dims[0], observed=True)["payer"].mean()
         p_cell = cell["propensity"].where(cell["accounts"] >= min_cell)
-        key = pd.MultiIndex.from_frame(f[dims]) if len(dims) > 1 else pd.Index(f[dims[0]])
-        p = p_cell.reindex(key).to_numpy()
-        p = np.where(np.isnan(p), top.reindex(f[dims[0]]).to_numpy(), p)
+        key = pd.MultiIndex.from_frame(now[dims]) if len(dims) > 1 else pd.Index(now[dims[0]])
+        p = p_cell.reindex(key).to_numpy(dtype="float64")
+        p = np.where(np.isnan(p), top.reindex(now[dims[0]]).to_numpy(dtype="float64"), p)
         res.tables["propensity"] = cell.reset_index()
     else:
-        p = np.full(len(f), f["payer"].mean())
-    b = f["balance"].to_numpy(dtype="float64")
+        p = np.full(len(now), f["payer"].mean() if len(f) else np.nan)
+    known = ~np.isnan(p)
+    now, p = now[known], p[known]
+    b = now["balance"].to_numpy(dtype="float64")
     value = p * b
-    pm, bm = float(np.mean(p)) if len(p) else np.nan, float(np.mean(b)) if len(b) else np.nan
-    accounts = pd.DataFrame({"account_id": f["account_id"].to_numpy(), **{d: f[d].to_numpy() for d in dims},
-                             "propensity": p, "balance": b, "value": value,
-                             "from_propensity": (p - pm) * (b + bm) / 2, "from_balance": (b - bm) * (p + pm) / 2})
+    pm, bm = (float(np.mean(p)), float(np.mean(b))) if len(p) else (np.nan, np.nan)
+    accounts = now.drop(columns="balance").assign(propensity=p, balance=b, value=value,
+                                                  from_propensity=(p - pm) * (b + bm) / 2,
+                                                  from_balance=(b - bm) * (p + pm) / 2)
     accounts["rank"] = accounts["value"].rank(ascending=False, method="first").astype("int64")
     accounts = accounts.sort_values("rank").reset_index(drop=True)
     n = len(accounts)
@@ -570,7 +600,9 @@ def customer_value(data: Portfolio | Prepared, *, as_of: str | pd.Timestamp | No
         c["gap"] = c["value"] - pm * bm
         res.tables["contribution"] = c.reset_index()
     res.period.update({"mean_propensity": pm, "mean_balance": bm, "reference_value": pm * bm,
-                       "mean_value": float(np.mean(value)) if len(value) else np.nan})
+                       "mean_value": float(np.mean(value)) if len(value) else np.nan,
+                       "estimated_on": int(len(f)), "accounts": int(len(acc)), "overdue": int(due.sum()),
+                       "valued": int(n), "no_estimate": int((~known).sum())})
     return res
 
 

@@ -72,7 +72,7 @@ FACTS: dict[str, tuple[str, str]] = {
     "promises_after_broken_n": ("int", "promises with one or more broken before"),
     "promises_broken_gap_pp": ("pp", "(first - after broken) x 100"),
     "value_period": ("text", "the period the propensities are measured over"),
-    "value_accounts": ("int", "accounts valued"),
+    "value_accounts": ("int", "accounts valued and ranked: those with something overdue today"),
     "value_top_decile_share": ("rate", "share of expected recovery in the top decile"),
     "value_top_decile_balance_share": ("rate", "share of balance in the top decile"),
     "eff_period": ("text", "the actions' period"),
@@ -442,14 +442,28 @@ class MonthlyReport:
         """The definitions a table's numbers need, under it (empty when none)."""
         e = html.escape
         if name == "value":
-            p = self.analyses["value"].period
+            r = self.analyses["value"]
+            p = r.period
             if not np.isfinite(p.get("reference_value", np.nan)):
                 return ""
             cur = self.currency(lang)
             text = self.t("value_reference", lang).format(
                 p=fmt_rate(p["mean_propensity"]), b=fmt_money(p["mean_balance"], cur), ref=fmt_money(p["reference_value"], cur),
                 mean=fmt_money(p["mean_value"], cur))
-            return f"<p class='note'>{e(text)}</p>"
+            miss = p.get("no_estimate", 0)
+            counts = self.t("value_counts", lang).format(
+                estimated=fmt_int(p.get("estimated_on")), valued=fmt_int(p.get("valued")), accounts=fmt_int(p.get("accounts")),
+                overdue=fmt_int(p.get("overdue")), no_estimate=self.t("value_no_estimate", lang).format(n=fmt_int(miss)) if miss else "")
+            out = f"<p class='note'>{e(text)}</p><p class='note'>{e(counts)}</p>"
+            if "propensity" in r.tables and len(r.tables["propensity"]):
+                g = r.tables["propensity"].groupby("stage", observed=True)[["accounts", "payers"]].sum()
+                g = g.reindex([b for b in BUCKETS if b in g.index])
+                names = self.bucket_names(lang)
+                out += _table_html(pd.DataFrame({
+                    self.t("stage_start", lang): [names.get(b, b) for b in g.index],
+                    self.t("accounts", lang): g["accounts"].map(fmt_int), self.t("payers", lang): g["payers"].map(fmt_int),
+                    self.t("propensity", lang): [fmt_rate(x) for x in g["payers"] / g["accounts"]]}))
+            return out
         return ""
 
     def table(self, name: str, lang: str) -> pd.DataFrame | None:
@@ -489,7 +503,7 @@ class MonthlyReport:
                 return None
             c = r.tables["contribution"]
             stage = self.pb.dimension("stage")
-            return pd.DataFrame({t("stage"): c["stage"].map(lambda s: stage.category(s).name(lang) if s in stage.ids else s),
+            return pd.DataFrame({t("stage_today"): c["stage"].map(lambda s: stage.category(s).name(lang) if s in stage.ids else s),
                                  t("accounts"): c["accounts"].map(fmt_int), t("propensity"): c["propensity"].map(fmt_rate),
                                  unit("value_gap"): c["gap"].map(fmt_int), unit("from_propensity"): c["from_propensity"].map(fmt_int),
                                  unit("from_balance"): c["from_balance"].map(fmt_int)})

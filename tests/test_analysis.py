@@ -161,39 +161,66 @@ def test_promise_reliability_needs_interactions_and_payments():
     assert res.tables == {}
 
 
-def _two_stage_value():
-    """a pays in M1 (with b), c pays in M2 (with d, e): customer value by stage alone."""
-    pays = [{"account_id": "a", "paid_at": "2026-11-20 10:00:00", "amount": 100.0},
-            {"account_id": "c", "paid_at": "2026-11-20 10:00:00", "amount": 300.0}]
-    pf = tiny_portfolio(_accounts(), payments=pays)
-    seg = pd.DataFrame({"account_id": list("abcde"), "stage": ["M1", "M1", "M2", "M2", "M2"],
-                        "contactability": ["reachable"] * 5})
-    res = A.customer_value(pf, as_of=AS_OF, segments=seg, by=("stage",), min_cell=1)
-    return res, seg
+def _value_portfolio():
+    """Seven accounts; a paid up during November (M1 at the start, current today)."""
+    accounts = [{"account_id": "a", "dpd": 0, "balance": 400.0, "overdue_amount": 0.0},
+                {"account_id": "b", "dpd": 20, "balance": 800.0},    # M1 -> M1, no payment
+                {"account_id": "c", "dpd": 45, "balance": 3000.0},   # M1 -> M2, no payment
+                {"account_id": "d", "dpd": 90, "balance": 5000.0},   # M2 -> M3+, paid
+                {"account_id": "e", "dpd": 25, "balance": 2500.0},   # M1 -> M1, paid
+                {"account_id": "f", "dpd": 0, "balance": 700.0, "overdue_amount": 0.0},  # current, paid
+                {"account_id": "g", "dpd": 70, "balance": 1000.0}]   # no history row: M3+ from today's dpd
+    start = {"a": "M1", "b": "M1", "c": "M1", "d": "M2", "e": "M1", "f": "current"}
+    hist = [{"account_id": k, "month": "2026-10-01", "bucket": v, "balance": 1000.0} for k, v in start.items()]
+    pays = [{"account_id": k, "paid_at": "2026-11-20 10:00:00", "amount": amt}
+            for k, amt in (("a", 600.0), ("d", 300.0), ("e", 100.0), ("f", 50.0))]
+    pf = tiny_portfolio(accounts, payments=pays, history=hist)
+    seg = pd.DataFrame({"account_id": list("abcdefg"), "stage": "ignored", "contactability": "reachable"})
+    return A.customer_value(pf, as_of=AS_OF, window_days=29, segments=seg, by=("stage",), min_cell=1)
 
 
-def test_customer_value_is_propensity_times_balance_with_exact_contributions():
-    res, seg = _two_stage_value()
+def test_customer_value_propensity_by_the_stage_at_the_start_and_ranks_only_overdue_accounts():
+    res = _value_portfolio()
+    prop = res.tables["propensity"].set_index("stage")
+    # by hand: M1 at the start a (paid up), b, c, e (paid): 2 of 4; a is not counted as current
+    assert prop.loc["M1", "accounts"] == 4 and prop.loc["M1", "propensity"] == pytest.approx(2 / 4)
+    assert prop.loc["current", "accounts"] == 1 and prop.loc["current", "propensity"] == 1.0  # f only
+    assert prop.loc["M2", "propensity"] == 1.0 and prop.loc["M3+", "propensity"] == 0.0    # d; g
     acc = res.tables["accounts"].set_index("account_id")
-    paid = {"a": 100.0, "b": 0.0, "c": 300.0, "d": 0.0, "e": 0.0}
-    stage = dict(zip(seg["account_id"], seg["stage"]))
-    prop = {s: np.mean([paid[k] > 0 for k in paid if stage[k] == s]) for s in ("M1", "M2")}
-    bal = {a["account_id"]: a["balance"] + paid[a["account_id"]] for a in _accounts()}
-    values = {k: prop[stage[k]] * bal[k] for k in paid}
-    pm, bm = np.mean([prop[stage[k]] for k in paid]), np.mean(list(bal.values()))
-    for k in paid:
-        assert acc.loc[k, "propensity"] == pytest.approx(prop[stage[k]])
-        assert acc.loc[k, "value"] == pytest.approx(values[k])
-        gap = values[k] - pm * bm
-        assert acc.loc[k, "from_propensity"] + acc.loc[k, "from_balance"] == pytest.approx(gap)
-    ranked = sorted(values, key=lambda k: -values[k])
-    assert list(acc.sort_values("rank").index) == ranked
-    assert res.tables["deciles"]["value"].sum() == pytest.approx(sum(values.values()))
+    assert sorted(acc.index) == ["b", "c", "d", "e", "g"]  # a and f have nothing overdue today
+    # today's stage picks the propensity, today's balance is valued
+    want = {"b": 0.5 * 800, "c": 1.0 * 3000, "d": 0.0 * 5000, "e": 0.5 * 2500, "g": 0.0 * 1000}
+    for k, v in want.items():
+        assert acc.loc[k, "value"] == pytest.approx(v)
+    assert list(acc.sort_values("rank").index[:2]) == ["c", "e"]
+    assert res.tables["deciles"]["value"].sum() == pytest.approx(sum(want.values()))
+    assert {k: res.period[k] for k in ("estimated_on", "accounts", "overdue", "valued", "no_estimate")} == \
+        {"estimated_on": 7, "accounts": 7, "overdue": 5, "valued": 5, "no_estimate": 0}
+
+
+def test_customer_value_split_adds_up_to_the_gap_to_the_reference_account():
+    res = _value_portfolio()
+    p = {"b": 0.5, "c": 1.0, "d": 0.0, "e": 0.5, "g": 0.0}
+    b = {"b": 800.0, "c": 3000.0, "d": 5000.0, "e": 2500.0, "g": 1000.0}
+    pm, bm = sum(p.values()) / 5, sum(b.values()) / 5
+    ref = pm * bm
+    assert res.period["reference_value"] == pytest.approx(ref)
+    assert res.period["mean_value"] == pytest.approx(sum(p[k] * b[k] for k in p) / 5)
+    acc = res.tables["accounts"].set_index("account_id")
+    for k in p:
+        fp, fb = (p[k] - pm) * (b[k] + bm) / 2, (b[k] - bm) * (p[k] + pm) / 2
+        assert acc.loc[k, "from_propensity"] == pytest.approx(fp) and acc.loc[k, "from_balance"] == pytest.approx(fb)
+        assert fp + fb == pytest.approx(p[k] * b[k] - ref)  # exact: the gap is to the reference account
+    con = res.tables["contribution"].set_index("stage")
+    for stage, members in (("M1", "be"), ("M2", "c"), ("M3+", "dg")):
+        gap = sum(p[k] * b[k] for k in members) / len(members) - ref
+        assert con.loc[stage, "gap"] == pytest.approx(gap)
+        assert con.loc[stage, "from_propensity"] + con.loc[stage, "from_balance"] == pytest.approx(gap)
 
 
 def test_customer_value_small_cells_take_the_first_dimension_and_na_without_collections():
     pays = [{"account_id": "a", "paid_at": "2026-11-20 10:00:00", "amount": 100.0}]
-    pf = tiny_portfolio(_accounts(), payments=pays)
+    pf = tiny_portfolio([{**a, "dpd": 20} for a in _accounts()], payments=pays)  # all M1, start and today
     seg = pd.DataFrame({"account_id": list("abcde"), "stage": ["M1"] * 5,
                         "contactability": ["reachable", "lost", "lost", "lost", "lost"]})
     res = A.customer_value(pf, as_of=AS_OF, segments=seg, min_cell=2)
@@ -292,24 +319,3 @@ def test_repayment_buckets_accounts_where_they_started_the_period():
     # b from its October history (M2), c without history from today's 45 days past due (M2); none current
     assert by.loc["M2", "accounts"] == 2 and by.loc["current", "accounts"] == 0
     assert "2026-10 history month for 2 accounts" in res.period["description"]
-
-
-def test_customer_value_split_adds_up_to_the_gap_to_the_reference_account():
-    # by hand: propensity 1/2 in M1 (a pays, b does not), 1/3 in M2 (c pays; d, e do not)
-    res, seg = _two_stage_value()
-    p = {"a": 0.5, "b": 0.5, "c": 1 / 3, "d": 1 / 3, "e": 1 / 3}
-    b = {"a": 600.0, "b": 800.0, "c": 3300.0, "d": 5000.0, "e": 2500.0}
-    pm, bm = sum(p.values()) / 5, sum(b.values()) / 5
-    ref = pm * bm
-    assert res.period["reference_value"] == pytest.approx(ref)
-    assert res.period["mean_value"] == pytest.approx(sum(p[k] * b[k] for k in p) / 5)
-    acc = res.tables["accounts"].set_index("account_id")
-    for k in p:
-        fp, fb = (p[k] - pm) * (b[k] + bm) / 2, (b[k] - bm) * (p[k] + pm) / 2
-        assert acc.loc[k, "from_propensity"] == pytest.approx(fp) and acc.loc[k, "from_balance"] == pytest.approx(fb)
-        assert fp + fb == pytest.approx(p[k] * b[k] - ref)  # exact: the gap is to the reference account
-    con = res.tables["contribution"].set_index("stage")
-    for stage, members in (("M1", "ab"), ("M2", "cde")):
-        gap = sum(p[k] * b[k] for k in members) / len(members) - ref
-        assert con.loc[stage, "gap"] == pytest.approx(gap)
-        assert con.loc[stage, "from_propensity"] + con.loc[stage, "from_balance"] == pytest.approx(gap)
