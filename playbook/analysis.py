@@ -129,6 +129,38 @@ def _window(prep: Prepared, days: int) -> tuple[int, int, pd.Timestamp]:
     return cut - days * 86_400_000_000_000, cut, prep.as_of - pd.Timedelta(days=days - 1)
 
 
+def _debtor_zones(accounts: pd.DataFrame, account_ids: pd.Series, default: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``account_ids``' time zone: its account's ``timezone``, else ``default``
+    (missing, unknown account or not an IANA name); and whether it fell back."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    ids = np.asarray(account_ids, dtype=object)
+    if "timezone" in accounts and len(accounts):
+        own = accounts.drop_duplicates("account_id")
+        zone = pd.Series(own["timezone"].to_numpy(dtype=object), index=own["account_id"].astype(str).to_numpy()
+                         ).reindex(ids).to_numpy(dtype=object)
+    else:
+        zone = np.full(len(ids), None, dtype=object)
+    valid = {}
+    for z in pd.unique(zone[pd.notna(zone)]):
+        try:
+            ZoneInfo(str(z))
+            valid[z] = True
+        except (ZoneInfoNotFoundError, ValueError):
+            valid[z] = False
+    ok = np.array([pd.notna(z) and valid.get(z, False) for z in zone], dtype=bool)
+    return np.where(ok, zone, default).astype(str), ~ok
+
+
+def _local_hours(ts: pd.Series, zones: np.ndarray) -> np.ndarray:
+    """The wall-clock hour of each aware timestamp in its own time zone."""
+    hour = np.zeros(len(ts), dtype="int64")
+    for zone in pd.unique(zones):
+        m = zones == zone
+        hour[m] = local_dates(ts[m], zone).dt.hour.to_numpy()
+    return hour
+
+
 def _missing_table(pf: Portfolio, table: str) -> bool:
     return table in pf.missing or len(getattr(pf, table)) == 0
 
@@ -633,7 +665,7 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     -------
     Analysis
         ``by_channel`` (the action types of ``costs.yaml``), ``by_outcome``, ``by_hour``
-        (voice attempts by local hour) and ``by_attempt`` (voice attempts by their number
+        (voice attempts by the debtor's local hour) and ``by_attempt`` (voice attempts by their number
         on the account in the window), each with ``actions``, ``cost``, ``rpc``,
         ``rpc_rate``, ``collected``, ``yield_per_action``, ``cost_per_collected``.
 
@@ -644,7 +676,10 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     payment goes to the account's latest outbound action within ``yield_days`` days before
     it (last touch; a payment counts once). ``yield_per_action = collected / actions``,
     ``cost_per_collected = cost / collected``; ``rpc_rate = RPC / actions`` (voice:
-    calls, visits, IVR). Hours are in the business time zone. Attempt number = the
+    calls, visits, IVR). Hours are the debtor's local hours: in the account's ``timezone``,
+    else (missing or unknown) the business time zone; ``period`` counts the voice
+    attempts and accounts that fell back (``hour_fallback_attempts``,
+    ``hour_fallback_accounts``, of ``voice_attempts``). Attempt number = the
     position of a voice attempt among the account's voice attempts in the window. Without
     interactions: n/a; without payments, the yield columns are n/a.
     """
@@ -681,7 +716,9 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     act = pd.DataFrame({"account_id": a["account_id"].astype(str).to_numpy(), "t": ans, "channel": channel.to_numpy(),
                         "outcome": a["outcome"].astype(str).to_numpy(), "cost": cost, "voice": voice,
                         "rpc": rpc & voice, "pos": np.arange(len(a))})
-    act["hour"] = local_dates(a["ts"], tz).dt.hour.to_numpy()
+    zones, fell_back = _debtor_zones(pf.accounts, act["account_id"], tz)
+    act["hour"] = _local_hours(a["ts"], zones)
+    act["fell_back"] = fell_back
     act = act.sort_values(["account_id", "t", "pos"], kind="stable")
     vo = act[act["voice"]]
     act["attempt"] = np.nan
@@ -728,6 +765,11 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     res.tables["by_channel"]["rpc_rate"] = res.tables["by_channel"]["rpc_rate"].where(
         res.tables["by_channel"]["channel"].isin(VOICE_CHANNELS))
     res.notes.append("attribution: last touch within the yield window")
+    fb = vo[vo["fell_back"]]
+    res.period.update({"business_timezone": tz, "hour_fallback_attempts": int(len(fb)),
+                       "hour_fallback_accounts": int(fb["account_id"].nunique()), "voice_attempts": int(len(vo))})
+    res.notes.append(f"hours: each debtor's own time zone; {len(fb)} voice attempts on {fb['account_id'].nunique()} "
+                     f"accounts without a known time zone use the business zone {tz}")
     return res
 
 

@@ -82,9 +82,9 @@ FACTS: dict[str, tuple[str, str]] = {
     "rpc_drop_attempt": ("int", "the first attempt number whose RPC rate is under half the first's (0: none)"),
     "rpc_drop_rate": ("rate", "the RPC rate at that attempt"),
     "min_hour_attempts": ("int", "attempts an hour needs to be compared"),
-    "rpc_best_hour": ("int", "the hour with the highest RPC rate"),
+    "rpc_best_hour": ("int", "the debtor's local hour with the highest RPC rate"),
     "rpc_best_rate": ("rate", "its RPC rate"),
-    "rpc_worst_hour": ("int", "the hour with the lowest RPC rate"),
+    "rpc_worst_hour": ("int", "the debtor's local hour with the lowest RPC rate"),
     "rpc_worst_rate": ("rate", "its RPC rate"),
     "rpc_hour_gap_pp": ("pp", "(best - worst) x 100"),
     "visit_actions": ("int", "field visits"),
@@ -424,6 +424,11 @@ class MonthlyReport:
                     f"<b>{e(self.t('denominator', lang))}</b> {e(self.t(f'den_{name}', lang))}</p>")
             out += "".join(f"<p class='notice'>{e(self.t('na', lang))}: {e(self.pb.text(f'missing.{table}', lang))}</p>"
                            for table in dict.fromkeys(res.needs))
+            if name == "effectiveness" and res.available and "voice_attempts" in res.period:
+                p = res.period
+                out += "<p class='note'>" + e(self.t("hour_note", lang).format(
+                    n=fmt_int(p["hour_fallback_attempts"]), accounts=fmt_int(p["hour_fallback_accounts"]),
+                    zone=p["business_timezone"], total=fmt_int(p["voice_attempts"]), min=MIN_HOUR_ATTEMPTS)) + "</p>"
         elif name == "forecast" and self.forecast is not None:
             out += (f"<p class='note'><b>{e(self.t('period', lang))}</b> {e(self.period_text(name, lang))} · "
                     f"<b>{e(self.t('denominator', lang))}</b> {e(self.t('den_forecast', lang))}</p>")
