@@ -197,7 +197,8 @@ def _collections(prep: Prepared, window_days: int) -> tuple[pd.DataFrame | None,
         period = {"start": str(first.date()), "end": str(prep.as_of.date()),
                   "description": f"payments {first.date()} to {prep.as_of.date()} ({window_days} days); bucket at "
                                  f"the start: the {before:%Y-%m} history month for {int(known.sum())} accounts, "
-                                 f"today's days past due for {int((~known).sum())} without one"}
+                                 f"today's days past due for {int((~known).sum())} without one",
+                  "start_history_accounts": int(known.sum()), "start_today_accounts": int((~known).sum())}
         return out, period, "payments"
     h = pf.history
     if _missing_table(pf, "history") or "paid" not in h or h["paid"].notna().sum() == 0:

@@ -32,7 +32,7 @@ from .atomic import write_json_atomic
 from .content import ContentModel, Playbook, Text, load_playbook, parse_model, read_yaml
 from .errors import ContentError, SourceError
 from .expressions import parse
-from .formatting import fmt_int, fmt_money, fmt_rate
+from .formatting import NA, fmt_int, fmt_money, fmt_rate
 from .portfolio import Portfolio
 from .runner import check_writable, run_notebook
 from .schema import BUCKETS
@@ -119,6 +119,7 @@ class Finding(ContentModel):
     """One finding rule of ``analysis.yaml``."""
 
     id: str
+    name: Text
     when: str
     text: Text
     recommend: Recommend
@@ -344,12 +345,21 @@ class MonthlyReport:
             f["bt_months"] = f"{pd.Timestamp(months.min()):%Y-%m}~{pd.Timestamp(months.max()):%Y-%m}"
         return f
 
+    def _missing_text(self, table: str, lang: str) -> str:
+        """What the report cannot compute without ``table``, in ``lang``."""
+        key = f"report.missing_{table}"
+        return self.pb.text(key if key in self.pb.labels else f"missing.{table}", lang)
+
+    def na(self, lang: str) -> str:
+        """A value that cannot be computed, in ``lang`` (the reason is stated next to it)."""
+        return self.t("na_cell", lang)
+
     def _fmt(self, name: str, value: Any, lang: str) -> str:
         kind = FACTS[name][0]
         if kind == "text":
-            return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+            return self.na(lang) if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
         if value is None or pd.isna(value):
-            return "n/a"
+            return self.na(lang)
         if kind == "rate":
             return fmt_rate(value)
         if kind == "signed":
@@ -397,7 +407,7 @@ class MonthlyReport:
                 f"<b>{e(self.t('currency', lang))}</b> {e(self.currency(lang))}</p>"
                 f"<table class='pb'><tr><th>{e(self.t('table', lang))}</th><th class='num'>{e(self.t('rows', lang))}</th></tr>"
                 f"{rows}</table>"
-                + "".join(f"<p class='notice'>{e(self.pb.text(f'missing.{m}', lang))}</p>" for m in p.get("missing", []))
+                + "".join(f"<p class='notice'>{e(self._missing_text(m, lang))}</p>" for m in p.get("missing", []))
                 + f"<p class='note'>{e(self.t('masked', lang))}</p>")
 
     def methods_html(self, lang: str) -> str:
@@ -409,7 +419,12 @@ class MonthlyReport:
                                                           k=self.settings.get("k_months", 6),
                                                           draws=self.settings.get("draws", 0))
             period = self.period_text(name, lang)
-            parts.append(f"<h4>{e(self.t(f'name_{name}', lang))}</h4><p>{e(text)}</p>"
+            tech = f"report.method_{name}_tech"
+            if tech in self.pb.labels:
+                text_tech = f"<p class='note'>{e(self.pb.text(tech, lang))}</p>"
+            else:
+                text_tech = ""
+            parts.append(f"<h4>{e(self.t(f'name_{name}', lang))}</h4><p>{e(text)}</p>{text_tech}"
                          f"<p class='note'><b>{e(self.t('period', lang))}</b> {e(str(period))} · "
                          f"<b>{e(self.t('denominator', lang))}</b> {e(self.t(f'den_{name}', lang))}</p>")
         return "".join(parts)
@@ -422,7 +437,7 @@ class MonthlyReport:
             res = self.analyses[name]
             out += (f"<p class='note'><b>{e(self.t('period', lang))}</b> {e(self.period_text(name, lang))} · "
                     f"<b>{e(self.t('denominator', lang))}</b> {e(self.t(f'den_{name}', lang))}</p>")
-            out += "".join(f"<p class='notice'>{e(self.t('na', lang))}: {e(self.pb.text(f'missing.{table}', lang))}</p>"
+            out += "".join(f"<p class='notice'>{e(self.t('na', lang))}: {e(self._missing_text(table, lang))}</p>"
                            for table in dict.fromkeys(res.needs))
             if name == "effectiveness" and res.available and "voice_attempts" in res.period:
                 p = res.period
@@ -433,7 +448,7 @@ class MonthlyReport:
             out += (f"<p class='note'><b>{e(self.t('period', lang))}</b> {e(self.period_text(name, lang))} · "
                     f"<b>{e(self.t('denominator', lang))}</b> {e(self.t('den_forecast', lang))}</p>")
         elif self.forecast is None:
-            out += f"<p class='notice'>{e(self.t('na', lang))}: {e(self.pb.text('missing.history', lang))}</p>"
+            out += f"<p class='notice'>{e(self.t('na', lang))}: {e(self._missing_text('history', lang))}</p>"
         return out
 
     def table_html(self, name: str, lang: str) -> str:
@@ -441,7 +456,10 @@ class MonthlyReport:
         frame = self.table(name, lang)
         if frame is None or frame.empty:
             return ""
-        return _table_html(frame) + self._table_note(name, lang)
+        na = frame.isin([NA]).to_numpy().any()
+        frame = frame.replace({NA: self.na(lang)})
+        note = f"<p class='note'>{html.escape(self.t(f'na_{name}', lang))}</p>" if na and f"report.na_{name}" in self.pb.labels else ""
+        return _table_html(frame) + note + self._table_note(name, lang)
 
     def _table_note(self, name: str, lang: str) -> str:
         """The definitions a table's numbers need, under it (empty when none)."""
@@ -460,6 +478,9 @@ class MonthlyReport:
                 estimated=fmt_int(p.get("estimated_on")), valued=fmt_int(p.get("valued")), accounts=fmt_int(p.get("accounts")),
                 overdue=fmt_int(p.get("overdue")), no_estimate=self.t("value_no_estimate", lang).format(n=fmt_int(miss)) if miss else "")
             out = f"<p class='note'>{e(text)}</p><p class='note'>{e(counts)}</p>"
+            if "start_history_accounts" in p:
+                out += "<p class='note'>" + e(self.t("value_start_source", lang).format(
+                    history=fmt_int(p["start_history_accounts"]), today=fmt_int(p["start_today_accounts"]))) + "</p>"
             if "propensity" in r.tables and len(r.tables["propensity"]):
                 g = r.tables["propensity"].groupby("stage", observed=True)[["accounts", "payers"]].sum()
                 g = g.reindex([b for b in BUCKETS if b in g.index])
@@ -537,7 +558,7 @@ class MonthlyReport:
             return pd.DataFrame({t("measure"): s["measure"].map(lambda m: t(f"{m}_measure")),
                                  t("bucket"): s["bucket"].map(label),
                                  t("mae"): s["mae"].map(fmt_int), t("naive_mae"): s["naive_mae"].map(fmt_int),
-                                 t("ratio_to_naive"): s["ratio_to_naive"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.2f}"),
+                                 t("ratio_to_naive"): s["ratio_to_naive"].map(lambda v: NA if pd.isna(v) else f"{v:.2f}"),
                                  t("mape"): s["mape"].map(fmt_rate), t("coverage"): s["coverage"].map(fmt_rate)})
         return None
 
@@ -552,9 +573,10 @@ class MonthlyReport:
             by: dict[str, list[str]] = {}
             for r, names in untested:
                 for a in sorted({_analysis_of(n) for n in names}):
-                    by.setdefault(a, []).append(r.id)
+                    by.setdefault(a, []).append(r.name(lang))
             out += (f"<p class='note'><b>{e(self.t('not_tested', lang))}</b></p><ul class='note'>"
-                    + "".join(f"<li>{e(self.t(f'name_{a}', lang))}: {e(', '.join(ids))}</li>" for a, ids in by.items())
+                    + "".join(f"<li>{e(self.t(f'name_{a}', lang))}: {e(self.t('list_sep', lang).join(ids))}</li>"
+                              for a, ids in by.items())
                     + "</ul>")
         return out
 
@@ -981,6 +1003,6 @@ def run_report(data: str | Path | Portfolio, as_of: str, *, out: str | Path = "r
               "as_of": str(day.date()), "lang": lang, "data": where, "data_sha256": pf.sha256,
               "playbook_version": __version__, "missing_tables": list(pf.missing),
               "findings": [{"id": r.id, "text": text} for r, text in fired],
-              "not_tested": [{"id": r.id, "needs": n} for r, n in untested]}
+              "not_tested": [{"id": r.id, "name": r.name(lang), "needs": n} for r, n in untested]}
     write_json_atomic(out_dir / f"{stem}.json", result)
     return result

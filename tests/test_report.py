@@ -100,6 +100,23 @@ def test_page_fragments_escape_data_derived_text():
     assert "n/a" in rep.section_html("repayment", "en")
 
 
+def test_rules_not_tested_are_listed_by_name_and_zh_pages_say_na_in_chinese():
+    import html
+
+    rep = _hand_report()
+    rules = {r.id: r for r in R.load_findings()}
+    for lang in ("zh", "en"):
+        page = rep.findings_html(lang)
+        assert "extra_calls_stop_paying" not in page and "value_concentrated" not in page
+        assert html.escape(rules["extra_calls_stop_paying"].name(lang)) in page
+    zh = "".join(rep.section_html(n, "zh") for n in ("repayment", "value", "effectiveness", "forecast"))
+    zh += rep.methods_html("zh") + rep.findings_html("zh")
+    assert "n/a" not in zh and "无法计算" in zh
+    # the methods speak plainly; file names and method names only in the small technical notes
+    for para in re.findall(r"<p>(.*?)</p>", rep.methods_html("zh")):
+        assert "costs.yaml" not in para and "Shapley" not in para and "马尔可夫" not in para
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
@@ -133,6 +150,28 @@ def test_demo_report_is_written_with_every_section_and_no_code_or_warnings(demo_
     assert side["findings"] == res["findings"] and side["data_sha256"]
     for f in res["findings"]:  # each finding quotes a number
         assert re.search(r"\d", f["text"])
+    assert "n/a" not in text  # a zh page says 不适用 / 无法计算 with the reason
+
+
+def test_report_without_interactions_or_history_says_na_with_the_reason(tmp_path):
+    from playbook.loading import write_portfolio
+
+    data = tmp_path / "bare"
+    write_portfolio(playbook.demo_portfolio(300, 5, "2026-11-29"), data, fmt="parquet")
+    for table in ("interactions", "history", "truth"):
+        (data / f"{table}.parquet").unlink(missing_ok=True)
+    pb = playbook.load_playbook()
+    for lang in ("zh", "en"):
+        res = R.run_report(data, "2026-11-29", out=tmp_path / "reports", lang=lang, log=lambda m: None)
+        assert res["status"] == "ok" and res["warnings"] == [], res
+        text = _visible_text(Path(res["html"]).read_text(encoding="utf-8"))
+        assert "Traceback" not in text
+        for table in ("interactions", "history"):
+            assert pb.text(f"report.missing_{table}", lang) in text
+        assert {r["id"] for r in res["not_tested"]} >= {"extra_calls_stop_paying", "repeat_delinquency"}
+        assert all(r["name"] in text for r in res["not_tested"])
+        if lang == "zh":
+            assert "n/a" not in text
 
 
 def test_demo_report_shows_no_personal_data(demo_run):
