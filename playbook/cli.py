@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from .commands import DATA_HELP as _DATA_HELP, JSON_HELP as _JSON_HELP, LANG
 from .commands import LANG_HELP as _LANG_HELP, MAPPING_HELP as _MAPPING_HELP, PACK_HELP as _PACK_HELP
-from .commands import SEGMENT_SKIP as _SEGMENT_SKIP, load as _load
+from .commands import load as _load, segment_skip as _segment_skip
 from .commands.partition import add_engine_arguments as _add_engine_arguments
 from .commands.partition import partitioned_source as _partitioned
 from .errors import PlaybookError
@@ -428,7 +428,7 @@ def _segment(a: argparse.Namespace) -> int:
                                       scheduler=a.scheduler)
         else:
             # the columns segmentation never reads (e.g. message text, contact details) are not loaded
-            seg = segment(_load(a, skip=_SEGMENT_SKIP), a.as_of, window_days=a.window_days, lang=a.lang)
+            seg = segment(_load(a, skip=_segment_skip()), a.as_of, window_days=a.window_days, lang=a.lang)
         a.out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(a.out) as tmp:
             if suffix == ".parquet":  # min/max of the code columns would take a third of the write; none is kept

@@ -20,7 +20,7 @@ from .errors import ContentError
 from .portfolio import Portfolio
 from .schema import BUCKETS
 
-__all__ = ["derive_features", "promise_states", "account_positions", "VOICE_CHANNELS"]
+__all__ = ["derive_features", "promise_states", "account_positions", "VOICE_CHANNELS", "COLUMNS_READ"]
 
 VOICE_CHANNELS = ("call", "visit", "ivr")
 _COUNTED = {"third_party_count": "third_party_contact", "wrong_number_count": "wrong_number",
@@ -42,6 +42,15 @@ _UNANSWERED = ("no_answer", "busy", "voicemail", "not_home")
 _TONE_COUNTS = {"angry_tone_count": "angry", "polite_tone_count": "polite", "upset_tone_count": "upset",
                 "evasive_tone_count": "evasive"}
 _NS_DAY = NS_DAY
+#: the contract columns :func:`derive_features` and :func:`promise_states` read, per table
+#: (``playbook segment`` loads no other optional column: a column read here must be named here)
+COLUMNS_READ: dict[str, tuple[str, ...]] = {
+    "accounts": ("account_id", "dpd", "balance", "overdue_amount", "monthly_income", "age", "external_debts",
+                 "occupation", "vulnerable", "status"),
+    "interactions": ("account_id", "ts", "outcome", "channel", "direction", "tone", "notes", "ptp_amount", "ptp_date"),
+    "payments": ("account_id", "paid_at", "amount"),
+    "history": ("account_id", "month", "bucket", "dpd"),  # dpd: the loader fills a missing bucket from it
+}
 
 
 def promise_states(interactions: pd.DataFrame, payments: pd.DataFrame, as_of: str | pd.Timestamp, *,

@@ -13,13 +13,19 @@ import pandas as pd
 from ._checks import check_choice, check_positive_int
 from ._docstrings import share_docs
 from .content import Playbook, Scorecard, load_playbook
+from .features import COLUMNS_READ as _FEATURES_READ
 from .portfolio import Portfolio
 from .prepared import Prepared, prepared_for
 from .schema import NOT_WORKED
 
-__all__ = ["segment", "apply_rules", "score_types", "explain_type", "priority_score", "recommend", "is_worked"]
+__all__ = ["segment", "apply_rules", "score_types", "explain_type", "priority_score", "recommend", "is_worked",
+           "COLUMNS_READ"]
 
 _DAYS_TO_ROLL = np.array([30, 60, 90])
+#: the contract columns :func:`segment` reads, per table: those of the features (the rules
+#: read only features) and the accounts' ids it labels the rows with
+COLUMNS_READ: dict[str, tuple[str, ...]] = {**_FEATURES_READ,
+                                           "accounts": tuple(dict.fromkeys(("account_id", *_FEATURES_READ["accounts"])))}
 
 
 def apply_rules(features: pd.DataFrame, playbook: Playbook | None = None) -> pd.DataFrame:

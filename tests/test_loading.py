@@ -293,6 +293,17 @@ def test_skipped_columns_are_not_loaded_and_do_not_change_segments(demo, tmp_pat
     pd.testing.assert_frame_equal(playbook.segment(part, "2026-11-29"), playbook.segment(full, "2026-11-29"))
 
 
+def test_segment_skips_exactly_the_optional_columns_segmentation_does_not_read():
+    from playbook.commands import segment_skip
+    from playbook.schema import contract
+    from playbook.segmentation import COLUMNS_READ
+
+    skip = segment_skip()
+    for table, cols in contract([]).items():
+        for c in cols:
+            assert (c.name in skip.get(table, [])) == (not c.required and c.name not in COLUMNS_READ[table]), c.name
+
+
 def test_a_renamed_source_feeding_a_skipped_column_is_not_read(tmp_path):
     from playbook.loading import Mapping, _skipped_sources
 

@@ -24,15 +24,23 @@ LANG_HELP = f"language of labels and texts: zh or en (default: {LANG})"
 PACK_HELP = "compliance rule pack: cn (China), us (Regulation F) or uk (CONC 7) (default: %(default)s)"
 JSON_HELP = "print JSON with full precision instead of tables"
 
-#: the optional contract columns ``segment`` never reads (its features and rules do not use
-#: them): not read from the files, not checked, not held (``load_portfolio(skip=...)``);
-#: ``validate`` checks every column
-SEGMENT_SKIP = {
-    "accounts": ["customer_id", "due_day", "credit_limit", "region", "timezone", "assigned_team", "consent_channels",
-                 "consent_at", "name", "phone", "id_number"],
-    "interactions": ["agent_id", "duration_s", "contact_ref", "message", "staff_count", "consent"],
-    "history": ["paid"],
-}
+def segment_skip() -> dict[str, list[str]]:
+    """The optional contract columns ``segment`` never reads, per table: every column of the
+    contract less :data:`playbook.segmentation.COLUMNS_READ`. They are not read from the
+    files, not checked, not held (``load_portfolio(skip=...)``); ``validate`` checks every column.
+    """
+    from ..schema import contract
+    from ..segmentation import COLUMNS_READ
+
+    skip = {t: [c.name for c in cols if not c.required and c.name not in COLUMNS_READ.get(t, ())]
+            for t, cols in contract([]).items()}
+    return {t: names for t, names in skip.items() if names}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - the module's lazy constants
+    if name == "SEGMENT_SKIP":  # computed when asked for: importing this package stays light
+        return segment_skip()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def window_days(a: argparse.Namespace) -> int | None:
