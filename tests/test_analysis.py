@@ -321,8 +321,8 @@ def test_repayment_buckets_accounts_where_they_started_the_period():
     assert "2026-10 history month for 2 accounts" in res.period["description"]
 
 
-def test_action_effectiveness_hours_are_the_debtors_local_hours():
-    # the log is in China Standard Time: 22:00 in Shanghai is 20:00 in Urumqi (UTC+6)
+def _hours_effectiveness():
+    """The log is in China Standard Time: 22:00 in Shanghai is 20:00 in Urumqi (UTC+6)."""
     accounts = [{"account_id": "a", "timezone": "Asia/Urumqi"}, {"account_id": "b"},
                 {"account_id": "c", "timezone": None}]
     it = [{"account_id": "a", "ts": "2026-11-02 22:00:00", "outcome": "rpc"},
@@ -330,7 +330,11 @@ def test_action_effectiveness_hours_are_the_debtors_local_hours():
           {"account_id": "b", "ts": "2026-11-02 22:00:00", "outcome": "no_answer"},
           {"account_id": "c", "ts": "2026-11-02 21:00:00", "outcome": "rpc"},
           {"account_id": "c", "ts": "2026-11-02 21:30:00", "channel": "sms", "outcome": "delivered"}]
-    res = A.action_effectiveness(tiny_portfolio(accounts, interactions=it), as_of=AS_OF)
+    return A.action_effectiveness(tiny_portfolio(accounts, interactions=it), as_of=AS_OF)
+
+
+def test_action_effectiveness_hours_are_the_debtors_local_hours():
+    res = _hours_effectiveness()
     hour = res.tables["by_hour"].set_index("hour")
     # by hand: a 20 and 8 (Urumqi), b 22 (Shanghai, its own zone), c 21 (no zone: the business zone)
     assert dict(hour["actions"]) == {8: 1, 20: 1, 21: 1, 22: 1}

@@ -222,3 +222,40 @@ def test_monthly_notebook_is_committed_clean_and_matches_its_twin():
     assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
     a, b = jupytext.read(nb_path), jupytext.read(nb_path.with_suffix(".py"))
     assert [(c.cell_type, c.source.strip()) for c in a.cells] == [(c.cell_type, c.source.strip()) for c in b.cells]
+
+
+def test_value_section_numbers_recomputed_on_a_hand_made_portfolio():
+    import html
+
+    from tests.test_analysis import _value_portfolio
+
+    res = _value_portfolio()  # a paid up during the period: M1 at the start, nothing overdue today
+    rep = R.MonthlyReport(as_of=pd.Timestamp("2026-11-29"), provenance={"currency": "CNY"},
+                          analyses={"value": res}, forecast=None, forecast_start=None, backtest=None, vintages=None)
+    page = html.unescape(re.sub(r"<[^>]+>", "|", rep.table_html("value", "en")))
+    # by hand, valued b, c, d, e, g: propensity 0.5, 1, 0, 0.5, 0 and balance 800, 3000, 5000, 2500, 1000
+    p, b = [0.5, 1.0, 0.0, 0.5, 0.0], [800.0, 3000.0, 5000.0, 2500.0, 1000.0]
+    pm, bm = sum(p) / 5, sum(b) / 5
+    assert (f"average propensity {pm:.1%} x average balance {bm:,.0f} CNY = expected recovery {pm * bm:,.0f} CNY"
+            in page)
+    assert f"The average expected recovery of these accounts is {sum(x * y for x, y in zip(p, b)) / 5:,.0f} CNY" in page
+    assert "ranked for the 5 accounts with something overdue today (5 of 7 accounts are overdue today)" in page
+    assert "from the monthly history for 6 accounts, from today's days past due for 1 without that month" in page
+    # stage at the start: accounts, payers, propensity (M1: a, b, c, e; a and e paid)
+    assert "|M1||4||2||50.0%|" in page and "|Current||1||1||100.0%|" in page
+    # stage today: M1 is b and e, gap to the reference = mean value - reference
+    gap = (0.5 * 800 + 0.5 * 2500) / 2 - pm * bm
+    assert f"|M1 (1-30 days)||2||50.0%||{gap:,.0f}|" in page
+
+
+def test_effectiveness_section_names_the_debtors_hour_and_the_fallbacks():
+    from tests.test_analysis import _hours_effectiveness
+
+    rep = R.MonthlyReport(as_of=pd.Timestamp("2026-11-29"), provenance={"currency": "CNY"},
+                          analyses={"effectiveness": _hours_effectiveness()}, forecast=None, forecast_start=None,
+                          backtest=None, vintages=None)
+    # by hand: c has no time zone (1 voice attempt); a, b have theirs; 4 voice attempts in all
+    assert "1 voice attempts (1 accounts) without a valid time zone use the business zone Asia/Shanghai (of 4 voice " \
+           "attempts)" in rep.section_html("effectiveness", "en")
+    assert "1次语音外呼（1个账户）缺少有效时区，按业务时区Asia/Shanghai计（共4次语音外呼）" in rep.section_html("effectiveness", "zh")
+    assert rep.t("hour", "zh") == "债务人本地时间（时）"
