@@ -479,7 +479,8 @@ class MonthlyReport:
                 overdue=fmt_int(p.get("overdue")), no_estimate=self.t("value_no_estimate", lang).format(n=fmt_int(miss)) if miss else "")
             out = f"<p class='note'>{e(text)}</p><p class='note'>{e(counts)}</p>"
             if "start_history_accounts" in p:
-                out += "<p class='note'>" + e(self.t("value_start_source", lang).format(
+                key = "value_start_source" if p["start_today_accounts"] else "value_start_all_history"
+                out += "<p class='note'>" + e(self.t(key, lang).format(
                     history=fmt_int(p["start_history_accounts"]), today=fmt_int(p["start_today_accounts"]))) + "</p>"
             if "propensity" in r.tables and len(r.tables["propensity"]):
                 g = r.tables["propensity"].groupby("stage", observed=True)[["accounts", "payers"]].sum()
