@@ -27,8 +27,8 @@ def codes_of(s: pd.Series, values: "pd.Index | pd.Series | list") -> np.ndarray:
     if isinstance(s.dtype, pd.CategoricalDtype):  # look up each category once, then index by the codes
         at = codes_of(pd.Series(s.cat.categories.astype("str")), vs.to_pandas()) if len(s.cat.categories) else \
             np.empty(0, dtype=np.int32)
-        codes = s.cat.codes.to_numpy()
-        return np.where(codes >= 0, at[np.maximum(codes, 0)] if len(at) else -1, -1).astype(np.int32)
+        table = np.append(at, -1).astype(np.int32)  # the last entry for a missing value (code -1)
+        return table[s.cat.codes.to_numpy()]  # one gather over the small integer codes
     arr = pa.array(s, from_pandas=True)
     if pa.types.is_dictionary(arr.type):
         arr = arr.cast(arr.type.value_type)

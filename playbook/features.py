@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,8 @@ def _account_codes(a: pd.Series, b: pd.Series, positions: tuple[np.ndarray, np.n
 
 
 def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_days: int = 90,
-                    playbook: Playbook | None = None, promises: pd.DataFrame | None = None) -> pd.DataFrame:
+                    playbook: Playbook | None = None, promises: pd.DataFrame | None = None,
+                    on_promises: Callable[[pd.DataFrame], object] | None = None) -> pd.DataFrame:
     """Per-account features as of ``as_of`` (one row per account, in account order).
 
     Parameters
@@ -131,6 +133,9 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         business time zone days are counted in.
     promises : DataFrame, optional
         :func:`promise_states` already computed for ``as_of`` (e.g. by a prepared bundle).
+    on_promises : callable, optional
+        Without ``promises``: called with the promise states computed here (beside the
+        counts, on the second core), e.g. to keep them.
 
     Notes
     -----
@@ -161,7 +166,12 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
             promise_job = pool.submit(_then_release, promise_states, portfolio.interactions, portfolio.payments, day,
                                       timezone=tz, positions=(account_positions(portfolio, "interactions"),
                                                               account_positions(portfolio, "payments")))
-            get_promises = promise_job.result
+
+            def get_promises() -> pd.DataFrame:
+                ps = promise_job.result()
+                if on_promises is not None:
+                    on_promises(ps)
+                return ps
         else:
             def get_promises() -> pd.DataFrame:
                 return promises

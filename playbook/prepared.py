@@ -58,8 +58,15 @@ class Prepared:
 
     def features_for(self, window_days: int) -> pd.DataFrame:
         """Per-account features over a window of ``window_days`` days."""
-        return self.memo(("features", window_days), lambda: derive_features(
-            self.portfolio, self.as_of, window_days=window_days, playbook=self.playbook, promises=self.promises))
+        def derive() -> pd.DataFrame:
+            if "promises" in self._memo:
+                return derive_features(self.portfolio, self.as_of, window_days=window_days, playbook=self.playbook,
+                                       promises=self._memo["promises"])
+            # the promises are derived beside the counts and kept: as :attr:`promises` derives them
+            return derive_features(self.portfolio, self.as_of, window_days=window_days, playbook=self.playbook,
+                                   on_promises=lambda ps: self._memo.setdefault("promises", ps))
+
+        return self.memo(("features", window_days), derive)
 
     @property
     def features(self) -> pd.DataFrame:

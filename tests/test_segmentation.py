@@ -156,3 +156,18 @@ def test_segment_keeps_the_features_of_a_bundle_it_was_given_and_gives_the_same_
     from_bundle = segment(prep)
     assert prep.features is feats
     pd.testing.assert_frame_equal(from_bundle, segment(pf, AS_OF))
+
+
+def test_a_bundle_keeps_the_promises_derived_beside_its_features(demo):
+    from playbook.features import derive_features, promise_states
+    from playbook.prepared import prepare
+
+    prep = prepare(demo, AS_OF)
+    feats = prep.features  # the promises are derived beside the counts, once
+    assert "promises" in prep._memo
+    pd.testing.assert_frame_equal(prep.promises, promise_states(demo.interactions, demo.payments, AS_OF))
+    pd.testing.assert_frame_equal(feats, derive_features(demo, AS_OF))
+    other = prepare(demo, AS_OF)
+    ps = other.promises  # asked for first: the features use them
+    assert other.promises is ps
+    pd.testing.assert_frame_equal(other.features, feats)
