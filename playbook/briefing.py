@@ -113,7 +113,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         comp = side.submit(compliance_part)
         seg = segment(bundle)
         seg.to_parquet(cache / "segments.parquet", index=False)
-        activity = kpis(bundle, by="team", segments=seg)
+        activity = kpis(bundle, by="team", segments=queue_only(seg))
         room, viol = comp.result()
     cols = [c for c in ("account_id", "balance", "overdue_amount", "dpd", "product", "name", "phone", "timezone")
             if c in pf.accounts]
@@ -121,7 +121,7 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     # accounts not to be worked (paid off, closed, settled, sold, ...) join no team's queue
     team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
     team_of = pd.Series(team, index=seg["account_id"].to_numpy())
-    books, period = _team_books(pf.history, day, team_of, pb)
+    books, period = _team_books(pf.history, day, pb)
     promises = morning_promises(bundle.promises, day, tz)
     activity = activity.reindex(list(pb.teams))
     for t, (_, stats) in books.items():
@@ -152,6 +152,27 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
 
 ACTIVITY_DAYS = 30
 MONEY_TILES = ("balance", "collected")
+
+
+def queue_only(seg: pd.DataFrame) -> pd.DataFrame:
+    """``seg`` with no team for the accounts not worked today (not overdue, paid off, closed,
+    settled, sold), so a team's activity tiles count today's queue, as they say: an account
+    that is current today is routed to a team by its days past due (0) but is in no queue."""
+    return seg.assign(team=seg["team"].where(seg["worked"].to_numpy()))
+
+
+def team_book(last: pd.DataFrame, team: Any) -> pd.DataFrame:
+    """The rows of ``last`` (one month's transitions) that are the team's book: the accounts
+    in the team's buckets (``teams.yaml``) at the start of the month.
+
+    A team routed by other attributes (skip-trace, care: ``buckets: []``) has no book: its
+    roll and cure rates are n/a. Any book chosen by today's routing would hold only the
+    accounts still delinquent today, so none of it could have cured (0% cure, 100% roll by
+    construction).
+    """
+    if not team.buckets:
+        return last.iloc[:0]
+    return last[last["from_bucket"].astype(str).isin(team.buckets).to_numpy()]
 
 
 def with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int,
@@ -238,13 +259,12 @@ TILE_SCOPE = {"accounts": "queue", "balance": "queue", "rpc_rate": "activity", "
               "roll_forward_rate": "book", "cure_rate": "book"}
 
 
-def _team_books(history: pd.DataFrame, day: pd.Timestamp, team_of: pd.Series,
+def _team_books(history: pd.DataFrame, day: pd.Timestamp,
                 pb: Playbook) -> tuple[dict[str, tuple[pd.DataFrame, dict]], list[str] | None]:
     """Roll and cure rates of each team's book over the last month of history up to ``day``.
 
     A team's book is the accounts in the team's buckets (``teams.yaml``) at the start of
-    the period; a team routed by other attributes (``buckets: []``) has as its book the
-    delinquent accounts it holds today. ``roll_forward_rate`` = accounts of the book in a
+    the period (:func:`team_book`; none for a team routed by other attributes). ``roll_forward_rate`` = accounts of the book in a
     worse bucket at the end / accounts of the book that could get worse (not already in
     the last bucket, M3+; n/a for a book of M3+ accounts only); ``cure_rate`` = accounts of the book
     current at the end / accounts of the book. The heatmap is the same book's row shares,
@@ -263,13 +283,8 @@ def _team_books(history: pd.DataFrame, day: pd.Timestamp, team_of: pd.Series,
     end = t["month"].max()
     last = t[t["month"] == end]
     start = (pd.Timestamp(end) - pd.DateOffset(months=1))
-    frm = last["from_bucket"].astype(str)
     for tid, team in pb.teams.items():
-        if team.buckets:
-            book = last[frm.isin(team.buckets).to_numpy()]
-        else:
-            held = team_of.reindex(last["account_id"]).to_numpy() == tid
-            book = last[held & (frm != "current").to_numpy()]
+        book = team_book(last, team)
         counts = pd.crosstab(book["from_bucket"], book["to_bucket"], dropna=False).reindex(
             index=list(BUCKETS), columns=list(BUCKETS), fill_value=0)
         out[tid] = book_figures(counts.to_numpy())
@@ -353,7 +368,8 @@ class Briefing:
             "queue": self._ui("period_queue", L),
             "activity": self._ui("period_activity", L).format(days=p.get("activity_days", ACTIVITY_DAYS),
                                                                 date=self.as_of.date()),
-            "book": (self._ui("period_book", L).format(start=period[0], end=period[1],
+            "book": (self._ui("no_book", L) if not self.playbook.teams[self.team].buckets else
+                     self._ui("period_book", L).format(start=period[0], end=period[1],
                                                        n=int(self.kpis.get("book_accounts", 0) or 0))
                      if period else self._ui("no_history", L)),
         }
@@ -428,7 +444,9 @@ class Briefing:
 
     def alerts_html(self) -> str:
         L = self.lang
-        if self.alerts.empty:
+        if "interactions" in self.provenance.get("missing", []):
+            out = f"<p>{html.escape(self.playbook.text('missing.nothing_to_check', L))}</p>"
+        elif self.alerts.empty:
             out = f"<p>{html.escape(self._ui('no_alerts', L))}</p>"
         else:
             pack = self.playbook.pack(self.pack)

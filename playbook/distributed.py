@@ -653,7 +653,7 @@ def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, 
 def _briefing_part(ds: PartitionedDataset, i: int, as_of: str, pack: Pack, now: str, since: str) -> dict:
     """Stage 1 of a partition's briefing pieces: everything but what needs the portfolio-wide
     priority and the last month of history (kept on the worker for stage 2)."""
-    from .briefing import ACTIVITY_DAYS
+    from .briefing import ACTIVITY_DAYS, queue_only
     from .masking import mask_pii
     from .schema import NOT_WORKED
 
@@ -673,7 +673,7 @@ def _briefing_part(ds: PartitionedDataset, i: int, as_of: str, pack: Pack, now: 
     return {"bundle": bundle, "segments": seg, "value": value, "positions": read_positions(ds, i, "accounts"),
             "headroom": room, "violations": viol, "accounts": mask_pii(pf.accounts[cols]), "transitions": t,
             "last_month": t["month"].max() if len(t) else None, "interaction_positions": it_pos,
-            "kpis": _kpi_pieces(bundle, "team", ACTIVITY_DAYS, seg),
+            "kpis": _kpi_pieces(bundle, "team", ACTIVITY_DAYS, queue_only(seg)),
             "not_overdue": int((~seg["worked"] & ~seg["status"].isin(NOT_WORKED)).sum())}
 
 
@@ -685,7 +685,7 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
     """Stage 2: the portfolio-wide priority set, then per team its rows of every piece, the
     local top ``top_n`` with their reasons in words, and the team's book counts of the last month."""
     from .arrays import local_dates
-    from .briefing import morning_promises, with_reasons
+    from .briefing import morning_promises, team_book, with_reasons
 
     bundle, seg = part["bundle"], part["segments"]
     pb, tz, day = bundle.playbook, bundle.timezone, bundle.as_of
@@ -702,16 +702,12 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
         raise RunError("briefings", "playbook.briefing.morning_promises picks other promises than the engine expects")
     t = part["transitions"]
     last = t[t["month"] == end] if end is not None else t.iloc[:0]
-    frm = last["from_bucket"].astype(str)
     viol_team = team_of.reindex(part["violations"]["account_id"]).to_numpy()
     k = len(BUCKETS)
     out = {"segments": seg, "kpis": part["kpis"], "not_overdue": part["not_overdue"], "teams": {}}
     for tid, tm in pb.teams.items():
         m = team == tid
-        if tm.buckets:
-            book = last[frm.isin(tm.buckets).to_numpy()]
-        else:
-            book = last[(team_of.reindex(last["account_id"]).to_numpy() == tid) & (frm != "current").to_numpy()]
+        book = team_book(last, tm)
         counts = np.bincount(book["from_bucket"].cat.codes.to_numpy() * k + book["to_bucket"].cat.codes.to_numpy(),
                              minlength=k * k).reshape(k, k)
         in_team = morning["account_id"].isin(seg.loc[m, "account_id"]).to_numpy()

@@ -124,6 +124,11 @@ def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
     stage = pb.dimension("stage")
     names = {c: stage.category(c).name(lang).split("（")[0].split(" (")[0] for c in stage.ids}
     shown = roll.astype(float).rename(index=names, columns=names)
+    if shown.isna().all().all():  # no book (a team not routed by bucket, or no history): say so, draw no empty grid
+        ax.text(0.5, 0.5, pb.text("chart.no_roll", lang), ha="center", va="center", wrap=True, transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title(pb.text("chart.roll", lang))
+        return ax
     sns.heatmap(shown, annot=True, fmt=".1%", cmap="Reds", vmin=0, vmax=1, cbar=False, ax=ax, linewidths=0.5)
     ax.set_title(pb.text("chart.roll", lang))
     ax.set_xlabel(pb.text("chart.to", lang))

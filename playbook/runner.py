@@ -388,7 +388,8 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
             headline[t] = {key: (None if pd.isna(row.get(key, float("nan"))) else float(row.get(key)))
                            for key, _ in HEADLINE}
             headline[t]["accounts"] = int(team_sizes.get(t, 0))
-            alerts[t] = len(pd.read_parquet(prepared / "teams" / t / "violations.parquet", columns=["rule"]))
+            alerts[t] = (None if "interactions" in missing else  # nothing was checked: no verdict, not 0
+                         len(pd.read_parquet(prepared / "teams" / t / "violations.parquet", columns=["rule"])))
     manifest = {
         "as_of": str(day.date()), "data": str(where), "data_sha256": digest,
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "lang": lang, "pack": pack,

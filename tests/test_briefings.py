@@ -270,17 +270,18 @@ def test_kernels_talk_over_private_sockets_not_tcp(tmp_path, capfd):
     assert "over TCP" not in capfd.readouterr().err
 
 
-def test_a_partitioned_dataset_gives_the_same_pages_on_dask(run, demo_dir, tmp_path):
-    """`briefings --engine dask` on `playbook partition`'s output: the same teams, counts and pages as one machine."""
+def test_a_partitioned_dataset_gives_the_same_pages(run, demo_dir, tmp_path):
+    """`briefings` on `playbook partition`'s output, prepared partition by partition: the same
+    teams, counts and pages as one machine. (The engine runs the partitions in this process
+    here; tests/test_distributed.py compares the Dask cluster's preparation file by file.)"""
     from playbook.loading import load_portfolio
     from playbook.partitioned import write_partitioned
 
     where, flat = run
     d, _ = demo_dir
     parts = write_partitioned(load_portfolio(d), tmp_path / "parts", partitions=3)
-    manifest = run_briefings(parts.path, AS_OF, out=tmp_path / "out", jobs=2, lang="zh", engine="dask",
-                             log=lambda m: None)
-    assert manifest["engine"] == "dask" and manifest["data_sha256"] == flat["data_sha256"]
+    manifest = run_briefings(parts.path, AS_OF, out=tmp_path / "out", jobs=2, lang="zh", log=lambda m: None)
+    assert manifest["data_sha256"] == flat["data_sha256"]
     for a, b in zip(flat["teams"], manifest["teams"]):
         assert (b["team"], b["status"], b["accounts"], b["alerts"]) == (a["team"], "ok", a["accounts"], a["alerts"])
         assert b["headline"] == pytest.approx(a["headline"], nan_ok=True)
@@ -295,3 +296,46 @@ def test_dask_needs_a_partitioned_dataset_and_no_mapping(demo_dir, tmp_path):
     with pytest.raises(ArgumentError, match="partition"):
         run_briefings(d, AS_OF, out=tmp_path / "out", engine="dask", log=lambda m: None)
     assert not (tmp_path / "out").exists()
+
+
+def test_activity_tiles_count_todays_queue_and_bucketless_teams_have_no_book(tmp_path):
+    """Recomputed by hand: an account that is current today is in no queue, so its payment
+    is no team's collection; skip-trace and care are not routed by bucket, so they have no
+    start-of-month book (n/a), never 0% cure / 100% roll by construction."""
+    import pandas as pd
+
+    from playbook.briefing import prepare, team_briefing
+
+    from .helpers import calls, tiny_portfolio
+
+    accounts = [{"account_id": "W", "dpd": 10, "overdue_amount": 300.0},   # early's queue
+                {"account_id": "P", "dpd": 0, "overdue_amount": 0.0},      # current: not worked
+                {"account_id": "S", "dpd": 40, "overdue_amount": 300.0}]   # mid's queue
+    payments = [{"account_id": "W", "paid_at": "2026-11-20 10:00:00", "amount": 100.0},
+                {"account_id": "P", "paid_at": "2026-11-21 10:00:00", "amount": 500.0}]
+    history = [{"account_id": a, "month": m, "bucket": b, "balance": 1000.0}
+               for a, path in {"W": ("M1", "M1"), "P": ("M2", "current"), "S": ("M1", "M2")}.items()
+               for m, b in zip(("2026-10-01", "2026-11-01"), path)]
+    interactions = calls("W", "2026-11-20", ["rpc"]) + calls("P", "2026-11-19", ["rpc"])
+    pf = tiny_portfolio(accounts, interactions=interactions, payments=payments, history=history)
+    cache = prepare(pf, "2026-11-29", tmp_path / "prep")
+    k = pd.read_parquet(cache / "kpis.parquet").set_index("team")
+    assert k.loc["early", "collected"] == 100.0  # W's payment; P's 500 is in no queue
+    assert k.loc["early", "attempts"] == 1
+    for team in ("skip_trace", "care"):
+        assert k.loc[team, "book_accounts"] == 0
+        assert pd.isna(k.loc[team, "roll_forward_rate"]) and pd.isna(k.loc[team, "cure_rate"])
+    b = team_briefing(None, "2026-11-29", "care", lang="en", prepared=cache)
+    assert "not routed by bucket" in b.kpi_tiles_html() and b.roll.isna().all().all()
+
+
+def test_a_portfolio_without_a_contact_log_gets_no_compliance_verdict(tmp_path):
+    from playbook.briefing import prepare, team_briefing
+
+    from .helpers import tiny_portfolio
+
+    pf = tiny_portfolio([{"account_id": "A", "dpd": 10}])
+    cache = prepare(pf, "2026-11-29", tmp_path / "prep")
+    for lang, said in (("en", "no compliance verdict was made"), ("zh", "未作任何合规判断")):
+        page = team_briefing(None, "2026-11-29", "early", lang=lang, prepared=cache).alerts_html()
+        assert said in page and "No violations" not in page and "无违规" not in page
