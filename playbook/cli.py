@@ -213,7 +213,7 @@ def _baseline(simulated: list[str]) -> str | None:
 
 @register("whatif")
 def _whatif(a: argparse.Namespace) -> int:
-    from .compliance import admissible_strategies
+    from .compliance import admissible_strategies, zone_warning
     from .content import load_playbook
     from .formatting import fmt_int, fmt_money, fmt_rate, render_table, wrap
     from .whatif import simulate
@@ -228,6 +228,9 @@ def _whatif(a: argparse.Namespace) -> int:
         if not a.json:
             print(wrap(_t("admissible_under", lang, pack=a.pack, names=", ".join(strategies))))
     pf = _load(a)
+    warning = zone_warning(a.pack, pf.timezone, lang)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     res = simulate(pf, strategies, a.horizon, a.draws, a.seed, as_of=a.as_of, pack=a.pack, response=a.response)
     t = res.totals
     ok = t[t["admissible"]] if "admissible" in t else t.iloc[:0]
@@ -242,7 +245,8 @@ def _whatif(a: argparse.Namespace) -> int:
         print(json.dumps(body, ensure_ascii=False, indent=2, default=float))
         return 0
     cur = pf.currency or load_playbook().currency
-    print(wrap(_t("whatif_title", lang, days=res.horizon_days, draws=fmt_int(res.draws), pack=a.pack, currency=cur)))
+    print(wrap(_t("whatif_title", lang, as_of=res.as_of.date(), days=res.horizon_days, draws=fmt_int(res.draws),
+                  pack=a.pack, currency=cur)))
     print(wrap(_t("response_version", lang, version=res.response_version)))
     if len(ok):
         rows = []

@@ -320,6 +320,7 @@ class WhatIfResult:
     # per admissible strategy, the total of each draw: {"collected", "net", "cost": array(draws)}
     per_draw: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     response_version: str = "v1 (shipped)"
+    as_of: pd.Timestamp | None = None  # the day the simulation starts from
 
     def difference(self, strategy: str, baseline: str = "champion", metric: str = "collected") -> dict[str, float]:
         """``strategy`` minus ``baseline`` in ``metric`` (``collected``, ``net`` or ``cost``),
@@ -352,8 +353,8 @@ class WhatIfResult:
                     "hours_needed": r["hours_needed"], "capacity_hours": r["capacity_hours"],
                     "capacity_use": r["capacity_use"]})
             out.append(item)
-        return {"horizon_days": self.horizon_days, "draws": self.draws, "response_version": self.response_version,
-                "strategies": out,
+        return {"as_of": None if self.as_of is None else str(self.as_of.date()), "horizon_days": self.horizon_days,
+                "draws": self.draws, "response_version": self.response_version, "strategies": out,
                 "by_segment": self.by_segment.to_dict(orient="records"),
                 "by_team": self.by_team.to_dict(orient="records")}
 
@@ -497,7 +498,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
     totals = pd.DataFrame(rows).set_index("strategy")
     return WhatIfResult(totals, pd.concat(seg_rows, ignore_index=True) if seg_rows else pd.DataFrame(),
                         pd.concat(team_rows, ignore_index=True) if team_rows else pd.DataFrame(), verdicts,
-                        horizon_days, draws, capacity, per_draw, mdl.version)
+                        horizon_days, draws, capacity, per_draw, mdl.version, prep.as_of)
 
 
 @dataclass(frozen=True)

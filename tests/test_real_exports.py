@@ -56,7 +56,9 @@ def test_a_loan_tape_without_a_contact_log_runs_every_command(tape, tmp_path, ca
     assert "no interactions to check" in capsys.readouterr().out
 
     assert _run(["whatif", str(tape), "--as-of", AS_OF, "--draws", "100"]) == 0
-    capsys.readouterr()
+    out, err = capsys.readouterr()
+    assert f"from {AS_OF}, horizon" in out  # the day simulated from is said
+    assert "rule pack cn is written for the jurisdiction of Asia/Shanghai" in err  # a US tape under the cn pack
 
     out_dir = tmp_path / "reports"
     assert _run(["briefings", str(tape), "--as-of", AS_OF, "--teams", "early,late_legal", "--out", str(out_dir),
@@ -64,5 +66,7 @@ def test_a_loan_tape_without_a_contact_log_runs_every_command(tape, tmp_path, ca
     manifest = json.loads((out_dir / AS_OF / "manifest.json").read_text(encoding="utf-8"))
     assert [t["status"] for t in manifest["teams"]] == ["ok", "ok"]
     page = (out_dir / AS_OF / "early.html").read_text(encoding="utf-8")
+    assert "no compliance verdict was made" in page and "No violations" not in page
+    assert all(t["alerts"] is None for t in manifest["teams"])  # nothing checked: no count, not 0
     for aid in seg.loc[~seg["worked"], "account_id"]:
         assert f">{aid}<" not in page  # paid-off and up-to-date loans are not on the worklist
