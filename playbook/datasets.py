@@ -54,7 +54,8 @@ def uci_portfolio(path: str | Path) -> Portfolio:
         ``credit_limit`` = ``LIMIT_BAL``, ``age``, ``dpd`` = 30 x the September delay in
         months (0 when not delayed), ``overdue_amount`` = the whole balance when delayed,
         else 0 — the data has no arrears amount, so this is an upper bound; ``product``
-        credit_card; ``timezone`` Asia/Taipei), and ``history`` from
+        credit_card; ``timezone`` Asia/Taipei; amounts in New Taiwan dollars, ``currency``
+        TWD), and ``history`` from
         :func:`uci_credit_card`. There is no contact log and no dated payment: those tables
         are empty, and every command says what it cannot compute without them.
     """
@@ -80,7 +81,7 @@ def uci_portfolio(path: str | Path) -> Portfolio:
                            for t, f in (("accounts", accounts), ("history", history))])
     report = LoadReport(str(p), counts, errors_frame(), ["interactions: not in the UCI data", "payments: not dated in the UCI data"])
     return Portfolio(accounts, interactions, payments, history, report=report, sources={p.name: p.name},
-                     timezone="Asia/Taipei")
+                     timezone="Asia/Taipei", currency="TWD")
 
 
 def uci_credit_card(path: str | Path) -> pd.DataFrame:

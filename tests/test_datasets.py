@@ -78,6 +78,7 @@ def test_uci_runs_every_command_end_to_end(tmp_path, capsys):
 
     pf = uci_portfolio(UCI)
     assert pf.missing == ("interactions", "payments") and len(pf.accounts) == 30_000
+    assert pf.currency == "TWD"  # amounts are New Taiwan dollars, never labelled with costs.yaml's CNY
     delayed = pf.accounts["dpd"] > 0
     assert (pf.accounts.loc[delayed, "overdue_amount"] == pf.accounts.loc[delayed, "balance"]).all()
     d = tmp_path / "uci"
