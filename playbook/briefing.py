@@ -637,6 +637,8 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
         ui("contact_today", lang, pb): contact,
         ui("collector", lang, pb): collector.reindex(top["account_id"]).fillna(ui("unassigned", lang, pb)).to_numpy(),
     })
+    if not any(vul_label):  # vulnerable accounts route to care: elsewhere the column would be empty on every row
+        worklist = worklist.drop(columns=[ui("vulnerability", lang, pb)])
     promises = pd.read_parquet(td / "promises.parquet") if (td / "promises.parquet").is_file() else pd.DataFrame(
         columns=["account_id", "ptp_amount", "due", "kind"])
     return Briefing(team=team, lang=lang, as_of=day, provenance=prov, queue=queue, kpis=kp,

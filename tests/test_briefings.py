@@ -339,3 +339,14 @@ def test_a_portfolio_without_a_contact_log_gets_no_compliance_verdict(tmp_path):
     for lang, said in (("en", "no compliance verdict was made"), ("zh", "未作任何合规判断")):
         page = team_briefing(None, "2026-11-29", "early", lang=lang, prepared=cache).alerts_html()
         assert said in page and "No violations" not in page and "无违规" not in page
+
+
+def test_the_vulnerability_column_shows_only_where_someone_is_vulnerable(run):
+    from playbook.briefing import team_briefing
+
+    where, _ = run
+    for team, shown in (("care", True), ("early", False)):
+        b = team_briefing(None, AS_OF, team, lang="en", prepared=where / ".prepared")
+        assert ("Vulnerability" in b.worklist.columns) == shown, team
+        if shown:
+            assert (b.worklist["Vulnerability"] != "").any()
