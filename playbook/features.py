@@ -278,9 +278,11 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
         f["rpc_rate"] = np.where(attempts > 0, count(is_rpc & voice) / attempts, np.nan)
         f["contact_rate"] = np.where(attempts > 0, count(is_contact & voice) / attempts, np.nan)
     del is_contact
-    for col, code in _COUNTED.items():  # one bincount per counted code, over its events only
-        f[col] = np.bincount(w_pos[w_slot == counted.index(code)], minlength=n)
+    per_code = _grouped_counts(w_pos, w_slot, len(counted), n)
     del w_slot
+    for col, code in _COUNTED.items():
+        f[col] = per_code[counted.index(code)]
+    del per_code
     if all(u in disp for u in _UNANSWERED):
         unanswered = table([d in _UNANSWERED for d in disp])[ocode]
     else:
@@ -291,10 +293,10 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
         f["unanswered_share"] = np.where(attempts > 0, f["unanswered_count"] / attempts, np.nan)
     if "tone" in it.columns and it["tone"].notna().any():  # an export that records no tone: zeros, no passes
         tone = codes_of(it["tone"], list(_TONE_COUNTS.values()))
-        w_tone = tone[inwin]
+        w_tone = tone[inwin].astype("int8")  # 4 tones (-1: another or none)
         del tone
-        for col, i in zip(_TONE_COUNTS, range(len(_TONE_COUNTS))):
-            f[col] = np.bincount(w_pos[w_tone == i], minlength=n).astype("float64")
+        for col, counts in zip(_TONE_COUNTS, _grouped_counts(w_pos, w_tone, len(_TONE_COUNTS), n)):
+            f[col] = counts
         del w_tone
     else:
         for col in _TONE_COUNTS:
@@ -380,6 +382,20 @@ class _Store(dict):
             if c not in self.rows:
                 out.insert(i, c, self[c])
         return out
+
+
+def _grouped_counts(pos: np.ndarray, group: np.ndarray, k: int, n: int) -> list[np.ndarray]:
+    """Per group ``0..k-1``, how many of its elements each position ``0..n-1`` holds (groups
+    outside ``0..k-1`` are not counted): the counted elements sorted by group (radix, small
+    integers), then one ``bincount`` per group over its own elements only."""
+    rows = np.flatnonzero((group >= 0) & (group < k))
+    group, pos = group[rows], pos[rows]
+    del rows
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(k + 1))
+    pos = pos[order]
+    del order
+    return [np.bincount(pos[bounds[i]:bounds[i + 1]], minlength=n) for i in range(k)]
 
 
 def _promise_positions(ps: pd.DataFrame, it: pd.DataFrame, pos: np.ndarray, ids: pd.Series) -> np.ndarray:
