@@ -175,7 +175,7 @@ def derive_features(portfolio: Portfolio, as_of: str | pd.Timestamp, *, window_d
         else:
             def get_promises() -> pd.DataFrame:
                 return promises
-        return _derive(portfolio, pb, n, ids, index, cut, start, get_promises, hist_job.result)
+        return _derive(portfolio, pb, n, ids, index, cut, start, get_promises, hist_job.result, promises is None)
     finally:
         pool.shutdown(wait=True)  # also when a step fails: no thread outlives the call
         _release_arrow_memory()
@@ -234,7 +234,7 @@ _LIBC = None
 
 
 def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: pd.Index, cut: int, start: int,
-            promises, history) -> pd.DataFrame:  # noqa: ANN001 - callables yielding the side results
+            promises, history, own_promises: bool) -> pd.DataFrame:  # noqa: ANN001 - callables yielding the side results
     acc = portfolio.accounts
     it = portfolio.interactions
     its = to_ns(it["ts"])
@@ -311,7 +311,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     ps = promises()
     _release_arrow_memory()  # the string lookups so far (here and in the promise thread) are done
     ps_in = to_ns(ps["ts"]) >= start
-    ppos = _promise_positions(ps, it, pos, ids)[ps_in]
+    ppos = _promise_positions(ps, it, pos, ids, own_promises)[ps_in]
     state = codes_of(ps["state"], ["kept", "broken", "pending"])[ps_in]
     f["promises_made"] = np.bincount(ppos, minlength=n).astype("float64")
     for i, s in enumerate(("kept", "broken", "pending")):
@@ -398,13 +398,17 @@ def _grouped_counts(pos: np.ndarray, group: np.ndarray, k: int, n: int) -> list[
     return [np.bincount(pos[bounds[i]:bounds[i + 1]], minlength=n) for i in range(k)]
 
 
-def _promise_positions(ps: pd.DataFrame, it: pd.DataFrame, pos: np.ndarray, ids: pd.Series) -> np.ndarray:
+def _promise_positions(ps: pd.DataFrame, it: pd.DataFrame, pos: np.ndarray, ids: pd.Series,
+                       own: bool = False) -> np.ndarray:
     """The account position of each promise. Promises are interaction rows (their index
     labels are positions when the interactions have the default index): their positions
-    are taken from ``pos`` when the rows match, else the account ids are looked up."""
+    are taken from ``pos`` when the rows match (``own``: ``ps`` was just derived from ``it``
+    by :func:`promise_states`, so they do), else the account ids are looked up."""
     if (isinstance(it.index, pd.RangeIndex) and it.index.start == 0 and it.index.step == 1
             and pd.api.types.is_integer_dtype(ps.index.dtype) and len(ps)):
         rows = ps.index.to_numpy()
+        if own:
+            return pos[rows]
         if rows.min() >= 0 and rows.max() < len(it):
             import pyarrow as pa
             import pyarrow.compute as pc
