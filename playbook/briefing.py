@@ -609,9 +609,6 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
     approach = recommend(top.reset_index(drop=True), pb, lang).astype(str).to_numpy()
     vul = top["vulnerable"].astype(str).to_numpy() if "vulnerable" in top else np.full(len(top), "none")
     vdim = pb.dimension("vulnerable")
-    care = ui("care_path", lang, pb)
-    approach = np.array([f"{care}; {vdim.category(v).tactics[0](lang)}" if v not in ("none", "nan") else ap
-                         for v, ap in zip(vul, approach)], dtype=object)
     vul_label = [vdim.category(v).name(lang) if v not in ("none", "nan") else "" for v in vul]
     chosen = [pb.openers.choose(st, bt, team) for st, bt in
               zip(top["stage"].astype(str), top["behaviour_type"].astype(str))] if pb.openers else []

@@ -302,8 +302,10 @@ def priority_score(features: pd.DataFrame, segments: pd.DataFrame) -> pd.Series:
 def recommend(segments: pd.DataFrame, playbook: Playbook | None = None, lang: str = "en") -> pd.Series:
     """The recommended treatment: the playbook's tactics for type x stage x contactability.
 
-    Vulnerable accounts get the care path first; lost or semi-lost ones get the
-    contactability tactic first. Computed once per distinct combination.
+    Vulnerable accounts get the care path and their vulnerability's tactic only: no
+    type or stage tactic (a late-stage one is field visits and legal review, which need a
+    review first for them). Lost or semi-lost accounts get the contactability tactic
+    first. Computed once per distinct combination.
     """
     check_choice("lang", lang, ("zh", "en"))
     pb = playbook or load_playbook()
@@ -325,9 +327,11 @@ def recommend(segments: pd.DataFrame, playbook: Playbook | None = None, lang: st
     texts = []
     for i in first:
         bt, st, ct, vu = (str(u[c[i]]) if not pd.isna(u[c[i]]) else "nan" for c, u in factors)
-        parts = []
         if vu not in ("none", "nan"):
-            parts.append(pb.dimension("vulnerable").category(vu).tactics[0](lang))
+            texts.append(sep.join([pb.text("briefing.care_path", lang),
+                                   pb.dimension("vulnerable").category(vu).tactics[0](lang)]))
+            continue
+        parts = []
         if ct in ("semi_lost", "lost"):
             parts.append(pb.dimension("contactability").category(ct).tactics[0](lang))
         if bt != "nan":

@@ -171,3 +171,23 @@ def test_a_bundle_keeps_the_promises_derived_beside_its_features(demo):
     ps = other.promises  # asked for first: the features use them
     assert other.promises is ps
     pd.testing.assert_frame_equal(other.features, feats)
+
+
+def test_vulnerable_accounts_are_recommended_the_care_path_only():
+    """No late-stage escalation (field visits, legal, placement) is recommended to a vulnerable
+    customer in the segment output; the care path says such steps need a review first."""
+    import playbook
+
+    pf = playbook.demo_portfolio(3000, 5, "2026-11-29")
+    pb = playbook.load_playbook()
+    for lang in ("en", "zh"):
+        seg = playbook.segment(pf, "2026-11-29", lang=lang)
+        vul = (seg["vulnerable"].astype(str).isin(pb.dimension("vulnerable").ids)
+               & (seg["vulnerable"].astype(str) != "none") & seg["worked"])  # idle accounts say "not worked"
+        late = pb.dimension("stage").category("M3+").tactics[0](lang)
+        assert vul.sum() > 0 and (seg.loc[vul, "stage"].astype(str) == "M3+").any()
+        shown = seg.loc[vul, "recommended_treatment"].astype(str)
+        assert shown.str.startswith(pb.text("briefing.care_path", lang)).all()
+        assert not shown.str.contains(late, regex=False).any()
+        assert seg.loc[~vul & (seg["stage"].astype(str) == "M3+"), "recommended_treatment"].astype(str).str.contains(
+            late, regex=False).any()  # the others still get the stage's tactic
