@@ -70,3 +70,11 @@ def test_a_loan_tape_without_a_contact_log_runs_every_command(tape, tmp_path, ca
     assert all(t["alerts"] is None for t in manifest["teams"])  # nothing checked: no count, not 0
     for aid in seg.loc[~seg["worked"], "account_id"]:
         assert f">{aid}<" not in page  # paid-off and up-to-date loans are not on the worklist
+
+
+def test_an_as_of_long_after_the_data_is_warned_about(tape, tmp_path, capsys):
+    """The tape ends in December 2019: figures for 2026 would be the 2019 book, not aged. Say so."""
+    assert _run(["segment", str(tape), "--as-of", "2026-11-29", "--out", str(tmp_path / "a.csv")]) == 0
+    assert "latest record is on 2019-12-31, 2525 days before --as-of 2026-11-29" in capsys.readouterr().err
+    assert _run(["segment", str(tape), "--as-of", AS_OF, "--out", str(tmp_path / "b.csv")]) == 0
+    assert "latest record" not in capsys.readouterr().err
