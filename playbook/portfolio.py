@@ -182,3 +182,27 @@ class Portfolio:
         return tuple(t for t in TABLES[1:] if len(getattr(self, t)) == 0)
 
 
+STALE_DAYS = 45  # more than a month and a half between the data's last record and the as-of day
+
+
+def latest_record(pf: Portfolio) -> pd.Timestamp | None:
+    """The day of the portfolio's latest dated record: the last interaction, payment, or the
+    end of the last history month (``None`` when no table holds a date)."""
+    days = []
+    for table, col in (("interactions", "ts"), ("payments", "paid_at")):
+        frame = getattr(pf, table)
+        if len(frame) and col in frame and frame[col].notna().any():
+            days.append(pd.Timestamp(frame[col].max()).tz_localize(None).normalize())
+    if len(pf.history) and pf.history["month"].notna().any():
+        days.append(pd.Timestamp(pf.history["month"].max()) + pd.offsets.MonthEnd(0))
+    return max(days) if days else None
+
+
+def stale_warning(pf: Portfolio, as_of: pd.Timestamp, lang: str, playbook) -> str | None:  # noqa: ANN001
+    """The warning that ``as_of`` is more than :data:`STALE_DAYS` after the data's latest
+    record (figures are as the data stood then, not aged), in ``lang``; ``None`` otherwise."""
+    last = latest_record(pf)
+    if last is None or (pd.Timestamp(as_of) - last).days <= STALE_DAYS:
+        return None
+    days = (pd.Timestamp(as_of) - last).days
+    return playbook.text("missing.stale", lang).format(last=last.date(), as_of=pd.Timestamp(as_of).date(), days=days)

@@ -293,6 +293,7 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     from .errors import ArgumentError
     from .loading import load_portfolio
     from .partitioned import is_partitioned, open_dataset
+    from .portfolio import stale_warning
     from .prepared import Prepared
     from .sql import is_database_source, redact
 
@@ -337,6 +338,9 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         missing, zone, digest, currency = ds.missing, ds.timezone, ds.sha256, pb.currency
     for table in missing:
         log(f"note: {pb.text(f'missing.{table}', 'en')}")
+    stale = stale_warning(pf, day, "en", pb) if ds is None else None
+    if stale:
+        log(f"warning: {stale}")
     pack_warning = zone_warning(pack, zone, lang, pb)
     if pack_warning:
         log(f"warning: {pack_warning}")

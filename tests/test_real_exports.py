@@ -78,3 +78,9 @@ def test_an_as_of_long_after_the_data_is_warned_about(tape, tmp_path, capsys):
     assert "latest record is on 2019-12-31, 2525 days before --as-of 2026-11-29" in capsys.readouterr().err
     assert _run(["segment", str(tape), "--as-of", AS_OF, "--out", str(tmp_path / "b.csv")]) == 0
     assert "latest record" not in capsys.readouterr().err
+    logged: list[str] = []
+    from playbook.runner import run_briefings
+
+    run_briefings(tape, "2026-11-29", teams="early", out=tmp_path / "r", jobs=1, lang="en", mapping=MAPPING,
+                  log=logged.append)
+    assert any(m.startswith("warning: the data's latest record is on 2019-12-31") for m in logged)

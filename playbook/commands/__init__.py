@@ -78,6 +78,7 @@ def load(a: argparse.Namespace, *, notes: bool = True, skip: dict[str, list[str]
     """
     from ..content import load_playbook
     from ..loading import load_portfolio
+    from ..portfolio import stale_warning
 
     as_of = getattr(a, "as_of", None)
     if as_of is not None:
@@ -91,26 +92,7 @@ def load(a: argparse.Namespace, *, notes: bool = True, skip: dict[str, list[str]
         lang = getattr(a, "lang", None) or "en"
         for table in pf.missing:
             print(f"note: {pb.text(f'missing.{table}', lang)}", file=sys.stderr)
-        last = latest_record(pf)
-        if as_of is not None and last is not None and (as_of - last).days > STALE_DAYS:
-            print(f"warning: {pb.text('missing.stale', lang).format(last=last.date(), as_of=as_of.date(), days=(as_of - last).days)}",
-                  file=sys.stderr)
+        stale = stale_warning(pf, as_of, lang, pb) if as_of is not None else None
+        if stale:
+            print(f"warning: {stale}", file=sys.stderr)
     return pf
-
-
-STALE_DAYS = 45  # more than a month and a half between the data's last record and --as-of
-
-
-def latest_record(pf: "Portfolio") -> "pd.Timestamp | None":
-    """The day of the portfolio's latest dated record: the last interaction, payment, or the
-    end of the last history month (``None`` when no table holds a date)."""
-    import pandas as pd
-
-    days = []
-    for table, col in (("interactions", "ts"), ("payments", "paid_at")):
-        frame = getattr(pf, table)
-        if len(frame) and col in frame and frame[col].notna().any():
-            days.append(pd.Timestamp(frame[col].max()).tz_localize(None).normalize())
-    if len(pf.history) and pf.history["month"].notna().any():
-        days.append(pd.Timestamp(pf.history["month"].max()) + pd.offsets.MonthEnd(0))
-    return max(days) if days else None
