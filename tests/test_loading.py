@@ -278,18 +278,20 @@ def test_coerce_refuses_unknown_zones_and_kinds():
 
 
 def test_skipped_columns_are_not_loaded_and_do_not_change_segments(demo, tmp_path):
-    from playbook.commands import SEGMENT_SKIP  # what the segment command leaves out
+    from playbook.commands import segment_skip  # what the segment command leaves out
+
+    skipped = segment_skip()
 
     write_portfolio(demo, tmp_path / "pq")
     write_portfolio(demo, tmp_path / "csv", fmt="csv")
     full = load_portfolio(tmp_path / "pq")
     for d in ("pq", "csv"):
-        part = load_portfolio(tmp_path / d, skip=SEGMENT_SKIP)
+        part = load_portfolio(tmp_path / d, skip=skipped)
         assert "message" not in part.interactions and "agent_id" not in part.interactions
         assert not any("ignored columns" in n for n in part.report.notes)  # skipped, not "not in the contract"
         assert part.report.counts["read"].tolist() == full.report.counts["read"].tolist()
         for t, frame in part.tables().items():
-            pd.testing.assert_frame_equal(frame, full.tables()[t].drop(columns=SEGMENT_SKIP.get(t, [])))
+            pd.testing.assert_frame_equal(frame, full.tables()[t].drop(columns=skipped.get(t, [])))
     pd.testing.assert_frame_equal(playbook.segment(part, "2026-11-29"), playbook.segment(full, "2026-11-29"))
 
 

@@ -37,12 +37,6 @@ def segment_skip() -> dict[str, list[str]]:
     return {t: names for t, names in skip.items() if names}
 
 
-def __getattr__(name: str):  # noqa: ANN202 - the module's lazy constants
-    if name == "SEGMENT_SKIP":  # computed when asked for: importing this package stays light
-        return segment_skip()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def window_days(a: argparse.Namespace) -> int | None:
     """The days before the end of ``--as-of`` the command counts events over (``None``: every row).
 
