@@ -100,7 +100,7 @@ def test_no_account_past_the_first_month_is_short_term():
 def test_ability_separates_defiant_from_stubborn():
     out = ["refuse", "rpc", "claims_money", "refuse"]
     pf = tiny_portfolio([{"account_id": "rich", "dpd": 60, "monthly_income": 30000.0},
-                         {"account_id": "plain", "dpd": 60, "monthly_income": 5000.0}],
+                         {"account_id": "plain", "dpd": 60, "monthly_income": 5000.0, "balance": 20000.0}],
                         calls("rich", "2026-11-20", out) + calls("plain", "2026-11-20", ["refuse", "refuse", "rpc", "refuse"]))
     seg = segment(pf, AS_OF).set_index("account_id")
     assert seg.loc["rich", "behaviour_type"] == "defiant" and seg.loc["rich", "runner_up"] == "stubborn"
@@ -115,9 +115,10 @@ def test_ability_separates_defiant_from_stubborn():
 ])
 def test_the_same_refusals_are_defiant_with_money_and_stubborn_without(out, rich_cue, plain_cue):
     """自信型 (我手里一直有钱) against 顽固型 (我不还,就不还): the same conversations are the
-    defiant's from a debtor with a high income and the stubborn's from one with no sign of money."""
+    defiant's from a debtor whose month's income is many times the balance owed and the stubborn's
+    from one with no sign of money (a month's income a quarter of the balance)."""
     pf = tiny_portfolio([{"account_id": "rich", "dpd": 60, "monthly_income": 30000.0},
-                         {"account_id": "plain", "dpd": 60, "monthly_income": 5000.0}],
+                         {"account_id": "plain", "dpd": 60, "monthly_income": 5000.0, "balance": 20000.0}],
                         calls("rich", "2026-11-20", out) + calls("plain", "2026-11-20", out))
     seg = segment(pf, AS_OF).set_index("account_id")
     assert seg.loc["rich", "behaviour_type"] == "defiant" and rich_cue in seg.loc["rich", "type_cues"]
@@ -314,3 +315,56 @@ def test_independent_generator_passes_the_contract_and_knobs_act(tmp_path):
     b = seed_portfolio(2000, 3, AS_OF, contact_rate=1.0)
     rpc = playbook.load_playbook().disposition_flags
     assert rpc(a.interactions["outcome"])["rpc"].mean() < rpc(b.interactions["outcome"])["rpc"].mean()
+
+
+def _rescaled(pf: playbook.Portfolio, factor: float) -> playbook.Portfolio:
+    """The same accounts with every money column multiplied by ``factor`` (another currency)."""
+    money = {"accounts": ("balance", "overdue_amount", "monthly_income", "external_debts", "credit_limit"),
+             "interactions": ("ptp_amount",), "payments": ("amount",), "history": ("balance", "paid")}
+    tables = {}
+    for name in ("accounts", "interactions", "payments", "history"):
+        t = getattr(pf, name).copy()
+        for c in money[name]:
+            if c in t:
+                t[c] = t[c] * factor
+        tables[name] = t
+    return playbook.Portfolio(tables["accounts"], tables["interactions"], tables["payments"], tables["history"],
+                              timezone=pf.timezone)
+
+
+@pytest.mark.parametrize("factor", [30.0, 1 / 7])
+@pytest.mark.parametrize("generator", ["demo", "seed"])
+def test_behaviour_types_do_not_depend_on_the_currency(generator, factor):
+    """有钱 is judged against what the account owes, never on an absolute income: the same book in
+    New Taiwan dollars (x30) or US dollars (/7) gets the same behaviour types, scores, runner-up
+    and cues, and the same ability. Amounts that happen to sit on a threshold are avoided by
+    the generators' own rounding; a difference would show as a changed type here."""
+    from playbook.demo_seed import seed_portfolio
+
+    pf = playbook.demo_portfolio(1500, 5, AS_OF) if generator == "demo" else seed_portfolio(1500, 5, AS_OF)
+    base = segment(pf, AS_OF)
+    other = segment(_rescaled(pf, factor), AS_OF)
+    assert (base["behaviour_type"].astype(str) == "defiant").sum() > 20  # the ability cues are exercised
+    for col in ("behaviour_type", "runner_up", "type_cues", "reason_behaviour_type", "ability", "quadrant"):
+        pd.testing.assert_series_equal(base[col].astype(str), other[col].astype(str), check_names=False)
+    np.testing.assert_allclose(base["type_score"].to_numpy(), other["type_score"].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(base["confidence"].to_numpy(), other["confidence"].to_numpy(), atol=1e-9)
+
+
+def test_ability_is_read_against_what_is_owed():
+    """The same income is money to one debtor and not to another: a month's income three times
+    the balance is full evidence of ability, a quarter of it none; the reason names the values."""
+    out = ["refuse", "refuse", "rpc", "refuse"]
+    pf = tiny_portfolio([{"account_id": "small_debt", "dpd": 60, "monthly_income": 9000.0, "balance": 3000.0},
+                         {"account_id": "large_debt", "dpd": 60, "monthly_income": 9000.0, "balance": 36000.0}],
+                        calls("small_debt", "2026-11-20", out) + calls("large_debt", "2026-11-20", out))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["small_debt", "behaviour_type"] == "defiant"
+    assert "defiant_able_refuses" in seg.loc["small_debt", "type_cues"]
+    assert seg.loc["large_debt", "behaviour_type"] == "stubborn"
+    assert "defiant" not in str(seg.loc["large_debt", "type_cues"])
+    feats = derive_features(pf, AS_OF)
+    e = explain_type(seg.reset_index(), feats, "small_debt", "en")
+    able = next(c for c in e["cues"] if c["id"] == "defiant_able_refuses")
+    assert able["values"]["monthly_income"] == 9000.0 and able["values"]["balance"] == 3000.0
+    assert "monthly_income=9000" in e["text"] and "balance=3000" in e["text"]

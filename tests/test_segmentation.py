@@ -91,11 +91,14 @@ def test_rules_are_editable_yaml(content_copy):
 
 def test_recovers_the_hidden_type_on_demo_data():
     """Regression floor on the first generator, accounts with >= 3 contact attempts (measured
-    0.684 macro, worst type defiant 0.54, on 30,000 accounts, seed 2; the issue's target 0.75
+    0.664 macro, worst type defiant 0.43, on 30,000 accounts, seed 2; the issue's target 0.75
     is not met there: see ``python -m bench segmentation_accuracy``, which also prints the
     setting's ceiling). This generator's defiant debtor mostly talks without committing and
-    sometimes refuses, which the seed reads as the stubborn's unless the income shows money
-    (顽固就会愿意聊; 我手里一直有钱): hence the lower floor per type than on the seed's generator."""
+    sometimes refuses, which the seed reads as the stubborn's unless the debtor shows money
+    (顽固就会愿意聊; 我手里一直有钱). Money is read against what the account owes, so that any
+    currency gives the same types, while this generator draws the defiant's income higher in
+    absolute terms only, independent of the balance: hence the lower floor per type than on the
+    seed's generator."""
     pf = playbook.demo_portfolio(8000, 21, AS_OF)
     seg = segment(pf, AS_OF)
     attempts = derive_features(pf, AS_OF)["attempts"].to_numpy()
@@ -103,7 +106,7 @@ def test_recovers_the_hidden_type_on_demo_data():
     recall = (m["behaviour_type"] == m["truth"]).groupby(m["truth"]).mean()
     assert len(recall) == 8
     assert recall.mean() >= 0.65, recall
-    assert recall.min() >= 0.5, recall
+    assert recall.min() >= 0.4, recall
 
 
 def test_recovers_the_hidden_type_on_the_independent_generator():
