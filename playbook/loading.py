@@ -12,6 +12,7 @@ reconciles the counts, and writes portfolios back out.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -977,34 +978,49 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
     frames: dict[str, pd.DataFrame] = {}
     rows: dict[str, np.ndarray | None] = {}  # the row number in its source of every accepted row
     counts, errors = [], []
-    for t in TABLES:
-        if t not in raws:
-            notes.append(f"{t}: not found; treated as empty")
-            frames[t] = _empty(spec[t])
-            continue
-        acc, rows[t], err, n = _prepare(t, raws[t], spec[t], m, zone, notes, skipped_sources.get(t, frozenset()))
+    table_notes: dict[str, list[str]] = {t: [] for t in TABLES}  # kept apart per table: the order stays fixed
+
+    def prepare(t: str) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame, int]:
+        done = _prepare(t, raws[t], spec[t], m, zone, table_notes[t], skipped_sources.get(t, frozenset()))
         raws[t].frame = pd.DataFrame()  # the raw rows are no longer needed: free them early
-        frames[t] = acc
-        errors.append(err)
-        counts.append(dict(table=t, file=raws[t].label, read=n, accepted=len(acc), rejected=n - len(acc)))
+        return done
+
+    # two tables are checked at a time, the largest first (most of the work is NumPy and Arrow,
+    # which run beside each other); results and notes are gathered in table order
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        work = {t: pool.submit(prepare, t) for t in sorted((t for t in TABLES if t in raws),
+                                                           key=lambda t: -len(raws[t].frame))}
+        for t in TABLES:
+            if t not in raws:
+                notes.append(f"{t}: not found; treated as empty")
+                frames[t] = _empty(spec[t])
+                continue
+            acc, rows[t], err, n = work[t].result()
+            notes += table_notes[t]
+            frames[t] = acc
+            errors.append(err)
+            counts.append(dict(table=t, file=raws[t].label, read=n, accepted=len(acc), rejected=n - len(acc)))
 
     known = frames["accounts"]["account_id"] if len(frames["accounts"]) else pd.Series([], dtype="str")
+    linked = [t for t in ("interactions", "payments", "history") if t in raws and len(frames[t])]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the account lookups of the big tables side by side
+        looked_up = {t: pool.submit(codes_of, frames[t]["account_id"], known)
+                     for t in sorted(linked, key=lambda t: -len(frames[t]))}
     positions = {}  # per table, each row's account position: kept by the portfolio for the features
-    for t in ("interactions", "payments", "history"):
+    for t in linked:
         f = frames[t]
-        if t in raws and len(f):
-            positions[t] = codes_of(f["account_id"], known)
-            orphan = positions[t] < 0
-            if orphan.any():
-                positions[t] = positions[t][~orphan]
-                errors.append(pd.DataFrame({"table": t, "file": raws[t].label, "row": rows[t][orphan],
-                                            "column": "account_id", "value": f.loc[orphan, "account_id"].astype(str).values,
-                                            "reason": "account_id not found in accepted accounts"}))
-                frames[t] = f[~orphan]
-                for c in counts:
-                    if c["table"] == t:
-                        c["accepted"] -= int(orphan.sum())
-                        c["rejected"] += int(orphan.sum())
+        positions[t] = looked_up[t].result()
+        orphan = positions[t] < 0
+        if orphan.any():
+            positions[t] = positions[t][~orphan]
+            errors.append(pd.DataFrame({"table": t, "file": raws[t].label, "row": rows[t][orphan],
+                                        "column": "account_id", "value": f.loc[orphan, "account_id"].astype(str).values,
+                                        "reason": "account_id not found in accepted accounts"}))
+            frames[t] = f[~orphan]
+            for c in counts:
+                if c["table"] == t:
+                    c["accepted"] -= int(orphan.sum())
+                    c["rejected"] += int(orphan.sum())
     for t in TABLES:
         frames[t] = _finish(frames[t], spec[t], t) if rows.get(t) is not None else _empty(spec[t])
     errs = pd.concat([e for e in errors if len(e)], ignore_index=True) if any(len(e) for e in errors) else errors_frame([])

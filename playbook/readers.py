@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -346,6 +347,7 @@ class FolderReader(Reader):
         folder = Path(source)
         result = ReadResult()
         suffixes = table_suffixes()
+        files: dict[str, Path] = {}
         for t in TABLES:
             name = request.name_of(t)
             if t in request.named:
@@ -360,8 +362,15 @@ class FolderReader(Reader):
                 raise SourceError(str(folder / name),
                                   f"the mapping names this file for table {t!r}, but it does not exist")
             if found:
-                result.tables[t] = read_table_file(found[0], request)
-                result.digests[found[0].name] = sha256_file(found[0])
+                files[t] = found[0]
+        # the files are read (and hashed) two at a time, the largest first: parsing, converting and
+        # hashing one file overlaps with another's; the first failure in table order is raised
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = {t: (pool.submit(read_table_file, p, request), pool.submit(sha256_file, p))
+                    for t, p in sorted(files.items(), key=lambda kv: -kv[1].stat().st_size)}
+            for t in TABLES:
+                if t in done:
+                    result.tables[t], result.digests[files[t].name] = (f.result() for f in done[t])
         return result
 
 
