@@ -670,6 +670,10 @@ def _report_text(r, max_errors: int | None = 200) -> str:  # noqa: ANN001
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    # Arrow's buffers from the C allocator, unless the user chose a pool: its bundled mimalloc hands
+    # freed pages back and takes fresh zeroed ones again; at 1M accounts `segment` spent about 2.5 s
+    # more in the kernel with it, and peaked higher (python -m bench segment_end_to_end)
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     args = _parser().parse_args(argv)
     try:
         code = _COMMANDS[args.command](args)
