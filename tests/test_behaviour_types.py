@@ -368,3 +368,20 @@ def test_ability_is_read_against_what_is_owed():
     able = next(c for c in e["cues"] if c["id"] == "defiant_able_refuses")
     assert able["values"]["monthly_income"] == 9000.0 and able["values"]["balance"] == 3000.0
     assert "monthly_income=9000" in e["text"] and "balance=3000" in e["text"]
+
+
+def test_ability_alone_is_no_defiant_stance():
+    """自信型 is money plus a stance (我手里一直有钱 ... 奈何不了我; options offered are not taken):
+    'able yet not paying' counts when most conversations refuse, commit to nothing or claim money,
+    not for an able debtor who puts the collector off or blames the lender."""
+    able = {"dpd": 60, "monthly_income": 9000.0, "balance": 3000.0}
+    pf = tiny_portfolio([{"account_id": "stance", **able}, {"account_id": "put_off", **able}],
+                        calls("stance", "2026-11-20", ["rpc", "rpc", "refuse", "callback"])
+                        + calls("put_off", "2026-11-20", ["callback", "callback", "dispute", "rpc"]))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    feats = derive_features(pf, AS_OF)
+    assert feats.loc["stance", ["refuse_share", "no_outcome_share"]].sum() == 0.75
+    assert feats.loc["put_off", ["refuse_share", "no_outcome_share", "claims_money_share"]].sum() == 0.25
+    assert seg.loc["stance", "behaviour_type"] == "defiant" and "defiant_able_not_paying" in seg.loc["stance", "type_cues"]
+    assert seg.loc["put_off", "behaviour_type"] in ("evasive", "victim")
+    assert seg.loc["put_off", "runner_up"] != "defiant"  # no defiant evidence at all
