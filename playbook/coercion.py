@@ -231,6 +231,13 @@ def _day_start(s: pd.Series) -> pd.Series:
 def _month_start(s: pd.Series) -> pd.Series:
     """Naive timestamps as the first day of their month, in microseconds."""
     v = s.to_numpy(dtype="datetime64[us]")
+    if len(v) > 1_000:  # a history table holds a few distinct months: convert each once
+        uniq = pd.unique(v.view("int64"))
+        if len(uniq) <= len(v) // 100:
+            starts = uniq.view("datetime64[us]").astype("datetime64[M]").astype("datetime64[us]")  # NaT stays
+            if np.array_equal(uniq, starts.view("int64")):
+                return _same_or_new(s, v, v)
+            return _same_or_new(s, v, starts[pd.Index(uniq).get_indexer(v.view("int64"))])
     day = v.astype("datetime64[D]")
     known = ~np.isnat(day)
     every = bool(known.all()) and len(day) > 0

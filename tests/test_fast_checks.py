@@ -152,3 +152,25 @@ def test_holds_only_when_pandera_finds_nothing(name, values):
             or isinstance(series.dtype, pd.CategoricalDtype) and len(series.cat.categories) > series.nunique())
     if not left:
         assert _holds(col, series) == clean
+
+
+@pytest.mark.parametrize("case", ["month_starts", "mid_month", "with_missing", "every_value_distinct"])
+def test_month_start_of_a_long_column_is_each_value_converted(case):
+    """A history month column (many rows, few distinct months) is converted once per distinct value:
+    the result equals NumPy's conversion of every value, missing months stay missing."""
+    rng = np.random.default_rng(3)
+    n = 50_000
+    months = pd.date_range("2023-01-01", periods=14, freq="MS").to_numpy().astype("datetime64[us]")
+    v = months[rng.integers(0, 14, n)]
+    if case in ("mid_month", "with_missing"):
+        v = v + (rng.integers(0, 27, n) * (rng.random(n) < 0.3)).astype("timedelta64[D]").astype("timedelta64[us]")
+    if case == "with_missing":
+        v[rng.random(n) < 0.05] = np.datetime64("NaT")
+    if case == "every_value_distinct":
+        v = (np.datetime64("2000-01-01", "us") + rng.integers(0, 10**15, n).astype("timedelta64[us]"))
+    s = pd.Series(v)
+    out = coerce_typed(s, "month", "Asia/Shanghai")
+    expected = v.astype("datetime64[M]").astype("datetime64[us]")
+    assert np.array_equal(out.to_numpy(dtype="datetime64[us]").view("int64"), expected.view("int64"))
+    if case == "month_starts":
+        assert out is s  # nothing to change: the column is shared, not copied
