@@ -385,3 +385,18 @@ def test_ability_alone_is_no_defiant_stance():
     assert seg.loc["stance", "behaviour_type"] == "defiant" and "defiant_able_not_paying" in seg.loc["stance", "type_cues"]
     assert seg.loc["put_off", "behaviour_type"] in ("evasive", "victim")
     assert seg.loc["put_off", "runner_up"] != "defiant"  # no defiant evidence at all
+
+
+def test_a_polite_composed_dispute_is_not_the_victims():
+    """受害型 has to be calmed first (安抚其冷静后); 老练型 is 非常友好. The same disputes and plan
+    request are the victim's when upset and not when polite and composed throughout (a system
+    without fee_dispute codes the sophisticated's challenges as disputes)."""
+    out = ["dispute", "dispute", "plan_request", "plan_request"]
+    pf = tiny_portfolio([{"account_id": "upset", "dpd": 60}, {"account_id": "polite", "dpd": 60}],
+                        calls("upset", "2026-11-20", out) + calls("polite", "2026-11-20", out))
+    pf = _with_notes(pf, [None] * 8, ["upset"] * 4 + ["polite"] * 4)
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["upset", "behaviour_type"] == "victim"
+    assert seg.loc["polite", "behaviour_type"] == "sophisticated"
+    # victim: blame 3 x 1 + accepts a plan 1 x 1 - composed 1.5 x min(polite share 1 x 3, 1) (4.0 without it)
+    assert seg.loc["polite", "runner_up"] == "victim" and seg.loc["polite", "runner_up_score"] == 2.5
