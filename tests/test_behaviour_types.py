@@ -400,3 +400,23 @@ def test_a_polite_composed_dispute_is_not_the_victims():
     assert seg.loc["polite", "behaviour_type"] == "sophisticated"
     # victim: blame 3 x 1 + accepts a plan 1 x 1 - composed 1.5 x min(polite share 1 x 3, 1) (4.0 without it)
     assert seg.loc["polite", "runner_up"] == "victim" and seg.loc["polite", "runner_up_score"] == 2.5
+
+
+def test_an_angry_or_evasive_manner_is_not_the_defiants():
+    """自信型 says it openly (我手里一直有钱,你们不上征信也奈何不了我); anger (别烦我) is the hostile's
+    manner and vagueness (顾左右而言他) the evasive's. The same talk without an outcome from the same
+    debtor is defiant when calm, and loses 1.5 on defiant when angry (then hostile) or evasive."""
+    acc = {"dpd": 60, "monthly_income": 4500.0, "balance": 3000.0}
+    ids = ("calm", "angry", "vague")
+    pf = tiny_portfolio([{"account_id": a, **acc} for a in ids],
+                        [c for a in ids for c in calls(a, "2026-11-20", ["rpc"] * 4)])
+    pf = _with_notes(pf, [None] * 12, ["calm"] * 4 + ["angry"] * 4 + ["evasive"] * 4)
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["calm", "behaviour_type"] == "defiant"
+    calm = seg.loc["calm", "type_score"]
+    # talks 2 x 1 + able yet not paying 2 x (4,500 / 3,000 - 1) / 2
+    assert calm == pytest.approx(2.5)
+    assert seg.loc["angry", "behaviour_type"] == "hostile"
+    assert seg.loc["angry", "runner_up"] == "defiant" and seg.loc["angry", "runner_up_score"] == pytest.approx(calm - 1.5)
+    # every call answered: not the hard-to-reach evasive either, so still defiant, with less evidence
+    assert seg.loc["vague", "behaviour_type"] == "defiant" and seg.loc["vague", "type_score"] == pytest.approx(calm - 1.5)
