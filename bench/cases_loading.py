@@ -28,7 +28,7 @@ def _run(cmd: list[str]) -> tuple[float, float]:
 
 @case
 def segment_end_to_end() -> dict:
-    """`playbook segment` on 1,000,000 accounts (~10M interactions) from Parquet: load + validate + segment + write, vs DuckDB reading the same files, computing the same features and writing them (targets: time <= 1.5x, peak <= 2x DuckDB's)."""
+    """`playbook segment` on 1,000,000 accounts (~10M interactions) from Parquet: load + validate + segment + write, vs DuckDB reading the same files, computing the same features (every one of features.yaml; tests/test_bench_reference.py) and writing them (targets: time <= 1.5x, peak <= 2x DuckDB's)."""
     d = _cached_demo(1_000_000)
     with tempfile.TemporaryDirectory() as tmp:
         ours = min((_run([str(_BIN / "playbook"), "segment", str(d), "--as-of", AS_OF,

@@ -1,4 +1,9 @@
-"""Hand-written DuckDB SQL computing the same per-account features: the speed reference."""
+"""Hand-written DuckDB SQL computing the same per-account features: the speed reference.
+
+Every feature of ``features.yaml`` is computed, as :func:`playbook.features.derive_features`
+defines it (``tests/test_bench_reference.py`` compares the two on a demo portfolio), the way
+a DuckDB user would write it: one pass with ``FILTER`` aggregates per table, note phrases
+matched with ``contains`` on the lower-cased note."""
 
 from __future__ import annotations
 
@@ -7,18 +12,46 @@ import pandas as pd
 from playbook.content import Playbook
 
 _COUNTED = ["third_party_contact", "wrong_number", "hang_up", "hostile", "refuse", "dispute", "hardship",
-            "callback", "plan_request", "claims_paid", "rpc"]
+            "callback", "plan_request", "claims_paid", "rpc", "conditional_ptp", "plan_agreed", "deflect",
+            "claims_money", "fee_dispute", "hang_up_after_id"]
+_UNANSWERED = ["no_answer", "busy", "voicemail", "not_home"]
+_TONES = ["angry", "polite", "upset", "evasive"]
+#: feature name -> the count it is built from (as in playbook.features)
+_NAMES = {"third_party_contact": "third_party_count", "wrong_number": "wrong_number_count", "hang_up": "hang_up_count",
+          "hostile": "hostile_count", "refuse": "refuse_count", "dispute": "dispute_count",
+          "hardship": "hardship_count", "callback": "callback_count", "plan_request": "plan_request_count",
+          "claims_paid": "claims_paid_count", "rpc": "no_outcome_count", "conditional_ptp": "conditional_ptp_count",
+          "plan_agreed": "plan_agreed_count", "deflect": "deflect_count", "claims_money": "claims_money_count",
+          "fee_dispute": "fee_dispute_count", "hang_up_after_id": "hang_up_after_id_count"}
+_SHARES = {"hostile_share": "hostile_count", "refuse_share": "refuse_count", "dispute_share": "dispute_count",
+           "hardship_share": "hardship_count", "callback_share": "callback_count", "plan_share": "plan_request_count",
+           "hang_up_share": "hang_up_count", "ptp_share": "promises_made", "no_outcome_share": "no_outcome_count",
+           "conditional_share": "conditional_ptp_count", "deflect_share": "deflect_count",
+           "claims_money_share": "claims_money_count", "fee_dispute_share": "fee_dispute_count",
+           "plan_agreed_share": "plan_agreed_count", "hang_up_after_id_share": "hang_up_after_id_count",
+           "angry_share": "angry_tone_count", "polite_share": "polite_tone_count"}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def features_sql(pb: Playbook, cut_s: int, start_s: int, month_hi: str, month_lo: str) -> str:
     rpc = ", ".join(f"'{d}'" for d in pb.disposition_ids("rpc"))
     contact = ", ".join(f"'{d}'" for d in pb.disposition_ids("contact"))
-    counted = ",\n        ".join(f"count(*) FILTER (WHERE outcome = '{c}') AS n_{c}" for c in _COUNTED)
+    counted = ",\n        ".join(f"count(*) FILTER (WHERE outcome = '{c}') AS {_NAMES[c]}" for c in _COUNTED)
+    unanswered = ", ".join(f"'{u}'" for u in _UNANSWERED)
+    tones = ",\n        ".join(f"count(*) FILTER (WHERE tone = '{t}') AS {t}_tone_count" for t in _TONES)
+    notes = ",\n        ".join(
+        f"count(*) FILTER (WHERE {' OR '.join(f'contains(lower(notes), {_quote(p.lower())})' for p in nc.zh + nc.en)})"
+        f" AS {nc.feature}" for nc in pb.note_cues)
+    names = [_NAMES[c] for c in _COUNTED] + [f"{t}_tone_count" for t in _TONES] + [nc.feature for nc in pb.note_cues]
+    shares = ", ".join(f"coalesce({num}, 0) / nullif(rpc_count, 0) AS {col}" for col, num in _SHARES.items())
     return f"""
 WITH it AS (
     SELECT account_id, epoch(ts) AS t, outcome,
            channel IN ('call', 'visit', 'ivr') AND direction = 'outbound' AS voice,
-           outcome IN ({rpc}) AS is_rpc, outcome IN ({contact}) AS is_contact, ptp_amount, ptp_date
+           outcome IN ({rpc}) AS is_rpc, outcome IN ({contact}) AS is_contact, ptp_amount, ptp_date, tone, notes
     FROM interactions WHERE epoch(ts) < {cut_s}
 ), w AS (SELECT * FROM it WHERE t >= {start_s}),
 agg AS (
@@ -28,7 +61,10 @@ agg AS (
         count(*) FILTER (WHERE is_contact) AS contact_count,
         count(*) FILTER (WHERE is_rpc AND voice) AS rpc_voice,
         count(*) FILTER (WHERE is_contact AND voice) AS contact_voice,
-        {counted}
+        count(*) FILTER (WHERE voice AND outcome IN ({unanswered})) AS unanswered_count,
+        {counted},
+        {tones},
+        {notes}
     FROM w GROUP BY account_id
 ), last_rpc AS (SELECT account_id, max(t) AS last_rpc FROM it WHERE is_rpc GROUP BY account_id),
 pay AS (SELECT account_id, epoch(paid_at) AS t, amount FROM payments WHERE epoch(paid_at) < {cut_s}),
@@ -39,18 +75,20 @@ payagg AS (
 ), prom AS (
     SELECT row_number() OVER () AS pid, account_id, t,
            coalesce(ptp_amount, 0) AS amount,
-           epoch(coalesce(ptp_date, CAST(to_timestamp(t) + INTERVAL 8 HOUR AS DATE)) + INTERVAL 1 DAY) - 8 * 3600 AS due_end
+           epoch(coalesce(ptp_date, CAST(to_timestamp(t) + INTERVAL 8 HOUR AS DATE)) + INTERVAL 1 DAY) - 8 * 3600 AS due_end,
+           date_diff('day', CAST(to_timestamp(t) + INTERVAL 8 HOUR AS DATE), CAST(ptp_date AS DATE)) AS lead
     FROM it WHERE outcome = 'ptp'
 ), prom_paid AS (
     SELECT p.pid, any_value(p.account_id) AS account_id, any_value(p.t) AS t, any_value(p.amount) AS amount,
-           any_value(p.due_end) AS due_end, coalesce(sum(y.amount), 0) AS paid
+           any_value(p.due_end) AS due_end, any_value(p.lead) AS lead, coalesce(sum(y.amount), 0) AS paid
     FROM prom p LEFT JOIN pay y ON y.account_id = p.account_id AND y.t >= p.t AND y.t < p.due_end
     GROUP BY p.pid
 ), promagg AS (
     SELECT account_id, count(*) AS promises_made,
            count(*) FILTER (WHERE paid >= amount - 0.005) AS promises_kept,
            count(*) FILTER (WHERE paid < amount - 0.005 AND due_end <= {cut_s}) AS promises_broken,
-           count(*) FILTER (WHERE paid < amount - 0.005 AND due_end > {cut_s}) AS promises_pending
+           count(*) FILTER (WHERE paid < amount - 0.005 AND due_end > {cut_s}) AS promises_pending,
+           avg(lead) AS ptp_lead_days
     FROM prom_paid WHERE t >= {start_s} GROUP BY account_id
 ), hist AS (
     SELECT account_id, count(*) FILTER (WHERE bucket <> 'current') AS months_delinquent_12m,
@@ -59,15 +97,15 @@ payagg AS (
 )
 SELECT a.account_id, a.dpd, a.balance, a.overdue_amount, a.monthly_income, a.age, a.external_debts,
        a.occupation, coalesce(a.vulnerable, '') AS vulnerable_reason,
-       coalesce(attempts, 0) AS attempts, coalesce(rpc_count, 0) AS rpc_count,
+       a.status, coalesce(attempts, 0) AS attempts, coalesce(rpc_count, 0) AS rpc_count,
        rpc_voice / nullif(attempts, 0) AS rpc_rate, coalesce(contact_count, 0) AS contact_count,
        contact_voice / nullif(attempts, 0) AS contact_rate,
-       {", ".join(f"coalesce(n_{c}, 0) AS n_{c}" for c in _COUNTED)},
-       {", ".join(f"n_{c} / nullif(rpc_count, 0) AS share_{c}" for c in _COUNTED)},
+       coalesce(unanswered_count, 0) AS unanswered_count, unanswered_count / nullif(attempts, 0) AS unanswered_share,
+       {", ".join(f"coalesce({c}, 0) AS {c}" for c in names)},
+       {shares},
        coalesce(promises_made, 0) AS promises_made, coalesce(promises_kept, 0) AS promises_kept,
        coalesce(promises_broken, 0) AS promises_broken, coalesce(promises_pending, 0) AS promises_pending,
-       promises_kept / nullif(promises_kept + promises_broken, 0) AS ptp_kept_rate,
-       promises_made / nullif(rpc_count, 0) AS ptp_share,
+       promises_kept / nullif(promises_kept + promises_broken, 0) AS ptp_kept_rate, ptp_lead_days,
        coalesce(amount_paid, 0) AS amount_paid, coalesce(payment_count, 0) AS payment_count,
        floor(({cut_s} - last_pay) / 86400) AS days_since_last_payment,
        floor(({cut_s} - last_rpc) / 86400) AS days_since_last_rpc,
