@@ -3,12 +3,13 @@
 Every feature of ``features.yaml`` is computed, as :func:`playbook.features.derive_features`
 defines it (``tests/test_bench_reference.py`` compares the two on a demo portfolio), the way
 a DuckDB user would write it: one pass with ``FILTER`` aggregates per table, note phrases
-matched with ``contains`` on the lower-cased note."""
+matched with ``contains`` on the note lower-cased once, over the interactions that have a note."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from playbook import features
 from playbook.content import Playbook
 
 _COUNTED = ["third_party_contact", "wrong_number", "hang_up", "hostile", "refuse", "dispute", "hardship",
@@ -23,13 +24,7 @@ _NAMES = {"third_party_contact": "third_party_count", "wrong_number": "wrong_num
           "claims_paid": "claims_paid_count", "rpc": "no_outcome_count", "conditional_ptp": "conditional_ptp_count",
           "plan_agreed": "plan_agreed_count", "deflect": "deflect_count", "claims_money": "claims_money_count",
           "fee_dispute": "fee_dispute_count", "hang_up_after_id": "hang_up_after_id_count"}
-_SHARES = {"hostile_share": "hostile_count", "refuse_share": "refuse_count", "dispute_share": "dispute_count",
-           "hardship_share": "hardship_count", "callback_share": "callback_count", "plan_share": "plan_request_count",
-           "hang_up_share": "hang_up_count", "ptp_share": "promises_made", "no_outcome_share": "no_outcome_count",
-           "conditional_share": "conditional_ptp_count", "deflect_share": "deflect_count",
-           "claims_money_share": "claims_money_count", "fee_dispute_share": "fee_dispute_count",
-           "plan_agreed_share": "plan_agreed_count", "hang_up_after_id_share": "hang_up_after_id_count",
-           "angry_share": "angry_tone_count", "polite_share": "polite_tone_count"}
+_SHARES = features._SHARES  # which count each share divides by the right-party contacts
 
 
 def _quote(text: str) -> str:
@@ -43,7 +38,7 @@ def features_sql(pb: Playbook, cut_s: int, start_s: int, month_hi: str, month_lo
     unanswered = ", ".join(f"'{u}'" for u in _UNANSWERED)
     tones = ",\n        ".join(f"count(*) FILTER (WHERE tone = '{t}') AS {t}_tone_count" for t in _TONES)
     notes = ",\n        ".join(
-        f"count(*) FILTER (WHERE {' OR '.join(f'contains(lower(notes), {_quote(p.lower())})' for p in nc.zh + nc.en)})"
+        f"count(*) FILTER (WHERE {' OR '.join(f'contains(notes, {_quote(p.lower())})' for p in nc.zh + nc.en)})"
         f" AS {nc.feature}" for nc in pb.note_cues)
     names = [_NAMES[c] for c in _COUNTED] + [f"{t}_tone_count" for t in _TONES] + [nc.feature for nc in pb.note_cues]
     shares = ", ".join(f"coalesce({num}, 0) / nullif(rpc_count, 0) AS {col}" for col, num in _SHARES.items())
@@ -51,7 +46,8 @@ def features_sql(pb: Playbook, cut_s: int, start_s: int, month_hi: str, month_lo
 WITH it AS (
     SELECT account_id, epoch(ts) AS t, outcome,
            channel IN ('call', 'visit', 'ivr') AND direction = 'outbound' AS voice,
-           outcome IN ({rpc}) AS is_rpc, outcome IN ({contact}) AS is_contact, ptp_amount, ptp_date, tone, notes
+           outcome IN ({rpc}) AS is_rpc, outcome IN ({contact}) AS is_contact, ptp_amount, ptp_date, tone,
+           lower(notes) AS notes
     FROM interactions WHERE epoch(ts) < {cut_s}
 ), w AS (SELECT * FROM it WHERE t >= {start_s}),
 agg AS (
@@ -63,9 +59,12 @@ agg AS (
         count(*) FILTER (WHERE is_contact AND voice) AS contact_voice,
         count(*) FILTER (WHERE voice AND outcome IN ({unanswered})) AS unanswered_count,
         {counted},
-        {tones},
-        {notes}
+        {tones}
     FROM w GROUP BY account_id
+), noted AS (
+    SELECT account_id,
+        {notes}
+    FROM w WHERE notes IS NOT NULL GROUP BY account_id
 ), last_rpc AS (SELECT account_id, max(t) AS last_rpc FROM it WHERE is_rpc GROUP BY account_id),
 pay AS (SELECT account_id, epoch(paid_at) AS t, amount FROM payments WHERE epoch(paid_at) < {cut_s}),
 payagg AS (
@@ -113,7 +112,7 @@ SELECT a.account_id, a.dpd, a.balance, a.overdue_amount, a.monthly_income, a.age
        (a.balance + coalesce(a.external_debts, 0)) / nullif(a.monthly_income, 0) AS debt_to_income,
        coalesce(months_delinquent_12m, 0) AS months_delinquent_12m, worst_bucket_12m
 FROM accounts a
-LEFT JOIN agg USING (account_id) LEFT JOIN last_rpc USING (account_id) LEFT JOIN payagg USING (account_id)
+LEFT JOIN agg USING (account_id) LEFT JOIN noted USING (account_id) LEFT JOIN last_rpc USING (account_id) LEFT JOIN payagg USING (account_id)
 LEFT JOIN promagg USING (account_id) LEFT JOIN hist USING (account_id)
 """
 
