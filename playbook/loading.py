@@ -865,6 +865,8 @@ def _future(t: _Table, cols: list[Col], frame: pd.DataFrame) -> None:
             continue
         s = frame[c.name]
         lim = limit if c.kind == "datetime" else limit.tz_localize(None)
+        if not len(s) or not s.max() > lim:  # one reduction tells the usual case: nothing that late
+            continue
         late = s.notna() & (s > lim)
         today = (limit - pd.Timedelta(days=FUTURE_DAYS)).date()
         t.bad(late, c.name, f"more than {FUTURE_DAYS} days after today ({today}); "
@@ -883,7 +885,10 @@ def flag_after_as_of(portfolio_frames: dict[str, pd.DataFrame], as_of: Any, time
         if f is None or col not in f or not len(f):
             continue
         s = f[col]
-        late = s > (end if col != "month" else day.to_period("M").to_timestamp())
+        bound = end if col != "month" else day.to_period("M").to_timestamp()
+        if not s.max() > bound:  # one reduction tells the usual case: nothing after the as-of date
+            continue
+        late = s > bound
         if late.any():
             notes.append(f"warning: {table}: {int(late.sum())} rows have {col} after the as-of date "
                          f"{day.date()} (latest {s[late].max().strftime('%Y-%m') if col == 'month' else s[late].max()}); "
