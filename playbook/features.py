@@ -237,8 +237,9 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
             promises, history, own_promises: bool) -> pd.DataFrame:  # noqa: ANN001 - callables yielding the side results
     acc = portfolio.accounts
     it = portfolio.interactions
-    its = to_ns(it["ts"])
-    inwin = (its < cut) & (its >= start)
+    its, unit = _times(it["ts"])  # the column's own integers (no copy): the bounds are put in its unit
+    cut_u, start_u = cut // unit, start // unit
+    inwin = (its < cut_u) & (its >= start_u)
     pos = account_positions(portfolio, "interactions")
     disp = list(pb.dispositions)
     ocode = codes_of(it["outcome"], disp)  # the outcome codes are read once; every flag is a table on them
@@ -246,7 +247,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     w_code = ocode[inwin]
 
     def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(w_pos[mask[inwin]], minlength=n).astype("float64")  # a count, as float64
+        return np.bincount(w_pos[mask[inwin]], minlength=n)  # int64: the block stores it as float64
 
     def table(values: list[bool]) -> np.ndarray:  # per outcome code, the last entry for unknown codes (-1)
         return np.array(values + [False])
@@ -254,8 +255,8 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     flag = pb.disposition_flags(it["outcome"], ("rpc", "contact"), codes=ocode)
     is_rpc, is_contact = flag["rpc"], flag["contact"]
     del flag
-    rpc_before = is_rpc & (its < cut)
-    last_rpc = _days_since(pos[rpc_before], its[rpc_before], n, cut)
+    rpc_before = is_rpc & (its < cut_u)
+    last_rpc = _days_since(pos[rpc_before], its[rpc_before], n, cut_u, _NS_DAY // unit)
     del rpc_before, its  # the timestamps are not needed again: free them early
     voice = (codes_of(it["channel"], VOICE_CHANNELS) >= 0) & (codes_of(it["direction"], ["outbound"]) == 0)
     counted = list(dict.fromkeys(_COUNTED.values()))
@@ -313,9 +314,9 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     ps_in = to_ns(ps["ts"]) >= start
     ppos = _promise_positions(ps, it, pos, ids, own_promises)[ps_in]
     state = codes_of(ps["state"], ["kept", "broken", "pending"])[ps_in]
-    f["promises_made"] = np.bincount(ppos, minlength=n).astype("float64")
+    f["promises_made"] = np.bincount(ppos, minlength=n)
     for i, s in enumerate(("kept", "broken", "pending")):
-        f[f"promises_{s}"] = np.bincount(ppos[state == i], minlength=n).astype("float64")
+        f[f"promises_{s}"] = np.bincount(ppos[state == i], minlength=n)
     lead = _promise_lead_days(ps, ps_in, pb.timezone_of(portfolio))
     dated = ~np.isnan(lead)
     n_dated = np.bincount(ppos[dated], minlength=n)
@@ -335,7 +336,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     before = pts < cut
     pw = before & (pts >= start)
     f["amount_paid"] = np.bincount(ppos_all[pw], weights=pay["amount"].to_numpy()[pw], minlength=n)
-    f["payment_count"] = np.bincount(ppos_all[pw], minlength=n).astype("float64")
+    f["payment_count"] = np.bincount(ppos_all[pw], minlength=n)
     f["days_since_last_payment"] = _days_since(ppos_all[before], pts[before], n, cut)
     f["days_since_last_rpc"] = last_rpc
     del inwin
@@ -382,6 +383,15 @@ class _Store(dict):
             if c not in self.rows:
                 out.insert(i, c, self[c])
         return out
+
+
+def _times(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Timestamps as int64 in their own unit, without a copy where the column allows, and the
+    nanoseconds per unit (their UTC instants for aware values)."""
+    arr = s.array
+    if hasattr(arr, "asi8") and hasattr(arr, "unit"):
+        return arr.asi8, {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[arr.unit]
+    return to_ns(s), 1
 
 
 def _grouped_counts(pos: np.ndarray, group: np.ndarray, k: int, n: int) -> list[np.ndarray]:
@@ -482,8 +492,9 @@ def _history_features(portfolio: Portfolio, day: pd.Timestamp, n: int) -> tuple[
     return months, np.where(worst >= 0, worst, np.nan)
 
 
-def _days_since(pos: np.ndarray, ts: np.ndarray, n: int, cut: int) -> np.ndarray:
+def _days_since(pos: np.ndarray, ts: np.ndarray, n: int, cut: int, day: int = _NS_DAY) -> np.ndarray:
+    """Whole days from each account's latest ``ts`` to ``cut`` (``day``: a day in their unit)."""
     last = np.full(n, np.iinfo("int64").min, dtype="int64")
     np.maximum.at(last, pos, ts)
-    out = (cut - last) / _NS_DAY
+    out = (cut - last) / day
     return np.where(last == np.iinfo("int64").min, np.nan, np.floor(out))
