@@ -135,7 +135,8 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         d = cache / "teams" / t
         d.mkdir(parents=True, exist_ok=True)
         m = team == t
-        with_reasons(seg[m], bundle.features, pb, top_n, langs).to_parquet(d / "segments.parquet", index=False)
+        with_reasons(seg[m], bundle.features, pb, top_n, langs, bundle.portfolio.currency).to_parquet(
+            d / "segments.parquet", index=False)
         acc[m].to_parquet(d / "accounts.parquet", index=False)
         room[m].to_parquet(d / "headroom.parquet", index=False)
         viol[viol_team == t].to_parquet(d / "violations.parquet", index=False)
@@ -176,21 +177,22 @@ def team_book(last: pd.DataFrame, team: Any) -> pd.DataFrame:
 
 
 def with_reasons(seg: pd.DataFrame, features: pd.DataFrame, pb: Playbook, top_n: int,
-                  langs: tuple[str, ...] = ("zh", "en")) -> pd.DataFrame:
+                  langs: tuple[str, ...] = ("zh", "en"), currency: str | None = None) -> pd.DataFrame:
     """``seg`` with, for the team's top accounts, why they are where they are, in words
     (:mod:`playbook.reasons`): ``reason_zh`` / ``reason_en`` why the behavioural type (the
     cues that fired, or the gate rule, with the account's values) and ``team_reason_*``
-    why the team (the ``because`` text of the team rule that fired); missing for the rest."""
+    why the team (the ``because`` text of the team rule that fired); missing for the rest.
+    Amounts are named in ``currency`` (the portfolio's; by default the playbook's)."""
     from .reasons import explain_many, type_text
 
     out = seg.copy()
     top = seg.sort_values(["priority", "account_id"], ascending=[False, True]).head(top_n)
     f = features.reindex(top["account_id"])
     for lang in langs:  # one-row slices: each explanation reads only its own account
-        texts = {a: type_text(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb, most=3)
+        texts = {a: type_text(top.iloc[i:i + 1], f.iloc[i:i + 1], a, lang, pb, most=3, currency=currency)
                  for i, a in enumerate(top["account_id"])}
         out[f"reason_{lang}"] = out["account_id"].map(texts)
-        team = explain_many(top, features, lang, pb, dimensions=["team"])["team"]
+        team = explain_many(top, features, lang, pb, dimensions=["team"], currency=currency)["team"]
         out[f"team_reason_{lang}"] = out["account_id"].map(dict(zip(top["account_id"], team)))
     return out
 

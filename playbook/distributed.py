@@ -712,7 +712,8 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
                              minlength=k * k).reshape(k, k)
         in_team = morning["account_id"].isin(seg.loc[m, "account_id"]).to_numpy()
         out["teams"][tid] = {
-            "segments": with_reasons(seg[m], bundle.features, pb, top_n, langs), "positions": part["positions"][m],
+            "segments": with_reasons(seg[m], bundle.features, pb, top_n, langs, bundle.portfolio.currency),
+            "positions": part["positions"][m],
             "accounts": part["accounts"][m], "headroom": part["headroom"][m],
             "violations": part["violations"][viol_team == tid], "book": counts,
             "promises": morning[in_team], "promise_positions": morning_pos[in_team]}

@@ -57,12 +57,15 @@ def _rule_index(pb: Playbook) -> dict[str, dict[str, Any]]:
     return {did: {r.id: r for r in rules} for did, rules in pb.rules.items()}
 
 
-def rule_text(dimension: str, rule_id: str, values: dict, lang: str, playbook: Playbook | None = None) -> str:
+def rule_text(dimension: str, rule_id: str, values: dict, lang: str, playbook: Playbook | None = None, *,
+              currency: str | None = None) -> str:
     """The ``because`` text of rule ``rule_id`` of ``dimension`` filled with ``values``.
 
     ``values`` maps feature and dimension names to the account's values (dimension values
     are category ids; they are shown by name). Returns ``""`` when the rule has no
-    ``because`` text (for instance a scored behavioural type, not a rule).
+    ``because`` text (for instance a scored behavioural type, not a rule). ``currency``:
+    the ISO code the portfolio's amounts are in (``Portfolio.currency``); by default the
+    playbook's (``costs.yaml``).
     """
     pb = playbook or load_playbook()
     rule = _rule_index(pb).get(dimension, {}).get(str(rule_id))
@@ -74,7 +77,7 @@ def rule_text(dimension: str, rule_id: str, values: dict, lang: str, playbook: P
         if name is None:
             continue
         if name == "currency":
-            shown[name] = currency_label(pb, lang)
+            shown[name] = currency_label(pb, lang, currency)
         elif name in pb.dimensions and name in values:
             v = values[name]
             try:
@@ -94,7 +97,7 @@ def _values(seg_row: pd.Series, feat_row: pd.Series | None) -> dict:
 
 
 def explain(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-            playbook: Playbook | None = None) -> dict[str, str]:
+            playbook: Playbook | None = None, *, currency: str | None = None) -> dict[str, str]:
     """Why one account has each of its segments, in ``lang``.
 
     Parameters
@@ -107,6 +110,8 @@ def explain(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: s
     account_id : str
     lang : {"zh", "en"}
     playbook : Playbook, optional
+    currency : str, optional
+        The ISO code the amounts are in (``Portfolio.currency``); by default the playbook's.
 
     Returns
     -------
@@ -133,24 +138,26 @@ def explain(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: s
         rid = row.get(f"reason_{did}")
         if rid is None or (isinstance(rid, float) and np.isnan(rid)):
             continue
-        text = rule_text(did, str(rid), values, lang, pb)
+        text = rule_text(did, str(rid), values, lang, pb, currency=currency)
         if did == "behaviour_type":
             name = pb.label(did, str(row[did]), lang)
             if text:
                 text = f"{name}{'：' if lang == 'zh' else ': '}{text}"
             else:
                 text = type_text(hit.iloc[:1], features.loc[[account_id]] if f is not None else None,
-                                 account_id, lang, pb)
+                                 account_id, lang, pb, currency=currency)
         out[did] = text
     return out
 
 
 def explain_many(segments: pd.DataFrame, features: pd.DataFrame | None, lang: str = "en",
-                 playbook: Playbook | None = None, dimensions: Iterable[str] | None = None) -> pd.DataFrame:
+                 playbook: Playbook | None = None, dimensions: Iterable[str] | None = None, *,
+                 currency: str | None = None) -> pd.DataFrame:
     """The ``because`` texts of many accounts at once: one column per dimension, indexed
     like ``segments``. Each rule's template is read once and filled per account; an
     account whose reason is not a rule with a ``because`` text (a scored behavioural
-    type) gets ``""`` (use :func:`explain` or :func:`playbook.segmentation.explain_type`)."""
+    type) gets ``""`` (use :func:`explain` or :func:`playbook.segmentation.explain_type`).
+    ``currency``: as in :func:`explain`."""
     check_choice("lang", lang, ("zh", "en"))
     pb = playbook or load_playbook()
     dims = list(dimensions) if dimensions is not None else list(pb.rules)
@@ -174,7 +181,7 @@ def explain_many(segments: pd.DataFrame, features: pd.DataFrame | None, lang: st
                 if name is None or name in cols:
                     continue
                 if name == "currency":
-                    cols[name] = np.full(len(pos), currency_label(pb, lang), dtype=object)
+                    cols[name] = np.full(len(pos), currency_label(pb, lang, currency), dtype=object)
                 elif name in pb.dimensions and name in segments:
                     names = {c: pb.label(name, c, lang) for c in pb.dimension(name).ids}
                     raw = segments[name].astype(str).to_numpy()[pos]
@@ -200,9 +207,11 @@ def _plain(v: Any) -> Any:
 _CODED = {"occupation": "occupation_group", "vulnerable_reason": "vulnerable"}
 
 
-def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = None) -> str:
+def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = None, *,
+                  currency: str | None = None) -> str:
     """A feature's value as a person reads it, by its unit (``features.yaml``): shares as
-    percentages, amounts with the currency, counts and days as whole numbers."""
+    percentages, amounts with the currency (``currency``, by default the playbook's),
+    counts and days as whole numbers."""
     pb = playbook or load_playbook()
     v = _plain(value)
     if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -218,7 +227,7 @@ def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = 
     if unit == "share":
         return f"{v:.0%}"
     if unit == "currency":
-        return f"{v:,.0f} {currency_label(pb, lang)}"
+        return f"{v:,.0f} {currency_label(pb, lang, currency)}"
     if unit in ("count", "days", "years", "bucket"):
         return f"{v:,.0f}"
     if unit == "ratio":
@@ -227,7 +236,7 @@ def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = 
 
 
 def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-              playbook: Playbook | None = None, *, most: int | None = None) -> str:
+              playbook: Playbook | None = None, *, most: int | None = None, currency: str | None = None) -> str:
     """Why the account has its behavioural type, in words: a gate rule's ``because``
     text, or the cues that fired (:func:`playbook.segmentation.explain_type`) with each
     value under the feature's name (never its id). ``most``: name only that many cues,
@@ -239,7 +248,8 @@ def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id:
     f = features.loc[account_id] if features is not None and account_id in features.index else None
     colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
     name = pb.label("behaviour_type", str(row["behaviour_type"]), lang)
-    gate = rule_text("behaviour_type", str(row.get("reason_behaviour_type")), _values(row, f), lang, pb)
+    gate = rule_text("behaviour_type", str(row.get("reason_behaviour_type")), _values(row, f), lang, pb,
+                     currency=currency)
     if gate:
         return f"{name}{colon}{gate}"
     e = explain_type(segments.loc[segments["account_id"] == account_id].iloc[:1], features, account_id, lang, pb)
@@ -249,7 +259,7 @@ def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id:
         parts = []
         shown = sorted(e["cues"], key=lambda c: -c.get("weight", 0))[:most] if most else e["cues"]
         for c in shown:
-            vals = comma.join(f"{pb.features[k].name(lang) if k in pb.features else k} {feature_value(k, v, lang, pb)}"
+            vals = comma.join(f"{pb.features[k].name(lang) if k in pb.features else k} {feature_value(k, v, lang, pb, currency=currency)}"
                               for k, v in c["values"].items() if not _nil(v))
             parts.append(f"{c['text']}{open_}{vals}{close}" if vals else c["text"])
         body = sep.join(parts)

@@ -13,6 +13,9 @@ import playbook
 from playbook import reasons
 from playbook.content import load_playbook
 from playbook.errors import ContentError
+from playbook.features import derive_features
+from playbook.reasons import explain, explain_many, feature_value
+from playbook.segmentation import segment
 
 from .helpers import calls, tiny_portfolio
 
@@ -132,3 +135,31 @@ def test_a_worklist_reason_names_the_heaviest_cues_and_counts_the_rest():
         assert "另有" in reasons.type_text(seg, feats, aid, "zh", most=1)
         assert reasons.type_text(seg, feats, aid, "en") == reasons.type_text(seg, feats, aid, "en", most=len(cues))
     assert seen
+
+
+def test_amounts_are_named_in_the_portfolios_currency():
+    """A book in New Taiwan dollars reads 'TWD' in every reason text, fact and timeline, never
+    the playbook's 元/CNY (the amounts are not converted, so the label must be the book's)."""
+    import dataclasses
+
+    from playbook.widgets.common import facts_text, timeline_html
+
+    pf = tiny_portfolio([{"account_id": "A1", "dpd": 60, "overdue_amount": 3913.0, "monthly_income": 30000.0}],
+                        [{"account_id": "A1", "ts": "2026-11-20 10:00", "outcome": "ptp", "ptp_amount": 1200.0,
+                          "ptp_date": "2026-11-25"}],
+                        [{"account_id": "A1", "paid_at": "2026-11-21 09:00", "amount": 800.0}])
+    pf = dataclasses.replace(pf, currency="TWD")
+    seg = segment(pf, "2026-11-29")
+    feats = derive_features(pf, "2026-11-29")
+    for lang in ("zh", "en"):
+        sev = explain_many(seg, feats, lang, dimensions=["severity"], currency=pf.currency)["severity"].iloc[0]
+        assert "3,913 TWD" in sev and "CNY" not in sev and "元" not in sev, sev
+        one = explain(seg, feats, "A1", lang, currency=pf.currency)
+        assert "TWD" in one["severity"] and "元" not in " ".join(one.values())
+        assert feature_value("overdue_amount", 3913.0, lang, currency="TWD") == "3,913 TWD"
+        page = timeline_html(pf, "A1", seg, load_playbook(), lang)
+        assert "1,200 TWD" in page and "800 TWD" in page and "元" not in page and "CNY" not in page
+        facts = facts_text(load_playbook(), seg, feats, "A1", lang, currency="TWD")
+        assert "元" not in facts["text"] and "CNY" not in facts["text"]
+    # without a currency the playbook's is named, as before
+    assert "CNY" in explain_many(seg, feats, "en", dimensions=["severity"])["severity"].iloc[0]

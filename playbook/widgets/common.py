@@ -102,11 +102,12 @@ def load_or_demo(data_path: str | Path | None, as_of: str = DEMO_AS_OF, *,
     return load_portfolio(data_path, mapping)
 
 
-def money(x: float, pb: Playbook, lang: str) -> str:
-    """An amount with thousands separators and the playbook's currency (``12,345 元``)."""
+def money(x: float, pb: Playbook, lang: str, currency: str | None = None) -> str:
+    """An amount with thousands separators and its currency (``12,345 元``): ``currency``, the
+    portfolio's ISO code, else the playbook's."""
     from ..reasons import currency_label
 
-    return fmt_money(x, currency_label(pb, lang))
+    return fmt_money(x, currency_label(pb, lang, currency))
 
 
 def number(x: float, digits: int = 0) -> str:
@@ -120,10 +121,11 @@ def pct(x: float) -> str:
 
 
 def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str,
-               lang: str) -> dict:
+               lang: str, currency: str | None = None) -> dict:
     """Why an account has its behavioural type, in words: the cues that fired and the
     observed facts (feature names and values) behind each, from
-    :func:`playbook.segmentation.explain_type`.
+    :func:`playbook.segmentation.explain_type`; amounts in ``currency`` (the portfolio's ISO
+    code; by default the playbook's).
 
     Returns
     -------
@@ -137,7 +139,7 @@ def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | No
     e = explain_type(segments, features, account_id, lang, pb)
     facts = []
     for c in e["cues"]:
-        vals = [(pb.features[k].name(lang) if k in pb.features else k, feature_value(k, v, lang, pb))
+        vals = [(pb.features[k].name(lang) if k in pb.features else k, feature_value(k, v, lang, pb, currency=currency))
                 for k, v in c["values"].items()]
         facts.append((c["text"], vals))
     sep, colon, lp, rp = ("；", "：", "（", "）") if lang == "zh" else ("; ", ": ", " (", ")")
@@ -264,6 +266,7 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     it = portfolio.interactions[portfolio.interactions["account_id"] == account_id]
     pay = portfolio.payments[portfolio.payments["account_id"] == account_id]
     disp = {d: pb.dispositions[d].name(lang) for d in pb.dispositions}
+    cur = portfolio.currency
 
     def label(key: str, raw: object) -> str:
         full = f"explorer.{key}_{raw}"
@@ -274,9 +277,9 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
         who = "" if getattr(r, "party", "debtor") in ("debtor", None) else f" ({label('party', r.party)})"
         body = f"{html.escape(label('channel', r.channel))}{html.escape(who)}: {html.escape(disp.get(r.outcome, str(r.outcome)))}"
         if pd.notna(getattr(r, "ptp_amount", None)):
-            body += f" — {text('promise')} {html.escape(money(r.ptp_amount, pb, lang))} @ {r.ptp_date:%Y-%m-%d}"
+            body += f" — {text('promise')} {html.escape(money(r.ptp_amount, pb, lang, cur))} @ {r.ptp_date:%Y-%m-%d}"
         events.append((r.ts, body))
-    events += [(r.paid_at, f"{text('payment')} {html.escape(money(r.amount, pb, lang))}") for r in pay.itertuples()]
+    events += [(r.paid_at, f"{text('payment')} {html.escape(money(r.amount, pb, lang, cur))}") for r in pay.itertuples()]
     events.sort(key=lambda e: e[0])
     tz = pb.timezone_of(portfolio)
     rows = "".join(f"<tr><td>{ts.tz_convert(tz):%Y-%m-%d %H:%M}</td><td>{body}</td></tr>" for ts, body in events)
@@ -286,8 +289,8 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
         who = "" if anonymise else f"{html.escape(str(a['account_id']))} · {html.escape(str(a.get('name', '')))} · "
         product = html.escape(label("product", a["product"]))
         head = (f"<p><b>{who}{product} · {text('dpd')} {int(a['dpd']):,} · {text('balance')} "
-                f"{html.escape(money(a['balance'], pb, lang))} · {text('overdue')} "
-                f"{html.escape(money(a['overdue_amount'], pb, lang))}</b></p>")
+                f"{html.escape(money(a['balance'], pb, lang, cur))} · {text('overdue')} "
+                f"{html.escape(money(a['overdue_amount'], pb, lang, cur))}</b></p>")
     reasons = ""
     if not anonymise:
         body = reasons_html(pb, segments, account_id, lang)

@@ -166,8 +166,8 @@ class PortfolioExplorer(LabelledApp):
         for name, r in zip(table.index, table.itertuples(index=False)):
             cells = [f"<td style='text-align:left'>{html.escape(str(name))}</td>",
                      f"<td style='text-align:right'>{number(r[0])}</td>",
-                     f"<td style='text-align:right'>{html.escape(money(r[1], self.pb, self.lang))}</td>",
-                     f"<td style='text-align:right'>{html.escape(money(r[2], self.pb, self.lang))}</td>"]
+                     f"<td style='text-align:right'>{html.escape(money(r[1], self.pb, self.lang, self.portfolio.currency))}</td>",
+                     f"<td style='text-align:right'>{html.escape(money(r[2], self.pb, self.lang, self.portfolio.currency))}</td>"]
             rows.append("<tr>" + "".join(cells) + "</tr>")
         return f"<table class='pb-summary' cellpadding='4'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -225,7 +225,7 @@ class PortfolioExplorer(LabelledApp):
         res = fn(pf, as_of=self.as_of, playbook=self.pb, **kw)
         period = f"{res.period.get('start', '')} ~ {res.period.get('end', '')}" if res.period.get("start") else ""
         notes = [self.pb.text(f"missing.{table}", self.lang) for table in dict.fromkeys(res.needs)]
-        return (_analysis_table(name, res, self.pb, self.lang) if res.tables else None), notes, period
+        return (_analysis_table(name, res, self.pb, self.lang, self.portfolio.currency) if res.tables else None), notes, period
 
     def _forecast(self, pf: Portfolio) -> tuple[pd.DataFrame | None, list[str], str]:
         from ..forecast import book_at, fit_roll, project
@@ -525,8 +525,10 @@ def _data_day(pf: Portfolio) -> pd.Timestamp:
     return pd.Timestamp.today().normalize()
 
 
-def _analysis_table(name: str, res, pb: Playbook, lang: str) -> pd.DataFrame | None:  # noqa: ANN001
-    """The key figures of one analysis result, headers in ``lang`` (the report's labels)."""
+def _analysis_table(name: str, res, pb: Playbook, lang: str,  # noqa: ANN001
+                    currency: str | None = None) -> pd.DataFrame | None:
+    """The key figures of one analysis result, headers in ``lang`` (the report's labels),
+    amounts in ``currency`` (the portfolio's)."""
     from ..formatting import fmt_int, fmt_rate
 
     t = lambda k: pb.text(f"report.{k}", lang)  # noqa: E731
@@ -535,8 +537,8 @@ def _analysis_table(name: str, res, pb: Playbook, lang: str) -> pd.DataFrame | N
     if name == "repayment":
         b = tab["by_bucket"]
         return pd.DataFrame({t("bucket"): b["bucket"].map(stage), t("accounts"): b["accounts"].map(fmt_int),
-                             t("outstanding"): b["outstanding"].map(lambda v: money(v, pb, lang)),
-                             t("collected"): b["collected"].map(lambda v: money(v, pb, lang)),
+                             t("outstanding"): b["outstanding"].map(lambda v: money(v, pb, lang, currency)),
+                             t("collected"): b["collected"].map(lambda v: money(v, pb, lang, currency)),
                              t("repayment_rate"): b["repayment_rate"].map(fmt_rate), t("payer_rate"): b["payer_rate"].map(fmt_rate)})
     if name == "delinquency":
         d = tab.get("months_delinquent")
@@ -563,7 +565,7 @@ def _analysis_table(name: str, res, pb: Playbook, lang: str) -> pd.DataFrame | N
     d = tab["by_attempt"]
     return pd.DataFrame({t("attempt"): d["attempt_band"], t("actions"): d["actions"].map(fmt_int),
                          t("rpc_rate"): d["rpc_rate"].map(fmt_rate),
-                         t("yield_per_action"): d["yield_per_action"].map(lambda v: money(v, pb, lang))})
+                         t("yield_per_action"): d["yield_per_action"].map(lambda v: money(v, pb, lang, currency))})
 
 
 @share_docs
@@ -607,7 +609,7 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, *, lang: str = "zh
     top = segments.sort_values("priority", ascending=False).head(20)
     masked = mask_pii(acc.loc[top["account_id"], ["name", "phone", "balance", "dpd"]].reset_index())
     shown = pd.DataFrame({t("account"): masked["account_id"], t("name"): masked["name"], t("phone"): masked["phone"],
-                          t("balance"): [money(x, pb, lang) for x in masked["balance"]],
+                          t("balance"): [money(x, pb, lang, portfolio.currency) for x in masked["balance"]],
                           t("dpd"): [f"{int(x):,}" for x in masked["dpd"]]})
     shown[t("behaviour_type")] = top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy()
     shown[t("confidence")] = top["confidence"].map(lambda x: f"{x:.0%}").to_numpy()
