@@ -41,6 +41,7 @@ def features_sql(pb: Playbook, cut_s: int, start_s: int, month_hi: str, month_lo
         f"count(*) FILTER (WHERE {' OR '.join(f'contains(notes, {_quote(p.lower())})' for p in nc.zh + nc.en)})"
         f" AS {nc.feature}" for nc in pb.note_cues)
     names = [_NAMES[c] for c in _COUNTED] + [f"{t}_tone_count" for t in _TONES] + [nc.feature for nc in pb.note_cues]
+    rate = pb.settings.rate_of(pb.currency)  # the demo's amounts are in the playbook's currency
     shares = ", ".join(f"coalesce({num}, 0) / nullif(rpc_count, 0) AS {col}" for col, num in _SHARES.items())
     return f"""
 WITH it AS (
@@ -94,7 +95,8 @@ payagg AS (
            max(CASE bucket WHEN 'current' THEN 0 WHEN 'M1' THEN 1 WHEN 'M2' THEN 2 ELSE 3 END) AS worst_bucket_12m
     FROM history WHERE month > TIMESTAMP '{month_lo}' AND month <= TIMESTAMP '{month_hi}' GROUP BY account_id
 )
-SELECT a.account_id, a.dpd, a.balance, a.overdue_amount, a.monthly_income, a.age, a.external_debts,
+SELECT a.account_id, a.dpd, a.balance, a.overdue_amount, a.overdue_amount * {rate} AS overdue_amount_ref,
+       a.balance * {rate} AS balance_ref, a.monthly_income, a.age, a.external_debts,
        a.occupation, coalesce(a.vulnerable, '') AS vulnerable_reason,
        a.status, coalesce(attempts, 0) AS attempts, coalesce(rpc_count, 0) AS rpc_count,
        rpc_voice / nullif(attempts, 0) AS rpc_rate, coalesce(contact_count, 0) AS contact_count,

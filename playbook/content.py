@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .arrays import codes_of
 
@@ -306,6 +306,27 @@ class Settings(ContentModel):
 
     timezone: str = Field(min_length=1)
     lost_after_days: int = Field(default=45, ge=1)
+    rule_currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    rates: dict[str, float] = Field(default_factory=lambda: {"CNY": 1.0})
+
+    @field_validator("rates")
+    @classmethod
+    def _positive_rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [f"{k}: {r}" for k, r in v.items() if not (isinstance(k, str) and len(k) == 3 and k.isupper())
+               or not r > 0 or r == float("inf")]
+        if bad:
+            raise ValueError(f"rates: each key a 3-letter ISO currency code, each rate a positive number ({', '.join(bad)})")
+        return v
+
+    @model_validator(mode="after")
+    def _rule_currency_rate(self) -> "Settings":
+        if self.rates.get(self.rule_currency) != 1.0:
+            raise ValueError(f"rates: the rule currency {self.rule_currency} must have the rate 1")
+        return self
+
+    def rate_of(self, currency: str | None) -> float:
+        """What one unit of ``currency`` is worth in :attr:`rule_currency` (NaN: not listed)."""
+        return float(self.rates.get(str(currency).upper(), float("nan"))) if currency else float("nan")
 
     @field_validator("timezone")
     @classmethod

@@ -268,6 +268,9 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     f = _Store(list(pb.features), n)  # the float features are written straight into the frame's block
     for col in ("dpd", "balance", "overdue_amount", "monthly_income", "age", "external_debts"):
         f[col] = acc[col].to_numpy(dtype="float64")
+    rate = pb.settings.rate_of(portfolio.currency or pb.currency)  # NaN: no rate for the book's currency
+    f["overdue_amount_ref"] = f["overdue_amount"] * rate
+    f["balance_ref"] = f["balance"] * rate
     f["occupation"] = acc["occupation"].array
     f["vulnerable_reason"] = acc["vulnerable"].fillna("").array
     f["status"] = (acc["status"].fillna("open").array if "status" in acc else np.full(n, "open", dtype=object))

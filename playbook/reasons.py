@@ -228,6 +228,8 @@ def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = 
         return f"{v:.0%}"
     if unit == "currency":
         return f"{v:,.0f} {currency_label(pb, lang, currency)}"
+    if unit == "ref_currency":  # converted into the currency the rules are written in
+        return f"{v:,.0f} {currency_label(pb, lang, pb.settings.rule_currency)}"
     if unit in ("count", "days", "years", "bucket"):
         return f"{v:,.0f}"
     if unit == "ratio":

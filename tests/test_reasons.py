@@ -153,9 +153,9 @@ def test_amounts_are_named_in_the_portfolios_currency():
     feats = derive_features(pf, "2026-11-29")
     for lang in ("zh", "en"):
         sev = explain_many(seg, feats, lang, dimensions=["severity"], currency=pf.currency)["severity"].iloc[0]
-        assert "3,913 TWD" in sev and "CNY" not in sev and "元" not in sev, sev
+        assert "3,913 TWD" in sev and "3,913 CNY" not in sev and "3,913 元" not in sev, sev
         one = explain(seg, feats, "A1", lang, currency=pf.currency)
-        assert "TWD" in one["severity"] and "元" not in " ".join(one.values())
+        assert "3,913 TWD" in one["severity"]
         assert feature_value("overdue_amount", 3913.0, lang, currency="TWD") == "3,913 TWD"
         page = timeline_html(pf, "A1", seg, load_playbook(), lang)
         assert "1,200 TWD" in page and "800 TWD" in page and "元" not in page and "CNY" not in page
@@ -163,3 +163,26 @@ def test_amounts_are_named_in_the_portfolios_currency():
         assert "元" not in facts["text"] and "CNY" not in facts["text"]
     # without a currency the playbook's is named, as before
     assert "CNY" in explain_many(seg, feats, "en", dimensions=["severity"])["severity"].iloc[0]
+
+
+@pytest.mark.parametrize(("currency", "severity"), [("CNY", "medium"), ("TWD", "light"), ("USD", "heavy"),
+                                                    ("XYZ", "light")])
+def test_amount_thresholds_are_read_in_the_rules_currency(currency, severity):
+    """The severity rule's 10,000 / 50,000 are CNY (settings.yaml rule_currency): 40,000 overdue
+    is medium in yuan, light in New Taiwan dollars (about 9,600 CNY at the listed rate), heavy in
+    US dollars; a currency with no listed rate leaves the amount rules out (days decide) and
+    its converted amount is missing, never read as yuan."""
+    import dataclasses
+
+    pf = tiny_portfolio([{"account_id": "A1", "dpd": 10, "overdue_amount": 40000.0, "balance": 40000.0}])
+    pf = dataclasses.replace(pf, currency=currency)
+    seg = segment(pf, "2026-11-29")
+    feats = derive_features(pf, "2026-11-29")
+    assert seg["severity"].iloc[0] == severity
+    rate = load_playbook().settings.rate_of(currency)
+    assert feats["overdue_amount_ref"].iloc[0] == pytest.approx(40000.0 * rate, nan_ok=True)
+    if currency == "XYZ":
+        assert pd.isna(feats["overdue_amount_ref"].iloc[0])
+    text = explain(seg, feats, "A1", "en", currency=currency)["severity"]
+    assert f"40,000 {currency}" in text
+    assert ("CNY 50,000" if severity == "heavy" else "CNY 10,000") in text  # the threshold names its currency
