@@ -193,3 +193,21 @@ def test_the_mapping_names_the_currency_of_the_export(tmp_path):
     bad.write_text("currency: dollars\n", encoding="utf-8")
     with pytest.raises(SourceError, match="currency"):
         load_portfolio(root / "tests" / "fixtures" / "lending_club", bad)
+
+
+def test_a_currency_without_a_rate_is_named_by_the_commands(tmp_path, capsys):
+    """A book in a currency settings.yaml lists no rate for: segment says once that the amount
+    thresholds are n/a (in the chosen language); a listed one gets no such note."""
+    import playbook
+    from playbook.cli import main
+    from playbook.loading import write_portfolio
+
+    write_portfolio(playbook.demo_portfolio(50, 1, "2026-11-29"), tmp_path / "demo")
+    for code, noted in (("XAF", True), ("USD", False)):
+        m = tmp_path / f"{code}.yaml"
+        m.write_text(f"currency: {code}\n", encoding="utf-8")
+        for lang in ("en", "zh"):
+            assert main(["segment", str(tmp_path / "demo"), "--mapping", str(m), "--as-of", "2026-11-29",
+                         "--out", str(tmp_path / "s.parquet"), "--lang", lang]) == 0
+            err = capsys.readouterr().err
+            assert (f"{code}" in err and ("rates" in err)) == noted, err

@@ -14,6 +14,7 @@ so the options read the same everywhere.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 LANG = "en"  # the one default language of every command (README, "Commands")
@@ -86,6 +87,9 @@ def load(a: argparse.Namespace, *, notes: bool = True, skip: dict[str, list[str]
         lang = getattr(a, "lang", None) or "en"
         for table in pf.missing:
             print(f"note: {pb.text(f'missing.{table}', lang)}", file=sys.stderr)
+        currency = pf.currency or pb.currency
+        if math.isnan(pb.settings.rate_of(currency)):  # no rate listed for the book's currency
+            print(f"note: {pb.text('missing.rate', lang).format(currency=currency)}", file=sys.stderr)
         stale = stale_warning(pf, as_of, lang, pb) if as_of is not None else None
         if stale:
             print(f"warning: {stale}", file=sys.stderr)
