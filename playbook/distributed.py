@@ -814,7 +814,7 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
     write_json_atomic(cache / "provenance.json", {
         "data_path": str(ds.path), "data_sha256": ds.sha256, "inputs": dict(ds.sources), "as_of": str(day.date()),
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": p.id, "timezone": tz,
-        "rows": dict(ds.rows), "missing": list(ds.missing), "currency": pb.currency, "roll_period": period,
+        "rows": dict(ds.rows), "missing": list(ds.missing), "currency": ds.currency or pb.currency, "roll_period": period,
         "activity_days": ACTIVITY_DAYS, "now": f"{stamp.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
         "not_overdue": sum(d["not_overdue"] for d in done), "engine": engine, "partitions": ds.partitions})
     return cache

@@ -85,6 +85,8 @@ class PartitionedDataset:
         The digests of the source files (data provenance).
     has_truth : bool
         Whether a ``truth`` dataset (demo data) is stored beside the tables.
+    currency : str or None
+        The ISO code the amounts are in (as :attr:`Portfolio.currency`; ``None``: the playbook's).
     """
 
     path: Path
@@ -94,6 +96,7 @@ class PartitionedDataset:
     report: LoadReport
     sources: dict[str, str] = field(default_factory=dict)
     has_truth: bool = False
+    currency: str | None = None
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -172,7 +175,7 @@ def open_dataset(path: str | Path) -> PartitionedDataset:
     except (ValueError, KeyError, TypeError) as exc:
         raise SourceError(str(meta_file), f"cannot read the dataset description: {exc}") from None
     ds = PartitionedDataset(path, n, meta.get("timezone"), rows, _report_of(meta.get("report", {})),
-                            dict(meta.get("sources", {})), bool(meta.get("truth", False)))
+                            dict(meta.get("sources", {})), bool(meta.get("truth", False)), meta.get("currency"))
     for t in TABLES:
         found = 0
         for i in range(n):
@@ -205,7 +208,8 @@ def read_partition(dataset: PartitionedDataset | str | Path, index: int) -> Part
         raise ArgumentError("index", index, f"a partition number from 0 to {ds.partitions - 1}")
     frames = {t: _read_part(ds.part_file(t, int(index))) for t in TABLES}
     truth = _read_part(ds.part_file("truth", int(index))) if ds.has_truth else None
-    pf = PartitionPortfolio(**frames, report=None, sources=dict(ds.sources), truth=truth, timezone=ds.timezone)
+    pf = PartitionPortfolio(**frames, report=None, sources=dict(ds.sources), truth=truth, timezone=ds.timezone,
+                            currency=ds.currency)
     pf.dataset_missing = ds.missing
     return pf
 
@@ -256,9 +260,10 @@ def _finish_folder(tmp: Path, out: Path, meta: dict) -> PartitionedDataset:
     return open_dataset(out)
 
 
-def _meta(partitions: int, timezone: str | None, rows: dict, report: LoadReport, sources: dict, truth: bool) -> dict:
+def _meta(partitions: int, timezone: str | None, rows: dict, report: LoadReport, sources: dict, truth: bool,
+          currency: str | None = None) -> dict:
     return {"format": FORMAT, "key": "account_id", "hash": HASH, "partitions": partitions, "timezone": timezone,
-            "rows": rows, "truth": truth, "sources": sources, "report": _report_dict(report)}
+            "currency": currency, "rows": rows, "truth": truth, "sources": sources, "report": _report_dict(report)}
 
 
 def _split(frame: pd.DataFrame, part: np.ndarray, partitions: int, offset: int = 0) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -306,7 +311,8 @@ def write_partitioned(portfolio: Portfolio, out: str | Path, *, partitions: int 
                 _write_part(piece, tmp / "truth" / f"part-{i:05d}.parquet")
         report = portfolio.report or LoadReport("(in memory)", pd.DataFrame(
             [dict(table=t, file="(in memory)", read=rows[t], accepted=rows[t], rejected=0) for t in TABLES]), errors_frame())
-        meta = _meta(n, portfolio.timezone, rows, report, dict(portfolio.sources), portfolio.truth is not None)
+        meta = _meta(n, portfolio.timezone, rows, report, dict(portfolio.sources), portfolio.truth is not None,
+                     portfolio.currency)
         return _finish_folder(tmp, out, meta)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
