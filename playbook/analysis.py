@@ -711,7 +711,9 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     cost_per = {c.id: c.per_action for c in pb.costs.values()}
     per_min = {c.id: c.per_minute for c in pb.costs.values()}
     cost = (channel.map(cost_per).astype("float64").fillna(0).to_numpy()
-            + channel.map(per_min).astype("float64").fillna(0).to_numpy() * a["duration_s"].fillna(0).to_numpy() / 60)
+            + channel.map(per_min).astype("float64").fillna(0).to_numpy() * a["duration_s"].fillna(0).to_numpy() / 60
+            ) * pb.cost_scale(pf.currency)  # the costs in the book's currency (NaN: no rate listed)
+    costed = not np.isnan(pb.cost_scale(pf.currency))
     voice = channel.isin(VOICE_CHANNELS).to_numpy()
     rpc = pb.disposition_flags(a["outcome"], ("rpc",))["rpc"]
     act = pd.DataFrame({"account_id": a["account_id"].astype(str).to_numpy(), "t": ans, "channel": channel.to_numpy(),
@@ -754,6 +756,8 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
         g["rpc_rate"] = _rate(g["rpc"], g["voice"])
         g["yield_per_action"] = _rate(g["collected"], g["actions"]) if have_pay else np.nan
         g["cost_per_collected"] = _rate(g["cost"], g["collected"]) if have_pay else np.nan
+        if not costed:  # no rate sets the costs against this book's amounts: n/a, not a sum of nothing
+            g[["cost", "cost_per_collected"]] = np.nan
         if not have_pay:
             g["collected"] = np.nan
         return g.drop(columns="voice").reset_index()

@@ -457,6 +457,20 @@ class Playbook:
         """The business time zone (``settings.yaml``)."""
         return self.settings.timezone
 
+    def cost_scale(self, currency: str | None) -> float:
+        """How many units of ``currency`` (a book's; ``None``: the playbook's) one unit of the
+        costs is worth; NaN when ``settings.yaml`` lists no rate for either currency.
+
+        The costs of ``costs.yaml`` and the legal costs of ``response.yaml`` are in
+        :attr:`currency`; a book's collections are in its own. Both are put into
+        ``settings.yaml``'s rule currency at its rates, so a TWD book's calls cost about four
+        times their yuan figure.
+        """
+        book = currency or self.currency
+        if book == self.currency:
+            return 1.0
+        return self.settings.rate_of(self.currency) / self.settings.rate_of(book)
+
     def text(self, key: str, lang: str) -> str:
         """The UI label ``key`` (``section.name`` in ``ui.yaml``) in ``lang``."""
         try:

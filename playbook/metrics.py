@@ -333,7 +333,9 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
     minutes = {a.id: a.minutes_of_collector_time for a in pb.costs.values()}
     dur_min = it["duration_s"].fillna(0) / 60
     channel = it["channel"].astype(object)
-    ev["cost"] = channel.map(cost_per).astype("float64").fillna(0) + channel.map(per_min).astype("float64").fillna(0) * dur_min
+    scale = pb.cost_scale(portfolio.currency)  # the costs in the book's currency (NaN: no rate listed)
+    ev["cost"] = (channel.map(cost_per).astype("float64").fillna(0) + channel.map(per_min).astype("float64").fillna(0) * dur_min
+                  ) * scale
     ev["minutes"] = np.where(it["agent_id"].notna(),
                              np.maximum(channel.map(minutes).astype("float64").fillna(0), dur_min), 0.0)
     ev["agent"] = it["agent_id"]
@@ -375,6 +377,8 @@ def kpis(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = Non
     out = out.fillna({c: 0 for c in ["attempts", "rpc", "rpc_any", "contacts", "cost", "minutes", "collectors",
                                      "accounts_worked", "collected", "kept", "broken", "pending"]})
     out["promises"] = out["kept"] + out["broken"] + out["pending"]
+    if np.isnan(scale):  # no rate sets the costs (costs.yaml's currency) against this book's amounts: n/a
+        out["cost"] = np.nan
 
     out = rates_from_counts(out)
     for table in portfolio.missing:  # figures that need a missing table are n/a, not 0

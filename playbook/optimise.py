@@ -54,7 +54,7 @@ from .errors import ArgumentError, RunError, UnknownKeyError
 from .portfolio import Portfolio
 from .prepared import Prepared
 from .strategy import Strategy, Treatment, get_strategy, list_strategies
-from .whatif import (ResponseModel, ResponseVersion, _Accounts, _CommonDraws, _Context, _group_draws,
+from .whatif import (ResponseModel, ResponseVersion, _Accounts, _CommonDraws, _Context, _cost_scale, _group_draws,
                      _prepared_model, _roll_to_next, as_text, simulate)
 
 __all__ = ["MenuItem", "treatment_menu", "optimise", "OptimiseResult", "solve_assignment", "frontier_chart",
@@ -386,7 +386,7 @@ def optimise(portfolio: Portfolio | Prepared, *, as_of: str | pd.Timestamp | Non
     rng = np.random.default_rng(seed)
     common = _CommonDraws(mdl, accounts, draws, rng)
     ctx = _Context({a.id: a for a in pb.costs.values()}, mdl.priors.costs, mdl.priors, horizon_days,
-                   prep.memo("whatif.roll_to_next", lambda: _roll_to_next(pf.history)))
+                   prep.memo("whatif.roll_to_next", lambda: _roll_to_next(pf.history)), _cost_scale(pb, pf.currency))
 
     def groups(mask: np.ndarray) -> pd.DataFrame:
         return accounts.groups(np.zeros(len(seg), dtype="int64"), 1, mask)

@@ -451,7 +451,7 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
 
     accounts = _Accounts(seg, over)
     common = _CommonDraws(mdl, accounts, draws, rng)
-    ctx = _Context(costs, rc, mdl.priors, horizon_days, roll)
+    ctx = _Context(costs, rc, mdl.priors, horizon_days, roll, _cost_scale(pb, portfolio.currency))
     rows, seg_rows, team_rows, verdicts = [], [], [], {}
     per_draw: dict[str, dict[str, np.ndarray]] = {}
     strats = [get_strategy(s) for s in strategies]
@@ -501,15 +501,29 @@ def simulate(portfolio: Portfolio | Prepared, strategies: Sequence[str | Strateg
                         horizon_days, draws, capacity, per_draw, mdl.version, prep.as_of)
 
 
+def _cost_scale(pb: Playbook, currency: str | None) -> float:
+    """:meth:`Playbook.cost_scale`, refused when no rate sets the costs against the book's amounts."""
+    scale = pb.cost_scale(currency)
+    if np.isnan(scale):
+        book = currency or pb.currency
+        raise ContentError([("settings.yaml", "rates", c, f"no rate: the costs ({pb.currency}) cannot be set against "
+                                                         f"collections in {book}; add {c} to rates")
+                            for c in (book, pb.currency) if np.isnan(pb.settings.rate_of(c))])
+    return scale
+
+
 @dataclass(frozen=True)
 class _Context:
-    """What every group's outcome needs besides its own accounts and treatment."""
+    """What every group's outcome needs besides its own accounts and treatment. ``money``: the
+    book's currency units per unit of the cost currency (``costs.yaml``; :meth:`Playbook.cost_scale`)."""
 
     costs: dict
     rc: Any
     priors: ResponsePriors
     horizon_days: int
     roll: dict[str, float]
+    money: float = 1.0
+
 
 
 def _group_draws(g: pd.DataFrame, treat: list[Treatment], ci: np.ndarray, z: np.ndarray, common: "_CommonDraws",
@@ -551,10 +565,11 @@ def _group_draws(g: pd.DataFrame, treat: list[Treatment], ci: np.ndarray, z: np.
     escalated = n * unpaid_at_esc * (action != "none")[:, None] * (after < horizon_days)[:, None]
     later_share = np.clip(1 - after / horizon_days, 0, 1)[:, None]
     call_minutes = float(rc.call_minutes)
-    cost_calls = (n * calls[:, None]) * (costs["call"].per_action + costs["call"].per_minute * call_minutes)
-    cost_sms = (n * sms[:, None]) * costs["sms"].per_action
-    cost_visits = escalated * (action == "field_visit")[:, None] * costs["visit"].per_action
-    cost_legal = escalated * (action == "legal")[:, None] * float(rc.legal_case)
+    money = ctx.money  # the costs in the book's currency
+    cost_calls = (n * calls[:, None]) * ((costs["call"].per_action + costs["call"].per_minute * call_minutes) * money)
+    cost_sms = (n * sms[:, None]) * (costs["sms"].per_action * money)
+    cost_visits = escalated * (action == "field_visit")[:, None] * (costs["visit"].per_action * money)
+    cost_legal = escalated * (action == "legal")[:, None] * (float(rc.legal_case) * money)
     cost_agency = collected * later_share * (action == "agency")[:, None] * float(rc.agency_commission)
     cost = cost_calls + cost_sms + cost_visits + cost_legal + cost_agency
     hours = (n * calls[:, None] * costs["call"].minutes_of_collector_time

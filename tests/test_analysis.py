@@ -260,6 +260,19 @@ def test_action_effectiveness_cost_yield_rpc_by_attempt_and_hour():
     hour = res.tables["by_hour"].set_index("hour")
     assert hour.loc[9, "actions"] == 3 and hour.loc[10, "rpc"] == 1
     assert res.period["end"] == "2026-11-22"
+    # a book in New Taiwan dollars pays the yuan costs at settings.yaml's rate; with no rate: n/a
+    import dataclasses
+
+    from playbook.content import load_playbook
+
+    twd = A.action_effectiveness(dataclasses.replace(pf, currency="TWD"), as_of=AS_OF, window_days=90, yield_days=7)
+    twd_call = twd.tables["by_channel"].set_index("channel").loc["call"]
+    assert twd_call["cost"] == pytest.approx(call_cost / load_playbook().settings.rate_of("TWD"))
+    assert twd_call["collected"] == pytest.approx(300.0)
+    xaf = A.action_effectiveness(dataclasses.replace(pf, currency="XAF"), as_of=AS_OF, window_days=90, yield_days=7)
+    xaf_call = xaf.tables["by_channel"].set_index("channel").loc["call"]
+    assert math.isnan(xaf_call["cost"]) and math.isnan(xaf_call["cost_per_collected"])
+    assert xaf_call["collected"] == pytest.approx(300.0)
 
 
 def test_action_effectiveness_without_payments_or_interactions():

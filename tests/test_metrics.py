@@ -118,3 +118,25 @@ def test_cli_kpis_json(tmp_path, capsys):
     assert {r["team"] for r in body["kpis"]} <= {"early", "mid", "late_legal", "skip_trace", "care"}
     assert set(body["roll_rates"]) == set(BUCKETS)
     assert all("ptp_kept_rate" in r for r in body["kpis"])
+
+
+def test_cost_kpis_are_in_the_books_currency():
+    """The cost of a call is written in yuan (costs.yaml); a book in New Taiwan dollars counts
+    it at settings.yaml's rate, and a book in a currency with no rate gets its cost figures
+    n/a while every other KPI stands."""
+    import dataclasses
+
+    import numpy as np
+
+    import playbook
+    from playbook.metrics import kpis
+
+    pf = playbook.demo_portfolio(400, 5, "2026-11-29")
+    cny = kpis(pf, "2026-11-29")
+    twd = kpis(dataclasses.replace(pf, currency="TWD"), "2026-11-29")
+    xaf = kpis(dataclasses.replace(pf, currency="XAF"), "2026-11-29")
+    rate = playbook.load_playbook().settings.rate_of("TWD")
+    assert cny["cost"].sum() > 0
+    assert np.allclose(twd["cost"], cny["cost"] / rate)
+    assert np.allclose(twd["collected"], cny["collected"])
+    assert xaf["cost"].isna().all() and np.allclose(xaf["collected"], cny["collected"])

@@ -267,3 +267,26 @@ def test_fast_paths_give_the_plain_computations_results(world):
     assert got.index.equals(want.sort_index().index)
     assert np.array_equal(got["n"].to_numpy(), want.sort_index()["n"].to_numpy())
     assert np.allclose(got[["over", "over2"]].to_numpy(), want.sort_index()[["over", "over2"]].to_numpy())
+
+
+def test_costs_are_set_against_collections_in_the_books_currency(world):
+    """Costs are written in yuan (costs.yaml, response.yaml); a book in New Taiwan dollars pays
+    them at settings.yaml's rate: the same accounts cost 1 / 0.24 times as many TWD, collect the
+    same amounts, and a currency with no rate is refused with the file and the fix."""
+    import dataclasses
+
+    from playbook.errors import ContentError
+
+    pf, seg, model = world
+    cny = simulate(pf, ["champion", "legal_long_term"], 90, 200, 3, as_of=AS_OF, segments=seg, model=model).totals
+    twd = simulate(dataclasses.replace(pf, currency="TWD"), ["champion", "legal_long_term"], 90, 200, 3, as_of=AS_OF,
+                   segments=seg, model=model).totals
+    scale = 1 / playbook.load_playbook().settings.rate_of("TWD")
+    for col in ("cost_calls", "cost_sms", "cost_visits", "cost_legal"):
+        assert np.allclose(twd[col], cny[col] * scale), col
+    assert np.allclose(twd["collected_mean"], cny["collected_mean"])
+    assert np.allclose(twd["cost_agency"], cny["cost_agency"])  # a share of what is collected: no conversion
+    assert np.allclose(twd["net_mean"], twd["collected_mean"] - twd["cost_mean"])
+    with pytest.raises(ContentError, match="settings.yaml.*rates.*XAF"):
+        simulate(dataclasses.replace(pf, currency="XAF"), ["champion"], 90, 50, 3, as_of=AS_OF, segments=seg,
+                 model=model)
