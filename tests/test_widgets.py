@@ -166,6 +166,15 @@ def test_whatif_app_runs_and_sliders_change_the_result(data):
     assert second["collected_mean"].iloc[0] > first["collected_mean"].iloc[0]
     assert app.chart.value[:4] == b"\x89PNG"
 
+    # a book in New Taiwan dollars reads its amounts in TWD, converted costs included
+    import dataclasses
+
+    from playbook.widgets.whatif_app import static_view
+
+    page, _ = static_view(dataclasses.replace(pf, currency="TWD"), seg, AS_OF, strategies=["champion"], draws=50,
+                          lang="en")
+    assert " TWD" in page and " CNY" not in page
+
 
 @pytest.mark.filterwarnings("ignore:no CJK font")
 def test_apps_take_their_labels_from_the_content_in_both_languages(data):

@@ -108,7 +108,7 @@ class WhatIfApp(LabelledApp):
         pandas.DataFrame
             One row per admissible strategy (all text).
         """
-        return _readable(self.result, self.pb, self.lang, self.strategy_name)
+        return _readable(self.result, self.pb, self.lang, self.strategy_name, self.portfolio.currency)
 
     def strategies(self) -> list[Strategy]:
         """The chosen strategies, adjusted by the intensity and offer sliders.
@@ -242,7 +242,7 @@ class WhatIfApp(LabelledApp):
             self.opt_html.value, self.opt_download.value, self.opt_chart.value = "", "", b""
             return None
         self.opt_result = res
-        self.opt_html.value = optimiser_html(res, self.pb, self.lang)
+        self.opt_html.value = optimiser_html(res, self.pb, self.lang, self.portfolio.currency)
         fig = frontier_chart(res, lang=self.lang, playbook=self.pb)
         self.opt_chart.value = fig_png(fig)
         plt.close(fig)
@@ -333,7 +333,7 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, str
     def name(sid: str) -> str:
         return get_strategy(sid).name(lang) if sid in list_strategies() else sid
 
-    html_out = _readable(res.totals, pb, lang, name).to_html(escape=True, index=False)
+    html_out = _readable(res.totals, pb, lang, name, portfolio.currency).to_html(escape=True, index=False)
     fig, ax = plt.subplots(figsize=(8, 3.4))
     y = ok["collected_mean"]
     ax.bar(ok.index, y, yerr=[y - ok["collected_p05"], ok["collected_p95"] - y], capsize=4, color="#4C72B0")
@@ -343,9 +343,10 @@ def static_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, str
     return html_out, fig
 
 
-def optimiser_html(result, pb: Playbook, lang: str) -> str:  # noqa: ANN001 - an OptimiseResult
+def optimiser_html(result, pb: Playbook, lang: str, currency: str | None = None) -> str:  # noqa: ANN001 - an OptimiseResult
     """The optimiser's result as HTML: uplift over the champion with its interval, the
-    treatments chosen, the constraints with their shadow prices (all text escaped)."""
+    treatments chosen, the constraints with their shadow prices (all text escaped); amounts
+    in ``currency`` (the portfolio's ISO code; by default the playbook's)."""
     def t(key: str, **kw: object) -> str:
         text = pb.text(f"optimiser.{key}", lang)
         return text.format(**kw) if kw else text
@@ -357,21 +358,22 @@ def optimiser_html(result, pb: Playbook, lang: str) -> str:  # noqa: ANN001 - an
     rows = []
     for m in ("collected", "net"):
         d = result.uplift[m]
-        rows.append((t(m), money(tot.loc["champion", f"{m}_mean"], pb, lang), money(tot.loc["optimised", f"{m}_mean"], pb, lang),
-                     _signed(d["mean"], pb, lang), f"{_signed(d['p05'], pb, lang)} – {_signed(d['p95'], pb, lang)}"))
+        rows.append((t(m), money(tot.loc["champion", f"{m}_mean"], pb, lang, currency),
+                     money(tot.loc["optimised", f"{m}_mean"], pb, lang, currency), _signed(d["mean"], pb, lang, currency),
+                     f"{_signed(d['p05'], pb, lang, currency)} – {_signed(d['p95'], pb, lang, currency)}"))
     head = [t("metric"), t("champion"), t("optimised"), t("difference"), t("difference_interval")]
     uplift = pd.DataFrame(rows, columns=head).to_html(escape=True, index=False)
     by = result.assignment.groupby("treatment").agg(cells=("accounts", "size"), accounts=("accounts", "sum"),
                                                     net=("net", "sum")).sort_values("accounts", ascending=False)
     choice = pd.DataFrame({t("treatment"): list(by.index), t("source"): [menu_label(i, lang=lang, playbook=pb) for i in by.index],
                            t("cells"): [number(x) for x in by["cells"]], t("accounts"): [number(x) for x in by["accounts"]],
-                           t("net"): [money(x, pb, lang) for x in by["net"]]}).to_html(escape=True, index=False)
+                           t("net"): [money(x, pb, lang, currency) for x in by["net"]]}).to_html(escape=True, index=False)
     c = result.constraints
     cons = pd.DataFrame({t("constraint"): [constraint_label(r["constraint"], lang=lang, playbook=pb) for _, r in c.iterrows()],
                          t("limit"): [number(r["limit"]) for _, r in c.iterrows()],
                          t("used"): [number(r["used"]) for _, r in c.iterrows()],
                          t("binding"): [t("yes") if r["binding"] else t("no") for _, r in c.iterrows()],
-                         t("shadow_price", currency=pb.currency): [f"{r['shadow_price']:,.2f}" for _, r in c.iterrows()]}
+                         t("shadow_price", currency=currency or pb.currency): [f"{r['shadow_price']:,.2f}" for _, r in c.iterrows()]}
                         ).to_html(escape=True, index=False)
     prices = "".join(f"<li>{e(price_sentence(r, lang=lang, playbook=pb))}</li>"
                      for _, r in c[c["binding"] & (c["shadow_price"].abs() > 0)].iterrows())
@@ -410,16 +412,17 @@ def optimiser_view(portfolio: Portfolio, segments: pd.DataFrame, as_of: str, *, 
 
     pb = playbook or load_playbook()
     res = optimise(portfolio, as_of=as_of, segments=segments, pack=pack, draws=draws, uplift_draws=1000, playbook=pb)
-    return optimiser_html(res, pb, lang), frontier_chart(res, lang=lang, playbook=pb)
+    return optimiser_html(res, pb, lang, portfolio.currency), frontier_chart(res, lang=lang, playbook=pb)
 
 
-def _signed(x: float, pb: Playbook, lang: str) -> str:
-    s = money(x, pb, lang)
+def _signed(x: float, pb: Playbook, lang: str, currency: str | None = None) -> str:
+    s = money(x, pb, lang, currency)
     return s if x <= 0 else "+" + s
 
 
-def _readable(totals: pd.DataFrame, pb: Playbook, lang: str, name) -> pd.DataFrame:
-    """The admissible rows of simulation totals, labelled and formatted for people."""
+def _readable(totals: pd.DataFrame, pb: Playbook, lang: str, name, currency: str | None = None) -> pd.DataFrame:
+    """The admissible rows of simulation totals, labelled and formatted for people (amounts in
+    ``currency``, the portfolio's)."""
     ok = totals[totals["admissible"]]
 
     def t(key: str) -> str:
@@ -427,10 +430,11 @@ def _readable(totals: pd.DataFrame, pb: Playbook, lang: str, name) -> pd.DataFra
 
     return pd.DataFrame({
         t("col_strategy"): [name(i) for i in ok.index],
-        t("col_collected"): [money(x, pb, lang) for x in ok["collected_mean"]],
-        t("col_interval"): [f"{money(a, pb, lang)} – {money(b, pb, lang)}" for a, b in zip(ok["collected_p05"], ok["collected_p95"])],
-        t("col_cost"): [money(x, pb, lang) for x in ok["cost_mean"]],
-        t("col_net"): [money(x, pb, lang) for x in ok["net_mean"]],
+        t("col_collected"): [money(x, pb, lang, currency) for x in ok["collected_mean"]],
+        t("col_interval"): [f"{money(a, pb, lang, currency)} – {money(b, pb, lang, currency)}"
+                           for a, b in zip(ok["collected_p05"], ok["collected_p95"])],
+        t("col_cost"): [money(x, pb, lang, currency) for x in ok["cost_mean"]],
+        t("col_net"): [money(x, pb, lang, currency) for x in ok["net_mean"]],
         t("col_cost_to_collect"): [pct(x) for x in ok["cost_to_collect"]],
         t("col_cured"): [number(round(x)) for x in ok["cured"]],
         t("col_hours"): [number(x) for x in ok["hours_needed"]],
