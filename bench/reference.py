@@ -12,18 +12,11 @@ import pandas as pd
 from playbook import features
 from playbook.content import Playbook
 
-_COUNTED = ["third_party_contact", "wrong_number", "hang_up", "hostile", "refuse", "dispute", "hardship",
-            "callback", "plan_request", "claims_paid", "rpc", "conditional_ptp", "plan_agreed", "deflect",
-            "claims_money", "fee_dispute", "hang_up_after_id"]
-_UNANSWERED = ["no_answer", "busy", "voicemail", "not_home"]
-_TONES = ["angry", "polite", "upset", "evasive"]
-#: feature name -> the count it is built from (as in playbook.features)
-_NAMES = {"third_party_contact": "third_party_count", "wrong_number": "wrong_number_count", "hang_up": "hang_up_count",
-          "hostile": "hostile_count", "refuse": "refuse_count", "dispute": "dispute_count",
-          "hardship": "hardship_count", "callback": "callback_count", "plan_request": "plan_request_count",
-          "claims_paid": "claims_paid_count", "rpc": "no_outcome_count", "conditional_ptp": "conditional_ptp_count",
-          "plan_agreed": "plan_agreed_count", "deflect": "deflect_count", "claims_money": "claims_money_count",
-          "fee_dispute": "fee_dispute_count", "hang_up_after_id": "hang_up_after_id_count"}
+# the names and codes are read from playbook.features (what each count counts); the SQL is written here
+_NAMES = {code: name for name, code in features._COUNTED.items()}  # outcome code -> its count feature
+_COUNTED = list(_NAMES)
+_UNANSWERED = list(features._UNANSWERED)
+_TONES = features._TONE_COUNTS  # tone count feature -> the tone it counts
 _SHARES = features._SHARES  # which count each share divides by the right-party contacts
 
 
@@ -36,11 +29,11 @@ def features_sql(pb: Playbook, cut_s: int, start_s: int, month_hi: str, month_lo
     contact = ", ".join(f"'{d}'" for d in pb.disposition_ids("contact"))
     counted = ",\n        ".join(f"count(*) FILTER (WHERE outcome = '{c}') AS {_NAMES[c]}" for c in _COUNTED)
     unanswered = ", ".join(f"'{u}'" for u in _UNANSWERED)
-    tones = ",\n        ".join(f"count(*) FILTER (WHERE tone = '{t}') AS {t}_tone_count" for t in _TONES)
+    tones = ",\n        ".join(f"count(*) FILTER (WHERE tone = '{t}') AS {name}" for name, t in _TONES.items())
     notes = ",\n        ".join(
         f"count(*) FILTER (WHERE {' OR '.join(f'contains(notes, {_quote(p.lower())})' for p in nc.zh + nc.en)})"
         f" AS {nc.feature}" for nc in pb.note_cues)
-    names = [_NAMES[c] for c in _COUNTED] + [f"{t}_tone_count" for t in _TONES] + [nc.feature for nc in pb.note_cues]
+    names = [_NAMES[c] for c in _COUNTED] + list(_TONES) + [nc.feature for nc in pb.note_cues]
     rate = pb.settings.rate_of(pb.currency)  # the demo's amounts are in the playbook's currency
     shares = ", ".join(f"coalesce({num}, 0) / nullif(rpc_count, 0) AS {col}" for col, num in _SHARES.items())
     return f"""

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ._checks import check_positive_int
 from ._docstrings import share_docs
-from .arrays import day_end_ns, local_dates, to_ns
+from .arrays import day_end_ns, local_dates, to_ns, wall_times
 from .content import Playbook
 from .features import VOICE_CHANNELS
 from .portfolio import Portfolio
@@ -134,13 +134,9 @@ def _debtor_zones(accounts: pd.DataFrame, account_ids: pd.Series, default: str) 
     (missing, unknown account or not an IANA name); and whether it fell back."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    ids = np.asarray(account_ids, dtype=object)
-    if "timezone" in accounts and len(accounts):
-        own = accounts.drop_duplicates("account_id")
-        zone = pd.Series(own["timezone"].to_numpy(dtype=object), index=own["account_id"].astype(str).to_numpy()
-                         ).reindex(ids).to_numpy(dtype=object)
-    else:
-        zone = np.full(len(ids), None, dtype=object)
+    from .compliance.events import recorded_zones
+
+    zone = recorded_zones(accounts, account_ids)
     valid = {}
     for z in pd.unique(zone[pd.notna(zone)]):
         try:
@@ -148,17 +144,8 @@ def _debtor_zones(accounts: pd.DataFrame, account_ids: pd.Series, default: str) 
             valid[z] = True
         except (ZoneInfoNotFoundError, ValueError):
             valid[z] = False
-    ok = np.array([pd.notna(z) and valid.get(z, False) for z in zone], dtype=bool)
+    ok = np.array([z is not None and valid[z] for z in zone], dtype=bool)
     return np.where(ok, zone, default).astype(str), ~ok
-
-
-def _local_hours(ts: pd.Series, zones: np.ndarray) -> np.ndarray:
-    """The wall-clock hour of each aware timestamp in its own time zone."""
-    hour = np.zeros(len(ts), dtype="int64")
-    for zone in pd.unique(zones):
-        m = zones == zone
-        hour[m] = local_dates(ts[m], zone).dt.hour.to_numpy()
-    return hour
 
 
 def _missing_table(pf: Portfolio, table: str) -> bool:
@@ -710,17 +697,19 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     channel = a["channel"].astype(str)
     cost_per = {c.id: c.per_action for c in pb.costs.values()}
     per_min = {c.id: c.per_minute for c in pb.costs.values()}
+    scale = pb.cost_scale(pf.currency)  # the costs in the book's currency (NaN: no rate listed)
+    costed = not np.isnan(scale)
     cost = (channel.map(cost_per).astype("float64").fillna(0).to_numpy()
             + channel.map(per_min).astype("float64").fillna(0).to_numpy() * a["duration_s"].fillna(0).to_numpy() / 60
-            ) * pb.cost_scale(pf.currency)  # the costs in the book's currency (NaN: no rate listed)
-    costed = not np.isnan(pb.cost_scale(pf.currency))
+            ) * scale
     voice = channel.isin(VOICE_CHANNELS).to_numpy()
     rpc = pb.disposition_flags(a["outcome"], ("rpc",))["rpc"]
     act = pd.DataFrame({"account_id": a["account_id"].astype(str).to_numpy(), "t": ans, "channel": channel.to_numpy(),
                         "outcome": a["outcome"].astype(str).to_numpy(), "cost": cost, "voice": voice,
                         "rpc": rpc & voice, "pos": np.arange(len(a))})
     zones, fell_back = _debtor_zones(pf.accounts, act["account_id"], tz)
-    act["hour"] = _local_hours(a["ts"], zones)
+    wall = wall_times(a["ts"], zones)
+    act["hour"] = (wall - wall.astype("datetime64[D]")).astype("int64") // 3600
     act["fell_back"] = fell_back
     act = act.sort_values(["account_id", "t", "pos"], kind="stable")
     vo = act[act["voice"]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["codes_of", "previous_time", "to_ns", "day_end_ns", "local_dates", "padded_or_empty", "all_ascii",
+__all__ = ["codes_of", "previous_time", "to_ns", "times", "day_end_ns", "local_dates", "wall_times", "padded_or_empty", "all_ascii",
            "BLANKS", "NS_DAY"]
 
 NS_DAY = 86_400_000_000_000
@@ -98,13 +98,20 @@ def previous_time(acc: np.ndarray, t: np.ndarray, mask: np.ndarray) -> np.ndarra
 
 def to_ns(s: pd.Series) -> np.ndarray:
     """Timestamps as int64 nanoseconds since the epoch (UTC for aware values), in one array."""
+    v, scale = times(s)
+    return v * scale if scale != 1 else v.copy()
+
+
+def times(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Timestamps as int64 since the epoch (UTC for aware values) in the column's own unit,
+    and the nanoseconds per unit: the column's own integers where it has them (no copy;
+    do not write to them), else nanoseconds."""
     arr = s.array
     if hasattr(arr, "asi8") and hasattr(arr, "unit"):
-        scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[arr.unit]
-        return arr.asi8 * scale if scale != 1 else arr.asi8.copy()
+        return arr.asi8, {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[arr.unit]
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.astype("datetime64[ns]").to_numpy().astype("int64")
+    return s.astype("datetime64[ns]").to_numpy().astype("int64"), 1
 
 
 def day_end_ns(day: pd.Timestamp, timezone: str) -> int:
@@ -115,6 +122,17 @@ def day_end_ns(day: pd.Timestamp, timezone: str) -> int:
 def local_dates(s: pd.Series, timezone: str) -> pd.Series:
     """Aware timestamps as naive local wall-clock times in ``timezone``."""
     return s.dt.tz_convert(timezone).dt.tz_localize(None)
+
+
+def wall_times(ts: pd.Series, zones: "np.ndarray | pd.Series") -> np.ndarray:
+    """Aware timestamps as wall-clock times (``datetime64[s]``), each in its own time zone
+    (``zones``: one IANA name per row); converted once per distinct zone."""
+    zones = np.asarray(zones, dtype=object)
+    wall = np.zeros(len(ts), dtype="datetime64[s]")
+    for zone in pd.unique(zones):
+        m = zones == zone
+        wall[m] = local_dates(ts[m], zone).to_numpy().astype("datetime64[s]")
+    return wall
 
 
 #: the code points Arrow's ``utf8_trim_whitespace`` strips (its ``utf8_is_space``)

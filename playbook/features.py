@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._checks import check_date, check_positive_int
 from .content import Playbook, load_playbook
-from .arrays import NS_DAY, codes_of, day_end_ns, local_dates, to_ns
+from .arrays import NS_DAY, codes_of, day_end_ns, local_dates, times, to_ns
 from .errors import ContentError
 from .portfolio import Portfolio
 from .schema import BUCKETS
@@ -237,7 +237,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
             promises, history, own_promises: bool) -> pd.DataFrame:  # noqa: ANN001 - callables yielding the side results
     acc = portfolio.accounts
     it = portfolio.interactions
-    its, unit = _times(it["ts"])  # the column's own integers (no copy): the bounds are put in its unit
+    its, unit = times(it["ts"])  # the column's own integers (no copy): the bounds are put in its unit
     cut_u, start_u = cut // unit, start // unit
     inwin = (its < cut_u) & (its >= start_u)
     pos = account_positions(portfolio, "interactions")
@@ -386,15 +386,6 @@ class _Store(dict):
             if c not in self.rows:
                 out.insert(i, c, self[c])
         return out
-
-
-def _times(s: pd.Series) -> tuple[np.ndarray, int]:
-    """Timestamps as int64 in their own unit, without a copy where the column allows, and the
-    nanoseconds per unit (their UTC instants for aware values)."""
-    arr = s.array
-    if hasattr(arr, "asi8") and hasattr(arr, "unit"):
-        return arr.asi8, {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[arr.unit]
-    return to_ns(s), 1
 
 
 def _grouped_counts(pos: np.ndarray, group: np.ndarray, k: int, n: int) -> list[np.ndarray]:

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from ..arrays import codes_of
+from ..arrays import codes_of, wall_times
 from ..content import PackRule, Playbook
 from ..errors import PlaybookError
 
 if TYPE_CHECKING:
     from ..prepared import Prepared
 
-__all__ = ["Events", "prepare_events", "events_of", "account_zones", "UnknownTimezoneError", "hhmm", "in_daily_window",
+__all__ = ["Events", "prepare_events", "events_of", "account_zones", "recorded_zones", "UnknownTimezoneError", "hhmm", "in_daily_window",
            "S_DAY", "THIRD_PARTIES", "MESSAGE_CHANNELS", "VOICE_CALLS"]
 
 S_DAY = 86_400
@@ -125,16 +125,23 @@ def in_daily_window(minute: np.ndarray, start: int, end: int) -> np.ndarray:
 
 def _local_parts(ts: pd.Series, tz: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minutes of the day, local day number and local wall-clock time of each UTC timestamp."""
-    minutes = np.zeros(len(ts), dtype="int64")
-    day = np.zeros(len(ts), dtype="int64")
-    wall = np.zeros(len(ts), dtype="datetime64[s]")
-    for zone in pd.unique(tz):
-        m = (tz == zone).to_numpy()
-        local = ts[m].dt.tz_convert(zone).dt.tz_localize(None).to_numpy().astype("datetime64[s]")
-        wall[m] = local
-        day[m] = local.astype("datetime64[D]").astype("int64")
-        minutes[m] = (local - local.astype("datetime64[D]")).astype("int64") // 60
-    return minutes, day, wall
+    wall = wall_times(ts, tz)
+    day = wall.astype("datetime64[D]")
+    return (wall - day).astype("int64") // 60, day.astype("int64"), wall
+
+
+def recorded_zones(accounts: pd.DataFrame | None, account_ids: pd.Series) -> np.ndarray:
+    """The ``timezone`` recorded for the account of each of ``account_ids`` (``None`` where
+    the account has none, is not among ``accounts``, or there is no such column); not checked."""
+    out = np.full(len(account_ids), None, dtype=object)
+    if accounts is None or "timezone" not in accounts or not len(accounts):
+        return out
+    pos = codes_of(account_ids, accounts["account_id"])
+    tz_acc = accounts["timezone"].astype(object).to_numpy()
+    known = pos >= 0
+    out[known] = tz_acc[pos[known]]
+    out[pd.isna(out)] = None
+    return out
 
 
 def account_zones(accounts: pd.DataFrame | None, account_ids: pd.Series, default: str) -> pd.Series:
@@ -145,13 +152,8 @@ def account_zones(accounts: pd.DataFrame | None, account_ids: pd.Series, default
     UnknownTimezoneError
         For a value that is not an IANA time zone name.
     """
-    if accounts is None or "timezone" not in accounts:
-        out = pd.Series(default, index=account_ids.index, dtype=object)
-    else:
-        pos = codes_of(account_ids, accounts["account_id"])
-        tz_acc = accounts["timezone"].astype(object).fillna(default).to_numpy()
-        out = pd.Series(np.where(pos >= 0, tz_acc[np.maximum(pos, 0)], default) if len(tz_acc) else default,
-                        index=account_ids.index, dtype=object)
+    zones = recorded_zones(accounts, account_ids)
+    out = pd.Series(np.where(pd.isna(zones), default, zones), index=account_ids.index, dtype=object)
     for zone in pd.unique(out):
         try:
             ZoneInfo(str(zone))
