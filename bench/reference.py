@@ -89,7 +89,7 @@ payagg AS (
     FROM history WHERE month > TIMESTAMP '{month_lo}' AND month <= TIMESTAMP '{month_hi}' GROUP BY account_id
 )
 SELECT a.account_id, a.dpd, a.balance, a.overdue_amount, a.overdue_amount * {rate} AS overdue_amount_ref,
-       a.balance * {rate} AS balance_ref, a.monthly_income, a.age, a.external_debts,
+       a.balance * {rate} AS balance_ref, a.monthly_income, a.monthly_income * {rate} AS monthly_income_ref, a.age, a.external_debts,
        a.occupation, coalesce(a.vulnerable, '') AS vulnerable_reason,
        a.status, coalesce(attempts, 0) AS attempts, coalesce(rpc_count, 0) AS rpc_count,
        rpc_voice / nullif(attempts, 0) AS rpc_rate, coalesce(contact_count, 0) AS contact_count,

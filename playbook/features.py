@@ -271,6 +271,7 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     rate = pb.settings.rate_of(portfolio.currency or pb.currency)  # NaN: no rate for the book's currency
     f["overdue_amount_ref"] = f["overdue_amount"] * rate
     f["balance_ref"] = f["balance"] * rate
+    f["monthly_income_ref"] = f["monthly_income"] * rate
     f["occupation"] = acc["occupation"].array
     f["vulnerable_reason"] = acc["vulnerable"].fillna("").array
     f["status"] = (acc["status"].fillna("open").array if "status" in acc else np.full(n, "open", dtype=object))
