@@ -109,11 +109,14 @@ def demo_ceiling(f, truth, kw: dict) -> dict:  # noqa: ANN001 - features frame, 
     classifier that never types an account more than 30 days past due short-term, as the
     playbook's scorecard does not (拖欠短期 is a briefly late payer).
 
-    ``*_scale_free`` is the bound for a classifier that, like the playbook's, reads money only
-    relative to the account's own amounts (its types must not change when every amount is
-    multiplied by the same factor): the income enters only through the log ratios of income to
-    balance and, where there are external debts, to them, bivariate normal under the model;
-    the arrears add nothing (a share of the balance that does not depend on the type).
+    ``*_scale_free`` is the bound for a classifier that reads money only relative to the
+    account's own amounts (its types must not change when every amount is multiplied by the
+    same factor): the income enters only through the log ratios of income to balance and, where
+    there are external debts, to them, bivariate normal under the model; the arrears add nothing
+    (a share of the balance that does not depend on the type). The playbook's scorecard reads
+    the income in yuan as well (``monthly_income_ref``, at settings.yaml's rates), so the full
+    ceiling is its bound; the scale-free one is the bound on a book whose currency has no listed
+    rate, where only the relative reading is left.
     """
     import numpy as np
     import pandas as pd
@@ -211,7 +214,8 @@ def feasibility(r: dict) -> dict:
     model) reaches the target (macro >= 0.75 and its worst type >= 0.6), ``no`` when it does not
     (then no classifier meets the target there), ``yes (met)`` for a setting without a ceiling
     model where the target is met, else ``unknown``; ``feasible_scale_free`` the same for a
-    classifier that reads money only relative to the account (as the playbook's does)."""
+    classifier that reads money only relative to the account (the playbook's on a book whose
+    currency has no listed rate; with a rate it also reads the income in yuan)."""
     t = ACCURACY_TARGETS
     met = bool(r["macro_recall"] >= t["macro_recall"] and r["min_recall"] >= t["min_type_recall"])
     c = r.get("ceiling")
@@ -227,10 +231,11 @@ def feasibility(r: dict) -> dict:
 
 def _table(rows: dict) -> str:
     """One line per setting: macro recall, the worst type and its recall, the ceilings where one
-    is defined (demo settings: any classifier; one that reads money relative to the account),
-    whether the target is feasible on the setting (by the ceiling) and whether it is met."""
+    is defined (demo settings: any classifier, the playbook's bound; one that reads money only
+    relative to the account, the bound on a book without a listed rate), whether the target is
+    feasible on the setting (by each ceiling) and whether it is met."""
     head = (f"{'setting':28s} {'macro':>6s}  {'worst type':16s} {'recall':>6s}  {'ceiling (macro / worst)':30s} "
-            f"{'scale-free ceiling':30s} {'feasible':9s} {'scale-free':10s} {'met':3s}")
+            f"{'no-rate ceiling (relative)':30s} {'feasible':9s} {'no rate':10s} {'met':3s}")
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
         c = r.get("ceiling")
@@ -243,7 +248,9 @@ def _table(rows: dict) -> str:
     lines.append(f"target: macro recall >= {ACCURACY_TARGETS['macro_recall']}, every type >= "
                  f"{ACCURACY_TARGETS['min_type_recall']} (accounts with >= 3 attempts); feasible: the ceiling meets it "
                  "(no: no classifier can meet it on that setting); ceilings only for the demo generator, whose model "
-                 "they read")
+                 "they read; the playbook reads income in yuan at settings.yaml's rates, so the ceiling is its bound, "
+                 "the no-rate ceiling (money only relative to the account) the bound on a book whose currency has no "
+                 "listed rate")
     return "\n".join(lines)
 
 
@@ -270,8 +277,8 @@ def segmentation_accuracy() -> dict:
             c = r["ceiling"]
             print(f"  ceiling (Bayes rule on the generator's own model): macro {c['macro_recall']}, worst "
                   f"{c['worst_type']} {c['min_recall']}; never short-term past 30 days: macro "
-                  f"{c['macro_recall_m1_rule']}, worst {c['min_recall_m1_rule']}; money read relative to the "
-                  f"account: macro {c['macro_recall_scale_free']}, worst {c['worst_type_scale_free']} "
+                  f"{c['macro_recall_m1_rule']}, worst {c['min_recall_m1_rule']}; money read only relative to the "
+                  f"account (a book without a listed rate): macro {c['macro_recall_scale_free']}, worst {c['worst_type_scale_free']} "
                   f"{c['min_recall_scale_free']}; per type {c['recall_per_type']}")
         r.update(feasibility(r))
         rows[name] = r

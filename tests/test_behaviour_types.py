@@ -317,8 +317,9 @@ def test_independent_generator_passes_the_contract_and_knobs_act(tmp_path):
     assert rpc(a.interactions["outcome"])["rpc"].mean() < rpc(b.interactions["outcome"])["rpc"].mean()
 
 
-def _rescaled(pf: playbook.Portfolio, factor: float) -> playbook.Portfolio:
-    """The same accounts with every money column multiplied by ``factor`` (another currency)."""
+def _rescaled(pf: playbook.Portfolio, factor: float, currency: str) -> playbook.Portfolio:
+    """The same accounts with every money column multiplied by ``factor``, marked as a book in
+    ``currency`` (the same amounts written in another currency)."""
     money = {"accounts": ("balance", "overdue_amount", "monthly_income", "external_debts", "credit_limit"),
              "interactions": ("ptp_amount",), "payments": ("amount",), "history": ("balance", "paid")}
     tables = {}
@@ -329,26 +330,81 @@ def _rescaled(pf: playbook.Portfolio, factor: float) -> playbook.Portfolio:
                 t[c] = t[c] * factor
         tables[name] = t
     return playbook.Portfolio(tables["accounts"], tables["interactions"], tables["payments"], tables["history"],
-                              timezone=pf.timezone)
+                              timezone=pf.timezone, currency=currency)
 
 
-@pytest.mark.parametrize("factor", [30.0, 1 / 7])
-@pytest.mark.parametrize("generator", ["demo", "seed"])
-def test_behaviour_types_do_not_depend_on_the_currency(generator, factor):
-    """有钱 is judged against what the account owes, never on an absolute income: the same book in
-    New Taiwan dollars (x30) or US dollars (/7) gets the same behaviour types, scores, runner-up
-    and cues, and the same ability. Amounts that happen to sit on a threshold are avoided by
-    the generators' own rounding; a difference would show as a changed type here."""
+def _book(generator: str) -> playbook.Portfolio:
     from playbook.demo_seed import seed_portfolio
 
-    pf = playbook.demo_portfolio(1500, 5, AS_OF) if generator == "demo" else seed_portfolio(1500, 5, AS_OF)
+    return playbook.demo_portfolio(1500, 5, AS_OF) if generator == "demo" else seed_portfolio(1500, 5, AS_OF)
+
+
+_TYPE_COLUMNS = ("behaviour_type", "runner_up", "type_cues", "reason_behaviour_type", "ability", "quadrant")
+
+
+@pytest.mark.parametrize("currency", ["TWD", "USD"])
+@pytest.mark.parametrize("generator", ["demo", "seed"])
+def test_behaviour_types_do_not_depend_on_the_currency(generator, currency):
+    """有钱 is read against what the account owes and, in addition, on the income itself in the
+    rules' currency (yuan) at the rates listed in settings.yaml: the same book written in New
+    Taiwan dollars or US dollars at the listed rate, and marked as such, gets the same behaviour
+    types, scores, runner-up and cues, and the same ability. Amounts that happen to sit on a
+    threshold are avoided by the generators' own rounding; a difference would show here."""
+    rate = playbook.load_playbook().settings.rate_of(currency)  # yuan per unit of the currency
+    assert rate > 0 and rate != 1
+    pf = _book(generator)
     base = segment(pf, AS_OF)
-    other = segment(_rescaled(pf, factor), AS_OF)
+    other = segment(_rescaled(pf, 1 / rate, currency), AS_OF)
     assert (base["behaviour_type"].astype(str) == "defiant").sum() > 20  # the ability cues are exercised
-    for col in ("behaviour_type", "runner_up", "type_cues", "reason_behaviour_type", "ability", "quadrant"):
+    assert base["type_cues"].astype(str).str.contains("defiant_high_income").sum() > 10  # and the income one
+    for col in _TYPE_COLUMNS:
         pd.testing.assert_series_equal(base[col].astype(str), other[col].astype(str), check_names=False)
     np.testing.assert_allclose(base["type_score"].to_numpy(), other["type_score"].to_numpy(), atol=1e-9)
     np.testing.assert_allclose(base["confidence"].to_numpy(), other["confidence"].to_numpy(), atol=1e-9)
+
+
+@pytest.mark.parametrize("generator", ["demo", "seed"])
+def test_a_currency_without_a_rate_reads_ability_only_against_the_account(generator):
+    """A book in a currency settings.yaml lists no rate for (Swiss francs here) has no income in
+    yuan: the absolute-income reading gives no evidence, never a guess and never an error, and
+    the relative cues still decide. Accounts whose income is at most 10,000 yuan (where that
+    reading gives nothing anyway) get exactly the same types and scores as in yuan; the others
+    lose at most the income reading, never gain any defiant evidence from it."""
+    pb = playbook.load_playbook()
+    assert np.isnan(pb.settings.rate_of("CHF"))
+    pf = _book(generator)
+    base = segment(pf, AS_OF)
+    chf = _rescaled(pf, 1.0, "CHF")
+    other = segment(chf, AS_OF)
+    assert derive_features(chf, AS_OF)["monthly_income_ref"].isna().all()
+    assert not other["type_cues"].astype(str).str.contains("defiant_high_income").any()
+    assert (other["behaviour_type"].astype(str) == "defiant").sum() > 20  # the relative cues still find the defiant
+    low = (pf.accounts["monthly_income"].fillna(0) <= 10000).to_numpy()
+    assert low.sum() > 500
+    for col in _TYPE_COLUMNS:
+        pd.testing.assert_series_equal(base[col].astype(str)[low], other[col].astype(str)[low], check_names=False)
+    np.testing.assert_allclose(base["type_score"].to_numpy()[low], other["type_score"].to_numpy()[low], atol=1e-9)
+    defiant_base = base["behaviour_type"].astype(str) == "defiant"
+    defiant_other = other["behaviour_type"].astype(str) == "defiant"
+    assert (defiant_other & ~defiant_base).sum() <= (defiant_base & ~defiant_other).sum()
+
+
+def test_a_high_income_is_money_in_the_rules_currency():
+    """我手里一直有钱 read on the income itself: a debtor earning 30,000 yuan a month who owes
+    more than a month's income (no ability against the account) and refuses or commits to
+    nothing is defiant in a yuan book; the same amounts in an unlisted currency carry no such
+    evidence and the debtor is stubborn, with no error."""
+    out = ["refuse", "refuse", "rpc", "refuse"]
+    acc = [{"account_id": "earner", "dpd": 60, "monthly_income": 30000.0, "balance": 90000.0}]
+    pf = tiny_portfolio(acc, calls("earner", "2026-11-20", out))
+    cny = segment(playbook.Portfolio(pf.accounts, pf.interactions, pf.payments, pf.history, currency="CNY"),
+                  AS_OF).set_index("account_id")
+    chf = segment(playbook.Portfolio(pf.accounts, pf.interactions, pf.payments, pf.history, currency="CHF"),
+                  AS_OF).set_index("account_id")
+    assert cny.loc["earner", "behaviour_type"] == "defiant"
+    assert "defiant_high_income" in cny.loc["earner", "type_cues"]
+    assert chf.loc["earner", "behaviour_type"] == "stubborn"
+    assert "defiant" not in str(chf.loc["earner", "type_cues"])
 
 
 def test_ability_is_read_against_what_is_owed():
