@@ -423,9 +423,14 @@ class _Table:
         self.table, self.raw, self.mapping, self.tz, self.notes = table, raw, mapping, timezone, notes
         self.label = raw.label
         self.n = len(raw.frame)
-        self.rows = pd.Series(raw.row_numbers(), index=raw.frame.index)
         self.parts: list[pd.DataFrame] = []
         self.structural: list[dict] = []
+
+    @functools.cached_property
+    def rows(self) -> pd.Series:
+        """The source row number of every row (by frame label): made the first time a row is
+        reported, so a clean table never holds them."""
+        return pd.Series(self.raw.row_numbers(), index=self.raw.frame.index)
 
     def bad(self, mask: pd.Series, column: str, reason: Any, values: Any = None) -> None:
         """Report the rows where ``mask`` holds; ``reason`` is one text or a Series of them."""
@@ -592,9 +597,10 @@ def _double_encoded(s: pd.Series) -> pd.Series:
 
 def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timezone: str,
              notes: list[str], skipped: frozenset[str] = frozenset()
-             ) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame, int]:
+             ) -> tuple[pd.DataFrame, np.ndarray | _SourceRows | None, pd.DataFrame, int]:
     """Rename, map codes, coerce and check one raw table; returns (accepted, their row numbers,
-    errors, read). The row numbers are ``None`` when the table as a whole is rejected."""
+    errors, read). The row numbers are ``None`` when the table as a whole is rejected, and made
+    only on demand (:class:`_SourceRows`) when every row was accepted."""
     t = _Table(table, raw, mapping, timezone, notes)
     n = t.n
     _header_problems(t)
@@ -686,9 +692,23 @@ def _prepare(table: str, raw: RawTable, cols: list[Col], mapping: Mapping, timez
     errors = pd.concat([p for p in t.parts if len(p)], ignore_index=True) if t.parts else errors_frame([])
     rejected_rows = set(errors["row"].dropna().astype(int)) if len(errors) else set()
     if not rejected_rows:
-        return frame, t.rows.to_numpy(), errors, n
+        return frame, _SourceRows(raw), errors, n
     keep = ~t.rows.isin(rejected_rows).to_numpy()
     return frame[keep], t.rows.to_numpy()[keep], errors, n
+
+
+class _SourceRows:
+    """The source row numbers of a table whose rows were all accepted, made only for the rows
+    asked for (``rows[mask]``, ``rows[positions]``): the usual load never needs them."""
+
+    def __init__(self, raw: RawTable) -> None:
+        self.given = None if raw.rows is None else np.asarray(raw.rows, dtype="int64")
+        self.first = raw.first_row
+
+    def __getitem__(self, sel: np.ndarray) -> np.ndarray:
+        sel = np.asarray(sel)
+        at = np.flatnonzero(sel) if sel.dtype == bool else sel.astype("int64")
+        return self.given[at] if self.given is not None else at + self.first
 
 
 def _rejected(t: _Table, index: pd.Index, column: str) -> pd.Series:
@@ -750,22 +770,9 @@ def _check_text(t: _Table, c: Col, values: pd.Series) -> None:
 
 
 def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame) -> None:
-    import pandera.pandas as pa
-
     doubtful = [c for c in cols if c.name in frame and not _holds(c, frame[c.name])]
-    try:  # pandera names every failing row of the columns that reductions could not clear
-        pandera_schema(table, doubtful).validate(frame, lazy=True, inplace=True)  # checks only; no copy
-    except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        fc = fc[fc["index"].notna()]
-        if len(fc):
-            idx = fc["index"].astype(int).to_numpy()
-            reason = np.where(fc["check"].astype(str) == "field_uniqueness",
-                              "duplicate " + fc["column"].astype(str) + " (first occurrence kept)", fc["check"].astype(str))
-            t.parts.append(pd.DataFrame({"table": table, "file": t.label, "row": t.rows.loc[idx].values,
-                                         "column": fc["column"].astype(str).values,
-                                         "value": fc["failure_case"].astype(str).str.slice(0, 60).values,
-                                         "reason": reason}))
+    if doubtful:  # pandera names every failing row of the columns that reductions could not clear
+        _failing_rows(t, table, doubtful, frame)
     key = list(UNIQUE_KEYS.get(table, ()))
     if key and not _grouped_in_order(frame, key):
         complete = frame[key].notna().all(axis=1)
@@ -778,6 +785,25 @@ def _contract_checks(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame
                                            f"{' and '.join(key)} (first occurrence kept)" for r in at],
                                           index=frame.index[dup]).reindex(frame.index),
                   frame[key[-1]].astype("str"))
+
+
+def _failing_rows(t: _Table, table: str, cols: list[Col], frame: pd.DataFrame) -> None:
+    """Report every row of ``frame`` whose value in one of ``cols`` fails the contract (pandera)."""
+    import pandera.pandas as pa
+
+    try:
+        pandera_schema(table, cols).validate(frame, lazy=True, inplace=True)  # checks only; no copy
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        fc = fc[fc["index"].notna()]
+        if len(fc):
+            idx = fc["index"].astype(int).to_numpy()
+            reason = np.where(fc["check"].astype(str) == "field_uniqueness",
+                              "duplicate " + fc["column"].astype(str) + " (first occurrence kept)", fc["check"].astype(str))
+            t.parts.append(pd.DataFrame({"table": table, "file": t.label, "row": t.rows.loc[idx].values,
+                                         "column": fc["column"].astype(str).values,
+                                         "value": fc["failure_case"].astype(str).str.slice(0, 60).values,
+                                         "reason": reason}))
 
 
 def _holds(c: Col, s: pd.Series) -> bool:
@@ -981,11 +1007,11 @@ def load_portfolio(source: str | Path, mapping: str | Path | Mapping | None = No
         raise SourceError(raws["accounts"].label, "accounts has no rows; nothing to load (is it the right file, "
                                                   "or only a header?)")
     frames: dict[str, pd.DataFrame] = {}
-    rows: dict[str, np.ndarray | None] = {}  # the row number in its source of every accepted row
+    rows: dict[str, np.ndarray | _SourceRows | None] = {}  # the row number in its source of every accepted row
     counts, errors = [], []
     table_notes: dict[str, list[str]] = {t: [] for t in TABLES}  # kept apart per table: the order stays fixed
 
-    def prepare(t: str) -> tuple[pd.DataFrame, np.ndarray | None, pd.DataFrame, int]:
+    def prepare(t: str) -> tuple[pd.DataFrame, np.ndarray | _SourceRows | None, pd.DataFrame, int]:
         done = _prepare(t, raws[t], spec[t], m, zone, table_notes[t], skipped_sources.get(t, frozenset()))
         raws[t].frame = pd.DataFrame()  # the raw rows are no longer needed: free them early
         return done

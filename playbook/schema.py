@@ -3,14 +3,18 @@
 Each table is a list of :class:`Col` specs. :func:`pandera_schema` turns a table's specs
 into a pandera schema that checks values; :mod:`playbook.loading` coerces raw text into
 the declared kinds first, so every problem is reported with a reason a person can act on.
+The value checks are declared as :class:`Check` (the name and statistics of pandera's
+built-in check); pandera is imported only when some column's values must be looked at one
+by one (the loader first clears whole columns from their minimum, maximum and codes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandera.pandas as pa
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 Kind = Literal["str", "float", "int", "datetime", "date", "month"]
 
@@ -31,27 +35,59 @@ BUCKETS = ("current", "M1", "M2", "M3+")
 
 
 @dataclass(frozen=True)
+class Check:
+    """One value check: pandera's built-in check ``name`` with its ``statistics``, and the
+    reason reported for a value that fails it."""
+
+    name: Literal["greater_than_or_equal_to", "greater_than", "less_than_or_equal_to", "in_range", "isin",
+                  "str_matches"]
+    statistics: dict[str, Any]
+    error: str
+
+    def to_pandera(self) -> "pa.Check":
+        """The same check as a pandera ``Check``."""
+        import pandera.pandas as pa
+
+        st = self.statistics
+        if self.name == "greater_than_or_equal_to":
+            return pa.Check.ge(st["min_value"], error=self.error)
+        if self.name == "greater_than":
+            return pa.Check.gt(st["min_value"], error=self.error)
+        if self.name == "less_than_or_equal_to":
+            return pa.Check.le(st["max_value"], error=self.error)
+        if self.name == "in_range":
+            return pa.Check.in_range(st["min_value"], st["max_value"], error=self.error)
+        if self.name == "isin":
+            return pa.Check.isin(list(st["allowed_values"]), error=self.error)
+        return pa.Check.str_matches(st["pattern"], error=self.error)
+
+
+@dataclass(frozen=True)
 class Col:
     """One canonical column: its kind, whether it is required, and its value checks."""
 
     name: str
     kind: Kind
     required: bool = False
-    checks: tuple[pa.Check, ...] = field(default=(), compare=False)
+    checks: tuple[Check, ...] = field(default=(), compare=False)
     unique: bool = False
     pii: bool = False
 
 
-def _ge0(name: str) -> pa.Check:
-    return pa.Check.ge(0, error=f"{name} must be >= 0")
+def _ge0(name: str) -> Check:
+    return Check("greater_than_or_equal_to", {"min_value": 0}, f"{name} must be >= 0")
 
 
-def _dpd_max() -> pa.Check:
-    return pa.Check.le(MAX_DPD, error=f"dpd must be <= {MAX_DPD} (100 years); is the column in days?")
+def _dpd_max() -> Check:
+    return Check("less_than_or_equal_to", {"max_value": MAX_DPD}, f"dpd must be <= {MAX_DPD} (100 years); is the column in days?")
 
 
-def _isin(values: tuple[str, ...] | list[str], what: str) -> pa.Check:
-    return pa.Check.isin(list(values), error=f"unknown {what}; allowed: {', '.join(values)}")
+def _in_range(lo: int, hi: int, error: str) -> Check:
+    return Check("in_range", {"min_value": lo, "max_value": hi, "include_min": True, "include_max": True}, error)
+
+
+def _isin(values: tuple[str, ...] | list[str], what: str, error: str | None = None) -> Check:
+    return Check("isin", {"allowed_values": list(values)}, error or f"unknown {what}; allowed: {', '.join(values)}")
 
 
 # The debtor's tone in a conversation, as the collector recorded it (optional).
@@ -64,11 +100,11 @@ STATUSES = ("open", "charged_off", "written_off", "paid_off", "closed", "settled
 NOT_WORKED = ("paid_off", "closed", "settled", "sold", "bankrupt", "deceased")
 
 
-def _consent_check() -> pa.Check:
+def _consent_check() -> Check:
     """Channels the debtor consented to, ``;``-separated (e.g. ``call;sms``)."""
     one = "|".join(CHANNELS)
-    return pa.Check.str_matches(rf"^\s*({one})(\s*;\s*({one}))*\s*$",
-                                error=f"consent lists channels separated by ';'; allowed: {', '.join(CHANNELS)}")
+    return Check("str_matches", {"pattern": rf"^\s*({one})(\s*;\s*({one}))*\s*$"},
+                 f"consent lists channels separated by ';'; allowed: {', '.join(CHANNELS)}")
 
 
 def _zones() -> tuple[str, ...]:
@@ -88,13 +124,13 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("dpd", "int", True, (_ge0("dpd"), _dpd_max())),
             Col("product", "str", True),
             Col("customer_id", "str"),
-            Col("due_day", "int", checks=(pa.Check.in_range(1, 31, error="due_day must be 1-31"),)),
+            Col("due_day", "int", checks=(_in_range(1, 31, "due_day must be 1-31"),)),
             Col("credit_limit", "float", checks=(_ge0("credit_limit"),)),
             Col("monthly_income", "float", checks=(_ge0("monthly_income"),)),
             Col("occupation", "str"),
-            Col("age", "int", checks=(pa.Check.in_range(16, 120, error="age must be 16-120"),)),
+            Col("age", "int", checks=(_in_range(16, 120, "age must be 16-120"),)),
             Col("region", "str"),
-            Col("timezone", "str", checks=(pa.Check.isin(list(zones), error="unknown time zone; use an IANA name such as Asia/Shanghai"),)),
+            Col("timezone", "str", checks=(_isin(zones, "time zone", "unknown time zone; use an IANA name such as Asia/Shanghai"),)),
             Col("external_debts", "float", checks=(_ge0("external_debts"),)),
             Col("vulnerable", "str", checks=(_isin(VULNERABILITY_REASONS, "vulnerability reason"),)),
             Col("assigned_team", "str"),
@@ -119,7 +155,7 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
             Col("duration_s", "float", checks=(_ge0("duration_s"),)),
             Col("contact_ref", "str"),
             Col("message", "str"),
-            Col("staff_count", "int", checks=(pa.Check.ge(1, error="staff_count must be >= 1"),)),
+            Col("staff_count", "int", checks=(Check("greater_than_or_equal_to", {"min_value": 1}, "staff_count must be >= 1"),)),
             # channels the debtor consented to in this contact (its time is ts), e.g. "call"
             Col("consent", "str", checks=(_consent_check(),)),
             # the collector's free-text notes (催记): personal data, masked before display
@@ -129,7 +165,7 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
         "payments": [
             Col("account_id", "str", True),
             Col("paid_at", "datetime", True),
-            Col("amount", "float", True, (pa.Check.gt(0, error="amount must be > 0"),)),
+            Col("amount", "float", True, (Check("greater_than", {"min_value": 0}, "amount must be > 0"),)),
         ],
         "history": [
             Col("account_id", "str", True),
@@ -142,11 +178,13 @@ def contract(dispositions: list[str]) -> dict[str, list[Col]]:
     }
 
 
-def pandera_schema(table: str, cols: list[Col]) -> pa.DataFrameSchema:
+def pandera_schema(table: str, cols: list[Col]) -> "pa.DataFrameSchema":
     """A pandera schema checking values of already-coerced canonical columns."""
+    import pandera.pandas as pa
+
     columns = {
         c.name: pa.Column(
-            checks=list(c.checks),
+            checks=[check.to_pandera() for check in c.checks],
             nullable=not c.required,
             required=False,  # missing required columns are reported by the loader, per file
             unique=c.unique,

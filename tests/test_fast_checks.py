@@ -174,3 +174,27 @@ def test_month_start_of_a_long_column_is_each_value_converted(case):
     assert np.array_equal(out.to_numpy(dtype="datetime64[us]").view("int64"), expected.view("int64"))
     if case == "month_starts":
         assert out is s  # nothing to change: the column is shared, not copied
+
+
+def test_pandera_looks_only_at_columns_the_reductions_could_not_clear(tmp_path):
+    """A clean export is cleared column by column without pandera (not even imported); a
+    value that breaks a check still gets its own row, column and reason."""
+    import subprocess
+    import sys
+
+    import playbook
+    from playbook.loading import write_portfolio
+
+    pf = playbook.demo_portfolio(200, 3, "2026-11-29")
+    write_portfolio(pf, tmp_path / "clean", fmt="parquet")
+    bad = pf.accounts.copy()
+    bad.loc[7, "age"] = 130
+    write_portfolio(playbook.Portfolio(bad, pf.interactions, pf.payments, pf.history), tmp_path / "bad", fmt="parquet")
+    code = ("import sys; from playbook.loading import load_portfolio; "
+            "r = load_portfolio(sys.argv[1], on_error='keep_valid').report; "
+            "e = r.errors[r.errors['table'] == 'accounts']; "
+            "print('pandera' in sys.modules, e[['row', 'column', 'reason']].to_dict('records'))")
+    clean = subprocess.run([sys.executable, "-c", code, str(tmp_path / "clean")], capture_output=True, text=True, check=True)
+    assert clean.stdout.strip() == "False []"
+    broken = subprocess.run([sys.executable, "-c", code, str(tmp_path / "bad")], capture_output=True, text=True, check=True)
+    assert broken.stdout.strip() == "True [{'row': 8, 'column': 'age', 'reason': 'age must be 16-120'}]"  # Parquet rows from 1

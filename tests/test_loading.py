@@ -90,6 +90,28 @@ def test_corrupted_export_exit_2_names_every_problem_and_reconciles(demo, tmp_pa
     assert "account_id not found in accepted accounts" in out
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_rows_of_a_rejected_account_are_reported_at_their_source_rows(tmp_path, fmt):
+    """A table with no bad row of its own still names the source row of each row whose account
+    was rejected: CSV line numbers (a blank line skipped), Parquet rows counted from 1."""
+    pd.DataFrame({"account_id": ["A1", "A2", "A3"], "balance": [1.0, -5.0, 2.0], "overdue_amount": [1.0, 1.0, 1.0],
+                  "dpd": [3, 3, 3], "product": ["x", "x", "x"]}).to_csv(tmp_path / "accounts.csv", index=False)
+    pay = pd.DataFrame({"account_id": ["A1", "A2", "A3", "A2"], "paid_at": ["2026-11-01"] * 4, "amount": [5, 6, 7, 8]})
+    if fmt == "csv":
+        lines = pay.to_csv(index=False).splitlines()
+        (tmp_path / "payments.csv").write_text("\n".join(lines[:2] + [""] + lines[2:]) + "\n")
+        expected = [4, 6]  # header line 1, A1 line 2, blank line 3, A2 line 4, A3 line 5, A2 line 6
+    else:
+        pay.to_parquet(tmp_path / "payments.parquet", index=False)
+        expected = [2, 4]
+    report = load_portfolio(tmp_path, on_error="keep_valid").report
+    orphans = report.errors[(report.errors["table"] == "payments")]
+    assert orphans["row"].astype(int).tolist() == expected
+    assert set(orphans["reason"]) == {"account_id not found in accepted accounts"}
+    counts = report.counts.set_index("table").loc["payments"]
+    assert (counts["read"], counts["accepted"], counts["rejected"]) == (4, 2, 2)
+
+
 def test_load_portfolio_raises_with_the_report(demo, tmp_path):
     d, *_ = _corrupt(demo, tmp_path)
     with pytest.raises(DataValidationError) as ei:
