@@ -206,9 +206,8 @@ def coerce_typed(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | Non
         v = out.to_numpy(dtype="float64", na_value=np.nan)
         if np.isinf(v).any():
             return None
-        if kind == "int":
-            v = v[~np.isnan(v)]
-            if ((np.abs(v) > MAX_WHOLE) | (v % 1 != 0)).any():
+        if kind == "int":  # whole numbers within range (NaN compares False: missing values pass)
+            if (np.abs(v) > MAX_WHOLE).any() or (v - np.floor(v) > 0).any():
                 return None
         return out
     if not pd.api.types.is_datetime64_any_dtype(series):
@@ -222,10 +221,21 @@ def coerce_typed(series: pd.Series, kind: Kind, timezone: str, *, fmt: str | Non
     return _day_start(local) if kind == "date" else _month_start(local)
 
 
+_US_DAY = 86_400_000_000
+_NAT = np.iinfo("int64").min
+
+
 def _day_start(s: pd.Series) -> pd.Series:
-    """Naive timestamps as the start of their day, in microseconds."""
+    """Naive timestamps as the start of their day, in microseconds (integer arithmetic: the
+    floor to a multiple of a day, as NumPy's calendar conversion gives, without its per-value
+    cost; missing values stay missing)."""
     v = s.to_numpy(dtype="datetime64[us]")
-    return _same_or_new(s, v, v.astype("datetime64[D]").astype("datetime64[us]"))
+    i = v.view("int64")
+    off = i % _US_DAY
+    off[i == _NAT] = 0
+    if not off.any():  # every value is a day start already (the usual date column)
+        return s if s.dtype == "datetime64[us]" else pd.Series(v, index=s.index)
+    return pd.Series((i - off).view("datetime64[us]"), index=s.index)
 
 
 def _month_start(s: pd.Series) -> pd.Series:

@@ -73,7 +73,9 @@ def test_codes_of_by_binary_search_equals_hashing(case):
 TYPED = {
     "float": [pd.Series([1.5, np.nan, 0.0]), pd.Series([1.0, np.inf]), pd.Series([1, 2], dtype="int64")],
     "int": [pd.Series([1.0, np.nan, 3.0]), pd.Series([1.5, 2.0]), pd.Series([2.0 ** 60, 1.0]),
-            pd.Series([np.nan, np.nan]), pd.Series([-np.inf, 1.0])],
+            pd.Series([np.nan, np.nan]), pd.Series([-np.inf, 1.0]), pd.Series([-2.0, -0.0, np.nan]),
+            pd.Series([-2.5, 1.0]), pd.Series([-(2.0 ** 60), 0.0]), pd.Series([2.0 ** 53, -(2.0 ** 53)]),
+            pd.Series([1e-300, 1.0])],
     "datetime": [pd.Series(pd.to_datetime(["2026-03-29 01:30", None], utc=True)),
                  pd.Series(pd.to_datetime(["2026-03-29 01:30", "2026-10-25 01:30"]))],
     "date": [pd.Series(pd.to_datetime(["2026-03-29 23:30", None], utc=True)),
@@ -152,6 +154,28 @@ def test_holds_only_when_pandera_finds_nothing(name, values):
             or isinstance(series.dtype, pd.CategoricalDtype) and len(series.cat.categories) > series.nunique())
     if not left:
         assert _holds(col, series) == clean
+
+
+@pytest.mark.parametrize("case", ["day_starts", "times_of_day", "with_missing", "before_1970"])
+def test_day_start_is_numpys_calendar_conversion_of_each_value(case):
+    """Dates (e.g. a promised date) are floored to their day by integer arithmetic: the result
+    equals NumPy's conversion of every value, before 1970 too; missing dates stay missing."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    days = np.datetime64("2020-01-01", "D") + rng.integers(0, 3_000, n).astype("timedelta64[D]")
+    v = days.astype("datetime64[us]")
+    if case != "day_starts":
+        v = v + rng.integers(0, 86_400_000_000, n).astype("timedelta64[us]")
+    if case == "with_missing":
+        v[rng.random(n) < 0.3] = np.datetime64("NaT")
+    if case == "before_1970":
+        v = v - np.timedelta64(60 * 365, "D").astype("timedelta64[us]")
+    s = pd.Series(v)
+    out = coerce_typed(s, "date", "Asia/Shanghai")
+    expected = v.astype("datetime64[D]").astype("datetime64[us]")
+    assert np.array_equal(out.to_numpy(dtype="datetime64[us]").view("int64"), expected.view("int64"))
+    if case == "day_starts":
+        assert out is s  # nothing to change: the column is shared, not copied
 
 
 @pytest.mark.parametrize("case", ["month_starts", "mid_month", "with_missing", "every_value_distinct"])
