@@ -81,6 +81,21 @@ def test_short_term_is_a_recent_slip_with_kept_promises_not_a_long_overdue_accou
 
 
 
+def test_paying_off_the_arrears_counts_as_paying_promptly():
+    """拖欠短期 pays once reminded: a debtor who kept the promise and paid until nothing is overdue
+    has no ratio of payments to arrears left (no arrears), and that must not drop the evidence
+    of the kept promise and the payment."""
+    promise = dict(ptp_amount=500.0, ptp_date="2026-11-21")
+    accounts = [{"account_id": "cleared", "dpd": 0, "overdue_amount": 0.0, "monthly_income": 3000.0}]
+    its = calls("cleared", "2026-11-20", ["ptp", "rpc"], **promise)
+    pays = [{"account_id": "cleared", "paid_at": "2026-11-21 10:00:00", "amount": 500.0}]
+    pf = tiny_portfolio(accounts, its, pays)
+    assert np.isnan(derive_features(pf, AS_OF).loc["cleared", "payment_to_overdue"])
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["cleared", "behaviour_type"] == "short_term"
+    assert "short_pays_promptly" in seg.loc["cleared", "type_cues"]
+
+
 def test_no_account_past_the_first_month_is_short_term():
     """拖欠短期 is a briefly late payer: an M2 or later account is never short-term, however
     well it keeps its promises, and its reason never names a short-term cue."""
