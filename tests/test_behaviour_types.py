@@ -141,6 +141,17 @@ def test_the_same_refusals_are_defiant_with_money_and_stubborn_without(out, rich
     assert "defiant" not in str(seg.loc["plain", "type_cues"])
 
 
+def test_refusing_again_and_again_counts_for_the_stubborn():
+    """说了还我还是不还: four refusals among talk coded without an outcome are full evidence of
+    repeated refusal however diluted their share; two are none."""
+    pf = tiny_portfolio([{"account_id": "again", "dpd": 60}, {"account_id": "twice", "dpd": 60}],
+                        calls("again", "2026-11-20", ["refuse", "rpc", "refuse", "rpc", "refuse", "rpc", "refuse", "rpc"])
+                        + calls("twice", "2026-11-20", ["refuse", "rpc", "refuse", "rpc"]))
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["again", "behaviour_type"] == "stubborn" and "stubborn_refuses_again" in seg.loc["again", "type_cues"]
+    assert "stubborn_refuses_again" not in seg.loc["twice", "type_cues"]
+
+
 def test_hard_to_reach_needs_several_unanswered_calls():
     """很难取得联络 is learnt from many calls: three calls that rang out are too few to call a
     debtor evasive; five are enough."""
