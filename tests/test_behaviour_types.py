@@ -484,6 +484,18 @@ def test_a_polite_composed_dispute_is_not_the_victims():
     assert seg.loc["polite", "runner_up"] == "victim" and seg.loc["polite", "runner_up_score"] == 2.5
 
 
+def test_a_polite_friendly_manner_is_not_the_defiants():
+    """自信型 boasts and challenges (我手里一直有钱,你们不上征信也奈何不了我); 老练型 is 非常友好. The
+    same talk without an outcome from an able debtor loses 1.0 on defiant when polite throughout."""
+    acc = {"dpd": 60, "monthly_income": 4500.0, "balance": 3000.0}
+    pf = tiny_portfolio([{"account_id": a, **acc} for a in ("calm", "polite")],
+                        [c for a in ("calm", "polite") for c in calls(a, "2026-11-20", ["rpc"] * 4)])
+    pf = _with_notes(pf, [None] * 8, ["calm"] * 4 + ["polite"] * 4)
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert seg.loc["calm", "behaviour_type"] == "defiant" and seg.loc["calm", "type_score"] == pytest.approx(2.5)
+    assert seg.loc["polite", "behaviour_type"] == "defiant" and seg.loc["polite", "type_score"] == pytest.approx(1.5)
+
+
 def test_an_angry_or_evasive_manner_is_not_the_defiants():
     """自信型 says it openly (我手里一直有钱,你们不上征信也奈何不了我); anger (别烦我) is the hostile's
     manner and vagueness (顾左右而言他) the evasive's. The same talk without an outcome from the same
