@@ -152,6 +152,20 @@ def test_refusing_again_and_again_counts_for_the_stubborn():
     assert "stubborn_refuses_again" not in seg.loc["twice", "type_cues"]
 
 
+def test_half_the_promises_broken_counts_as_promises_falling_due_unkept():
+    """保证还款型: one promise kept and one broken is not a promise keeper: serial_broken counts."""
+    promise = dict(ptp_amount=100.0)
+    its = (calls("half", "2026-11-01", ["ptp"], ptp_date="2026-11-02", **promise)
+           + calls("half", "2026-11-10", ["ptp"], ptp_date="2026-11-11", **promise))
+    pays = [{"account_id": "half", "paid_at": "2026-11-02 10:00:00", "amount": 100.0}]
+    pf = tiny_portfolio([{"account_id": "half", "dpd": 20, "overdue_amount": 1000.0}], its, pays)
+    feats = derive_features(pf, AS_OF)
+    assert feats.loc["half", "ptp_kept_rate"] == 0.5 and feats.loc["half", "promises_broken"] == 1
+    seg = segment(pf, AS_OF).set_index("account_id")
+    assert "serial_broken" in seg.loc["half", "type_cues"]
+    assert seg.loc["half", "behaviour_type"] == "serial_promiser"
+
+
 def test_hard_to_reach_needs_several_unanswered_calls():
     """很难取得联络 is learnt from many calls: three calls that rang out are too few to call a
     debtor evasive; five are enough."""
