@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["codes_of", "previous_time", "to_ns", "times", "day_end_ns", "local_dates", "wall_times", "padded_or_empty", "all_ascii",
+__all__ = ["codes_of", "unique_inverse", "previous_time", "to_ns", "times", "day_end_ns", "local_dates", "wall_times", "padded_or_empty", "all_ascii",
            "BLANKS", "NS_DAY"]
 
 NS_DAY = 86_400_000_000_000
@@ -44,6 +44,20 @@ def codes_of(s: pd.Series, values: "pd.Index | pd.Series | list") -> np.ndarray:
             if at is not None:
                 return np.repeat(at, np.diff(np.append(np.flatnonzero(first), len(arr))))
     return pc.fill_null(pc.index_in(arr, value_set=vs), -1).to_numpy()  # int32: half the memory of int64
+
+
+def unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_index=True, return_inverse=True)[1:]`` for a 1-d integer
+    ``key``, by hashing instead of sorting ``key``: per distinct value in ascending order, the
+    position of its first occurrence; per element, the index of its value among them. (Only
+    the few distinct values are sorted.)"""
+    codes, uniq = pd.factorize(key)  # codes in order of first appearance
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(len(order))
+    seen = np.maximum.accumulate(codes)  # rises exactly where a new value first appears
+    starts = np.flatnonzero(np.concatenate([[True], seen[1:] != seen[:-1]])) if len(codes) else np.empty(0, "int64")
+    return starts[order], rank[codes]
 
 
 def _fixed_width(arr: "pa.Array") -> np.ndarray | None:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ._checks import check_choice, check_positive_int
 from ._docstrings import share_docs
+from .arrays import unique_inverse
 from .content import Playbook, Scorecard, load_playbook
 from .features import COLUMNS_READ as _FEATURES_READ
 from .portfolio import Portfolio
@@ -234,7 +235,7 @@ def _fired_text_bits(bits: np.ndarray, top: np.ndarray, cue_ids: list[str]) -> p
     if m == 0 or not bits.any():
         return pd.Categorical(np.full(n, "", dtype=object))
     key = bits * 64 + top  # one int64 per account: a 1-d unique, not a row-wise one
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    first, inverse = unique_inverse(key)
     texts = []
     for j in first:
         b, t = int(bits[j]), int(top[j])
@@ -256,7 +257,7 @@ def _fired_text(live: np.ndarray, strength: np.ndarray, cue_ids: list[str]) -> p
         for i in range(m):
             bits |= live[i].astype("int64") << i
         key = bits * 64 + top  # one int64 per account: a 1-d unique, not a row-wise one
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        first, inverse = unique_inverse(key)
     else:  # many cues: pack the booleans row-wise instead
         key = np.concatenate([np.packbits(live, axis=0).T.astype("int64"), top[:, None]], axis=1)
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
@@ -322,7 +323,7 @@ def recommend(segments: pd.DataFrame, playbook: Playbook | None = None, lang: st
             codes, uniq = pd.factorize(col.astype(object), use_na_sentinel=False)
         key = key * (len(uniq) + 1) + codes
         factors.append((codes, np.asarray(uniq, dtype=object)))
-    combo, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    first, inverse = unique_inverse(key)
     sep = "；" if lang == "zh" else "; "
     texts = []
     for i in first:
@@ -358,7 +359,7 @@ def _join_reasons(seg: pd.DataFrame, dims: list[str]) -> pd.Categorical:
             c, u = pd.factorize(col)
         key = key * (len(u) + 1) + c
         parts.append((c, np.array([f"{d}={x}" for x in u], dtype=object)))
-    combo, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    first, inverse = unique_inverse(key)
     text = [";".join(t) for t in zip(*(labels[c[first]] for c, labels in parts))]
     return pd.Categorical.from_codes(inverse.reshape(-1), categories=text)
 

@@ -222,3 +222,15 @@ def test_pandera_looks_only_at_columns_the_reductions_could_not_clear(tmp_path):
     assert clean.stdout.strip() == "False []"
     broken = subprocess.run([sys.executable, "-c", code, str(tmp_path / "bad")], capture_output=True, text=True, check=True)
     assert broken.stdout.strip() == "True [{'row': 8, 'column': 'age', 'reason': 'age must be 16-120'}]"  # Parquet rows from 1
+
+
+@pytest.mark.parametrize("key", [[], [5], [3, 1, 3, 2, 1, -7, 2 ** 62], list(np.random.default_rng(5).integers(-50, 50, 10_000))])
+def test_unique_inverse_is_numpys_unique_by_hashing(key):
+    """The first occurrences and inverse of the distinct values, in ascending order, exactly as
+    ``np.unique`` gives them (the reason and treatment texts are built from them)."""
+    from playbook.arrays import unique_inverse
+
+    key = np.asarray(key, dtype="int64")
+    first, inverse = unique_inverse(key)
+    _, first_np, inverse_np = np.unique(key, return_index=True, return_inverse=True)
+    assert np.array_equal(first, first_np) and np.array_equal(inverse, inverse_np.reshape(-1))
