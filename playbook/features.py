@@ -43,6 +43,8 @@ _UNANSWERED = ("no_answer", "busy", "voicemail", "not_home")
 _TONE_COUNTS = {"angry_tone_count": "angry", "polite_tone_count": "polite", "upset_tone_count": "upset",
                 "evasive_tone_count": "evasive"}
 _NS_DAY = NS_DAY
+# the flag bits of an interaction in the one-pass counts of _derive
+_VOICE, _RPC, _CONTACT, _UNANSWERED_BIT = 1, 2, 4, 8
 #: the contract columns :func:`derive_features` and :func:`promise_states` read, per table
 #: (``playbook segment`` loads no other optional column: a column read here must be named here)
 COLUMNS_READ: dict[str, tuple[str, ...]] = {
@@ -275,27 +277,42 @@ def _derive(portfolio: Portfolio, pb: Playbook, n: int, ids: pd.Series, index: p
     f["occupation"] = acc["occupation"].array
     f["vulnerable_reason"] = acc["vulnerable"].fillna("").array
     f["status"] = (acc["status"].fillna("open").array if "status" in acc else np.full(n, "open", dtype=object))
-    f["attempts"] = count(voice)
-    f["rpc_count"] = count(is_rpc)
-    f["contact_count"] = count(is_contact)
+    if all(u in disp for u in _UNANSWERED):
+        unanswered = table([d in _UNANSWERED for d in disp])[ocode]
+    else:
+        unanswered = codes_of(it["outcome"], _UNANSWERED) >= 0
+    # each event's four flags as one small code, counted per account in one pass: every
+    # count below is a sum of some of the 16 (account, flags) counts
+    flags = voice.view("int8") | (is_rpc.view("int8") << 1) | (is_contact.view("int8") << 2) \
+        | (unanswered.view("int8") << 3)
+    del unanswered, is_contact
+    by_flags = _grouped_counts(w_pos, flags[inwin], 16, n)
+    del flags
+
+    def total(*bits: int) -> np.ndarray:  # events holding every one of ``bits``
+        want = sum(bits)
+        out = np.zeros(n, dtype="int64")
+        for k in range(16):
+            if k & want == want:
+                out += by_flags[k]
+        return out
+
+    f["attempts"] = total(_VOICE)
+    f["rpc_count"] = total(_RPC)
+    f["contact_count"] = total(_CONTACT)
     attempts, rpc_count = f["attempts"], f["rpc_count"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        f["rpc_rate"] = np.where(attempts > 0, count(is_rpc & voice) / attempts, np.nan)
-        f["contact_rate"] = np.where(attempts > 0, count(is_contact & voice) / attempts, np.nan)
-    del is_contact
+        f["rpc_rate"] = np.where(attempts > 0, total(_RPC, _VOICE) / attempts, np.nan)
+        f["contact_rate"] = np.where(attempts > 0, total(_CONTACT, _VOICE) / attempts, np.nan)
+    f["unanswered_count"] = total(_UNANSWERED_BIT, _VOICE)
+    del by_flags
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["unanswered_share"] = np.where(attempts > 0, f["unanswered_count"] / attempts, np.nan)
     per_code = _grouped_counts(w_pos, w_slot, len(counted), n)
     del w_slot
     for col, code in _COUNTED.items():
         f[col] = per_code[counted.index(code)]
     del per_code
-    if all(u in disp for u in _UNANSWERED):
-        unanswered = table([d in _UNANSWERED for d in disp])[ocode]
-    else:
-        unanswered = codes_of(it["outcome"], _UNANSWERED) >= 0
-    f["unanswered_count"] = count(voice & unanswered)
-    del unanswered
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f["unanswered_share"] = np.where(attempts > 0, f["unanswered_count"] / attempts, np.nan)
     if "tone" in it.columns and it["tone"].notna().any():  # an export that records no tone: zeros, no passes
         tone = codes_of(it["tone"], list(_TONE_COUNTS.values()))
         w_tone = tone[inwin].astype("int8")  # 4 tones (-1: another or none)
@@ -393,9 +410,10 @@ def _grouped_counts(pos: np.ndarray, group: np.ndarray, k: int, n: int) -> list[
     """Per group ``0..k-1``, how many of its elements each position ``0..n-1`` holds (groups
     outside ``0..k-1`` are not counted): the counted elements sorted by group (radix, small
     integers), then one ``bincount`` per group over its own elements only."""
-    rows = np.flatnonzero((group >= 0) & (group < k))
-    group, pos = group[rows], pos[rows]
-    del rows
+    if len(group) and not (group.min() >= 0 and group.max() < k):  # leave out the elements of no group
+        rows = np.flatnonzero((group >= 0) & (group < k))
+        group, pos = group[rows], pos[rows]
+        del rows
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(k + 1))
     pos = pos[order]
