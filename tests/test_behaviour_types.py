@@ -512,13 +512,14 @@ def test_a_polite_friendly_manner_is_not_the_defiants():
 
 def test_an_angry_or_evasive_manner_is_not_the_defiants():
     """自信型 says it openly (我手里一直有钱,你们不上征信也奈何不了我); anger (别烦我) is the hostile's
-    manner and vagueness (顾左右而言他) the evasive's. The same talk without an outcome from the same
-    debtor is defiant when calm, and loses 1.5 on defiant when angry (then hostile) or evasive."""
+    manner, vagueness (顾左右而言他) the evasive's and being upset (安抚其冷静) the victim's. The same
+    talk without an outcome from the same debtor is defiant when calm, and loses 1.5 on defiant when
+    angry (then hostile), evasive or upset (then victim)."""
     acc = {"dpd": 60, "monthly_income": 4500.0, "balance": 3000.0}
-    ids = ("calm", "angry", "vague")
+    ids = ("calm", "angry", "vague", "upset")
     pf = tiny_portfolio([{"account_id": a, **acc} for a in ids],
                         [c for a in ids for c in calls(a, "2026-11-20", ["rpc"] * 4)])
-    pf = _with_notes(pf, [None] * 12, ["calm"] * 4 + ["angry"] * 4 + ["evasive"] * 4)
+    pf = _with_notes(pf, [None] * 16, ["calm"] * 4 + ["angry"] * 4 + ["evasive"] * 4 + ["upset"] * 4)
     seg = segment(pf, AS_OF).set_index("account_id")
     assert seg.loc["calm", "behaviour_type"] == "defiant"
     calm = seg.loc["calm", "type_score"]
@@ -528,3 +529,6 @@ def test_an_angry_or_evasive_manner_is_not_the_defiants():
     assert seg.loc["angry", "runner_up"] == "defiant" and seg.loc["angry", "runner_up_score"] == pytest.approx(calm - 1.5)
     # every call answered: not the hard-to-reach evasive either, so still defiant, with less evidence
     assert seg.loc["vague", "behaviour_type"] == "defiant" and seg.loc["vague", "type_score"] == pytest.approx(calm - 1.5)
+    # upset, to be calmed first (安抚其冷静), is the victim's manner: the same 1.5 off defiant, and victim
+    assert seg.loc["upset", "behaviour_type"] == "victim"
+    assert seg.loc["upset", "runner_up"] == "defiant" and seg.loc["upset", "runner_up_score"] == pytest.approx(calm - 1.5)
