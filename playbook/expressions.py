@@ -30,7 +30,7 @@ import pandas as pd
 
 from .errors import PlaybookError
 
-__all__ = ["Expression", "ExpressionError", "parse", "FUNCTIONS"]
+__all__ = ["Expression", "ExpressionError", "parse", "FUNCTIONS", "shared_subexpressions"]
 
 _MAX_LENGTH = 2000
 _MAX_NODES = 400
@@ -220,16 +220,20 @@ class Expression:
             return np.asarray(out, dtype=bool)
         return np.full(n, bool(out))
 
-    def values(self, columns: Mapping[str, Any]) -> Any:
+    def values(self, columns: Mapping[str, Any], memo: dict[str, Any] | None = None) -> Any:
         """Like :meth:`evaluate`, with the same numbers, but computed on NumPy arrays when
         every column read is a float64 or int64 NumPy-backed Series and the expression has
         no text and no ``in`` list: then a NumPy array (or a scalar when no column is
         read) instead of a Series, without an intermediate Series per step. Otherwise
-        exactly what :meth:`evaluate` returns."""
-        fast = self._fast(columns)
+        exactly what :meth:`evaluate` returns.
+
+        ``memo`` shares subexpressions between calls over the same ``columns``: a
+        subexpression whose text (:func:`shared_subexpressions`) is a key is computed once,
+        stored there and read back by later calls. Never alter a value it holds."""
+        fast = self._fast(columns, memo)
         return fast[0] if fast is not None else self.evaluate(columns)
 
-    def _fast(self, columns: Mapping[str, Any]) -> tuple[Any] | None:
+    def _fast(self, columns: Mapping[str, Any], memo: dict[str, Any] | None = None) -> tuple[Any] | None:
         """The value computed on NumPy arrays, or None when the expression or its columns
         need the general evaluator (text, ``in`` lists, other dtypes, integer division)."""
         shape = _FAST_SHAPE.get(self.text)
@@ -245,7 +249,7 @@ class Expression:
             arrays[name] = col.to_numpy()
         try:
             with np.errstate(all="ignore"):
-                return (_FastEval(arrays).visit(self.tree.body),)
+                return (_FastEval(arrays, memo).visit(self.tree.body),)
         except (_NotFast, TypeError, ValueError, ZeroDivisionError):
             return None  # the general evaluator gives the result, or the error, as before
 
@@ -292,14 +296,60 @@ def _numeric(x: Any) -> Any:
     return x
 
 
+def shared_subexpressions(expressions: "Iterable[Expression]") -> dict[str, None]:
+    """The computed subexpressions (operations and calls) that occur more than once across
+    ``expressions``, less those only ever met inside a larger one that occurs as often: the
+    keys of a ``memo`` for :meth:`Expression.values` (each value computed once, and no more
+    of them held than saves work)."""
+    seen: dict[str, int] = {}
+    parents: dict[str, set[str]] = {}
+
+    def walk(node: ast.AST, parent: str | None) -> None:
+        text = None
+        if isinstance(node, _COMPUTED):
+            text = _node_text(node)
+            seen[text] = seen.get(text, 0) + 1
+            parents.setdefault(text, set()).add(parent or "")
+        for child in ast.iter_child_nodes(node):
+            walk(child, text if text is not None else parent)
+
+    for expr in expressions:
+        walk(expr.tree.body, None)
+    return {t: None for t, k in seen.items()
+            if k > 1 and not any(p and seen.get(p, 0) == k for p in parents[t])}
+
+
+_COMPUTED = (ast.BinOp, ast.Compare, ast.Call, ast.BoolOp, ast.UnaryOp)
+
+
+def _node_text(node: ast.AST) -> str:
+    text = getattr(node, "_pb_text", None)
+    if text is None:
+        text = ast.unparse(node)
+        node._pb_text = text  # the trees are parsed once (parse is cached): each node is unparsed once
+    return text
+
+
 class _FastEval:
     """The evaluator on float64 / int64 NumPy arrays: the same operations as :class:`_Eval`
-    on Series of those dtypes (element-wise NumPy), without building a Series per step."""
+    on Series of those dtypes (element-wise NumPy), without building a Series per step;
+    ``memo``: see :meth:`Expression.values`."""
 
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], memo: dict[str, Any] | None = None) -> None:
         self.arrays = arrays
+        self.memo = memo
 
     def visit(self, node: ast.AST) -> Any:
+        if self.memo and isinstance(node, _COMPUTED):
+            key = _node_text(node)
+            if key in self.memo:
+                value = self.memo[key]
+                if value is None:
+                    value = self.memo[key] = self._visit(node)
+                return value
+        return self._visit(node)
+
+    def _visit(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Name):
             return self.arrays[node.id]
         if isinstance(node, ast.Constant):

@@ -14,6 +14,7 @@ from ._checks import check_choice, check_positive_int
 from ._docstrings import share_docs
 from .arrays import unique_inverse
 from .content import Playbook, Scorecard, load_playbook
+from .expressions import shared_subexpressions
 from .features import COLUMNS_READ as _FEATURES_READ
 from .portfolio import Portfolio
 from .prepared import Prepared, prepared_for
@@ -145,6 +146,7 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
     texts = [cue.expression.text for cue in cues]
     shared = {t for t in texts if texts.count(t) > 1}
     evidence: dict[str, np.ndarray] = {}
+    memo = shared_subexpressions(cue.expression for cue in cues)  # e.g. the ability reading several cues use
 
     def contributions(lo: int, hi: int) -> np.ndarray:
         """Cues ``lo:hi`` x accounts: each cue's weighted evidence."""
@@ -153,7 +155,7 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
             cue = cues[j]
             v = evidence.get(texts[j]) if texts[j] in shared else None
             if v is None:  # each distinct evidence expression is evaluated once
-                v = cue.expression.values(columns)
+                v = cue.expression.values(columns, memo)
                 v = np.asarray(v, dtype="float64") if isinstance(v, (pd.Series, np.ndarray)) else np.full(n, float(v))
                 # clipped to 0-1 in two passes and one new array (never the caller's column): fmax and
                 # fmin skip NaN, so a missing value becomes 0, +inf 1 and -inf 0
@@ -185,7 +187,7 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
         c = contributions(0, m)
         for ti in range(k):
             scores[ti] = c[bounds[ti]:bounds[ti + 1]].sum(axis=0)
-    del evidence
+    del evidence, memo
     np.round(scores, 3, out=scores)  # decisions and the reported scores use the same numbers
     cols = np.arange(n)
     best = _first_max(scores)  # the highest score, the first category on a tie

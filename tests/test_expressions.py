@@ -132,3 +132,30 @@ def test_a_malformed_call_window_is_a_content_error_not_a_traceback(tmp_path):
     text = str(ei.value)
     assert "window.yaml: entry strategy.rules[1]: field treatment.call_window.0" in text
     assert "treatment.call_window.1" in text
+
+
+def test_shared_subexpressions_are_computed_once_with_the_same_values():
+    """A scorecard's cues repeat parts (e.g. the ability reading): with a memo each shared part
+    is computed once, and every expression's value is what it is without one."""
+    import numpy as np
+    import pandas as pd
+
+    from playbook.expressions import parse, shared_subexpressions
+
+    texts = ["min(max((a / b - 1) / 2, 0), 1) * where(c <= 6, 1, 0.5)",
+             "min(max((a / b - 1) / 2, 0), 1) * where(c <= 6, 1, 0.5) * where(d >= 1, 1, 0)",
+             "where(d >= 1, 2, 0) + min(max((a / b - 1) / 2, 0), 1)", "a + 1", "where(d >= 1, 1, 0)"]
+    exprs = [parse(t) for t in texts]
+    memo = shared_subexpressions(exprs)
+    # the longest repeated part is shared; its inner parts, met only inside it, are not held apart
+    assert "min(max((a / b - 1) / 2, 0), 1) * where(c <= 6, 1, 0.5)" in memo
+    assert "min(max((a / b - 1) / 2, 0), 1)" in memo  # also met alone, in the third expression
+    assert "(a / b - 1) / 2" not in memo and "a + 1" not in memo
+    assert "d >= 1" in memo and "where(d >= 1, 1, 0)" in memo
+    rng = np.random.default_rng(1)
+    cols = {k: pd.Series(v) for k, v in {"a": rng.random(50) * 10, "b": rng.random(50) + 0.1,
+                                         "c": rng.integers(0, 12, 50).astype(float), "d": rng.integers(0, 3, 50)}.items()}
+    cols["a"].iloc[3] = np.nan
+    for e in exprs:
+        np.testing.assert_array_equal(np.asarray(e.values(cols, memo), dtype=float), np.asarray(e.values(cols), dtype=float))
+    assert all(v is not None for v in memo.values())  # every shared part was computed (once)
