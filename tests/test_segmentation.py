@@ -194,3 +194,22 @@ def test_vulnerable_accounts_are_recommended_the_care_path_only():
         assert not shown.str.contains(late, regex=False).any()
         assert seg.loc[~vul & (seg["stage"].astype(str) == "M3+"), "recommended_treatment"].astype(str).str.contains(
             late, regex=False).any()  # the others still get the stage's tactic
+
+
+@pytest.mark.parametrize("generator", ["demo", "seed"])
+def test_rules_applied_in_two_halves_equal_one_pass(generator, monkeypatch):
+    """A large book's rules run in two halves side by side; the joined result is the one pass's,
+    categories and their order included (the fired-cue texts sorted, "" first)."""
+    import playbook.segmentation as seg_mod
+    from playbook.demo_seed import seed_portfolio
+    from playbook.prepared import prepare
+
+    pf = (playbook.demo_portfolio if generator == "demo" else seed_portfolio)(3000, 5, "2026-11-29")
+    prep = prepare(pf, "2026-11-29")
+    feats = prep.features_for(90)
+    one = seg_mod._apply_rules(feats, prep.playbook)
+    monkeypatch.setattr(seg_mod, "_SPLIT_ROWS", 2)
+    halves = seg_mod.apply_rules(feats, prep.playbook)
+    pd.testing.assert_frame_equal(halves, one)
+    cues = halves["cues_behaviour_type"].cat.categories
+    assert list(cues) == sorted(cues) and cues[0] == ""
