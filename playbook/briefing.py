@@ -329,7 +329,7 @@ class Briefing:
     segments: pd.DataFrame
     worklist: pd.DataFrame
     alerts: pd.DataFrame
-    blocked: int
+    blocked: int | None  # accounts with no calls left today; None: unknown (no contact log)
     pack: str
     playbook: Playbook = field(repr=False)
     promises: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -400,7 +400,7 @@ class Briefing:
         L = self.lang
         now = self.provenance.get("now", "")
         note = f"<p class='note'>{html.escape(self._ui('now_stated', L).format(now=now))}</p>"
-        return note + _table_html(self.worklist, "worklist")
+        return note + _table_html(self.worklist, "worklist", wide=(self._ui("reason", L), self._ui("approach", L)))
 
     def openers_html(self) -> str:
         """The openers the worklist names, each once, in the order they are said: who is
@@ -421,6 +421,9 @@ class Briefing:
     def promises_html(self) -> str:
         """Promises due today and promises broken yesterday, per account."""
         L = self.lang
+        if "interactions" in self.provenance.get("missing", []):  # promises are contacts: none are known
+            return "".join(f"<h3>{html.escape(self._ui(key, L))}</h3>" for key in ("promises_due", "promises_broken")) \
+                + f"<p class='notice'>{html.escape(self._ui('promises_unknown', L))}</p>"
         parts = []
         for kind, key in (("due_today", "promises_due"), ("broken_yesterday", "promises_broken")):
             rows = self.promises[self.promises["kind"] == kind] if len(self.promises) else self.promises
@@ -463,7 +466,9 @@ class Briefing:
             if L == "en":  # the checks word their details in English only
                 shown[self._ui("detail", L)] = head["detail"].astype(str).to_numpy()
             out = _table_html(table, "alert-counts") + _table_html(shown, "alerts")
-        return out + f"<p>{html.escape(self._ui('blocked', L))}: {self.blocked}</p>"
+        colon = "：" if L == "zh" else ": "
+        blocked = self._ui("no_log_na", L) if self.blocked is None else f"{self.blocked:,}"
+        return out + f"<p>{html.escape(self._ui('blocked', L))}{colon}{html.escape(blocked)}</p>"
 
     def section_html(self) -> str:
         L = self.lang
@@ -497,13 +502,17 @@ class Briefing:
 _PAGE_CSS = ("<style>table.pb{border-collapse:collapse;font-size:.9em;table-layout:auto}table.pb th,table.pb td"
              "{padding:4px 8px;border-bottom:1px solid #e3e3e3;vertical-align:top;text-align:left!important}"
              "table.pb td.num,table.pb th.num{text-align:right!important;white-space:nowrap}"
-             "table.pb td{min-width:4em;max-width:24em;white-space:normal}.note{color:#555;font-size:.85em}</style>")
+             "table.pb td{min-width:4em;max-width:24em;white-space:normal}table.pb th.wide{min-width:20em}"
+             ".scroll{overflow-x:auto;max-width:100%}.note{color:#555;font-size:.85em}</style>")
 
 
-def _table_html(frame: pd.DataFrame, css: str) -> str:
-    """An escaped HTML table: text columns left-aligned, numeric columns right-aligned."""
+def _table_html(frame: pd.DataFrame, css: str, wide: tuple[str, ...] = ()) -> str:
+    """An escaped HTML table: text columns left-aligned, numeric columns right-aligned; the
+    ``wide`` columns (long texts, e.g. the reasons) at least 20em wide. A table wider than the
+    page scrolls sideways instead of overflowing it."""
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
-    head = "".join(f"<th class='{'num' if n else 'txt'}'>{html.escape(str(c))}</th>" for c, n in zip(frame.columns, numeric))
+    head = "".join(f"<th class='{'num' if n else 'wide' if c in wide else 'txt'}'>{html.escape(str(c))}</th>"
+                   for c, n in zip(frame.columns, numeric))
     body = []
     for row in frame.itertuples(index=False):
         cells = []
@@ -514,7 +523,8 @@ def _table_html(frame: pd.DataFrame, css: str) -> str:
             else:
                 cells.append(f"<td>{html.escape('' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"{_PAGE_CSS}<table class='pb {css}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f"{_PAGE_CSS}<div class='scroll'><table class='pb {css}'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _bullets(title: str, items: list[str]) -> str:
@@ -622,7 +632,8 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
                 else np.full(len(top), "", dtype=object))
     biz = prov.get("timezone")
     opens_utc = r["next_window_opens_utc"] if "next_window_opens_utc" in r else pd.Series(pd.NaT, index=r.index)
-    contact = [_contact_today(left, is_open, _opens_text(opens, at, zone, biz, lang, pb), lang, pb)
+    no_log = "interactions" in prov.get("missing", [])  # no contact log: calls made today are unknown
+    contact = [_contact_today(left, is_open, _opens_text(opens, at, zone, biz, lang, pb), lang, pb, known=not no_log)
                for left, is_open, opens, at, zone in
                zip(r["calls_left_today"], r["window_open_now"], r["next_window_opens"], opens_utc, r["timezone"])]
     worklist = pd.DataFrame({
@@ -631,6 +642,7 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
         _unit(ui('overdue', lang, pb), cur, lang): a["overdue_amount"].to_numpy() if "overdue_amount" in a else np.nan,
         ui("stage", lang, pb): top["stage"].astype(str).map(labels["stage"]).to_numpy(),
         ui("type", lang, pb): top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
+        ui("type_confidence", lang, pb): _type_confidence(top, labels["behaviour_type"], lang, pb),
         ui("vulnerability", lang, pb): vul_label,
         ui("reason", lang, pb): reason, ui("why_team", lang, pb): why_team, ui("approach", lang, pb): approach, ui("opening", lang, pb): opening,
         ui("contact_today", lang, pb): contact,
@@ -642,7 +654,8 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
         columns=["account_id", "ptp_amount", "due", "kind"])
     return Briefing(team=team, lang=lang, as_of=day, provenance=prov, queue=queue, kpis=kp,
                     previous=_previous_kpis(Path(out_dir) if out_dir else None, team, day), roll=roll,
-                    segments=seg, worklist=worklist, alerts=viol, blocked=int((room["calls_left_today"] == 0).sum()),
+                    segments=seg, worklist=worklist, alerts=viol,
+                    blocked=None if no_log else int((room["calls_left_today"] == 0).sum()),
                     pack=pack, playbook=pb, promises=promises, collectors=load, call_minutes=call_minutes,
                     openers=used)
 
@@ -689,9 +702,32 @@ def _opens_text(opens: str, at: Any, zone: Any, business_zone: str | None, lang:
     return ui("window_opens_local", lang, pb).format(when=f"{mine} {business_zone}", local=opens)
 
 
-def _contact_today(left: Any, is_open: bool, opens: str, lang: str, pb: Playbook) -> str:
-    """What the collector may do today: calls left, or none and when the window opens."""
-    if pd.notna(left) and int(left) == 0:
-        return f"{ui('no_calls_left', lang, pb)}; {ui('window_opens', lang, pb).format(when=opens)}"
-    text = ui("calls_unlimited", lang, pb) if pd.isna(left) else ui("calls_left_n", lang, pb).format(n=int(left))
-    return text if is_open else f"{text}; {ui('window_opens', lang, pb).format(when=opens)}"
+def _contact_today(left: Any, is_open: bool, opens: str, lang: str, pb: Playbook, known: bool = True) -> str:
+    """What the collector may do today: calls left, or none and when the window opens;
+    ``known`` False (no contact log): the calls made today, so the calls left, are unknown."""
+    sep = "；" if lang == "zh" else "; "
+    if known and pd.notna(left) and int(left) == 0:
+        return f"{ui('no_calls_left', lang, pb)}{sep}{ui('window_opens', lang, pb).format(when=opens)}"
+    text = (ui("calls_unknown", lang, pb) if not known else ui("calls_unlimited", lang, pb) if pd.isna(left)
+            else ui("calls_left_n", lang, pb).format(n=int(left)))
+    return text if is_open else f"{text}{sep}{ui('window_opens', lang, pb).format(when=opens)}"
+
+
+def _type_confidence(top: pd.DataFrame, names: dict, lang: str, pb: Playbook) -> list[str]:
+    """Per worklist row, the behavioural type's confidence (0-100%) and its runner-up, e.g.
+    ``62%；第二可能：顽固型``; empty for a type a gate rule assigned (no score)."""
+    if "confidence" not in top:
+        return [""] * len(top)
+    sep = "；" if lang == "zh" else "; "
+    runner = top["runner_up"].astype(str).to_numpy() if "runner_up" in top else np.full(len(top), "nan")
+    scored = top["type_score"].notna().to_numpy() if "type_score" in top else np.ones(len(top), dtype=bool)
+    out = []
+    for conf, ru, ok in zip(top["confidence"].to_numpy(), runner, scored):
+        if not ok or pd.isna(conf):
+            out.append("")
+            continue
+        text = f"{conf:.0%}"
+        if ru in names:
+            text += sep + ui("runner_up_is", lang, pb).format(type=names[ru])
+        out.append(text)
+    return out

@@ -116,6 +116,7 @@ def run_notebook(template: str | Path, out_ipynb: str | Path, out_html: str | Pa
                 cfg.TagRemovePreprocessor.enabled = True
                 exporter = HTMLExporter(config=cfg, exclude_input=True, exclude_input_prompt=True,
                                         exclude_output_prompt=True, template_name="playbook_page",
+                                        language_code=str(parameters.get("lang", "en")),
                                         extra_template_basedirs=[str(Path(__file__).parent / "templates")])
                 body, _ = exporter.from_notebook_node(page, resources={"metadata": {"name": title or out_ipynb.stem}})
             else:

@@ -227,6 +227,30 @@ def test_worklist_reasons_are_words_and_openers_fit_the_stage(tmp_path):
             assert {o.id for o in b.openers} and "<script" not in b.openers_html()
 
 
+def test_worklist_shows_the_type_confidence_and_runner_up(tmp_path):
+    """A close call is visible on the worklist: each scored type with its confidence (as in
+    segment's ``confidence``) and the runner-up type by name; a gate-assigned type shows none."""
+    from playbook.briefing import prepare, team_briefing
+
+    pb = playbook.load_playbook()
+    prep = prepare(playbook.demo_portfolio(600, 8, AS_OF), AS_OF, tmp_path / "prep", top_n=15)
+    for lang in ("zh", "en"):
+        b = team_briefing(None, AS_OF, "early", lang=lang, prepared=prep, top_n=15)
+        w = b.worklist.set_index(b._ui("account", lang))
+        seg = b.segments.set_index("account_id").loc[w.index]
+        conf = w[b._ui("type_confidence", lang)]
+        for acc, text in conf.items():
+            row = seg.loc[acc]
+            if pd.isna(row["type_score"]):
+                assert text == "", acc
+                continue
+            assert text.startswith(f"{row['confidence']:.0%}"), (acc, text)
+            if pd.notna(row["runner_up"]):
+                runner = pb.label("behaviour_type", str(row["runner_up"]), lang)
+                assert text.endswith(("第二可能：" if lang == "zh" else "runner-up: ") + runner), (acc, text)
+        assert (conf != "").any()
+
+
 def test_a_window_in_another_zone_is_shown_on_the_collectors_clock_first():
     from playbook.briefing import _opens_text
     from playbook.content import load_playbook

@@ -140,8 +140,26 @@ def test_briefings_without_a_contact_log_say_na_and_write_manifest(exports, tmp_
     page = (out / "2026-11-29" / "mid.html").read_text(encoding="utf-8")
     assert "no interactions: behaviour types unclassified" in page
     assert ">n/a<" in page
+    # nothing known of today's calls or the promises: said so, not "6 call(s) left" or "none"
+    assert "call(s) left today" not in page and "calls made today unknown (no contact log)" in page
+    assert "Accounts with no calls left today: n/a (no contact log)" in page
+    assert "No contact log: the promises to pay are unknown" in page and "Promises due today (0)" not in page
+    assert "<html lang=\"en\">" in page
     manifest = json.loads((out / "2026-11-29" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["missing_tables"] == ["interactions"]
+
+
+def test_a_briefing_without_a_contact_log_says_what_is_unknown_in_zh(exports, tmp_path):
+    from playbook.briefing import prepare, team_briefing
+    from playbook.loading import load_portfolio
+
+    pf = load_portfolio(exports["no_interactions"])
+    cache = prepare(pf, "2026-11-29", tmp_path / "prep")
+    b = team_briefing(None, "2026-11-29", "mid", lang="zh", top_n=20, prepared=cache)
+    contact = b.worklist["今日联系"].tolist()
+    assert contact and all(c.startswith("今日已呼次数不明（无联络记录）") for c in contact)
+    assert "今日不可再致电的账户：不适用（无联络记录）" in b.alerts_html()
+    assert "无联络记录：不知道有哪些还款承诺" in b.promises_html()
 
 
 def test_a_failed_preparation_still_writes_manifest_and_index(exports, tmp_path, monkeypatch):
