@@ -27,7 +27,7 @@ from .masking import mask_pii
 from .portfolio import Portfolio
 from .arrays import local_dates
 from .prepared import prepare as prepare_bundle
-from .schema import NOT_WORKED
+from .schema import BUCKETS, NOT_WORKED
 
 __all__ = ["prepare", "team_briefing", "Briefing", "ui", "write_json_atomic"]
 
@@ -274,7 +274,6 @@ def _team_books(history: pd.DataFrame, day: pd.Timestamp,
     period ``[start month, end month]`` (``None`` without history).
     """
     from .metrics import transitions
-    from .schema import BUCKETS
 
     t = transitions(history)
     t = t[t["month"] <= day.to_period("M").to_timestamp()]
@@ -366,19 +365,25 @@ class Briefing:
         L = self.lang
         p = self.provenance
         period = p.get("roll_period")
+        buckets = list(self.playbook.teams[self.team].buckets)
+        named = "、".join(buckets) if L == "zh" else ", ".join(buckets)
         scope = {
             "queue": self._ui("period_queue", L),
             "activity": self._ui("period_activity", L).format(days=p.get("activity_days", ACTIVITY_DAYS),
                                                                 date=self.as_of.date()),
-            "book": (self._ui("no_book", L) if not self.playbook.teams[self.team].buckets else
-                     self._ui("period_book", L).format(start=period[0], end=period[1],
-                                                       n=int(self.kpis.get("book_accounts", 0) or 0))
+            "book": (self._ui("no_book", L) if not buckets else
+                     self._ui("period_book", L).format(start=period[0], end=period[1], buckets=named,
+                                                       n=f"{int(self.kpis.get('book_accounts', 0) or 0):,}")
                      if period else self._ui("no_history", L)),
         }
+        last = bool(buckets) and all(b == BUCKETS[-1] for b in buckets)  # nothing beyond the team's buckets
         tiles = []
         for key, fmt in KPI_TILES:
             v = self.kpis.get(key, np.nan)
             text = "n/a" if pd.isna(v) else fmt.format(v)
+            where = scope[TILE_SCOPE[key]]
+            if key == "roll_forward_rate" and last and pd.isna(v):
+                where = self._ui("roll_last_bucket", L).format(buckets=named)
             unit = (f" <small>{html.escape(_currency(p, self.playbook, L))}</small>"
                     if key in MONEY_TILES and not pd.isna(v) else "")
             prev = (self.previous or {}).get(key)
@@ -389,7 +394,7 @@ class Briefing:
             else:
                 delta = f"{self._ui('vs_prev', L)} {v - prev:+,.0f}"
             tiles.append(f"<div class='tile'><div class='k'>{html.escape(self.playbook.text(f'kpi.{key}', L))}</div>"
-                         f"<div class='v'>{html.escape(text)}{unit}</div><div class='p'>{html.escape(scope[TILE_SCOPE[key]])}</div>"
+                         f"<div class='v'>{html.escape(text)}{unit}</div><div class='p'>{html.escape(where)}</div>"
                          f"<div class='d'>{html.escape(delta)}</div></div>")
         return "<style>.tile{display:inline-block;vertical-align:top;border:1px solid #ccc;padding:6px 10px;margin:3px;" \
                "width:170px}.tile .v{font-size:1.4em;font-weight:bold;white-space:nowrap}.tile .v small{font-size:.6em;font-weight:normal}.tile .d,.tile .p{color:#666;font-size:.8em}" \

@@ -140,8 +140,10 @@ def test_team_roll_and_cure_tiles_use_the_book_at_the_start_of_the_period(tmp_pa
     assert b.roll.loc["M2", "M3+"] == 0.5 and b.roll.loc["M2", "M2"] == 0.5  # the heatmap agrees with the tiles
     assert b.roll.loc["M1"].isna().all()
     tiles = b.kpi_tiles_html()
-    assert "2026-10 → 2026-11: the 2 accounts in the team&#x27;s buckets at the start" in tiles
+    assert "2026-10 → 2026-11: the 2 accounts in M2 (the team&#x27;s buckets) at the start" in tiles
     assert "50.0%" in tiles
+    late = team_briefing(None, "2026-11-29", "late_legal", lang="zh", prepared=cache).kpi_tiles_html()
+    assert "不适用：M3+是最后一个账龄段，不会再前滚" in late  # the n/a roll-forward tile says why
 
 
 def test_collectors_are_never_given_more_than_their_capacity():
