@@ -488,8 +488,11 @@ class Briefing:
             parts.append(f"<h4>{html.escape(c.name(L))} ({int(common[cid])})</h4><p>{html.escape(c.description(L))}</p>")
             parts.append(_bullets(self._ui("tactics", L), [t(L) for t in c.tactics]))
             parts.append(_bullets(self._ui("avoid", L), [t(L) for t in c.avoid]))
+        sep = "；" if L == "zh" else "; "
+        # the sources of the briefing's own rule pack, each with its note in the page's language
         rows = "".join(f"<tr><td>{html.escape(p.name(L))}</td><td>{html.escape(p.why_forbidden(L))}</td>"
-                       f"<td>{html.escape(p.do_instead(L))}</td><td>{html.escape('; '.join(s.citation for s in p.sources))}</td></tr>"
+                       f"<td>{html.escape(p.do_instead(L))}</td><td>"
+                       f"{html.escape(sep.join(_cited(s, L) for s in p.sources_for(self.pack)) or '-')}</td></tr>"
                        for p in pb.prohibited)
         parts.append(f"<h4>{html.escape(self._ui('red_lines', L))}</h4><table class='pb'><tr><th>{html.escape(self._ui('practice', L))}</th>"
                      f"<th>{html.escape(self._ui('why', L))}</th>"
@@ -530,6 +533,11 @@ def _table_html(frame: pd.DataFrame, css: str, wide: tuple[str, ...] = ()) -> st
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"{_PAGE_CSS}<div class='scroll'><table class='pb {css}'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _cited(source: Any, lang: str) -> str:
+    """A legal source as a page cites it: the citation, then what it says in ``lang``."""
+    return f"{source.citation}（{source.note(lang)}）" if lang == "zh" else f"{source.citation} ({source.note(lang)})"
 
 
 def _bullets(title: str, items: list[str]) -> str:

@@ -253,6 +253,20 @@ def test_worklist_shows_the_type_confidence_and_runner_up(tmp_path):
         assert (conf != "").any()
 
 
+def test_red_lines_cite_only_the_briefings_pack_in_its_language(tmp_path):
+    """A cn briefing cites the Chinese sources (no US or UK law, no English note in a zh page);
+    a us briefing cites Regulation F."""
+    from playbook.briefing import prepare, team_briefing
+
+    prep = prepare(playbook.demo_portfolio(300, 8, AS_OF), AS_OF, tmp_path / "prep", top_n=5)
+    b = team_briefing(None, AS_OF, "early", lang="zh", prepared=prep, top_n=5, pack="cn")
+    red = b.section_html().split(b._ui("red_lines", "zh"))[1]  # the red-lines table
+    assert "商业银行信用卡业务监督管理办法" in red and "不得向与债务无关的第三人催收" in red
+    assert "CFR" not in red and "FCA" not in red and "State defamation" not in red and "No collection from" not in red
+    us = team_briefing(None, AS_OF, "early", lang="en", prepared=prep, top_n=5, pack="us").section_html()
+    assert "12 CFR 1006.6(d)(1)" in us and "商业银行" not in us
+
+
 def test_a_window_in_another_zone_is_shown_on_the_collectors_clock_first():
     from playbook.briefing import _opens_text
     from playbook.content import load_playbook
