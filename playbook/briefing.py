@@ -344,7 +344,8 @@ class Briefing:
         L = self.lang
         p = self.provenance
         team = self.playbook.dimension("team").category(self.team)
-        return (f"<h1>{html.escape(self._ui('title', L))}: {html.escape(team.name(L))}</h1>"
+        colon = "：" if L == "zh" else ": "
+        return (f"<h1>{html.escape(self._ui('title', L))}{colon}{html.escape(team.name(L))}</h1>"
                 f"<p><b>{self._ui('as_of', L)}</b> {self.as_of.date()} &nbsp; <b>{self._ui('version', L)}</b> "
                 f"{html.escape(str(p.get('playbook_version')))} ({html.escape(self._ui('content_version', L))} {html.escape(str(p.get('content_sha256', ''))[:12])})"
                 f"<br><b>{self._ui('provenance', L)}</b> sha256 {html.escape(str(p.get('data_sha256', '')))}</p>"
@@ -611,6 +612,8 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
                       "balance": acc["balance"].to_numpy()})
     queue = q.pivot_table(index="type", columns="stage", values="balance", aggfunc="size", fill_value=0)
     queue = queue.reindex(columns=[labels["stage"][c] for c in stage_dim.ids if labels["stage"][c] in queue.columns])
+    type_ids = pb.dimension("behaviour_type").ids  # rows in the taxonomy's order (unclassified last), as in every page
+    queue = queue.reindex([labels["behaviour_type"][c] for c in type_ids if labels["behaviour_type"][c] in queue.index])
     queue.loc[ui("total", lang, pb)] = queue.sum()
     cur = _currency(prov, pb, lang)
     queue[_unit(ui('balance', lang, pb), cur, lang)] = q.groupby("type")["balance"].sum().reindex(queue.index).fillna(q["balance"].sum())

@@ -267,6 +267,19 @@ def test_red_lines_cite_only_the_briefings_pack_in_its_language(tmp_path):
     assert "12 CFR 1006.6(d)(1)" in us and "商业银行" not in us
 
 
+def test_queue_rows_follow_the_taxonomy_and_zh_headers_use_full_width_colons(tmp_path):
+    from playbook.briefing import prepare, team_briefing
+
+    pb = playbook.load_playbook()
+    prep = prepare(playbook.demo_portfolio(600, 8, AS_OF), AS_OF, tmp_path / "prep", top_n=5)
+    for lang in ("zh", "en"):
+        b = team_briefing(None, AS_OF, "early", lang=lang, prepared=prep, top_n=5)
+        names = [pb.label("behaviour_type", c, lang) for c in pb.dimension("behaviour_type").ids]
+        rows = [r for r in b.queue.index if r in names]
+        assert rows == sorted(rows, key=names.index) and b.queue.index[-1] == b._ui("total", lang)
+    assert "团队晨报：" in team_briefing(None, AS_OF, "early", lang="zh", prepared=prep, top_n=5).header_html()
+
+
 def test_a_window_in_another_zone_is_shown_on_the_collectors_clock_first():
     from playbook.briefing import _opens_text
     from playbook.content import load_playbook
