@@ -658,7 +658,7 @@ def team_briefing(data_path: str | Path, as_of: str | pd.Timestamp, team: str, *
         _unit(ui('overdue', lang, pb), cur, lang): a["overdue_amount"].to_numpy() if "overdue_amount" in a else np.nan,
         ui("stage", lang, pb): top["stage"].astype(str).map(labels["stage"]).to_numpy(),
         ui("type", lang, pb): top["behaviour_type"].astype(str).map(labels["behaviour_type"]).to_numpy(),
-        ui("type_confidence", lang, pb): _type_confidence(top, labels["behaviour_type"], lang, pb),
+        ui("type_confidence", lang, pb): _type_confidence(top),
         ui("vulnerability", lang, pb): vul_label,
         ui("reason", lang, pb): reason, ui("why_team", lang, pb): why_team, ui("approach", lang, pb): approach, ui("opening", lang, pb): opening,
         ui("contact_today", lang, pb): contact,
@@ -729,21 +729,10 @@ def _contact_today(left: Any, is_open: bool, opens: str, lang: str, pb: Playbook
     return text if is_open else f"{text}{sep}{ui('window_opens', lang, pb).format(when=opens)}"
 
 
-def _type_confidence(top: pd.DataFrame, names: dict, lang: str, pb: Playbook) -> list[str]:
-    """Per worklist row, the behavioural type's confidence (0-100%) and its runner-up, e.g.
-    ``62%；第二可能：顽固型``; empty for a type a gate rule assigned (no score)."""
+def _type_confidence(top: pd.DataFrame) -> list[str]:
+    """Per worklist row, the behavioural type's confidence (0-100%; the reason text names the
+    runner-up); empty for a type a gate rule assigned (no score)."""
     if "confidence" not in top:
         return [""] * len(top)
-    sep = "；" if lang == "zh" else "; "
-    runner = top["runner_up"].astype(str).to_numpy() if "runner_up" in top else np.full(len(top), "nan")
     scored = top["type_score"].notna().to_numpy() if "type_score" in top else np.ones(len(top), dtype=bool)
-    out = []
-    for conf, ru, ok in zip(top["confidence"].to_numpy(), runner, scored):
-        if not ok or pd.isna(conf):
-            out.append("")
-            continue
-        text = f"{conf:.0%}"
-        if ru in names:
-            text += sep + ui("runner_up_is", lang, pb).format(type=names[ru])
-        out.append(text)
-    return out
+    return [f"{conf:.0%}" if ok and pd.notna(conf) else "" for conf, ok in zip(top["confidence"].to_numpy(), scored)]

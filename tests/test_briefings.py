@@ -229,9 +229,9 @@ def test_worklist_reasons_are_words_and_openers_fit_the_stage(tmp_path):
             assert {o.id for o in b.openers} and "<script" not in b.openers_html()
 
 
-def test_worklist_shows_the_type_confidence_and_runner_up(tmp_path):
+def test_worklist_shows_the_type_confidence_and_names_the_runner_up(tmp_path):
     """A close call is visible on the worklist: each scored type with its confidence (as in
-    segment's ``confidence``) and the runner-up type by name; a gate-assigned type shows none."""
+    segment's ``confidence``), the reason text naming the runner-up; a gate-assigned type shows none."""
     from playbook.briefing import prepare, team_briefing
 
     pb = playbook.load_playbook()
@@ -240,16 +240,15 @@ def test_worklist_shows_the_type_confidence_and_runner_up(tmp_path):
         b = team_briefing(None, AS_OF, "early", lang=lang, prepared=prep, top_n=15)
         w = b.worklist.set_index(b._ui("account", lang))
         seg = b.segments.set_index("account_id").loc[w.index]
-        conf = w[b._ui("type_confidence", lang)]
+        conf, why = w[b._ui("type_confidence", lang)], w[b._ui("reason", lang)]
         for acc, text in conf.items():
             row = seg.loc[acc]
             if pd.isna(row["type_score"]):
                 assert text == "", acc
                 continue
-            assert text.startswith(f"{row['confidence']:.0%}"), (acc, text)
-            if pd.notna(row["runner_up"]):
-                runner = pb.label("behaviour_type", str(row["runner_up"]), lang)
-                assert text.endswith(("第二可能：" if lang == "zh" else "runner-up: ") + runner), (acc, text)
+            assert text == f"{row['confidence']:.0%}", (acc, text)
+            if pd.notna(row["runner_up"]) and row["runner_up_score"] > 0:
+                assert pb.label("behaviour_type", str(row["runner_up"]), lang) in why[acc], acc
         assert (conf != "").any()
 
 
