@@ -405,7 +405,8 @@ class Briefing:
         """The worklist: text left-aligned, numbers right-aligned, the "now" it assumes stated."""
         L = self.lang
         now = self.provenance.get("now", "")
-        note = f"<p class='note'>{html.escape(self._ui('now_stated', L).format(now=now))}</p>"
+        note = "".join(f"<p class='note'>{html.escape(t)}</p>"
+                       for t in (self._ui("now_stated", L).format(now=now), self._ui("priority_def", L)))
         return note + _table_html(self.worklist, "worklist", wide=(self._ui("reason", L), self._ui("approach", L)))
 
     def openers_html(self) -> str:
@@ -735,4 +736,5 @@ def _type_confidence(top: pd.DataFrame) -> list[str]:
     if "confidence" not in top:
         return [""] * len(top)
     scored = top["type_score"].notna().to_numpy() if "type_score" in top else np.ones(len(top), dtype=bool)
+    scored &= top["behaviour_type"].astype(str).to_numpy() != "unclassified"  # too little evidence: no confidence to give
     return [f"{conf:.0%}" if ok and pd.notna(conf) else "" for conf, ok in zip(top["confidence"].to_numpy(), scored)]
