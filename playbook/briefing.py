@@ -736,5 +736,5 @@ def _type_confidence(top: pd.DataFrame) -> list[str]:
     if "confidence" not in top:
         return [""] * len(top)
     scored = top["type_score"].notna().to_numpy() if "type_score" in top else np.ones(len(top), dtype=bool)
-    scored &= top["behaviour_type"].astype(str).to_numpy() != "unclassified"  # too little evidence: no confidence to give
+    scored = scored & (top["behaviour_type"].astype(str).to_numpy() != "unclassified")  # too little evidence: none to give
     return [f"{conf:.0%}" if ok and pd.notna(conf) else "" for conf, ok in zip(top["confidence"].to_numpy(), scored)]
