@@ -401,6 +401,15 @@ class Briefing:
                "width:170px}.tile .v{font-size:1.4em;font-weight:bold;white-space:nowrap}.tile .v small{font-size:.6em;font-weight:normal}.tile .d,.tile .p{color:#666;font-size:.8em}" \
                "</style>" + "".join(tiles)
 
+    def book_note(self) -> str | None:
+        """Why the team has no roll-rate book, when it has none: not routed by bucket, or no
+        monthly history (``None``: it has one)."""
+        if not self.playbook.teams[self.team].buckets:
+            return self._ui("no_book", self.lang)
+        if not self.provenance.get("roll_period"):
+            return self._ui("no_history_na", self.lang)
+        return None
+
     def worklist_html(self) -> str:
         """The worklist: text left-aligned, numbers right-aligned, the "now" it assumes stated."""
         L = self.lang

@@ -210,6 +210,13 @@ class Cue(ContentModel):
     ``evidence`` is an expression of the safe language over features (and dimensions
     assigned earlier); its value, clipped to 0-1 (missing counts 0), times ``weight`` is
     the cue's contribution to the type's score. A negative weight is counter-evidence.
+
+    ``text`` is what a collector reads next to the account's values: a plain statement
+    about the customer, true whenever the cue applies (the formula is in YAML comments).
+    ``show``: the features whose values are shown with the cue, in order (by default the
+    non-zero values of every feature the evidence reads). A listed value is shown even
+    when it is zero (the key fact of "not paying"); a name ending in ``?`` only when it
+    is non-zero (one reading of an OR that did not apply). Missing values are left out.
     """
 
     id: str = Field(pattern=_ID)
@@ -217,6 +224,12 @@ class Cue(ContentModel):
     seed: str = Field(min_length=1)
     evidence: str = Field(min_length=1)
     weight: float
+    show: list[str] | None = None
+
+    @property
+    def shown(self) -> list[tuple[str, bool]]:
+        """``show`` as ``(feature, shown when zero)`` pairs."""
+        return [(s[:-1], False) if s.endswith("?") else (s, True) for s in self.show or []]
 
     @property
     def expression(self) -> Expression:
@@ -680,6 +693,9 @@ def _check_scorecards(pb_dims: dict[str, Dimension], features: dict[str, Feature
                     continue
                 for name in sorted(expr.names - known):
                     problems.append((rel, entry, "evidence", f"unknown feature or dimension {name!r}"))
+                for j, (name, _) in enumerate(cue.shown):
+                    if name not in features:
+                        problems.append((rel, entry, f"show[{j}]", f"unknown feature {name!r} (features.yaml)"))
 
 
 def default_content_dir() -> Path:

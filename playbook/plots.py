@@ -97,7 +97,7 @@ def chart_lang(lang: str) -> str:
 
 @share_docs
 def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None,
-                 playbook: Playbook | None = None) -> Axes:
+                 playbook: Playbook | None = None, empty: str | None = None) -> Axes:
     """Heatmap of a roll-rate matrix, labelled from the ``chart`` section of ``ui.yaml``.
 
     Parameters
@@ -109,6 +109,9 @@ def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when omitted.
     {playbook}
+    empty : str, optional
+        What to say when there is no book to draw (e.g. the one reason that applies); by
+        default the general note of ``chart.no_roll``.
 
     Returns
     -------
@@ -125,7 +128,8 @@ def roll_heatmap(roll: pd.DataFrame, *, lang: str = "en", ax: Axes | None = None
     names = {c: stage.category(c).name(lang).split("（")[0].split(" (")[0] for c in stage.ids}
     shown = roll.astype(float).rename(index=names, columns=names)
     if shown.isna().all().all():  # no book (a team not routed by bucket, or no history): say so, draw no empty grid
-        ax.text(0.5, 0.5, pb.text("chart.no_roll", lang), ha="center", va="center", wrap=True, transform=ax.transAxes)
+        ax.text(0.5, 0.5, empty or pb.text("chart.no_roll", lang), ha="center", va="center", wrap=True,
+                transform=ax.transAxes)
         ax.set_axis_off()
         ax.set_title(pb.text("chart.roll", lang))
         return ax

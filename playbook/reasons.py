@@ -22,7 +22,8 @@ import pandas as pd
 from ._checks import check_choice
 from .content import Playbook, load_playbook
 
-__all__ = ["explain", "explain_many", "rule_text", "type_text", "feature_value", "currency_label"]
+__all__ = ["explain", "explain_many", "rule_text", "type_text", "type_explanation", "cue_values", "feature_value",
+           "currency_label"]
 
 _MISSING = {"zh": "未知", "en": "n/a"}
 
@@ -90,6 +91,18 @@ def rule_text(dimension: str, rule_id: str, values: dict, lang: str, playbook: P
     return fill.format(rule.because(lang), **shown)
 
 
+def _account(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str) -> tuple:
+    """The account's segments (one-row frame), its segment row and its feature row (None
+    without features); an unknown account is an UnknownKeyError naming some that exist."""
+    hit = segments.loc[segments["account_id"] == account_id]
+    if hit.empty:
+        from .errors import UnknownKeyError
+
+        raise UnknownKeyError("account", account_id, segments["account_id"].head(20).tolist())
+    f = features.loc[account_id] if features is not None and account_id in features.index else None
+    return hit.iloc[:1], hit.iloc[0], f
+
+
 def _values(seg_row: pd.Series, feat_row: pd.Series | None) -> dict:
     out = {} if feat_row is None else dict(feat_row.items())
     out.update({k: v for k, v in seg_row.items()})
@@ -123,30 +136,18 @@ def explain(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: s
     """
     check_choice("lang", lang, ("zh", "en"))
     pb = playbook or load_playbook()
-    hit = segments.loc[segments["account_id"] == account_id]
-    if hit.empty:
-        from .errors import UnknownKeyError
-
-        raise UnknownKeyError("account", account_id, segments["account_id"].head(20).tolist())
-    row = hit.iloc[0]
-    f = None
-    if features is not None and account_id in features.index:
-        f = features.loc[account_id]
+    hit, row, f = _account(segments, features, account_id)
     values = _values(row, f)
     out = {}
     for did in pb.rules:
         rid = row.get(f"reason_{did}")
         if rid is None or (isinstance(rid, float) and np.isnan(rid)):
             continue
-        text = rule_text(did, str(rid), values, lang, pb, currency=currency)
-        if did == "behaviour_type":
-            name = pb.label(did, str(row[did]), lang)
-            if text:
-                text = f"{name}{'：' if lang == 'zh' else ': '}{text}"
-            else:
-                text = type_text(hit.iloc[:1], features.loc[[account_id]] if f is not None else None,
-                                 account_id, lang, pb, currency=currency)
-        out[did] = text
+        if did == "behaviour_type":  # the type's name, then its gate rule or its cues (type_text)
+            out[did] = type_text(hit, features.loc[[account_id]] if f is not None else None, account_id, lang, pb,
+                                 currency=currency)
+        else:
+            out[did] = rule_text(did, str(rid), values, lang, pb, currency=currency)
     return out
 
 
@@ -230,49 +231,154 @@ def feature_value(name: str, value: Any, lang: str, playbook: Playbook | None = 
         return f"{v:,.0f} {currency_label(pb, lang, currency)}"
     if unit == "ref_currency":  # converted into the currency the rules are written in
         return f"{v:,.0f} {currency_label(pb, lang, pb.settings.rule_currency)}"
-    if unit in ("count", "days", "years", "bucket"):
+    if unit == "bucket":  # a bucket code (0 current ... 3 M3+): the bucket by its name
+        from .schema import BUCKETS
+
+        code = int(v)
+        if 0 <= code < len(BUCKETS) and "stage" in pb.dimensions and BUCKETS[code] in pb.dimension("stage").ids:
+            return pb.label("stage", BUCKETS[code], lang)
+        return f"{v:,.0f}"
+    if unit in ("count", "days", "years"):
         return f"{v:,.0f}"
     if unit == "ratio":
         return f"{v:.2f}"
     return f"{v:g}"
 
 
-def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-              playbook: Playbook | None = None, *, most: int | None = None, currency: str | None = None) -> str:
-    """Why the account has its behavioural type, in words: a gate rule's ``because``
-    text, or the cues that fired (:func:`playbook.segmentation.explain_type`) with each
-    value under the feature's name (never its id). ``most``: name only that many cues,
-    the heaviest, and say how many more fired (a worklist row stays short)."""
-    from .segmentation import explain_type
+def _missing(v: Any) -> bool:
+    v = _plain(v)
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
 
+
+def cue_values(cue: Any, values: pd.Series | dict | None, playbook: Playbook | None = None, *,
+               currency: str | None = None) -> dict:
+    """The account's values shown with a cue: ``{feature: value}`` in the order to show them.
+
+    By the cue's ``show`` list (``rules/segmentation.yaml``): a listed feature is shown even
+    when zero (the key fact of "not paying"), one marked ``?`` only when non-zero, a missing
+    value never. A cue without ``show`` lists the non-zero values of every feature its
+    evidence reads. An amount converted into the rules' currency is left out beside the
+    same amount when the book's currency (``currency``, by default the playbook's) is the
+    rules' currency: it would say the same number twice.
+    """
     pb = playbook or load_playbook()
-    row = segments.loc[segments["account_id"] == account_id].iloc[0]
-    f = features.loc[account_id] if features is not None and account_id in features.index else None
-    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
-    name = pb.label("behaviour_type", str(row["behaviour_type"]), lang)
+    if values is None:
+        return {}
+    get = values.get if isinstance(values, dict) else (lambda k: values[k] if k in values.index else None)
+    out: dict[str, Any] = {}
+    if cue.show is None:
+        for name in sorted(cue.expression.names):
+            v = get(name)
+            if name in pb.features and not _nil(v):
+                out[name] = _plain(v)
+        return out
+    for name, zero in cue.shown:
+        v = get(name)
+        if _missing(v) or (not zero and _nil(v)):
+            continue
+        out[name] = _plain(v)
+    if (currency or pb.currency) == pb.settings.rule_currency:
+        amounts = [v for k, v in out.items() if k in pb.features and pb.features[k].unit == "currency"]
+        for k in [k for k in out if k in pb.features and pb.features[k].unit == "ref_currency"]:
+            if out[k] in amounts:
+                del out[k]
+    return out
+
+
+def _evidence(cue: Any, frame: pd.DataFrame) -> float:
+    """The cue's evidence for the one account in ``frame``, clipped to 0-1 (missing: 0), as
+    the scorecard reads it."""
+    v = cue.expression.values(frame)
+    v = float(np.asarray(v, dtype="float64").reshape(-1)[0])
+    return 0.0 if v != v else min(max(v, 0.0), 1.0)
+
+
+def type_explanation(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
+                     playbook: Playbook | None = None, *, currency: str | None = None, most: int | None = None) -> dict:
+    """Why one account has its behavioural type: the dict
+    :func:`playbook.segmentation.explain_type` returns (see there), built here so that every
+    page words it the same way. Cues are strongest first (weight x the account's evidence);
+    ``against``: the counter-evidence cues of the assigned type that applied (negative
+    contributions, which the ``type_cues`` column leaves out), strongest first. ``most``:
+    the text names only that many supporting cues and counts the rest."""
+    check_choice("lang", lang, ("zh", "en"))
+    pb = playbook or load_playbook()
+    _, row, f = _account(segments, features, account_id)
+    bt = str(row["behaviour_type"])
+    dim = pb.dimension("behaviour_type")
+    card = pb.scorecards.get("behaviour_type")
+    fired = [x for x in str(row.get("type_cues", "") or "").split(";") if x and x != "nan"]
+    own = list(card.types.get(bt, [])) if card is not None else []
+    by_id = {c.id: c for cues in (card.types.values() if card else []) for c in cues}
+    strength: dict[str, float] = {}
+    if f is not None and own:
+        frame = features.loc[[account_id]].copy()
+        for did in pb.rules:  # evidence may read dimensions assigned before the type
+            if did in row.index and did not in frame:
+                frame[did] = [row[did]]
+        strength = {c.id: c.weight * _evidence(c, frame) for c in own}
+
+    def entry(cue: Any) -> dict:
+        return {"id": cue.id, "text": cue.text(lang), "seed": cue.seed, "weight": cue.weight,
+                "strength": strength.get(cue.id, np.nan), "values": cue_values(cue, f, pb, currency=currency)}
+
+    order = {cid: i for i, cid in enumerate(fired)}  # without features: the scorecard's order (strongest first)
+    cues = sorted((entry(by_id[c]) for c in fired if c in by_id),
+                  key=lambda c: (-c["strength"] if c["strength"] == c["strength"] else 0, order[c["id"]]))
+    against = sorted((entry(c) for c in own if c.weight < 0 and strength.get(c.id, 0) < 0),
+                     key=lambda c: c["strength"])
+    ru = row.get("runner_up")
+    ru = None if ru is None or pd.isna(ru) else str(ru)
     gate = rule_text("behaviour_type", str(row.get("reason_behaviour_type")), _values(row, f), lang, pb,
                      currency=currency)
-    if gate:
-        return f"{name}{colon}{gate}"
-    e = explain_type(segments.loc[segments["account_id"] == account_id].iloc[:1], features, account_id, lang, pb)
+    e = {"type": bt, "type_name": dim.category(bt).name(lang), "confidence": float(row["confidence"]),
+         "score": float(row.get("type_score", np.nan)), "runner_up": ru,
+         "runner_up_name": dim.category(ru).name(lang) if ru else None,
+         "runner_up_score": float(row.get("runner_up_score", np.nan)), "cues": cues, "against": against,
+         "gate": gate}
+    e["text"] = _type_line(e, pb, lang, currency=currency, most=most)
+    return e
+
+
+def _cue_line(c: dict, pb: Playbook, lang: str, currency: str | None) -> str:
+    open_, close, comma = ("（", "）", "，") if lang == "zh" else (" (", ")", ", ")
+    vals = comma.join(f"{pb.features[k].name(lang) if k in pb.features else k} "
+                      f"{feature_value(k, v, lang, pb, currency=currency)}" for k, v in c["values"].items())
+    return f"{c['text']}{open_}{vals}{close}" if vals else c["text"]
+
+
+def _type_line(e: dict, pb: Playbook, lang: str, *, currency: str | None = None, most: int | None = None) -> str:
+    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    if e["gate"]:
+        return f"{e['type_name']}{colon}{e['gate']}"
     card = pb.scorecards.get("behaviour_type")
     if e["cues"]:
-        open_, close, comma = ("（", "）", "，") if lang == "zh" else (" (", ")", ", ")
-        parts = []
-        shown = sorted(e["cues"], key=lambda c: -c.get("weight", 0))[:most] if most else e["cues"]
-        for c in shown:
-            vals = comma.join(f"{pb.features[k].name(lang) if k in pb.features else k} {feature_value(k, v, lang, pb, currency=currency)}"
-                              for k, v in c["values"].items() if not _nil(v))
-            parts.append(f"{c['text']}{open_}{vals}{close}" if vals else c["text"])
-        body = sep.join(parts)
-        if len(shown) < len(e["cues"]):
-            body += sep + pb.text("explorer.more_cues", lang).format(n=len(e["cues"]) - len(shown))
+        shown = e["cues"][:most] if most else e["cues"]
+        body = sep.join(_cue_line(c, pb, lang, currency) for c in shown)
+        rest = len(e["cues"]) - len(shown)
+        if rest:
+            key = "explorer.more_cues_one" if rest == 1 and "explorer.more_cues_one" in pb.labels else "explorer.more_cues"
+            body += sep + pb.text(key, lang).format(n=rest)
     else:
         body = card.note(lang) if card is not None else ""
-    text = f"{name}{colon}{body}" if body else name
+    text = f"{e['type_name']}{colon}{body}" if body else e["type_name"]
+    if e["against"]:
+        text += sep + pb.text("explorer.against", lang) + colon + sep.join(_cue_line(c, pb, lang, currency)
+                                                                          for c in e["against"])
     if e.get("runner_up"):
         text += f"{sep}{pb.text('explorer.runner_up', lang)}{colon}{e['runner_up_name']}"
     return text
+
+
+def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
+              playbook: Playbook | None = None, *, most: int | None = None, currency: str | None = None) -> str:
+    """Why the account has its behavioural type, in words: a gate rule's ``because`` text,
+    or the cues that fired, strongest first (weight x the account's evidence), each with
+    the values its ``show`` list names under the feature's name (never its id); then the
+    counter-evidence that applied ("Against: ..."), then the runner-up. ``most``: name only
+    that many supporting cues, the strongest, and say how many more fired (a worklist row
+    stays short); counter-evidence is always named."""
+    return type_explanation(segments, features, account_id, lang, playbook, currency=currency, most=most)["text"]
 
 
 def _nil(v: Any) -> bool:

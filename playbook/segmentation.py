@@ -493,16 +493,8 @@ def _idle_treatment(treatment: pd.Categorical, worked: np.ndarray, status: pd.Se
     return pd.Categorical.from_codes(to_cat.reshape(-1)[np.searchsorted(used, code)], categories=list(cats))
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, (float, np.floating)):
-        if np.isnan(v):
-            return "n/a"
-        return f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"
-    return str(v)
-
-
 def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-                 playbook: Playbook | None = None) -> dict:
+                 playbook: Playbook | None = None, *, currency: str | None = None) -> dict:
     """Why an account has its behavioural type: the cues that fired, with its values.
 
     Parameters
@@ -516,42 +508,22 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
     lang : str
         ``zh`` or ``en``.
     playbook : Playbook, optional
+    currency : str, optional
+        The ISO code the amounts are in (``Portfolio.currency``); by default the playbook's.
 
     Returns
     -------
     dict
         ``type``, ``type_name``, ``confidence``, ``score``, ``runner_up``,
-        ``runner_up_name``, ``runner_up_score``, ``cues`` (list of dicts: ``id``, ``text``,
-        ``seed``, ``values`` as ``{feature: value}``) and ``text`` (one line naming the cues
-        and the values, in ``lang``). Accounts a gate rule decided name that rule instead.
+        ``runner_up_name``, ``runner_up_score``; ``cues``: the cues that fired, strongest
+        first (weight x the account's evidence), each a dict of ``id``, ``text``, ``seed``,
+        ``weight``, ``strength`` and ``values`` (``{feature: value}``: the values the cue's
+        ``show`` list names); ``against``: the counter-evidence cues of the type that
+        applied, alike; ``gate``: the ``because`` text of the gate rule that decided the
+        type (``""`` for a scored type); and ``text``: one line in ``lang``, worded as
+        :func:`playbook.reasons.type_text` (feature names, formatted values, the gate
+        rule's ``because`` text for a gate type).
     """
-    check_choice("lang", lang, ("zh", "en"))
-    pb = playbook or load_playbook()
-    row = segments.loc[segments["account_id"] == account_id].iloc[0]
-    f = features.loc[account_id] if features is not None else pd.Series(dtype=object)
-    bt = str(row["behaviour_type"])
-    dim = pb.dimension("behaviour_type")
-    card = pb.scorecards.get("behaviour_type")
-    cue_by_id = {c.id: c for cues in (card.types.values() if card else []) for c in cues}
-    fired = [x for x in str(row.get("type_cues", "") or "").split(";") if x and x != "nan"]
-    cues = []
-    for cid in fired:
-        cue = cue_by_id[cid]
-        values = {name: f[name] for name in sorted(cue.expression.names) if name in f.index}
-        cues.append({"id": cid, "text": cue.text(lang), "seed": cue.seed, "values": values, "weight": cue.weight})
-    ru = row.get("runner_up")
-    ru = None if ru is None or pd.isna(ru) else str(ru)
-    sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
-    if cues:
-        body = sep.join(f"{c['text']} ({', '.join(f'{k}={_fmt(v)}' for k, v in c['values'].items())})" for c in cues)
-    else:
-        rid = str(row["reason_behaviour_type"])
-        rule = next((r for r in pb.rules["behaviour_type"] if r.id == rid), None)
-        body = f"{rid}: {rule.when}" if rule is not None else (card.note(lang) if card else rid)
-    text = f"{dim.category(bt).name(lang)}{colon}{body}"
-    if ru:
-        text += f"{sep}{pb.text('explorer.runner_up', lang)}{colon}{dim.category(ru).name(lang)} ({_fmt(row['runner_up_score'])})"
-    return {"type": bt, "type_name": dim.category(bt).name(lang), "confidence": float(row["confidence"]),
-            "score": float(row.get("type_score", np.nan)), "runner_up": ru,
-            "runner_up_name": dim.category(ru).name(lang) if ru else None,
-            "runner_up_score": float(row.get("runner_up_score", np.nan)), "cues": cues, "text": text}
+    from .reasons import type_explanation
+
+    return type_explanation(segments, features, account_id, lang, playbook, currency=currency)

@@ -268,7 +268,10 @@ def test_reason_text_names_the_cues_and_the_values():
         e = explain_type(seg, f, "H", lang)
         cue = playbook.load_playbook().scorecards["behaviour_type"].types["hostile"][0]
         assert e["type"] == "hostile" and e["cues"][0]["id"] == cue.id
-        assert cue.text(lang) in e["text"] and "hostile_count=2" in e["text"] and "hostile_share=0.50" in e["text"]
+        pb = playbook.load_playbook()
+        named = {n: pb.features[n].name(lang) for n in ("hostile_count", "hostile_share")}
+        assert cue.text(lang) in e["text"] and f"{named['hostile_count']} 2" in e["text"]
+        assert f"{named['hostile_share']} 50%" in e["text"] and "hostile_count" not in e["text"]
         assert e["runner_up"] == "stubborn" and 0 < e["confidence"] <= 1
 
 
@@ -463,7 +466,7 @@ def test_ability_is_read_against_what_is_owed():
     e = explain_type(seg.reset_index(), feats, "small_debt", "en")
     able = next(c for c in e["cues"] if c["id"] == "defiant_able_refuses")
     assert able["values"]["monthly_income"] == 9000.0 and able["values"]["balance"] == 3000.0
-    assert "monthly_income=9000" in e["text"] and "balance=3000" in e["text"]
+    assert "Monthly income 9,000 CNY" in e["text"] and "Balance 3,000 CNY" in e["text"]
 
 
 def test_ability_alone_is_no_defiant_stance():
@@ -532,3 +535,85 @@ def test_an_angry_or_evasive_manner_is_not_the_defiants():
     # upset, to be calmed first (安抚其冷静), is the victim's manner: the same 1.5 off defiant, and victim
     assert seg.loc["upset", "behaviour_type"] == "victim"
     assert seg.loc["upset", "runner_up"] == "defiant" and seg.loc["upset", "runner_up_score"] == pytest.approx(calm - 1.5)
+
+
+def _reasons_book():
+    """Accounts whose reasons a collector relies on: income above CNY 10,000 but below the
+    balance (the cue fires on the income alone), never reached, promises all broken, an
+    evasive debtor most of whose calls are answered, a hang-up cue stronger than a heavier
+    one, and a refusing gate."""
+    acc = [{"account_id": "earner", "dpd": 60, "monthly_income": 19490.0, "balance": 69086.0},
+           {"account_id": "unreached", "dpd": 45}, {"account_id": "broken", "dpd": 20},
+           {"account_id": "answers", "dpd": 45}, {"account_id": "hangs_up", "dpd": 45},
+           {"account_id": "gate", "dpd": 150}]
+    its = (calls("earner", "2026-11-20", ["refuse", "refuse", "rpc", "refuse"])
+           + calls("unreached", "2026-11-20", ["no_answer"] * 5)
+           + calls("broken", "2026-11-10", ["ptp", "ptp", "ptp"], ptp_amount=100.0, ptp_date="2026-11-12")
+           + calls("answers", "2026-11-20", ["callback", "callback", "no_answer", "no_answer"])
+           + calls("hangs_up", "2026-11-20", ["hostile", "hang_up_after_id", "hang_up_after_id", "rpc", "rpc", "rpc"])
+           + calls("gate", "2026-11-20", ["refuse"] * 6))
+    pf = tiny_portfolio(acc, its)
+    return segment(pf, AS_OF), derive_features(pf, AS_OF)
+
+
+def test_a_cue_fired_on_absolute_income_is_not_read_as_income_above_the_balance():
+    seg, f = _reasons_book()
+    pb = playbook.load_playbook()
+    for lang, either in (("zh", "或"), ("en", " or ")):
+        e = explain_type(seg, f, "earner", lang)
+        assert e["type"] == "defiant" and e["cues"]
+        for c in e["cues"]:
+            balance_claim = "欠款余额" in c["text"] if lang == "zh" else "the balance" in c["text"]
+            if balance_claim:  # the income (19,490) is below the balance: only ever one reading of an OR
+                assert either in c["text"], c["text"]
+        assert "3倍" not in e["text"] and "surest" not in e["text"] and "halved" not in e["text"]
+        # the converted income is the same number in a CNY book: said once; a gate is not a value
+        assert pb.features["monthly_income_ref"].name(lang) not in e["text"]
+        assert pb.features["monthly_income"].name(lang) + " 19,490" in e["text"]
+
+
+def test_zero_values_that_are_the_key_fact_are_shown():
+    seg, f = _reasons_book()
+    en = explain_type(seg, f, "unreached", "en")["text"]
+    assert "Right-party contacts 0" in en
+    broken = explain_type(seg, f, "broken", "en")
+    assert broken["type"] == "serial_promiser" and "Promise kept rate 0%" in broken["text"]
+    assert "承诺兑现率 0%" in explain_type(seg, f, "broken", "zh")["text"]
+
+
+def test_counter_evidence_is_listed_with_its_value_and_the_cues_add_up_to_the_score():
+    seg, f = _reasons_book()
+    e = explain_type(seg, f, "answers", "en")
+    assert e["type"] == "evasive" and [c["id"] for c in e["against"]] == ["evasive_answers_often"]
+    assert "Against: Calls often reach the debtor (Right-party contact rate 50%)" in e["text"]
+    assert sum(c["strength"] for c in e["cues"] + e["against"]) == pytest.approx(e["score"], abs=0.01)
+    assert "反证：呼叫常能接通本人（本人接通率 50%）" in explain_type(seg, f, "answers", "zh")["text"]
+    assert "evasive_answers_often" not in seg.set_index("account_id").loc["answers", "type_cues"]  # the column is unchanged
+
+
+def test_the_strongest_cue_comes_first_not_the_heaviest():
+    from playbook.reasons import type_text
+
+    seg, f = _reasons_book()
+    e = explain_type(seg, f, "hangs_up", "en")
+    ids = [c["id"] for c in e["cues"]]
+    card = playbook.load_playbook().scorecards["behaviour_type"]
+    weight = {c.id: c.weight for c in card.types["hostile"]}
+    assert ids == ["hostile_hang_up", "hostile_abuse"] and weight["hostile_abuse"] > weight["hostile_hang_up"]
+    short = type_text(seg, f, "hangs_up", "en", most=1)
+    assert short.startswith("Hostile: Hangs up on the collector") and "1 more cue;" in short and "1 more cues" not in short
+
+
+def test_explain_type_text_reads_as_the_worklist_in_zh():
+    from playbook.reasons import type_text
+
+    seg, f = _reasons_book()
+    pb = playbook.load_playbook()
+    for aid in seg["account_id"]:
+        e = explain_type(seg, f, aid, "zh")
+        assert e["text"] == type_text(seg, f, aid, "zh")
+        assert "_" not in e["text"] and "=" not in e["text"], e["text"]
+        assert not any(fid in e["text"] for fid in pb.features), e["text"]
+        assert "次可能" not in e["text"]
+    gate = explain_type(seg, f, "gate", "zh")
+    assert gate["type"] == "refusing" and gate["text"] == "拒绝还款型：本人接通6次，拒绝占100%；逾期150天，分文未还，从未承诺"

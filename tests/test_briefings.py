@@ -279,6 +279,28 @@ def test_queue_rows_follow_the_taxonomy_and_zh_headers_use_full_width_colons(tmp
     assert "团队晨报：" in team_briefing(None, AS_OF, "early", lang="zh", prepared=prep, top_n=5).header_html()
 
 
+def test_a_team_without_a_book_says_the_one_reason_that_applies(tmp_path):
+    """The roll chart of a team with no book names its reason: not routed by bucket (care,
+    skip-trace), or no monthly history; a team with a book has none to give."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from playbook import plots
+    from playbook.briefing import prepare, team_briefing
+
+    pf = playbook.demo_portfolio(300, 8, AS_OF)
+    prep = prepare(pf, AS_OF, tmp_path / "prep", top_n=5)
+    assert team_briefing(None, AS_OF, "early", lang="en", prepared=prep, top_n=5).book_note() is None
+    care = team_briefing(None, AS_OF, "care", lang="zh", prepared=prep, top_n=5)
+    assert care.book_note() == "不适用：本组不按账龄段分派，没有月初账簿"
+    ax = plots.roll_heatmap(care.roll, lang="en", empty="n/a: no monthly history, so no roll rates")
+    assert [t.get_text() for t in ax.texts] == ["n/a: no monthly history, so no roll rates"]
+    no_hist = playbook.Portfolio(pf.accounts, pf.interactions, pf.payments, pf.history.iloc[:0])
+    prep2 = prepare(no_hist, AS_OF, tmp_path / "prep2", top_n=5)
+    b = team_briefing(None, AS_OF, "mid", lang="en", prepared=prep2, top_n=5)
+    assert b.book_note() == "n/a: no monthly history, so no roll rates"
+
+
 def test_a_window_in_another_zone_is_shown_on_the_collectors_clock_first():
     from playbook.briefing import _opens_text
     from playbook.content import load_playbook

@@ -134,3 +134,13 @@ def test_vulnerability_reasons_of_the_data_contract_are_playbook_categories():
     from playbook.schema import VULNERABILITY_REASONS
 
     assert set(VULNERABILITY_REASONS) <= set(load_playbook().dimension("vulnerable").ids)
+
+
+def test_an_unknown_feature_in_a_cues_show_list_names_file_cue_and_key(content_copy):
+    def bad(d):
+        d["scorecards"]["behaviour_type"]["types"]["hostile"][0]["show"] = ["hostile_count", "no_such_feature?"]
+    _edit(content_copy / "rules/segmentation.yaml", bad)
+    with pytest.raises(ContentError) as ei:
+        load_playbook(content_copy)
+    f, entry, field, why = _problem(ei.value, "rules/segmentation.yaml")
+    assert "hostile_abuse" in entry and field == "show[1]" and "no_such_feature" in why

@@ -117,7 +117,7 @@ def test_type_reason_names_features_by_their_names():
             assert text.startswith(pb.label("behaviour_type", str(seg.set_index("account_id").loc[aid, "behaviour_type"]), lang))
 
 
-def test_a_worklist_reason_names_the_heaviest_cues_and_counts_the_rest():
+def test_a_worklist_reason_names_the_strongest_cues_and_counts_the_rest():
     from playbook.segmentation import explain_type
 
     seg, feats = _segmented()
@@ -129,9 +129,12 @@ def test_a_worklist_reason_names_the_heaviest_cues_and_counts_the_rest():
             continue
         seen += 1
         short = reasons.type_text(seg, feats, aid, "en", most=1)
-        heaviest = max(cues, key=lambda c: c["weight"])
-        assert heaviest["text"] in short and f"{len(cues) - 1} more cues" in short
-        assert all(c["text"] not in short for c in cues if c is not heaviest and c["text"] != heaviest["text"])
+        strongest = max(cues, key=lambda c: c["strength"])
+        assert cues[0] is strongest or cues[0]["strength"] == strongest["strength"]
+        rest = len(cues) - 1
+        assert cues[0]["text"] in short and (f"{rest} more cues" if rest > 1 else "1 more cue") in short
+        assert "1 more cues" not in short
+        assert all(c["text"] not in short for c in cues[1:] if c["text"] != cues[0]["text"])
         assert "另有" in reasons.type_text(seg, feats, aid, "zh", most=1)
         assert reasons.type_text(seg, feats, aid, "en") == reasons.type_text(seg, feats, aid, "en", most=len(cues))
     assert seen
@@ -186,3 +189,10 @@ def test_amount_thresholds_are_read_in_the_rules_currency(currency, severity):
     text = explain(seg, feats, "A1", "en", currency=currency)["severity"]
     assert f"40,000 {currency}" in text
     assert ("CNY 50,000" if severity == "heavy" else "CNY 10,000") in text  # the threshold names its currency
+
+
+def test_a_bucket_reads_as_its_name_and_shares_as_percentages():
+    assert feature_value("worst_bucket_12m", 1.0, "en") == "M1 (1-30 days)"
+    assert feature_value("worst_bucket_12m", 0.0, "zh") == "正常"
+    assert feature_value("ptp_kept_rate", 0.0, "en") == "0%"
+    assert feature_value("monthly_income", 19490.0, "zh") == "19,490 元"

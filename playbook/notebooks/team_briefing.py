@@ -51,7 +51,7 @@ display(HTML(f"<h2>{B.ui('kpis', lang)}</h2>" + b.kpi_tiles_html()))
 # %%
 display(HTML(f"<h2>{B.ui('roll', lang)} / {B.ui('mix', lang)}</h2>"))
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-plots.roll_heatmap(b.roll, lang=lang, ax=axes[0])
+plots.roll_heatmap(b.roll, lang=lang, ax=axes[0], empty=b.book_note())
 plots.segment_mix(b.segments, "behaviour_type", by="stage", lang=lang, ax=axes[1], playbook=b.playbook)
 fig.tight_layout()
 plt.show()
