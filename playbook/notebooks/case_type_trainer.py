@@ -19,6 +19,9 @@
 # to avoid, the red lines, sample dialogues, masked real cases; the craft (望闻问切, 度,
 # prevention, plans, ...), case studies with their lawful lessons, the repayment-plan
 # calculator, the collector-assessed styles and B2B types, and a quiz.
+#
+# 种子文档中的七种行为类型：特征、识别线索、应对做法、禁忌、红线、对话示例、脱敏真实案例；催收技艺
+# （望闻问切、度、预防、方案……）、案例及其合规启示、还款方案计算器、催收员评估的沟通风格与企业客户类型，以及测验。
 
 # %% tags=["parameters"]
 data_path = None  # None: data/demo (as `make briefings`), else the same demo generated; a bad path is an error

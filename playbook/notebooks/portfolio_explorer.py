@@ -20,6 +20,10 @@
 # `make briefings` (`data/demo`, or the same portfolio generated when that folder is absent),
 # so the explorer shows the same customers as the briefings; any other value is loaded, and a
 # path that cannot be read is an error (never silently demo data).
+#
+# 按阶段、团队、类型、可联性、余额和产品筛选；查看单个账户；把名单下载到本机。`data_path=None` 使用
+# `make briefings` 的示例数据（`data/demo`，不存在时生成同一批数据），与晨报是同一批客户；其他路径照常
+# 加载，读不了的路径报错（绝不悄悄换成示例数据）。
 
 # %% tags=["parameters"]
 data_path = None

@@ -17,6 +17,8 @@
 # # Strategy what-if / 策略模拟
 # Pick the champion and challengers, change intensity and offers, run the simulation and
 # compare collected (with 90% intervals), cost, net, capacity use and the compliance verdict.
+#
+# 选定现行策略与挑战策略，调整强度和优惠，运行模拟，比较回收金额（含90%区间）、成本、净回收、产能占用和合规结论。
 
 # %% tags=["parameters"]
 data_path = None  # None: data/demo (as `make briefings`), else the same demo generated; a bad path is an error
