@@ -125,8 +125,10 @@ def test_explorer_filter_and_export_download_in_chromium(voila, tmp_path, lang):
         page.wait_for_function("b => document.querySelector('.pb-count').innerText !== b", arg=before, timeout=30_000)
         after = count.inner_text()
         assert after != before and f"{n_all:,}" not in after
-        assert page.locator(".pb-table").inner_html() != table_before
-        assert page.locator(".pb-chart").inner_html() != chart_before
+        # the table and the chart are separate outputs, redrawn after the count: each must follow
+        # (a loaded machine redraws them a moment later, so wait for them rather than look at once)
+        page.wait_for_function("b => document.querySelector('.pb-table').innerHTML !== b", arg=table_before, timeout=30_000)
+        page.wait_for_function("b => document.querySelector('.pb-chart').innerHTML !== b", arg=chart_before, timeout=30_000)
         page.screenshot(path=str(shots / f"explorer_{lang}_after.png"), full_page=True)
         # export: a browser download of the filtered list with translated headers
         page.locator(".pb-export").click()

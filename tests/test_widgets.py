@@ -233,6 +233,27 @@ def test_timeline_shows_times_in_the_business_time_zone(data):
     assert pb.timezone_of(dataclasses.replace(pf, timezone=None)) == pb.timezone
 
 
+def test_timeline_adds_the_debtors_local_time_when_their_zone_differs(data):
+    """A 22:19 Beijing-time call to a debtor in Urumqi was 20:19 there: the timeline says so,
+    and names the zone its times are in; a debtor in the business zone gets no second time."""
+    import dataclasses
+
+    from playbook.widgets.common import timeline_html
+
+    pf, seg = data
+    pb = playbook.load_playbook()
+    acc = pf.interactions["account_id"].iloc[0]
+    ts = pf.interactions.loc[pf.interactions["account_id"] == acc, "ts"].min()
+    accounts = pf.accounts.copy()
+    accounts["timezone"] = accounts["timezone"].astype(object) if "timezone" in accounts else None
+    accounts.loc[accounts["account_id"] == acc, "timezone"] = "Asia/Urumqi"
+    shown = timeline_html(dataclasses.replace(pf, accounts=accounts), acc, seg, pb, "zh")
+    assert f"（{pb.timezone}）" in shown
+    assert f"{ts.tz_convert(pb.timezone):%Y-%m-%d %H:%M}（客户当地{ts.tz_convert('Asia/Urumqi'):%H:%M}，Asia/Urumqi）" in shown
+    accounts.loc[accounts["account_id"] == acc, "timezone"] = pb.timezone
+    assert "客户当地" not in timeline_html(dataclasses.replace(pf, accounts=accounts), acc, seg, pb, "zh")
+
+
 def test_load_or_demo_only_gives_demo_data_for_none(tmp_path):
     from playbook.errors import SourceError
     from playbook.widgets import load_or_demo

@@ -282,7 +282,15 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     events += [(r.paid_at, f"{text('payment')} {html.escape(money(r.amount, pb, lang, cur))}") for r in pay.itertuples()]
     events.sort(key=lambda e: e[0])
     tz = pb.timezone_of(portfolio)
-    rows = "".join(f"<tr><td>{ts.tz_convert(tz):%Y-%m-%d %H:%M}</td><td>{body}</td></tr>" for ts, body in events)
+    own = _debtor_zone(acc, tz)  # the debtor's own zone when it differs: a 22:00 call here may be 20:00 there
+
+    def when(ts: pd.Timestamp) -> str:
+        shown = f"{ts.tz_convert(tz):%Y-%m-%d %H:%M}"
+        if own is not None:
+            shown += html.escape(pb.text("explorer.debtor_local", lang).format(time=f"{ts.tz_convert(own):%H:%M}", zone=own))
+        return shown
+
+    rows = "".join(f"<tr><td>{when(ts)}</td><td>{body}</td></tr>" for ts, body in events)
     head = ""
     if len(acc):
         a = acc.iloc[0]
@@ -296,8 +304,25 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
         body = reasons_html(pb, segments, account_id, lang)
         if body:
             reasons = f"<p style='word-break:break-word;white-space:normal'><b>{text('reasons')}</b>: {body}</p>"
-    return (f"{head}{reasons}<table class='pb-timeline'><tr><th>{text('time')}</th><th>{text('event')}</th></tr>"
+    zone_head = f"（{html.escape(tz)}）" if lang == "zh" else f" ({html.escape(tz)})"
+    return (f"{head}{reasons}<table class='pb-timeline'><tr><th>{text('time')}{zone_head}</th><th>{text('event')}</th></tr>"
             f"{rows}</table>")
+
+
+def _debtor_zone(acc: pd.DataFrame, business: str) -> str | None:
+    """The account's recorded time zone when it is a valid one other than ``business``."""
+    from zoneinfo import ZoneInfo
+
+    if not len(acc) or "timezone" not in acc:
+        return None
+    zone = acc.iloc[0]["timezone"]
+    if pd.isna(zone) or str(zone) == business:
+        return None
+    try:
+        ZoneInfo(str(zone))
+    except (ValueError, KeyError, OSError):
+        return None
+    return str(zone)
 
 
 class LabelledApp:
