@@ -399,7 +399,7 @@ class Briefing:
                          f"<div class='d'>{html.escape(delta)}</div></div>")
         return "<style>.tile{display:inline-block;vertical-align:top;border:1px solid #ccc;padding:6px 10px;margin:3px;" \
                "width:170px}.tile .v{font-size:1.4em;font-weight:bold;white-space:nowrap}.tile .v small{font-size:.6em;font-weight:normal}.tile .d,.tile .p{color:#666;font-size:.8em}" \
-               "</style>" + "".join(tiles)
+               "</style>" + "".join(tiles) + f"<p class='note'>{html.escape(self._ui('kpi_defs', L))}</p>"
 
     def book_note(self) -> str | None:
         """Why the team has no roll-rate book, when it has none: not routed by bucket, or no

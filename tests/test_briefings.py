@@ -144,6 +144,9 @@ def test_team_roll_and_cure_tiles_use_the_book_at_the_start_of_the_period(tmp_pa
     assert "50.0%" in tiles
     late = team_briefing(None, "2026-11-29", "late_legal", lang="zh", prepared=cache).kpi_tiles_html()
     assert "不适用：M3+是最后一个账龄段，不会再前滚" in late  # the n/a roll-forward tile says why
+    # every tile's figure is defined on the page: its numerator and denominator
+    assert "RPC rate = right-party contacts / outbound call, visit and IVR attempts" in tiles
+    assert "本人接通率＝本人接通次数÷外呼及上门尝试次数" in late and "治愈率＝" in late
 
 
 def test_collectors_are_never_given_more_than_their_capacity():
