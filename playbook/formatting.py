@@ -90,13 +90,33 @@ def _wrap_cell(s: str, width: int) -> list[str]:
             if line:
                 out.append(line)
             line = ""
-            for ch in word:  # a word longer than the width (or CJK text without spaces) breaks anywhere
+            for ch in word:  # a word longer than the width (or CJK text without spaces): see _break_at
                 if display_width(line + ch) > width:
-                    out.append(line)
-                    line = ""
+                    cut = _break_at(line, ch)
+                    out.append(line[:cut])
+                    line = line[cut:]
                 line += ch
         out.append(line)
     return out
+
+
+_OPENING = "(（《「“[【"
+_CLOSING = ")）》」”]】；;，,、。：:"
+
+
+def _break_at(line: str, nxt: str) -> int:
+    """Where to end a full ``line`` of a word too long to fit, ``nxt`` being the character
+    that does not fit: after the last closing mark or punctuation, or before the last
+    opening bracket, in its second half (so a date in brackets or a citation stays whole);
+    else at its end, but never so that a closing mark starts the next line."""
+    for i in range(len(line) - 1, len(line) // 2, -1):
+        if line[i] in _OPENING:
+            return i
+        if line[i - 1] in _CLOSING and line[i] not in _CLOSING:
+            return i
+    if nxt in _CLOSING and len(line) > 1:
+        return len(line) - 1  # the last character goes down with the closing mark
+    return len(line)
 
 
 def wrap(text: str, width: int = WIDTH, indent: str = "", subsequent: str | None = None) -> str:

@@ -191,3 +191,16 @@ def test_formatting_helpers():
     wrapped = render_table(["rule", "source"], [["r", "word " * 80]], wrap_cols=[1], align="ll")
     assert all(display_width(line) <= 120 for line in wrapped.splitlines())
     assert display_width("中文ab") == 6
+
+
+def test_long_cjk_cells_break_at_punctuation_not_inside_a_date():
+    """A citation with no spaces wraps before its bracketed date or after a closing mark, so
+    the date stays whole; a run with no such mark still fits the width."""
+    from playbook.formatting import _wrap_cell, display_width
+
+    cite = "中国银行业协会《金融机构个人消费类贷款催收工作指引（试行）》(2026-01-30); 商业银行信用卡业务监督管理办法 (2011) 第68条"
+    lines = _wrap_cell(cite, 62)
+    assert lines[0] == "中国银行业协会《金融机构个人消费类贷款催收工作指引（试行）》" and lines[1].startswith("(2026-01-30);")
+    assert all(display_width(x) <= 62 for x in lines)
+    plain = _wrap_cell("一" * 50, 20)
+    assert [display_width(x) for x in plain] == [20] * 5
