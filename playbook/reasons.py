@@ -7,8 +7,10 @@ The placeholders were checked when the content was read: each names a feature or
 earlier dimension the rule may read, or ``currency``. Here they are filled in: a feature
 with its value (a missing value reads "n/a"), a dimension with its category's name, the
 currency with the playbook's (``costs.yaml``). The behavioural type scored by cues is
-explained by :func:`playbook.segmentation.explain_type`; its gate rules by their
-``because`` text like every other rule.
+explained by :func:`type_text` (and :func:`playbook.segmentation.explain_type`, which
+words it the same way): the cues that fired, strongest first, each with the values its
+``show`` list names (:func:`cue_values`), then the counter-evidence that applied; its gate
+rules by their ``because`` text like every other rule.
 """
 
 from __future__ import annotations
@@ -322,9 +324,10 @@ def type_explanation(segments: pd.DataFrame, features: pd.DataFrame | None, acco
         return {"id": cue.id, "text": cue.text(lang), "seed": cue.seed, "weight": cue.weight,
                 "strength": strength.get(cue.id, np.nan), "values": cue_values(cue, f, pb, currency=currency)}
 
-    order = {cid: i for i, cid in enumerate(fired)}  # without features: the scorecard's order (strongest first)
+    # strongest first, rounded as the scores are (a tie, or features without, in the scorecard's order)
+    order = {cid: i for i, cid in enumerate(fired)}
     cues = sorted((entry(by_id[c]) for c in fired if c in by_id),
-                  key=lambda c: (-c["strength"] if c["strength"] == c["strength"] else 0, order[c["id"]]))
+                  key=lambda c: (-round(c["strength"], 3) if c["strength"] == c["strength"] else 0, order[c["id"]]))
     against = sorted((entry(c) for c in own if c.weight < 0 and strength.get(c.id, 0) < 0),
                      key=lambda c: c["strength"])
     ru = row.get("runner_up")
