@@ -298,3 +298,27 @@ def test_a_missing_data_path_in_a_notebook_is_an_error_not_demo_data(tmp_path):
         pm.execute_notebook(str(ROOT / "notebooks" / "case_type_trainer.ipynb"), str(tmp_path / "out.ipynb"),
                             parameters={"interactive": False, "lang": "en", "data_path": str(tmp_path / "typo")},
                             kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+
+
+def test_type_evidence_lists_counter_evidence_and_names_the_runner_up_without_a_raw_score(data):
+    """The trainer and explorer show what counted against the type too (so the cues account for
+    the score), and the runner-up by name only (no bare score such as '(1.23)')."""
+    import re
+
+    from playbook.prepared import prepare
+    from playbook.segmentation import explain_type
+    from playbook.widgets.trainer import type_evidence_html
+
+    pf, seg = data
+    pb = playbook.load_playbook()
+    feats = prepare(pf, AS_OF).features_for(90)
+    against = next(a for a in seg.loc[seg["type_score"].notna(), "account_id"]
+                   if explain_type(seg, feats, a, "en", pb)["against"])
+    e = explain_type(seg, feats, against, "zh", pb)
+    for section in ("trainer", "explorer"):
+        page = type_evidence_html(pb, seg, against, "zh", features=feats, section=section)
+        assert "<b>反证</b>" in page and e["against"][0]["text"] in page.split("<b>反证</b>")[1]
+        assert not re.search(r"第二可能类型: [^<]*\(\d+\.\d+\)", page)
+    plain = next(a for a in seg.loc[seg["type_score"].notna(), "account_id"]
+                 if not explain_type(seg, feats, a, "en", pb)["against"])
+    assert "Against" not in type_evidence_html(pb, seg, plain, "en", features=feats)

@@ -131,17 +131,20 @@ def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | No
     -------
     dict
         ``type_name``, ``confidence``, ``runner_up_name``, ``runner_up_score``, ``facts`` (a
-        list of ``(cue text, [(feature name, value), ...])``) and ``text`` (one paragraph).
+        list of ``(cue text, [(feature name, value), ...])``), ``against`` (the same for the
+        counter-evidence that applied) and ``text`` (one paragraph).
     """
     from ..reasons import feature_value
     from ..segmentation import explain_type
 
-    e = explain_type(segments, features, account_id, lang, pb)
-    facts = []
-    for c in e["cues"]:
-        vals = [(pb.features[k].name(lang) if k in pb.features else k, feature_value(k, v, lang, pb, currency=currency))
-                for k, v in c["values"].items()]
-        facts.append((c["text"], vals))
+    e = explain_type(segments, features, account_id, lang, pb, currency=currency)
+
+    def worded(cues: list[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
+        return [(c["text"], [(pb.features[k].name(lang) if k in pb.features else k,
+                              feature_value(k, v, lang, pb, currency=currency)) for k, v in c["values"].items()])
+                for c in cues]
+
+    facts, against = worded(e["cues"]), worded(e.get("against", []))
     sep, colon, lp, rp = ("；", "：", "（", "）") if lang == "zh" else ("; ", ": ", " (", ")")
     if facts:
         body = sep.join(t + (lp + ", ".join(f"{n} {v}" for n, v in vals) + rp if vals else "") for t, vals in facts)
@@ -158,7 +161,7 @@ def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | No
             body = pb.dimension("behaviour_type").category(e["type"]).description(lang)
     text = f"{e['type_name']}{colon}{body}"
     return {"type_name": e["type_name"], "confidence": e["confidence"], "runner_up_name": e["runner_up_name"],
-            "runner_up_score": e["runner_up_score"], "facts": facts, "text": text, "body": body}
+            "runner_up_score": e["runner_up_score"], "facts": facts, "against": against, "text": text, "body": body}
 
 
 def bar_svg(rows: list[tuple[str, float]], *, title: str = "", axis: str = "", width: int = 520) -> str:

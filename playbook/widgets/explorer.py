@@ -487,7 +487,8 @@ class PortfolioExplorer(LabelledApp):
         from .trainer import type_evidence_html
 
         out = type_evidence_html(self.pb, self.segments, account_id, self.lang,
-                                 features=getattr(self, "features", None), section="explorer")
+                                 features=getattr(self, "features", None), section="explorer",
+                                 currency=self.portfolio.currency)
         it = self.portfolio.interactions
         if "notes" in it.columns:
             notes = it.loc[(it["account_id"] == account_id) & it["notes"].notna(), "notes"]

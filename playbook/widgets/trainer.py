@@ -26,30 +26,35 @@ def _text(pb: Playbook, key: str, lang: str) -> str:
 
 
 def type_evidence_html(pb: Playbook, segments: pd.DataFrame, account_id: str, lang: str, *,
-                       features: pd.DataFrame | None = None, section: str = "trainer") -> str:
+                       features: pd.DataFrame | None = None, section: str = "trainer",
+                       currency: str | None = None) -> str:
     """Why the account has its behavioural type, in words: the type with its confidence and
     runner-up, then each cue that fired with the observed facts behind it (feature names and
     values, when ``features`` are given), from :func:`playbook.segmentation.explain_type`.
 
     Labels come from the ``section`` of ``ui.yaml`` (``trainer`` or ``explorer``); no rule
-    or cue ids and no expressions are shown.
+    or cue ids and no expressions are shown. The counter-evidence that applied is listed
+    apart, so the cues shown account for the score. Amounts are in ``currency`` (the
+    portfolio's; by default the playbook's).
     """
     from .common import facts_text
 
-    e = facts_text(pb, segments, features, account_id, lang)
+    e = facts_text(pb, segments, features, account_id, lang, currency=currency)
 
     def t(key: str) -> str:
         return html.escape(pb.text(f"{section}.{key}", lang))
 
-    ru = (f"{html.escape(e['runner_up_name'])} ({e['runner_up_score']:.2f})" if e["runner_up_name"] else "—")
-    if e["facts"]:
+    def listed(cues: list) -> str:
         items = []
-        for text, vals in e["facts"]:
+        for text, vals in cues:
             facts = "; ".join(f"{html.escape(n)}: <b>{html.escape(v)}</b>" for n, v in vals)
             items.append(f"<li>{html.escape(text)}" + (f" <small>({facts})</small>" if facts else "") + "</li>")
-        body = f"<ul class='pb-facts'>{''.join(items)}</ul>"
-    else:
-        body = f"<p class='pb-facts'>{html.escape(e['body'])}</p>"
+        return f"<ul class='pb-facts'>{''.join(items)}</ul>"
+
+    ru = html.escape(e["runner_up_name"]) if e["runner_up_name"] else "—"
+    body = listed(e["facts"]) if e["facts"] else f"<p class='pb-facts'>{html.escape(e['body'])}</p>"
+    if e["against"]:
+        body += f"<p><b>{t('against')}</b></p>" + listed(e["against"])
     return (f"<p><b>{html.escape(e['type_name'])}</b> · {t('confidence')} {e['confidence']:.0%} · "
             f"{t('runner_up')}: {ru}</p><p><b>{t('cues_fired')}</b></p>{body}")
 
@@ -213,7 +218,8 @@ class CaseTrainer(LabelledApp):
         text = (f"<div class='pb-feedback'><p><b>{html.escape(self.text('right' if ok else 'wrong'))}</b> — "
                 f"{html.escape(self.text('answer_is'))} {html.escape(name)} · {html.escape(self.text('score'))} "
                 f"{self.score[0]}/{self.score[1]}</p>"
-                + type_evidence_html(self.pb, self.segments, self.current, self.lang, features=self.features)
+                + type_evidence_html(self.pb, self.segments, self.current, self.lang, features=self.features,
+                                     currency=self.portfolio.currency)
                 + "</div>")
         self.feedback.value = text
         return ok, text
