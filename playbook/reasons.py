@@ -7,7 +7,7 @@ The placeholders were checked when the content was read: each names a feature or
 earlier dimension the rule may read, or ``currency``. Here they are filled in: a feature
 with its value (a missing value reads "n/a"), a dimension with its category's name, the
 currency with the playbook's (``costs.yaml``). The behavioural type scored by cues is
-explained by :func:`type_text` (and :func:`playbook.segmentation.explain_type`, which
+explained by :func:`type_text` (and :func:`explain_type`, which
 words it the same way): the cues that fired, strongest first, each with the values its
 ``show`` list names (:func:`cue_values`), then the counter-evidence that applied; its gate
 rules by their ``because`` text like every other rule.
@@ -24,7 +24,7 @@ import pandas as pd
 from ._checks import check_choice
 from .content import Playbook, load_playbook
 
-__all__ = ["explain", "explain_many", "rule_text", "type_text", "type_explanation", "cue_values", "feature_value",
+__all__ = ["explain", "explain_many", "explain_type", "rule_text", "type_text", "type_explanation", "cue_values", "feature_value",
            "currency_label"]
 
 _MISSING = {"zh": "未知", "en": "n/a"}
@@ -132,7 +132,7 @@ def explain(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: s
     -------
     dict
         ``{dimension: text}`` for every dimension with rules. The behavioural type decided
-        by its scorecard reads as :func:`playbook.segmentation.explain_type` (the cues that
+        by its scorecard reads as :func:`explain_type` (the cues that
         fired, with values); every other reason is the ``because`` text of the rule that
         fired. Never a rule id, never the category's description.
     """
@@ -159,7 +159,7 @@ def explain_many(segments: pd.DataFrame, features: pd.DataFrame | None, lang: st
     """The ``because`` texts of many accounts at once: one column per dimension, indexed
     like ``segments``. Each rule's template is read once and filled per account; an
     account whose reason is not a rule with a ``because`` text (a scored behavioural
-    type) gets ``""`` (use :func:`explain` or :func:`playbook.segmentation.explain_type`).
+    type) gets ``""`` (use :func:`explain` or :func:`explain_type`).
     ``currency``: as in :func:`explain`."""
     check_choice("lang", lang, ("zh", "en"))
     pb = playbook or load_playbook()
@@ -295,10 +295,44 @@ def _evidence(cue: Any, frame: pd.DataFrame) -> float:
     return 0.0 if v != v else min(max(v, 0.0), 1.0)
 
 
+def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
+                 playbook: Playbook | None = None, *, currency: str | None = None) -> dict:
+    """Why an account has its behavioural type: the cues that fired, with its values.
+
+    Parameters
+    ----------
+    segments : DataFrame
+        :func:`playbook.segment` output.
+    features : DataFrame or None
+        The features the segments came from (indexed by account id); without them the
+        cues are named without values.
+    account_id : str
+    lang : str
+        ``zh`` or ``en``.
+    playbook : Playbook, optional
+    currency : str, optional
+        The ISO code the amounts are in (``Portfolio.currency``); by default the playbook's.
+
+    Returns
+    -------
+    dict
+        ``type``, ``type_name``, ``confidence``, ``score``, ``runner_up``,
+        ``runner_up_name``, ``runner_up_score``; ``cues``: the cues that fired, strongest
+        first (weight x the account's evidence), each a dict of ``id``, ``text``, ``seed``,
+        ``weight``, ``strength`` and ``values`` (``{feature: value}``: the values the cue's
+        ``show`` list names); ``against``: the counter-evidence cues of the type that
+        applied, alike; ``gate``: the ``because`` text of the gate rule that decided the
+        type (``""`` for a scored type); and ``text``: one line in ``lang``, worded as
+        :func:`type_text` (feature names, formatted values, the gate
+        rule's ``because`` text for a gate type).
+    """
+    return type_explanation(segments, features, account_id, lang, playbook, currency=currency)
+
+
 def type_explanation(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
                      playbook: Playbook | None = None, *, currency: str | None = None, most: int | None = None) -> dict:
     """Why one account has its behavioural type: the dict
-    :func:`playbook.segmentation.explain_type` returns (see there), built here so that every
+    :func:`explain_type` returns (see there), built here so that every
     page words it the same way. Cues are strongest first (weight x the account's evidence);
     ``against``: the counter-evidence cues of the assigned type that applied (negative
     contributions, which the ``type_cues`` column leaves out), strongest first. ``most``:

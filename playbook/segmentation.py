@@ -20,7 +20,7 @@ from .portfolio import Portfolio
 from .prepared import Prepared, prepared_for
 from .schema import NOT_WORKED
 
-__all__ = ["segment", "apply_rules", "score_types", "explain_type", "priority_score", "recommend", "is_worked",
+__all__ = ["segment", "apply_rules", "score_types", "priority_score", "recommend", "is_worked",
            "COLUMNS_READ"]
 
 _DAYS_TO_ROLL = np.array([30, 60, 90])
@@ -427,7 +427,7 @@ def segment(portfolio: Portfolio | Prepared, as_of: str | pd.Timestamp | None = 
         lifecycle, severity, contactability, ability, willingness, quadrant,
         behaviour_type, intent, risk_segment, occupation_group, life_stage, vulnerable,
         team), ``type_score``, ``runner_up``, ``runner_up_score`` and ``type_cues`` (the
-        behavioural type's scorecard: see :func:`score_types` and :func:`explain_type`),
+        behavioural type's scorecard: see :func:`score_types` and :func:`playbook.reasons.explain_type`),
         ``status`` (open when the data has none), ``worked`` (False for accounts
         never to be worked: see :func:`is_worked`), ``priority`` (0 when not worked), ``recommended_treatment`` (in ``lang``), ``confidence`` (of
         the behavioural type), ``reasons`` (``dimension=rule_id`` pairs joined by ``;``)
@@ -491,39 +491,3 @@ def _idle_treatment(treatment: pd.Categorical, worked: np.ndarray, status: pd.Se
     used = np.unique(code)
     cats, to_cat = np.unique(labels[used], return_inverse=True)
     return pd.Categorical.from_codes(to_cat.reshape(-1)[np.searchsorted(used, code)], categories=list(cats))
-
-
-def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-                 playbook: Playbook | None = None, *, currency: str | None = None) -> dict:
-    """Why an account has its behavioural type: the cues that fired, with its values.
-
-    Parameters
-    ----------
-    segments : DataFrame
-        :func:`segment` output.
-    features : DataFrame or None
-        The features the segments came from (indexed by account id); without them the
-        cues are named without values.
-    account_id : str
-    lang : str
-        ``zh`` or ``en``.
-    playbook : Playbook, optional
-    currency : str, optional
-        The ISO code the amounts are in (``Portfolio.currency``); by default the playbook's.
-
-    Returns
-    -------
-    dict
-        ``type``, ``type_name``, ``confidence``, ``score``, ``runner_up``,
-        ``runner_up_name``, ``runner_up_score``; ``cues``: the cues that fired, strongest
-        first (weight x the account's evidence), each a dict of ``id``, ``text``, ``seed``,
-        ``weight``, ``strength`` and ``values`` (``{feature: value}``: the values the cue's
-        ``show`` list names); ``against``: the counter-evidence cues of the type that
-        applied, alike; ``gate``: the ``because`` text of the gate rule that decided the
-        type (``""`` for a scored type); and ``text``: one line in ``lang``, worded as
-        :func:`playbook.reasons.type_text` (feature names, formatted values, the gate
-        rule's ``because`` text for a gate type).
-    """
-    from .reasons import type_explanation
-
-    return type_explanation(segments, features, account_id, lang, playbook, currency=currency)

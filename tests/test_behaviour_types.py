@@ -14,7 +14,8 @@ import yaml
 import playbook
 from playbook.errors import ContentError
 from playbook.features import derive_features
-from playbook.segmentation import explain_type, segment
+from playbook.reasons import explain_type
+from playbook.segmentation import segment
 
 from .helpers import calls, tiny_portfolio
 

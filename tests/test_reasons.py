@@ -118,7 +118,7 @@ def test_type_reason_names_features_by_their_names():
 
 
 def test_a_worklist_reason_names_the_strongest_cues_and_counts_the_rest():
-    from playbook.segmentation import explain_type
+    from playbook.reasons import explain_type
 
     seg, feats = _segmented()
     pb = load_playbook()

@@ -306,7 +306,7 @@ def test_type_evidence_lists_counter_evidence_and_names_the_runner_up_without_a_
     import re
 
     from playbook.prepared import prepare
-    from playbook.segmentation import explain_type
+    from playbook.reasons import explain_type
     from playbook.widgets.trainer import type_evidence_html
 
     pf, seg = data

@@ -124,7 +124,7 @@ def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | No
                lang: str, currency: str | None = None) -> dict:
     """Why an account has its behavioural type, in words: the cues that fired and the
     observed facts (feature names and values) behind each, from
-    :func:`playbook.segmentation.explain_type`; amounts in ``currency`` (the portfolio's ISO
+    :func:`playbook.reasons.explain_type`; amounts in ``currency`` (the portfolio's ISO
     code; by default the playbook's).
 
     Returns
@@ -135,7 +135,7 @@ def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | No
         counter-evidence that applied) and ``text`` (one paragraph).
     """
     from ..reasons import feature_value
-    from ..segmentation import explain_type
+    from ..reasons import explain_type
 
     e = explain_type(segments, features, account_id, lang, pb, currency=currency)
 

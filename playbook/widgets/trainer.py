@@ -30,7 +30,7 @@ def type_evidence_html(pb: Playbook, segments: pd.DataFrame, account_id: str, la
                        currency: str | None = None) -> str:
     """Why the account has its behavioural type, in words: the type with its confidence and
     runner-up, then each cue that fired with the observed facts behind it (feature names and
-    values, when ``features`` are given), from :func:`playbook.segmentation.explain_type`.
+    values, when ``features`` are given), from :func:`playbook.reasons.explain_type`.
 
     Labels come from the ``section`` of ``ui.yaml`` (``trainer`` or ``explorer``); no rule
     or cue ids and no expressions are shown. The counter-evidence that applied is listed
