@@ -1,6 +1,6 @@
 """Shared parameter text for numpydoc docstrings (seaborn's ``_docstrings`` pattern).
 
-Write ``{portfolio}``, ``{as_of}``, ``{playbook}``, ``{lang}`` or ``{pack}`` on a line of
+Write ``{portfolio}``, ``{as_of}``, ``{playbook}``, ``{lang}``, ``{pack}`` or ``{currency}`` on a line of
 its own in a docstring's Parameters section and decorate the function with
 :func:`share_docs`; the placeholder becomes the one shared description.
 """
@@ -30,6 +30,9 @@ playbook : Playbook, optional
     "lang": """\
 lang : {"zh", "en"}
     Language of every text a person reads.""",
+    "currency": """\
+currency : str, optional
+    The ISO code the amounts are in (``Portfolio.currency``); by default the playbook's.""",
     "pack": """\
 pack : str or Pack
     The compliance rule pack: ``"cn"``, ``"us"``, ``"uk"``, or a pack tightened with

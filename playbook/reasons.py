@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice
+from ._docstrings import share_docs
 from .content import Playbook, load_playbook
 
 __all__ = ["explain", "explain_many", "explain_type", "rule_text", "type_text", "type_explanation", "cue_values", "feature_value",
@@ -111,6 +112,7 @@ def _values(seg_row: pd.Series, feat_row: pd.Series | None) -> dict:
     return out
 
 
+@share_docs
 def explain(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
             playbook: Playbook | None = None, *, currency: str | None = None) -> dict[str, str]:
     """Why one account has each of its segments, in ``lang``.
@@ -123,10 +125,9 @@ def explain(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: s
         The features the segments came from, indexed by account id; without them the
         values read "n/a".
     account_id : str
-    lang : {"zh", "en"}
-    playbook : Playbook, optional
-    currency : str, optional
-        The ISO code the amounts are in (``Portfolio.currency``); by default the playbook's.
+    {lang}
+    {playbook}
+    {currency}
 
     Returns
     -------
@@ -295,6 +296,7 @@ def _evidence(cue: Any, frame: pd.DataFrame) -> float:
     return 0.0 if v != v else min(max(v, 0.0), 1.0)
 
 
+@share_docs
 def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
                  playbook: Playbook | None = None, *, currency: str | None = None) -> dict:
     """Why an account has its behavioural type: the cues that fired, with its values.
@@ -307,11 +309,9 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
         The features the segments came from (indexed by account id); without them the
         cues are named without values.
     account_id : str
-    lang : str
-        ``zh`` or ``en``.
-    playbook : Playbook, optional
-    currency : str, optional
-        The ISO code the amounts are in (``Portfolio.currency``); by default the playbook's.
+    {lang}
+    {playbook}
+    {currency}
 
     Returns
     -------
