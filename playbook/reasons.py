@@ -25,7 +25,7 @@ from ._checks import check_choice
 from ._docstrings import share_docs
 from .content import Playbook, load_playbook
 
-__all__ = ["explain", "explain_many", "explain_type", "rule_text", "type_text", "type_explanation", "cue_values", "feature_value",
+__all__ = ["explain", "explain_many", "explain_type", "rule_text", "type_text", "cue_values", "feature_value",
            "currency_label"]
 
 _MISSING = {"zh": "未知", "en": "n/a"}
@@ -289,16 +289,15 @@ def cue_values(cue: Any, values: pd.Series | dict | None, playbook: Playbook | N
 
 
 def _evidence(cue: Any, frame: pd.DataFrame) -> float:
-    """The cue's evidence for the one account in ``frame``, clipped to 0-1 (missing: 0), as
-    the scorecard reads it."""
-    v = cue.expression.values(frame)
-    v = float(np.asarray(v, dtype="float64").reshape(-1)[0])
-    return 0.0 if v != v else min(max(v, 0.0), 1.0)
+    """The cue's evidence for the one account in ``frame``, as the scorecard counts it."""
+    from .segmentation import clip_evidence
+
+    return float(clip_evidence(cue.expression.values(frame)).reshape(-1)[0])
 
 
 @share_docs
 def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-                 playbook: Playbook | None = None, *, currency: str | None = None) -> dict:
+                 playbook: Playbook | None = None, *, currency: str | None = None, most: int | None = None) -> dict:
     """Why an account has its behavioural type: the cues that fired, with its values.
 
     Parameters
@@ -312,6 +311,8 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
     {lang}
     {playbook}
     {currency}
+    most : int, optional
+        The text names only that many supporting cues, the strongest, and counts the rest.
 
     Returns
     -------
@@ -321,22 +322,12 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
         first (weight x the account's evidence), each a dict of ``id``, ``text``, ``seed``,
         ``weight``, ``strength`` and ``values`` (``{feature: value}``: the values the cue's
         ``show`` list names); ``against``: the counter-evidence cues of the type that
-        applied, alike; ``gate``: the ``because`` text of the gate rule that decided the
+        applied (negative contributions, which the ``type_cues`` column leaves out),
+        strongest first; ``gate``: the ``because`` text of the gate rule that decided the
         type (``""`` for a scored type); and ``text``: one line in ``lang``, worded as
         :func:`type_text` (feature names, formatted values, the gate
         rule's ``because`` text for a gate type).
     """
-    return type_explanation(segments, features, account_id, lang, playbook, currency=currency)
-
-
-def type_explanation(segments: pd.DataFrame, features: pd.DataFrame | None, account_id: str, lang: str = "en",
-                     playbook: Playbook | None = None, *, currency: str | None = None, most: int | None = None) -> dict:
-    """Why one account has its behavioural type: the dict
-    :func:`explain_type` returns (see there), built here so that every
-    page words it the same way. Cues are strongest first (weight x the account's evidence);
-    ``against``: the counter-evidence cues of the assigned type that applied (negative
-    contributions, which the ``type_cues`` column leaves out), strongest first. ``most``:
-    the text names only that many supporting cues and counts the rest."""
     check_choice("lang", lang, ("zh", "en"))
     pb = playbook or load_playbook()
     _, row, f = _account(segments, features, account_id)
@@ -415,7 +406,7 @@ def type_text(segments: pd.DataFrame, features: pd.DataFrame | None, account_id:
     counter-evidence that applied ("Against: ..."), then the runner-up. ``most``: name only
     that many supporting cues, the strongest, and say how many more fired (a worklist row
     stays short); counter-evidence is always named."""
-    return type_explanation(segments, features, account_id, lang, playbook, currency=currency, most=most)["text"]
+    return explain_type(segments, features, account_id, lang, playbook, currency=currency, most=most)["text"]
 
 
 def _nil(v: Any) -> bool:

@@ -20,7 +20,7 @@ from .portfolio import Portfolio
 from .prepared import Prepared, prepared_for
 from .schema import NOT_WORKED
 
-__all__ = ["segment", "apply_rules", "score_types", "priority_score", "recommend", "is_worked",
+__all__ = ["segment", "apply_rules", "score_types", "clip_evidence", "priority_score", "recommend", "is_worked",
            "COLUMNS_READ"]
 
 _DAYS_TO_ROLL = np.array([30, 60, 90])
@@ -158,6 +158,15 @@ def _first_max(rows: np.ndarray) -> np.ndarray:
     return best
 
 
+def clip_evidence(values: "np.ndarray | pd.Series") -> np.ndarray:
+    """A cue's evidence as the scorecard counts it: clipped to 0-1, a missing value 0 (+inf
+    1, -inf 0); a new float64 array, never the caller's column (two passes: fmax and fmin
+    skip NaN)."""
+    v = np.fmax(np.asarray(values, dtype="float64"), 0.0)
+    np.fmin(v, 1.0, out=v)
+    return v
+
+
 def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a mapping of feature Series
     """Score every category of ``card`` for every account, vectorised.
 
@@ -194,11 +203,7 @@ def score_types(columns, n: int, card: Scorecard) -> dict:  # noqa: ANN001 - a m
             v = evidence.get(texts[j]) if texts[j] in shared else None
             if v is None:  # each distinct evidence expression is evaluated once
                 v = cue.expression.values(columns, memo)
-                v = np.asarray(v, dtype="float64") if isinstance(v, (pd.Series, np.ndarray)) else np.full(n, float(v))
-                # clipped to 0-1 in two passes and one new array (never the caller's column): fmax and
-                # fmin skip NaN, so a missing value becomes 0, +inf 1 and -inf 0
-                v = np.fmax(v, 0.0)
-                np.fmin(v, 1.0, out=v)
+                v = clip_evidence(v if isinstance(v, (pd.Series, np.ndarray)) else np.full(n, float(v)))
                 if texts[j] in shared:
                     evidence[texts[j]] = v
             c[j - lo] = v * cue.weight  # float64 product rounded to float32, as astype would
