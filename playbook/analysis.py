@@ -129,25 +129,6 @@ def _window(prep: Prepared, days: int) -> tuple[int, int, pd.Timestamp]:
     return cut - days * 86_400_000_000_000, cut, prep.as_of - pd.Timedelta(days=days - 1)
 
 
-def _debtor_zones(accounts: pd.DataFrame, account_ids: pd.Series, default: str) -> tuple[np.ndarray, np.ndarray]:
-    """Each of ``account_ids``' time zone: its account's ``timezone``, else ``default``
-    (missing, unknown account or not an IANA name); and whether it fell back."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from .compliance.events import recorded_zones
-
-    zone = recorded_zones(accounts, account_ids)
-    valid = {}
-    for z in pd.unique(zone[pd.notna(zone)]):
-        try:
-            ZoneInfo(str(z))
-            valid[z] = True
-        except (ZoneInfoNotFoundError, ValueError):
-            valid[z] = False
-    ok = np.array([z is not None and valid[z] for z in zone], dtype=bool)
-    return np.where(ok, zone, default).astype(str), ~ok
-
-
 def _missing_table(pf: Portfolio, table: str) -> bool:
     return table in pf.missing or len(getattr(pf, table)) == 0
 
@@ -707,7 +688,9 @@ def action_effectiveness(data: Portfolio | Prepared, *, as_of: str | pd.Timestam
     act = pd.DataFrame({"account_id": a["account_id"].astype(str).to_numpy(), "t": ans, "channel": channel.to_numpy(),
                         "outcome": a["outcome"].astype(str).to_numpy(), "cost": cost, "voice": voice,
                         "rpc": rpc & voice, "pos": np.arange(len(a))})
-    zones, fell_back = _debtor_zones(pf.accounts, act["account_id"], tz)
+    from .compliance.events import zones_or_default
+
+    zones, fell_back = zones_or_default(pf.accounts, act["account_id"], tz)
     wall = wall_times(a["ts"], zones)
     act["hour"] = (wall - wall.astype("datetime64[D]")).astype("int64") // 3600
     act["fell_back"] = fell_back

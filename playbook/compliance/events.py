@@ -19,7 +19,7 @@ from ..errors import PlaybookError
 if TYPE_CHECKING:
     from ..prepared import Prepared
 
-__all__ = ["Events", "prepare_events", "events_of", "account_zones", "recorded_zones", "UnknownTimezoneError", "hhmm", "in_daily_window",
+__all__ = ["Events", "prepare_events", "events_of", "account_zones", "recorded_zones", "zones_or_default", "UnknownTimezoneError", "hhmm", "in_daily_window",
            "S_DAY", "THIRD_PARTIES", "MESSAGE_CHANNELS", "VOICE_CALLS"]
 
 S_DAY = 86_400
@@ -142,6 +142,24 @@ def recorded_zones(accounts: pd.DataFrame | None, account_ids: pd.Series) -> np.
     out[known] = tz_acc[pos[known]]
     out[pd.isna(out)] = None
     return out
+
+
+def zones_or_default(accounts: pd.DataFrame | None, account_ids: pd.Series, default: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``account_ids``' time zone: its account's ``timezone``, else ``default``
+    (missing, unknown account or not an IANA name: shown, not refused, unlike
+    :func:`account_zones`); and whether it fell back."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    zone = recorded_zones(accounts, account_ids)
+    valid = {}
+    for z in pd.unique(zone[pd.notna(zone)]):
+        try:
+            ZoneInfo(str(z))
+            valid[z] = True
+        except (ZoneInfoNotFoundError, ValueError):
+            valid[z] = False
+    ok = np.array([z is not None and valid[z] for z in zone], dtype=bool)
+    return np.where(ok, zone, default).astype(str), ~ok
 
 
 def account_zones(accounts: pd.DataFrame | None, account_ids: pd.Series, default: str) -> pd.Series:

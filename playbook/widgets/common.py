@@ -285,7 +285,11 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     events += [(r.paid_at, f"{text('payment')} {html.escape(money(r.amount, pb, lang, cur))}") for r in pay.itertuples()]
     events.sort(key=lambda e: e[0])
     tz = pb.timezone_of(portfolio)
-    own = _debtor_zone(acc, tz)  # the debtor's own zone when it differs: a 22:00 call here may be 20:00 there
+    from ..compliance.events import zones_or_default
+
+    # the debtor's own zone when it differs: a 22:00 call here may be 20:00 there
+    own = str(zones_or_default(acc, acc["account_id"], tz)[0][0]) if len(acc) else tz
+    own = None if own == tz else own
 
     def when(ts: pd.Timestamp) -> str:
         shown = f"{ts.tz_convert(tz):%Y-%m-%d %H:%M}"
@@ -310,22 +314,6 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     zone_head = f"（{html.escape(tz)}）" if lang == "zh" else f" ({html.escape(tz)})"
     return (f"{head}{reasons}<table class='pb-timeline'><tr><th>{text('time')}{zone_head}</th><th>{text('event')}</th></tr>"
             f"{rows}</table>")
-
-
-def _debtor_zone(acc: pd.DataFrame, business: str) -> str | None:
-    """The account's recorded time zone when it is a valid one other than ``business``."""
-    from zoneinfo import ZoneInfo
-
-    if not len(acc) or "timezone" not in acc:
-        return None
-    zone = acc.iloc[0]["timezone"]
-    if pd.isna(zone) or str(zone) == business:
-        return None
-    try:
-        ZoneInfo(str(zone))
-    except (ValueError, KeyError, OSError):
-        return None
-    return str(zone)
 
 
 class LabelledApp:
