@@ -25,7 +25,7 @@ from ._checks import check_choice
 from ._docstrings import share_docs
 from .content import Playbook, load_playbook
 
-__all__ = ["explain", "explain_many", "explain_type", "rule_text", "type_text", "cue_values", "feature_value",
+__all__ = ["explain", "explain_many", "explain_type", "rule_text", "type_text", "cue_values", "named_values", "feature_value",
            "currency_label"]
 
 _MISSING = {"zh": "未知", "en": "n/a"}
@@ -368,10 +368,18 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
     return e
 
 
+def named_values(values: dict, lang: str, playbook: Playbook | None = None, *,
+                 currency: str | None = None) -> list[tuple[str, str]]:
+    """A cue's ``values`` (:func:`cue_values`) as a person reads them: ``(feature name,
+    formatted value)`` pairs, in order."""
+    pb = playbook or load_playbook()
+    return [(pb.features[k].name(lang) if k in pb.features else k, feature_value(k, v, lang, pb, currency=currency))
+            for k, v in values.items()]
+
+
 def _cue_line(c: dict, pb: Playbook, lang: str, currency: str | None) -> str:
     open_, close, comma = ("（", "）", "，") if lang == "zh" else (" (", ")", ", ")
-    vals = comma.join(f"{pb.features[k].name(lang) if k in pb.features else k} "
-                      f"{feature_value(k, v, lang, pb, currency=currency)}" for k, v in c["values"].items())
+    vals = comma.join(f"{n} {v}" for n, v in named_values(c["values"], lang, pb, currency=currency))
     return f"{c['text']}{open_}{vals}{close}" if vals else c["text"]
 
 

@@ -134,15 +134,12 @@ def facts_text(pb: Playbook, segments: pd.DataFrame, features: pd.DataFrame | No
         list of ``(cue text, [(feature name, value), ...])``), ``against`` (the same for the
         counter-evidence that applied) and ``text`` (one paragraph).
     """
-    from ..reasons import feature_value
-    from ..reasons import explain_type
+    from ..reasons import explain_type, named_values
 
     e = explain_type(segments, features, account_id, lang, pb, currency=currency)
 
     def worded(cues: list[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
-        return [(c["text"], [(pb.features[k].name(lang) if k in pb.features else k,
-                              feature_value(k, v, lang, pb, currency=currency)) for k, v in c["values"].items()])
-                for c in cues]
+        return [(c["text"], named_values(c["values"], lang, pb, currency=currency)) for c in cues]
 
     facts, against = worded(e["cues"]), worded(e.get("against", []))
     sep, colon, lp, rp = ("；", "：", "（", "）") if lang == "zh" else ("; ", ": ", " (", ")")
