@@ -318,7 +318,8 @@ def test_type_evidence_lists_counter_evidence_and_names_the_runner_up_without_a_
     for section in ("trainer", "explorer"):
         page = type_evidence_html(pb, seg, against, "zh", features=feats, section=section)
         assert "<b>反证</b>" in page and e["against"][0]["text"] in page.split("<b>反证</b>")[1]
-        assert not re.search(r"第二可能类型: [^<]*\(\d+\.\d+\)", page)
+        assert not re.search(r"第二可能类型[:：] ?[^<]*\(\d+\.\d+\)", page)
+        assert f"第二可能类型：{e['runner_up_name']}" in page if e["runner_up_name"] else True  # full-width in zh
     plain = next(a for a in seg.loc[seg["type_score"].notna(), "account_id"]
                  if not explain_type(seg, feats, a, "en", pb)["against"])
     assert "Against" not in type_evidence_html(pb, seg, plain, "en", features=feats)

@@ -44,10 +44,12 @@ def type_evidence_html(pb: Playbook, segments: pd.DataFrame, account_id: str, la
     def t(key: str) -> str:
         return html.escape(pb.text(f"{section}.{key}", lang))
 
+    colon, semi = ("：", "；") if lang == "zh" else (": ", "; ")
+
     def listed(cues: list) -> str:
         items = []
         for text, vals in cues:
-            facts = "; ".join(f"{html.escape(n)}: <b>{html.escape(v)}</b>" for n, v in vals)
+            facts = semi.join(f"{html.escape(n)}{colon}<b>{html.escape(v)}</b>" for n, v in vals)
             items.append(f"<li>{html.escape(text)}" + (f" <small>({facts})</small>" if facts else "") + "</li>")
         return f"<ul class='pb-facts'>{''.join(items)}</ul>"
 
@@ -56,7 +58,7 @@ def type_evidence_html(pb: Playbook, segments: pd.DataFrame, account_id: str, la
     if e["against"]:
         body += f"<p><b>{t('against')}</b></p>" + listed(e["against"])
     return (f"<p><b>{html.escape(e['type_name'])}</b> · {t('confidence')} {e['confidence']:.0%} · "
-            f"{t('runner_up')}: {ru}</p><p><b>{t('cues_fired')}</b></p>{body}")
+            f"{t('runner_up')}{colon}{ru}</p><p><b>{t('cues_fired')}</b></p>{body}")
 
 
 @share_docs
