@@ -337,7 +337,7 @@ def test_notes_are_masked_and_escaped_in_the_explorer():
     assert "<b>别烦我</b>" not in out and html.escape("<b>别烦我</b>") in out
     pb = playbook.load_playbook()
     # the fired cue is named with the account's own value, the feature by its name, not its id
-    assert f"{pb.features['hostile_count'].name.zh}: <b>2</b>" in out and "hostile_count" not in out
+    assert f"{pb.features['hostile_count'].name.zh}：<b>2</b>" in out and "hostile_count" not in out
     assert pb.text("explorer.runner_up", "zh") in out
 
 

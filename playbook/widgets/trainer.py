@@ -44,13 +44,13 @@ def type_evidence_html(pb: Playbook, segments: pd.DataFrame, account_id: str, la
     def t(key: str) -> str:
         return html.escape(pb.text(f"{section}.{key}", lang))
 
-    colon, semi = ("：", "；") if lang == "zh" else (": ", "; ")
+    colon, semi, lp, rp = ("：", "；", "（", "）") if lang == "zh" else (": ", "; ", "(", ")")
 
     def listed(cues: list) -> str:
         items = []
         for text, vals in cues:
             facts = semi.join(f"{html.escape(n)}{colon}<b>{html.escape(v)}</b>" for n, v in vals)
-            items.append(f"<li>{html.escape(text)}" + (f" <small>({facts})</small>" if facts else "") + "</li>")
+            items.append(f"<li>{html.escape(text)}" + (f" <small>{lp}{facts}{rp}</small>" if facts else "") + "</li>")
         return f"<ul class='pb-facts'>{''.join(items)}</ul>"
 
     ru = html.escape(e["runner_up_name"]) if e["runner_up_name"] else "—"
