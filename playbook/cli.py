@@ -213,7 +213,7 @@ def _baseline(simulated: list[str]) -> str | None:
 
 @register("whatif")
 def _whatif(a: argparse.Namespace) -> int:
-    from .compliance import admissible_strategies, zone_warning
+    from .compliance import admissible_strategies, detail_column, zone_warning
     from .content import load_playbook
     from .formatting import fmt_int, fmt_money, fmt_rate, render_table, wrap
     from .whatif import simulate
@@ -292,16 +292,19 @@ def _whatif(a: argparse.Namespace) -> int:
             heads = [_dim_name("team", lang)] + [f"{sid}\n{_t('capacity_use', lang)}" for sid in strat_ids]
             print(render_table(heads, [[_group_label("team", i, lang), *map(fmt_rate, r)] for i, r in cu.iterrows()]))
         print("\n" + wrap(_t("more_in_json", lang)))
+    detail = detail_column(lang)
     for sid, v in res.verdicts.items():
         if v:
             print("\n" + _t("inadmissible", lang, name=sid))
             seen = set()
             for item in v:
-                key = (item.get("rule"), item.get("detail"))
+                key = (item.get("rule"), item.get(detail))
                 if key in seen:
                     continue
                 seen.add(key)
-                print(wrap(f"{item['rule']} ({item['source']}): {item['detail']}", indent="  ", subsequent="    "))
+                line = (f"{item['rule']}（{item['source']}）：{item[detail]}" if lang == "zh"
+                        else f"{item['rule']} ({item['source']}): {item[detail]}")
+                print(wrap(line, indent="  ", subsequent="    "))
     return 0
 
 
@@ -348,7 +351,7 @@ def _overrides(items: list[str]) -> dict:
 
 @register("compliance")
 def _compliance(a: argparse.Namespace) -> int:
-    from .compliance import check_compliance, get_pack, tighten, zone_warning
+    from .compliance import check_compliance, detail_column, get_pack, tighten, zone_warning
     from .content import load_playbook
     from .formatting import fmt_int, render_table, wrap
     from .loading import load_table
@@ -397,8 +400,11 @@ def _compliance(a: argparse.Namespace) -> int:
             print(wrap(f"{r.rule}: {text} ({r.source})", indent="  ", subsequent="    "))
     if len(res.violations):
         print(f"\n{_t('violation_list', lang)}:")
-    for r in res.violations.head(200).itertuples(index=False):
-        print(wrap(f"{r.rule}: {r.account_id} at {r.ts}: {r.detail}", indent="  ", subsequent="    "))
+    detail = detail_column(lang)
+    for r in res.violations.head(200).to_dict(orient="records"):
+        line = (f"{r['rule']}：{r['account_id']}，{r['ts']}：{r[detail]}" if lang == "zh"
+                else f"{r['rule']}: {r['account_id']} at {r['ts']}: {r[detail]}")
+        print(wrap(line, indent="  ", subsequent="    "))
     if len(res.violations) > 200:
         print("  " + _t("more", lang, n=fmt_int(len(res.violations) - 200)))
     return 0 if res.ok else 1

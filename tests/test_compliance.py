@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -233,3 +234,121 @@ def test_a_pack_from_another_continent_than_the_portfolio_is_warned_about(tmp_pa
         text = zone_warning("cn", "America/Los_Angeles", lang)
         assert "America/Los_Angeles" in text and "Asia/Shanghai" in text and "--pack" in text
     assert "Europe/London" in zone_warning("uk", "Asia/Shanghai")
+
+
+# ---------------------------------------------------------------- details in Chinese as well as English
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_NUMBER = re.compile(r"\d+(?:[.:]\d+)*")
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(_NUMBER.findall(text))
+
+
+def _own_words(text: str, *drop: str) -> str:
+    """``text`` without the parts it quotes (rule texts, times with their zone, citations)."""
+    for d in drop:
+        text = text.replace(d, "")
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d [A-Za-z_/]+", "", text)
+
+
+def _assert_worded_alike(en: str, zh: str, *quoted: str) -> None:
+    """The Chinese detail names the same numbers as the English one, in Chinese words with
+    full-width punctuation (no English word or half-width ``;:(),`` of its own)."""
+    assert _numbers(en) == _numbers(zh), (en, zh)
+    own = _own_words(zh, *quoted)
+    assert _CJK.search(own), zh
+    assert not re.search(r"[A-Za-z]{2,}", own), zh
+    assert not re.search(r"[;,()]|:(?!\d)", own), zh
+
+
+def test_violation_details_are_worded_in_chinese_with_the_same_numbers():
+    pb = playbook.load_playbook()
+    pack = pb.pack("cn")
+    log = ([_one("Q", "2026-11-21 22:30:00")]                                                     # quiet hours
+           + calls("U", "2026-11-20", ["no_answer"] * 7)                                           # 7th unanswered call
+           + [_one("T", "2026-11-01 10:00:00", outcome="rpc"),                                     # third party while
+              _one("T", "2026-11-11 10:00:00", party="relative", outcome="third_party_contact")]   # reachable (10 days)
+           + [_one("S", "2026-11-12 10:00:00", channel="sms", outcome="delivered", message="逾期不还后果自负")]
+           + [_one("V", "2026-11-12 10:00:00", channel="visit", outcome="not_home", staff_count=1)])
+    res = check_compliance(tiny_portfolio([{"account_id": a} for a in "QUTSV"], log), "cn")
+    v = res.violations.set_index("rule")
+    assert list(res.violations.columns) == ["rule", "row", "account_id", "ts", "detail", "detail_zh", "source"]
+
+    quiet = v.loc["cn_quiet_hours"]
+    assert quiet["detail"] == "call at 2026-11-21 22:30 Asia/Shanghai; contact is allowed 08:00-22:00 local time"
+    assert quiet["detail_zh"] == "电话联系时间为 2026-11-21 22:30 Asia/Shanghai；仅允许在当地时间 08:00-22:00 联系"
+    _assert_worded_alike(quiet["detail"], quiet["detail_zh"])
+
+    calls7 = v.loc["cn_unanswered_calls"]
+    assert "no. 7" in calls7["detail"] and "第 7 次" in calls7["detail_zh"] and "上限 6 次" in calls7["detail_zh"]
+    _assert_worded_alike(calls7["detail"], calls7["detail_zh"])
+
+    lost = pack.rule("cn_third_party_only_when_lost").text
+    third = v.loc["cn_third_party_only_when_lost"]
+    assert "10.0 天前" in third["detail_zh"] and third["detail_zh"].endswith("：" + lost.zh)
+    _assert_worded_alike(third["detail"], third["detail_zh"], lost.en, lost.zh)
+
+    threat = v.loc["cn_no_threats_insults_false_identity"]
+    name = next(p.name for p in pb.prohibited if p.id == "threats")
+    assert "'threats'" in threat["detail"] and "threats" not in threat["detail_zh"]
+    assert f"“{name.zh}”" in threat["detail_zh"] and "“后果自负”" in threat["detail_zh"]
+    cite = threat["detail"].split("source: ", 1)[1]
+    assert threat["detail_zh"].endswith("依据：" + cite)
+    _assert_worded_alike(threat["detail"], threat["detail_zh"], cite, "“后果自负”")
+
+    visit = v.loc["cn_field_visit_two_staff"]
+    assert visit["detail_zh"] == "上门外访仅 1 人（至少应有 2 人）"
+    _assert_worded_alike(visit["detail"], visit["detail_zh"])
+    # the JSON result carries both
+    assert {x["detail_zh"] for x in res.to_dict()["violations"]} == set(res.violations["detail_zh"])
+
+
+def test_third_party_details_name_the_person_in_chinese():
+    log = [_one("P", f"2026-11-{d:02d} 10:00:00", party="relative", outcome="third_party_contact") for d in (1, 2)]
+    log += [_one("R", "2026-11-01 10:00:00", party="colleague", contact_ref="李四", outcome="opt_out"),
+            _one("R", "2026-11-03 10:00:00", party="colleague", contact_ref="李四", outcome="third_party_contact")]
+    v = check_compliance(tiny_portfolio([{"account_id": "P"}, {"account_id": "R"}], log), "us").violations
+    once = v[v["rule"] == "us_third_party_location_once"].iloc[0]
+    assert once["detail"].startswith("contact no. 2 with the same third party relative (at most 1")
+    assert once["detail_zh"].startswith("第 2 次联系同一第三方“亲属”（至多 1 次")
+    _assert_worded_alike(once["detail"], once["detail_zh"])
+
+
+def test_strategy_and_content_findings_are_worded_in_both_languages():
+    pb = playbook.load_playbook()
+    late = {"name": "late", "rules": [{"when": "True", "treatment": {
+        "channels": ["call"], "call_window": ["09:00", "23:00"], "attempts_per_day": 9}}]}
+    v = strategy_verdict(late, "cn")
+    found = {x["rule"]: x for x in v.violations}
+    assert {"cn_quiet_hours", "cn_unanswered_calls"} <= set(found)
+    for rid, x in found.items():
+        text = pb.pack("cn").rule(rid).text
+        assert x["detail"].endswith(": " + text.en) and x["detail_zh"].endswith("：" + text.zh)
+        _assert_worded_alike(x["detail"], x["detail_zh"], text.en, text.zh)
+    assert "09:00-23:00" in found["cn_quiet_hours"]["detail_zh"] and "22:00-08:00" in found["cn_quiet_hours"]["detail_zh"]
+    assert found["cn_unanswered_calls"]["detail_zh"].startswith("每天呼叫 9 次，超过上限 6 次")
+
+    uk = {"name": "uk", "rules": [{"when": "True", "treatment": {"channels": ["call"]}}]}
+    for x in strategy_verdict(uk, "uk").violations:  # forbearance, and the vulnerable path (a strategy finding)
+        text = pb.pack("uk").rule(x["rule"]).text
+        _assert_worded_alike(x["detail"], x["detail_zh"], text.en, text.zh)
+    relatives = {"name": "rel", "rules": [{"when": "True", "treatment": {
+        "third_party": {"purpose": "pay", "only_when_lost": True}, "script": "找不到他，只能找你来还钱"}}]}
+    zh = sorted(x["detail_zh"] for x in strategy_verdict(relatives, "cn").violations)
+    assert zh[0].startswith("只能向第三方询问联系方式，不得要求其还款（")
+    assert zh[1].startswith("话术使用了禁止的做法（向亲属施压要求代还）：“只能找你来还”。")
+
+
+def test_cli_compliance_prints_details_in_the_language_asked_for(tmp_path, capsys):
+    from playbook.loading import write_portfolio
+
+    write_portfolio(tiny_portfolio([{"account_id": "U"}], calls("U", "2026-11-20", ["no_answer"] * 7)), tmp_path / "d",
+                    fmt="csv")
+    assert main(["compliance", str(tmp_path / "d"), "--lang", "zh"]) == 1
+    out = capsys.readouterr().out
+    assert "cn_unanswered_calls：U，2026-11-20 15:00 Asia/Shanghai：当天对同一号码的第 7 次未接通呼叫（上限 6 次）" in out
+    assert "unanswered call attempt" not in out
+    assert main(["compliance", str(tmp_path / "d"), "--lang", "en"]) == 1
+    assert "unanswered call attempt no. 7 today" in capsys.readouterr().out

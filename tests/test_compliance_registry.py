@@ -74,6 +74,8 @@ def test_a_check_type_registered_from_outside_is_used_everywhere(gap_check):
     assert list(zip(res.violations["rule"], res.violations["account_id"], res.violations["row"])) == [
         ("house_call_gap", "A", 1)]
     assert res.violations["detail"].iloc[0] == "call 60 minutes after the last one"
+    # a type that words its details in one language only fills both columns with them
+    assert res.violations["detail_zh"].iloc[0] == "call 60 minutes after the last one"
     assert check_compliance(pf, "cn").ok  # the shipped pack does not have the rule
     row = res.summary.set_index("rule").loc["house_call_gap"]
     assert (row["violations"], row["accounts"], row["checked_in_logs"], row["source"]) == (1, 1, True, "house rule 7")
@@ -88,6 +90,7 @@ def test_a_check_type_registered_from_outside_is_used_everywhere(gap_check):
     v = strategy_verdict(squeezed, pack)
     assert [(x["rule"], x["source"], x["where"]) for x in v.violations] == [
         ("house_call_gap", "house rule 7", "rules[0] (when: True)")]
+    assert v.violations[0]["detail_zh"] == v.violations[0]["detail"] == "3 calls do not fit in 09:00-12:00 120 minutes apart"
     assert strategy_verdict(squeezed, "cn").admissible
 
     # the type's own ordering decides what loosens the added rule

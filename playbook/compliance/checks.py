@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from ..arrays import previous_time
-from ..content import PackRule, Playbook
-from .events import MESSAGE_CHANNELS, S_DAY, Events, hhmm, in_daily_window
+from ..content import PackRule, Playbook, Text
+from .events import MESSAGE_CHANNELS, S_DAY, Events, Worded, hhmm, in_daily_window
 from .lint import find_markers, practice_citation, scan_prohibited
 from .registry import CheckParams, CheckType, register_check
 
@@ -24,6 +24,35 @@ __all__ = ["QuietHours", "DailyUnansweredCalls", "DailyConnectedCalls", "Rolling
            "VulnerablePath", "AppraisalNotOnlyRecovered"]
 
 _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
+_CHANNEL = "explorer.channel_"  # UI labels naming a channel (explorer.channel_sms: 短信 / SMS)
+_PARTY = "explorer.party_"  # ... and a contacted party (explorer.party_relative: 亲属 / relative)
+
+
+def _said(en: str, zh: str) -> Text:
+    """A finding in both languages (what strategy, treatment and content checks return)."""
+    return Text(en=en, zh=zh)
+
+
+def _fmt(values: np.ndarray, spec: str = "") -> np.ndarray:
+    """``format(v, spec)`` of each value as an object array, each distinct value formatted once
+    (so Chinese and English details share one formatting pass)."""
+    codes, uniq = pd.factorize(np.asarray(values), use_na_sentinel=False)
+    return np.array([format(u, spec) for u in uniq], dtype=object)[codes] if len(codes) else np.array([], dtype=object)
+
+
+def _people(events: Events, person: np.ndarray) -> tuple[np.ndarray, list[str], list[str]]:
+    """Who was contacted, coded: the code of each person, and each distinct person as written
+    and in Chinese (a party without a recorded contact reads 亲属, 同事, ...)."""
+    code, uniq = pd.factorize(pd.Series(person, dtype=object).astype(str))
+    return code, list(uniq), [events.name_of(u, _PARTY) for u in uniq]
+
+
+def _each(keys: np.ndarray, en: Callable[[Any], str], zh: Callable[[Any], str]) -> Worded:
+    """A detail per hit that depends only on ``keys``: ``en(key)`` and ``zh(key)`` worded once
+    per distinct key (missing keys included), then spread to the hits."""
+    codes, uniq = pd.factorize(np.asarray(keys), use_na_sentinel=False)
+    return Worded(np.array([en(u) for u in uniq], dtype=object)[codes],
+                  np.array([zh(u) for u in uniq], dtype=object)[codes])
 
 
 class Clock(CheckParams):
@@ -105,20 +134,28 @@ class QuietHours(CheckType):
         f = events.frame
         hit = f["outbound"].to_numpy() & in_daily_window(f["minute"].to_numpy(), hhmm(params.start), hhmm(params.end))
         allowed = f"; contact is allowed {params.end}-{params.start} local time"
-        return events.violations(rule, hit, lambda i: events.values("channel", i) + " at " + events.local(i) + allowed)
+        allowed_zh = f"；仅允许在当地时间 {params.end}-{params.start} 联系"
+
+        def detail(i: np.ndarray) -> Worded:
+            at = events.local(i)
+            return Worded([f"{c} at {a}{allowed}" for c, a in zip(events.values("channel", i), at)],
+                          [f"{c}联系时间为 {a}{allowed_zh}" for c, a in zip(events.names("channel", i, _CHANNEL), at)])
+
+        return events.violations(rule, hit, detail)
 
     def limit(self, room: "Room", rule: PackRule, params: Clock) -> None:
         room.close_daily(rule.id, hhmm(params.start), hhmm(params.end))
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Clock) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Clock) -> list[Text]:
         if not treatment.call_window:
             return []
         w0, w1 = (hhmm(x) for x in treatment.call_window)
         minutes = np.arange(w0, w1 if w1 > w0 else w1 + 1440) % 1440
         if not in_daily_window(minutes, hhmm(params.start), hhmm(params.end)).any():
             return []
-        return [f"calls scheduled {treatment.call_window[0]}-{treatment.call_window[1]} fall in the quiet hours "
-                f"{params.start}-{params.end}: {rule.text.en}"]
+        a, b = treatment.call_window
+        return [_said(f"calls scheduled {a}-{b} fall in the quiet hours {params.start}-{params.end}: {rule.text.en}",
+                     f"计划的呼叫时段 {a}-{b} 落在禁止联系时段 {params.start}-{params.end} 内：{rule.text.zh}")]
 
     def loosened(self, old: Clock, new: Clock) -> list[str]:
         day = np.arange(1440)
@@ -142,10 +179,12 @@ class _DailyCalls(CheckType):
         used = room.per_account(self._counted(room.events) & room.on_today)
         room.cap("call", np.maximum(params.max - used, 0))
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Max) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Max) -> list[Text]:
         if treatment.attempts_per_day <= params.max:
             return []
-        return [f"{treatment.attempts_per_day} call attempts a day exceed {params.max}: {rule.text.en}"]
+        n = treatment.attempts_per_day
+        return [_said(f"{n} call attempts a day exceed {params.max}: {rule.text.en}",
+                     f"每天呼叫 {n} 次，超过上限 {params.max} 次：{rule.text.zh}")]
 
 
 @register_check
@@ -159,8 +198,9 @@ class DailyUnansweredCalls(_DailyCalls):
         f = events.frame
         mask = self._counted(f)
         nth = _nth_in_group(f, mask, ["acc", "person", "day"])
-        return events.violations(rule, mask & (nth > params.max), lambda i: [
-            f"unanswered call attempt no. {k} today to the same number (limit {params.max})" for k in nth[i]])
+        return events.violations(rule, mask & (nth > params.max), lambda i: _each(
+            nth[i], lambda k: f"unanswered call attempt no. {k} today to the same number (limit {params.max})",
+            lambda k: f"当天对同一号码的第 {k} 次未接通呼叫（上限 {params.max} 次）"))
 
 
 @register_check
@@ -174,8 +214,9 @@ class DailyConnectedCalls(_DailyCalls):
         f = events.frame
         mask = self._counted(f)
         nth = _nth_in_group(f, mask, ["acc", "day"])
-        return events.violations(rule, mask & (nth > params.max), lambda i: [
-            f"connected call no. {k} today (limit {params.max}; unverified rule)" for k in nth[i]])
+        return events.violations(rule, mask & (nth > params.max), lambda i: _each(
+            nth[i], lambda k: f"connected call no. {k} today (limit {params.max}; unverified rule)",
+            lambda k: f"当天第 {k} 次接通的呼叫（上限 {params.max} 次；该规则未经核实）"))
 
 
 @register_check
@@ -194,8 +235,9 @@ class RollingCalls(CheckType):
             key = f["acc"].to_numpy()[idx].astype("int64") * (np.int64(1) << 40) + f["t"].to_numpy()[idx]
             first = np.searchsorted(key, key - params.days * S_DAY, side="right")
             count[idx] = np.arange(len(idx)) - first + 1
-        return events.violations(rule, count > params.max, lambda i: [
-            f"call no. {k} within {params.days} days (limit {params.max})" for k in count[i]])
+        return events.violations(rule, count > params.max, lambda i: _each(
+            count[i], lambda k: f"call no. {k} within {params.days} days (limit {params.max})",
+            lambda k: f"{params.days} 天内的第 {k} 次呼叫（上限 {params.max} 次）"))
 
     def limit(self, room: "Room", rule: PackRule, params: Rolling) -> None:
         ev = room.events
@@ -204,10 +246,12 @@ class RollingCalls(CheckType):
         room.cap("call", left)
         room.block(left == 0, rule.id)
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Rolling) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Rolling) -> list[Text]:
         if treatment.attempts_per_week * params.days / 7 <= params.max:
             return []
-        return [f"{treatment.attempts_per_week} calls a week exceed {params.max} in {params.days} days: {rule.text.en}"]
+        n = treatment.attempts_per_week
+        return [_said(f"{n} calls a week exceed {params.max} in {params.days} days: {rule.text.en}",
+                     f"每周呼叫 {n} 次，超过 {params.days} 天内至多 {params.max} 次的上限：{rule.text.zh}")]
 
 
 @register_check
@@ -245,9 +289,11 @@ class AfterConversation(CheckType):
         prev = previous_time(f["acc"].to_numpy(), f["t"].to_numpy(), f["is_conversation"].to_numpy())
         gap = f["t"].to_numpy() - prev
         hit = f["is_call"].to_numpy() & (prev >= 0) & (gap < params.days * S_DAY) & ~self._consented(f, params)
-        return events.violations(rule, hit, lambda i: [
-            f"call {g / S_DAY:.1f} days after a telephone conversation without recorded consent (wait {params.days} "
-            f"days): {rule.text.en}" for g in gap[i]])
+        return events.violations(rule, hit, lambda i: _each(
+            _fmt(gap[i] / S_DAY, ".1f"),
+            lambda d: f"call {d} days after a telephone conversation without recorded consent (wait {params.days} "
+                      f"days): {rule.text.en}",
+            lambda d: f"电话交谈后 {d} 天再次呼叫，且没有记录在案的同意（应间隔 {params.days} 天）：{rule.text.zh}"))
 
     def limit(self, room: "Room", rule: PackRule, params: Pause) -> None:
         ev = room.events
@@ -263,25 +309,32 @@ class AfterConversation(CheckType):
             until = np.where(ok, -1, until)
         room.wait((last >= 0) & (until > room.now_s), until, rule.id)
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Pause) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Pause) -> list[Text]:
         out = []
         if treatment.attempts_per_week > 1 and treatment.pause_after_contact_days < params.days:
-            out.append(f"{treatment.attempts_per_week} calls a week without a {params.days}-day pause after a "
-                       f"conversation: {rule.text.en}")
+            n = treatment.attempts_per_week
+            out.append(_said(f"{n} calls a week without a {params.days}-day pause after a conversation: {rule.text.en}",
+                            f"每周呼叫 {n} 次，交谈后未停顿 {params.days} 天：{rule.text.zh}"))
         r = treatment.reminder  # always close to the conversation that made the promise
         if r is not None and (not r.only_with_consent or params.consent_days is None):
-            why = "made without the debtor's consent" if not r.only_with_consent else "and this pack lets no consent lift the pause"
-            out.append(f"reminder calls {r.minutes_before} minutes before a promise fall within {params.days} days "
-                       f"after the conversation that made it, {why}: {rule.text.en}")
+            if not r.only_with_consent:
+                why, why_zh = "made without the debtor's consent", "且未经债务人同意"
+            else:
+                why, why_zh = "and this pack lets no consent lift the pause", "而本规则包不允许以债务人同意解除这段停顿"
+            out.append(_said(f"reminder calls {r.minutes_before} minutes before a promise fall within {params.days} days "
+                            f"after the conversation that made it, {why}: {rule.text.en}",
+                            f"承诺还款前 {r.minutes_before} 分钟的提醒电话落在作出承诺的那次交谈后的 {params.days} 天内，"
+                            f"{why_zh}：{rule.text.zh}"))
         return out
 
-    def content_problems(self, playbook: Playbook, rule: PackRule, params: Pause) -> list[tuple[str, str]]:
+    def content_problems(self, playbook: Playbook, rule: PackRule, params: Pause) -> list[tuple[str, Text]]:
         """Reminder tactics in the taxonomy must say they need the debtor's consent."""
         out = []
         for where, text in taught_texts(playbook, kinds=("tactic", "opener", "dialogue")):
             low = (text.zh + " " + text.en).lower()
             if any(m in low for m in REMINDER_MARKERS) and not any(m in low for m in CONSENT_MARKERS):
-                out.append((where, f"a reminder call shortly before a promise needs the debtor's consent: {rule.text.en}"))
+                out.append((where, _said(f"a reminder call shortly before a promise needs the debtor's consent: {rule.text.en}",
+                                        f"承诺还款前不久的提醒电话须经债务人同意：{rule.text.zh}")))
         return out
 
 
@@ -327,15 +380,19 @@ class ThirdPartyWhenLost(CheckType):
         gap = f["t"].to_numpy() - prev
         reachable = (prev >= 0) & (gap < params.lost_after_days * S_DAY)
         hit = f["is_third_party"].to_numpy() & f["outbound"].to_numpy() & reachable
-        return events.violations(rule, hit, lambda i: [
-            f"contact aimed at a third party while the debtor was reachable (debtor reached {g / S_DAY:.1f} days "
-            f"earlier; lost after {params.lost_after_days} days without reaching the debtor): {rule.text.en}"
-            for g in gap[i]])
+        lost = params.lost_after_days
+        return events.violations(rule, hit, lambda i: _each(
+            _fmt(gap[i] / S_DAY, ".1f"),
+            lambda d: f"contact aimed at a third party while the debtor was reachable (debtor reached {d} days "
+                      f"earlier; lost after {lost} days without reaching the debtor): {rule.text.en}",
+            lambda d: f"债务人仍可联系时联系了第三方（{d} 天前曾联系上债务人；连续 {lost} 天联系不上债务人才算失联）："
+                      f"{rule.text.zh}"))
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Lost) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Lost) -> list[Text]:
         if treatment.third_party is None or treatment.third_party.only_when_lost:
             return []
-        return [f"third-party contact not limited to lost debtors: {rule.text.en}"]
+        return [_said(f"third-party contact not limited to lost debtors: {rule.text.en}",
+                     f"第三方联系未限于失联的债务人：{rule.text.zh}")]
 
 
 @register_check
@@ -351,9 +408,16 @@ class ThirdPartyOncePerPerson(CheckType):
         mask = (f["is_third_party"] & f["outbound"]).to_numpy()
         nth = _nth_in_group(f, mask, ["acc", "person"])
         person = f["person"].to_numpy()
-        return events.violations(rule, mask & (nth > params.max), lambda i: [
-            f"contact no. {k} with the same third party {p} (at most {params.max}, for location information only)"
-            for k, p in zip(nth[i], person[i])])
+
+        def detail(i: np.ndarray) -> Worded:
+            code, who, who_zh = _people(events, person[i])
+            m = len(who)
+            return _each(nth[i] * m + code,
+                         lambda x: f"contact no. {x // m} with the same third party {who[x % m]} "
+                                   f"(at most {params.max}, for location information only)",
+                         lambda x: f"第 {x // m} 次联系同一第三方“{who_zh[x % m]}”（至多 {params.max} 次，且只能用于获取联系方式）")
+
+        return events.violations(rule, mask & (nth > params.max), detail)
 
 
 @register_check
@@ -373,13 +437,20 @@ class ThirdPartyObjection(CheckType):
             since = pd.Series(keys.map(first.to_dict().get), dtype="float64").fillna(np.inf).to_numpy()
             hit = tp & f["outbound"].to_numpy() & (f["t"].to_numpy() > since)
         person = f["person"].to_numpy()
-        return events.violations(rule, hit, lambda i: [
-            f"contact with third party {p} after they objected to being contacted: {rule.text.en}" for p in person[i]])
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: CheckParams) -> list[str]:
+        def detail(i: np.ndarray) -> Worded:
+            code, who, who_zh = _people(events, person[i])
+            return _each(code, lambda x: f"contact with third party {who[x]} after they objected to being contacted: "
+                                         f"{rule.text.en}",
+                         lambda x: f"第三方“{who_zh[x]}”已表示不愿被联系，之后仍被联系：{rule.text.zh}")
+
+        return events.violations(rule, hit, detail)
+
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: CheckParams) -> list[Text]:
         if treatment.third_party is None or treatment.third_party.stop_on_objection:
             return []
-        return [f"third-party contact does not stop when the person objects: {rule.text.en}"]
+        return [_said(f"third-party contact does not stop when the person objects: {rule.text.en}",
+                     f"第三方表示不愿被联系后，联系并未停止：{rule.text.zh}")]
 
 
 @register_check
@@ -403,16 +474,26 @@ class NoDisclosureBeforeIdentity(CheckType):
         k = np.full(len(f), -1, dtype="int64")
         k[idx] = find_markers(msg[idx], params.markers)
         hit = k >= 0
-        marker = np.asarray(list(params.markers) + [""], dtype=object)
-        return events.violations(rule, hit, lambda i: [
-            ("reached a third party on the debtor's line: no disclosure allowed, yet the message mentions the debt "
-             if line else "contact aimed at a third party mentions the debt ")
-            + f"(\u201c{marker[j]}\u201d): {rule.text.en}" for line, j in zip(on_line[i], k[i])])
+        marker = list(params.markers)
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Markers) -> list[str]:
+        def en(key: int) -> str:
+            line, j = divmod(key, len(marker))
+            head = ("reached a third party on the debtor's line: no disclosure allowed, yet the message mentions the debt "
+                    if line else "contact aimed at a third party mentions the debt ")
+            return head + f"(\u201c{marker[j]}\u201d): {rule.text.en}"
+
+        def zh(key: int) -> str:
+            line, j = divmod(key, len(marker))
+            head = "接听债务人电话的是第三方：不得透露债务，信息却提及了债务" if line else "针对第三方的联系提及了债务"
+            return head + f"（\u201c{marker[j]}\u201d）：{rule.text.zh}"
+
+        return events.violations(rule, hit, lambda i: _each(on_line[i].astype("int64") * len(marker) + k[i], en, zh))
+
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Markers) -> list[Text]:
         if treatment.verify_identity:
             return []
-        return [f"the debt is mentioned without first verifying the debtor's identity: {rule.text.en}"]
+        return [_said(f"the debt is mentioned without first verifying the debtor's identity: {rule.text.en}",
+                     f"未先核实债务人身份就提及了债务：{rule.text.zh}")]
 
 
 @register_check
@@ -430,14 +511,16 @@ class OptOutInMessages(CheckType):
         has = np.zeros(len(f), dtype=bool)
         idx = np.flatnonzero(sent)
         has[idx] = find_markers(msg[idx], params.markers) >= 0
-        return events.violations(rule, sent & ~has, lambda i: np.where(
+        return events.violations(rule, sent & ~has, lambda i: _each(
             pd.Series(msg[i], dtype=object).fillna("").astype(str).to_numpy() == "",
-            "message text not recorded: no evidence of an opt-out notice", "message carries no opt-out notice"))
+            lambda blank: "message text not recorded: no evidence of an opt-out notice" if blank
+            else "message carries no opt-out notice",
+            lambda blank: "未记录信息内容：无法证明附有退订说明" if blank else "信息未附退订说明"))
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Markers) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Markers) -> list[Text]:
         if not treatment.sms_text or find_markers([treatment.sms_text], params.markers)[0] >= 0:
             return []
-        return [f"SMS text carries no opt-out notice: {rule.text.en}"]
+        return [_said(f"SMS text carries no opt-out notice: {rule.text.en}", f"短信文本未附退订说明：{rule.text.zh}")]
 
 
 @register_check
@@ -453,8 +536,9 @@ class HonourChannelStop(CheckType):
             return events.violations(rule, np.zeros(len(f), dtype=bool), "")
         first = pd.Series(pd.MultiIndex.from_frame(f[["acc", "channel"]]).map(stops.to_dict().get), dtype="float64")
         hit = f["outbound"].to_numpy() & (f["t"].to_numpy() > first.fillna(np.inf).to_numpy())
-        return events.violations(rule, hit, lambda i: events.values("channel", i)
-                                 + " used after the debtor asked to stop this channel")
+        return events.violations(rule, hit, lambda i: Worded(
+            events.values("channel", i) + " used after the debtor asked to stop this channel",
+            "债务人要求停止" + events.names("channel", i, _CHANNEL) + "联系后仍使用了该渠道"))
 
     def limit(self, room: "Room", rule: PackRule, params: CheckParams) -> None:
         ev = room.events
@@ -478,14 +562,19 @@ class VisitStaff(CheckType):
         f = events.frame
         staff = f["staff_count"].to_numpy()
         hit = (f["channel"] == "visit").to_numpy() & f["outbound"].to_numpy() & ~(staff >= params.min)
-        return events.violations(rule, hit, lambda i: [
-            f"field visit without a recorded staff count (at least {params.min} staff)" if np.isnan(k)
-            else f"field visit by {int(k)} staff (at least {params.min})" for k in staff[i]])
+        return events.violations(rule, hit, lambda i: _each(
+            staff[i],
+            lambda k: f"field visit without a recorded staff count (at least {params.min} staff)" if np.isnan(k)
+            else f"field visit by {int(k)} staff (at least {params.min})",
+            lambda k: f"上门外访未记录人数（至少应有 {params.min} 人）" if np.isnan(k)
+            else f"上门外访仅 {int(k)} 人（至少应有 {params.min} 人）"))
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: MinStaff) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: MinStaff) -> list[Text]:
         if "visit" not in treatment.channels or treatment.visit_staff >= params.min:
             return []
-        return [f"field visits with {treatment.visit_staff} staff (at least {params.min}): {rule.text.en}"]
+        n = treatment.visit_staff
+        return [_said(f"field visits with {n} staff (at least {params.min}): {rule.text.en}",
+                     f"上门外访安排 {n} 人（至少应有 {params.min} 人）：{rule.text.zh}")]
 
 
 @register_check
@@ -504,14 +593,20 @@ class ProhibitedLanguage(CheckType):
         rows = has[hits["pos"].to_numpy()]
         practices = events.playbook.prohibited
         cite = [practice_citation(p, params.jurisdiction) for p in practices]
-        head = np.array([f"prohibited practice '{p.id}' ({p.name.en}): \u201c" for p in practices] + [""], dtype=object)
-        tail = np.array([f"\u201d; source: {c}" for c in cite] + [""], dtype=object)
-        k = hits["practice"].to_numpy()
+        cite_zh = [practice_citation(p, params.jurisdiction, "zh") for p in practices]
+        mcode, markers = pd.factorize(hits["marker"].to_numpy(dtype=object))  # texts are worded per (practice, marker)
+        m = max(len(markers), 1)
+        worded = _each(hits["practice"].to_numpy() * m + mcode,
+                     lambda x: f"prohibited practice '{practices[x // m].id}' ({practices[x // m].name.en}): "
+                               f"\u201c{markers[x % m]}\u201d; source: {cite[x // m]}",
+                     lambda x: f"使用了禁止的做法“{practices[x // m].name.zh}”：\u201c{markers[x % m]}\u201d；"
+                               f"依据：{cite_zh[x // m]}")
         hit = np.zeros(len(f), dtype=bool)
         hit[rows] = True
         detail = np.full(len(f), "", dtype=object)
-        detail[rows] = head[k] + hits["marker"].to_numpy(dtype=object) + tail[k]
-        return events.violations(rule, hit, lambda i: detail[i])
+        detail_zh = np.full(len(f), "", dtype=object)
+        detail[rows], detail_zh[rows] = worded.en, worded.zh
+        return events.violations(rule, hit, lambda i: Worded(detail[i], detail_zh[i]))
 
 
 class _NotInLogs(CheckType):
@@ -532,10 +627,11 @@ class Forbearance(_NotInLogs):
 
     name = "forbearance"
 
-    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: CheckParams) -> list[str]:
+    def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: CheckParams) -> list[Text]:
         if treatment.offer.type != "none" or treatment.forbearance.any:
             return []
-        return [f"no forbearance offered (no offer and no forbearance options): {rule.text.en}"]
+        return [_said(f"no forbearance offered (no offer and no forbearance options): {rule.text.en}",
+                     f"未提供宽限（既没有还款方案，也没有宽限选项）：{rule.text.zh}")]
 
 
 @register_check
@@ -546,24 +642,29 @@ class VulnerablePath(_NotInLogs):
 
     name = "vulnerable_path"
 
-    def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: CheckParams) -> list[str]:
+    def strategy_problems(self, strategy: "StrategyRules", rule: PackRule, params: CheckParams) -> list[Text]:
         reads = ["vulnerable" in r.expression.names for r in strategy.rules]
         if not any(reads):
-            return [f"no separate rule for vulnerable customers: {rule.text.en}"]
+            return [_said(f"no separate rule for vulnerable customers: {rule.text.en}",
+                         f"没有针对弱势客户的单独规则：{rule.text.zh}")]
         first = reads.index(True)
         out = []
         if first > 0 and strategy.rules[first - 1].when.strip() == "True":
-            out.append(f"the rule for vulnerable customers (rules[{first}]) comes after a rule that catches every "
-                       f"account: {rule.text.en}")
+            out.append(_said(f"the rule for vulnerable customers (rules[{first}]) comes after a rule that catches every "
+                            f"account: {rule.text.en}",
+                            f"弱势客户的规则（rules[{first}]）排在一条适用于所有账户的规则之后：{rule.text.zh}"))
         t = strategy.rules[first].treatment
         others = [r.treatment.attempts_per_week for i, r in enumerate(strategy.rules) if i != first]
-        harsh = [w for w, bad in (("escalation", t.escalation.action != "none"), ("field visits", "visit" in t.channels),
-                                  ("third-party contact", t.third_party is not None),
-                                  ("more calls than other rules", bool(others) and t.attempts_per_week > min(others)))
+        harsh = [w for w, bad in ((("escalation", "升级处理"), t.escalation.action != "none"),
+                                  (("field visits", "上门外访"), "visit" in t.channels),
+                                  (("third-party contact", "联系第三方"), t.third_party is not None),
+                                  (("more calls than other rules", "呼叫次数多于其他规则"),
+                                   bool(others) and t.attempts_per_week > min(others)))
                  if bad]
         if harsh:
-            out.append(f"the path for vulnerable customers (rules[{first}]) is not gentler: {', '.join(harsh)}: "
-                       f"{rule.text.en}")
+            out.append(_said(f"the path for vulnerable customers (rules[{first}]) is not gentler: "
+                            f"{', '.join(en for en, _ in harsh)}: {rule.text.en}",
+                            f"弱势客户的路径（rules[{first}]）并不更温和：{'、'.join(zh for _, zh in harsh)}：{rule.text.zh}"))
         return out
 
 
@@ -578,7 +679,7 @@ class AppraisalNotOnlyRecovered(_NotInLogs):
     def loosened(self, old: Markers, new: Markers) -> list[str]:
         return [] if {m.lower() for m in old.markers} <= {m.lower() for m in new.markers} else ["markers"]
 
-    def content_problems(self, playbook: Playbook, rule: PackRule, params: Markers) -> list[tuple[str, str]]:
+    def content_problems(self, playbook: Playbook, rule: PackRule, params: Markers) -> list[tuple[str, Text]]:
         out = []
         for team in playbook.teams.values():
             texts = [("name", team.name), ("description", team.description), ("escalation", team.escalation)]
@@ -586,6 +687,8 @@ class AppraisalNotOnlyRecovered(_NotInLogs):
             for fld, text in texts:
                 k = find_markers([text.zh + " " + text.en], params.markers)[0]
                 if k >= 0:
-                    out.append((f"teams.yaml {team.id} {fld}", f"team target based on amounts recovered alone "
-                                f"(\u201c{params.markers[k]}\u201d): {rule.text.en}"))
+                    m = params.markers[k]
+                    out.append((f"teams.yaml {team.id} {fld}",
+                                _said(f"team target based on amounts recovered alone (\u201c{m}\u201d): {rule.text.en}",
+                                     f"团队目标只看回收金额（\u201c{m}\u201d）：{rule.text.zh}")))
         return out

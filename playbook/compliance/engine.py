@@ -16,7 +16,7 @@ from .packs import bind
 
 __all__ = ["check_compliance", "ComplianceResult"]
 
-_COLUMNS = ["rule", "row", "account_id", "ts", "detail", "source"]
+_COLUMNS = ["rule", "row", "account_id", "ts", "detail", "detail_zh", "source"]
 NOT_CHECKABLE = "not checkable from a contact log (policy)"
 CHECKED = "checked in the contact log"
 
@@ -30,7 +30,9 @@ class ComplianceResult:
     pack : Pack
         The pack checked against.
     violations : DataFrame
-        ``rule``, ``row``, ``account_id``, ``ts`` (debtor local time), ``detail``, ``source``.
+        ``rule``, ``row``, ``account_id``, ``ts`` (debtor local time), ``detail`` (English),
+        ``detail_zh`` (Chinese; :func:`~playbook.compliance.detail_column` names the column of
+        a language), ``source``.
     checked : int
         Interactions checked (reported on).
     not_checkable : list of str
@@ -84,7 +86,7 @@ class ComplianceResult:
         return {
             "pack": self.pack.id, "interactions_checked": self.checked,
             "violations": [{"rule": r.rule, "account_id": r.account_id, "ts": r.ts, "detail": r.detail,
-                            "source": r.source} for r in v.itertuples(index=False)],
+                            "detail_zh": r.detail_zh, "source": r.source} for r in v.itertuples(index=False)],
             "summary": {s["rule"]: {"violations": int(s["violations"]), "accounts": int(s["accounts"]),
                                     **{k: s[k] for k in ("text_zh", "text_en", "source", "checked_in_logs", "verified")}}
                         for s in checked.to_dict(orient="records")},
@@ -141,7 +143,8 @@ def check_compliance(data: Portfolio | Prepared | pd.DataFrame, pack: str | Pack
     -------
     ComplianceResult
         ``violations`` has ``rule``, ``account_id``, ``ts`` (debtor local time),
-        ``detail``, ``source`` and ``row`` (position in the checked frame or plan).
+        ``detail`` (English), ``detail_zh`` (Chinese), ``source`` and ``row`` (position in
+        the checked frame or plan).
 
     Raises
     ------

@@ -5,21 +5,21 @@ Rules run on the debtor's local time: the account's ``timezone``, or the pack's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Union
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from ..arrays import codes_of, wall_times
-from ..content import PackRule, Playbook
+from ..content import PackRule, Playbook, Text
 from ..errors import PlaybookError
 
 if TYPE_CHECKING:
     from ..prepared import Prepared
 
-__all__ = ["Events", "prepare_events", "events_of", "account_zones", "recorded_zones", "zones_or_default", "UnknownTimezoneError", "hhmm", "in_daily_window",
+__all__ = ["Events", "Worded", "DETAIL_COLUMNS", "detail_column", "prepare_events", "events_of", "account_zones", "recorded_zones", "zones_or_default", "UnknownTimezoneError", "hhmm", "in_daily_window",
            "S_DAY", "THIRD_PARTIES", "MESSAGE_CHANNELS", "VOICE_CALLS"]
 
 S_DAY = 86_400
@@ -27,7 +27,27 @@ THIRD_PARTIES = ("relative", "colleague", "third_party")
 MESSAGE_CHANNELS = ("sms", "email")
 VOICE_CALLS = ("call", "ivr")  # telephone calls, live or automated
 
-Detail = Union[str, Callable[[np.ndarray], Any]]  # a text, or texts from the positions of the hits
+DETAIL_COLUMNS = {"en": "detail", "zh": "detail_zh"}  # the violation's detail in each language
+
+
+def detail_column(lang: str) -> str:
+    """The column of a violations frame that words its details in ``lang`` (``detail`` for
+    English, ``detail_zh`` for Chinese; any other value reads English)."""
+    return DETAIL_COLUMNS.get(lang, "detail")
+
+
+class Worded(NamedTuple):
+    """A violation detail in both languages: for each language one text, or one text per
+    violating event (a sequence or an object array, in the order of the positions given)."""
+
+    en: Union[str, Sequence[str], np.ndarray]
+    zh: Union[str, Sequence[str], np.ndarray]
+
+
+# what a check hands to Events.violations: one text for every hit (a Text or Worded pair;
+# a plain str reads the same in both languages), or a function of the positions of the hits
+# that returns a Worded pair of texts (a bare sequence again reads the same in both)
+Detail = Union[str, Text, Worded, Callable[[np.ndarray], Union[Worded, Sequence[str], np.ndarray]]]
 
 
 class UnknownTimezoneError(PlaybookError, ValueError):
@@ -70,6 +90,7 @@ class Events:
     frame: pd.DataFrame
     playbook: Playbook
     report: np.ndarray | None = None
+    _reporting: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -88,28 +109,87 @@ class Events:
         return col.to_numpy(dtype=object)[sel]
 
     def local(self, sel: np.ndarray) -> np.ndarray:
-        """``"YYYY-MM-DD HH:MM Zone"`` of the events at positions ``sel``."""
+        """``"YYYY-MM-DD HH:MM Zone"`` of the events at positions ``sel``.
+
+        While :meth:`violations` words its details, the times of the very positions it reports
+        (its ``sel``) are not built again.
+        """
+        for memo in list(self._reporting):  # (sel, texts) of the violations being worded
+            if memo[0] is sel:
+                return memo[1]
         if not len(sel):
             return np.array([], dtype=object)
         wall = pd.Series(self.frame["wall"].to_numpy()[sel]).dt.strftime("%Y-%m-%d %H:%M")
         return (wall + " " + self.values("tz", sel)).to_numpy(dtype=object)
 
+    def name_of(self, value: object, label: str, lang: str = "zh") -> str:
+        """``value`` by its name in ``lang``: the UI label ``label + value`` (e.g.
+        ``explorer.channel_`` + ``sms`` reads 短信), else the value itself."""
+        key = label + str(value)
+        return self.playbook.labels[key](lang) if key in self.playbook.labels else str(value)
+
+    def names(self, column: str, sel: np.ndarray, label: str, lang: str = "zh") -> np.ndarray:
+        """The values of ``column`` at positions ``sel`` by their names in ``lang`` (see
+        :meth:`name_of`), each distinct value looked up once."""
+        raw = self.values(column, sel)
+        if not len(raw):
+            return raw
+        codes, uniq = pd.factorize(pd.Series(raw, dtype=object).fillna(""))
+        return np.array([self.name_of(u, label, lang) for u in uniq], dtype=object)[codes]
+
     def violations(self, rule: PackRule, mask: np.ndarray, detail: Detail) -> pd.DataFrame:
         """One violation of ``rule`` per event in ``mask`` that is reported.
 
-        ``detail`` is a text, or a function of the positions of the violating events that
-        returns one text each.
+        Parameters
+        ----------
+        rule : PackRule
+            The rule broken.
+        mask : ndarray of bool
+            The violating events (in the order of :attr:`frame`).
+        detail : str, Text, Worded or callable
+            What a person reads about each violation, in both languages: a
+            :class:`~playbook.content.Text` or :class:`Worded` pair for every hit, or a function of
+            the positions of the violating events returning a :class:`Worded` pair with one text
+            per position. A plain string or sequence of strings is one language only and fills
+            both columns (for check types that word their details in one language).
+
+        Returns
+        -------
+        DataFrame
+            ``rule``, ``row``, ``account_id``, ``ts``, ``detail`` (English), ``detail_zh``
+            (Chinese) and ``source``.
         """
         if self.report is not None:
             mask = mask & self.report
         sel = np.flatnonzero(mask)
         f = self.frame
-        if isinstance(detail, str):
-            text = np.full(len(sel), detail, dtype=object)
+        ts = self.local(sel)
+        if callable(detail) and not isinstance(detail, Text):
+            memo = (sel, ts)
+            self._reporting.append(memo)  # a detail that names the time reuses ts
+            try:
+                said = detail(sel) if len(sel) else ""  # the function is asked about hits only
+            finally:
+                self._reporting[:] = [m for m in self._reporting if m is not memo]
         else:
-            text = np.asarray(detail(sel), dtype=object) if len(sel) else np.array([], dtype=object)
+            said = detail
+        if isinstance(said, (Text, Worded)):
+            en, zh = said.en, said.zh
+        else:
+            en = zh = said
         return pd.DataFrame({"rule": rule.id, "row": f["row"].to_numpy()[sel], "account_id": f["account_id"].to_numpy()[sel],
-                             "ts": self.local(sel), "detail": text, "source": rule.source})
+                             "ts": ts, "detail": _per_hit(en, len(sel)), "detail_zh": _per_hit(zh, len(sel)),
+                             "source": rule.source})
+
+
+def _per_hit(texts: Any, n: int) -> np.ndarray:
+    """``n`` texts as an object array: one text repeated, or one per hit."""
+    if isinstance(texts, str):
+        return np.full(n, texts, dtype=object)
+    out = np.asarray(texts, dtype=object) if n else np.array([], dtype=object)
+    if out.shape != (n,):
+        raise ValueError(f"a violation detail needs one text per hit: {n} hits, {out.shape} texts")
+    return out
 
 
 def hhmm(text: str) -> int:

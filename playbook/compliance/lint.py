@@ -52,14 +52,20 @@ def find_markers(texts: pd.Series | Sequence[str | None], markers: Sequence[str]
     return _spread(codes, _first_of(low, markers))
 
 
-def practice_citation(practice: Prohibited, jurisdiction: str | None = None) -> str:
-    """The legal sources of a prohibited practice in one jurisdiction (pack id), ``; ``-joined.
+_POLICY = {"en": "playbook policy: not used in any script", "zh": "本手册规定：任何话术都不得使用"}
+
+
+def practice_citation(practice: Prohibited, jurisdiction: str | None = None, lang: str = "en") -> str:
+    """The legal sources of a prohibited practice in one jurisdiction (pack id), ``; ``-joined
+    (``；`` in Chinese).
 
     Without ``jurisdiction``, all its sources. A practice with no source there is refused by
-    the playbook's own policy (lawful by construction), which is what the citation then says.
+    the playbook's own policy (lawful by construction), which is what the citation then says,
+    in ``lang`` (``"zh"`` or ``"en"``; the citations themselves are as written in the sources).
     """
     sources = practice.sources if jurisdiction is None else practice.sources_for(jurisdiction)
-    return "; ".join(s.citation for s in sources) or "playbook policy: not used in any script"
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(s.citation for s in sources) or _POLICY.get(lang, _POLICY["en"])
 
 
 def scan_prohibited(texts: pd.Series | Sequence[str | None], playbook: Playbook,
@@ -107,7 +113,7 @@ def lint_text(text: str, playbook: Playbook | None = None, pack: str | None = No
     -------
     list of dict
         One item per practice found: ``practice``, ``marker``, ``name_zh``, ``name_en``,
-        ``why`` (en) and ``sources``.
+        ``why`` (en), ``why_zh`` and ``sources``.
     """
     pb = playbook or load_playbook()
     found = []
@@ -116,5 +122,6 @@ def lint_text(text: str, playbook: Playbook | None = None, pack: str | None = No
         sources = practice.sources if pack is None else practice.sources_for(pack)
         found.append({"practice": practice.id, "marker": hit.marker, "name_zh": practice.name.zh,
                       "name_en": practice.name.en, "why": practice.why_forbidden.en,
+                      "why_zh": practice.why_forbidden.zh,
                       "sources": [s.citation for s in sources]})
     return found

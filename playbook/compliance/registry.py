@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import ArgumentError, PlaybookError, UnknownKeyError
 
 if TYPE_CHECKING:
-    from ..content import PackRule, Playbook
+    from ..content import PackRule, Playbook, Text
     from ..strategy import StrategyRules, Treatment
     from .events import Events
     from .room import Room
@@ -80,7 +80,9 @@ class CheckType:
     def find(self, events: "Events", rule: "PackRule", params: Any) -> pd.DataFrame:
         """Violations of ``rule`` in prepared contact events (default: none).
 
-        Build the result with ``events.violations(rule, mask, detail)``.
+        Build the result with ``events.violations(rule, mask, detail)``, the detail worded in
+        both languages (a :class:`~playbook.compliance.Worded` pair of texts per hit; see
+        :meth:`~playbook.compliance.Events.violations`).
         """
         return events.violations(rule, np.zeros(len(events), dtype=bool), "")
 
@@ -91,16 +93,23 @@ class CheckType:
         ``close_daily``.
         """
 
-    def treatment_problems(self, treatment: "Treatment", rule: "PackRule", params: Any) -> list[str]:
-        """What in one strategy treatment breaks ``rule`` (default: nothing)."""
+    def treatment_problems(self, treatment: "Treatment", rule: "PackRule", params: Any) -> "list[Text | str]":
+        """What in one strategy treatment breaks ``rule`` (default: nothing).
+
+        Each problem is a :class:`~playbook.content.Text` (``zh`` and ``en``; the built-in
+        types end it with the rule's own text in that language); a plain string is one
+        language only and is shown for both.
+        """
         return []
 
-    def strategy_problems(self, strategy: "StrategyRules", rule: "PackRule", params: Any) -> list[str]:
-        """What in a strategy as a whole breaks ``rule`` (default: nothing)."""
+    def strategy_problems(self, strategy: "StrategyRules", rule: "PackRule", params: Any) -> "list[Text | str]":
+        """What in a strategy as a whole breaks ``rule`` (default: nothing); worded as in
+        :meth:`treatment_problems`."""
         return []
 
-    def content_problems(self, playbook: "Playbook", rule: "PackRule", params: Any) -> list[tuple[str, str]]:
-        """What in the playbook content breaks ``rule``: ``(where, detail)`` pairs (default: nothing).
+    def content_problems(self, playbook: "Playbook", rule: "PackRule", params: Any) -> "list[tuple[str, Text | str]]":
+        """What in the playbook content breaks ``rule``: ``(where, detail)`` pairs (default: nothing),
+        the detail worded as in :meth:`treatment_problems`.
 
         For rules about what the content teaches or sets (team targets, tactics).
         """

@@ -8,23 +8,49 @@ from typing import Any, Mapping
 import pandas as pd
 from pydantic import ValidationError
 
-from ..content import Pack, Playbook, load_playbook
+from ..content import Pack, Playbook, Text, load_playbook
 from ..errors import ArgumentError, ContentError
 from ..strategy import Strategy, StrategyRules, claims, get_strategy, list_strategies
 from .checks import taught_texts
 from .lint import practice_citation, scan_prohibited
 from .packs import bind
 
-__all__ = ["strategy_verdict", "Verdict", "lint_content", "admissible_strategies"]
+__all__ = ["strategy_verdict", "Verdict", "lint_content", "admissible_strategies", "finding"]
 
-_LINTED = ("script", "sms_text")
+_LINTED = {"script": "话术", "sms_text": "短信文本"}  # the linted treatment fields, and their names in Chinese
+
+
+def finding(rule: str, where: str, detail: Text | str, source: str) -> dict:
+    """One problem found in a strategy or the content, as :class:`Verdict` and
+    :func:`lint_content` list it.
+
+    Parameters
+    ----------
+    rule : str
+        The pack rule's id, or ``prohibited:<practice>``.
+    where : str
+        The place: ``rules[i] (when: ...)``, ``strategy`` or a content file and entry.
+    detail : Text or str
+        What is wrong, in both languages; a plain string (a check type that words its
+        findings in one language) is used for both.
+    source : str
+        The legal source.
+
+    Returns
+    -------
+    dict
+        ``rule``, ``where``, ``detail`` (English), ``detail_zh`` (Chinese) and ``source``.
+    """
+    en, zh = (detail.en, detail.zh) if isinstance(detail, Text) else (detail, detail)
+    return {"rule": rule, "where": where, "detail": en, "detail_zh": zh, "source": source}
 
 
 @dataclass
 class Verdict:
     """Whether a strategy may be used under a pack, and the rules it breaks.
 
-    ``violations`` items have ``rule``, ``where``, ``detail`` and ``source``.
+    ``violations`` items have ``rule``, ``where``, ``detail`` (English), ``detail_zh``
+    (Chinese) and ``source`` (see :func:`finding`).
     """
 
     pack: str
@@ -91,8 +117,8 @@ def strategy_verdict(strategy: Strategy | StrategyRules | Mapping[str, Any], pac
     rules = _rules_of(strategy)
     out: list[dict] = []
 
-    def add(rule_id: str, source: str, where: str, detail: str) -> None:
-        out.append({"rule": rule_id, "where": where, "detail": detail, "source": source})
+    def add(rule_id: str, source: str, where: str, detail: Text | str) -> None:
+        out.append(finding(rule_id, where, detail, source))
 
     texts = pd.Series([getattr(r.treatment, f) for r in rules.rules for f in _LINTED], dtype=object)
     hits = scan_prohibited(texts, pb)
@@ -102,16 +128,19 @@ def strategy_verdict(strategy: Strategy | StrategyRules | Mapping[str, Any], pac
     for i, item in enumerate(rules.rules):
         tr = item.treatment
         where = f"rules[{i}] (when: {item.when})"
-        for j, field_name in enumerate(_LINTED):
+        for j, (field_name, field_zh) in enumerate(_LINTED.items()):
             for k, marker in by_pos.get(i * len(_LINTED) + j, []):
                 practice = pb.prohibited[k]
-                add(f"prohibited:{practice.id}", practice_citation(practice, jurisdiction), where,
-                    f"{field_name} uses a prohibited practice ({practice.name.en}): \u201c{marker}\u201d. "
-                    f"{practice.why_forbidden.en}")
+                add(f"prohibited:{practice.id}", practice_citation(practice, jurisdiction), where, Text(
+                    en=f"{field_name} uses a prohibited practice ({practice.name.en}): \u201c{marker}\u201d. "
+                       f"{practice.why_forbidden.en}",
+                    zh=f"{field_zh}使用了禁止的做法（{practice.name.zh}）：\u201c{marker}\u201d。{practice.why_forbidden.zh}"))
         if tr.third_party is not None and tr.third_party.purpose != "locate":
             why = f" ({pressing.why_forbidden.en})" if pressing else ""
+            why_zh = f"（{pressing.why_forbidden.zh}）" if pressing else ""
             add("prohibited:pressing_relatives", practice_citation(pressing, jurisdiction) if pressing else "", where,
-                f"third parties may only be asked for contact details, not to pay{why}")
+                Text(en=f"third parties may only be asked for contact details, not to pay{why}",
+                     zh=f"只能向第三方询问联系方式，不得要求其还款{why_zh}"))
         for b in checked.active:
             for detail in b.check.treatment_problems(tr, b.rule, b.params):
                 add(b.rule.id, b.rule.source, where, detail)
@@ -130,8 +159,8 @@ def lint_content(pack: str | Pack = "cn", *, playbook: Playbook | None = None) -
     Returns
     -------
     list of dict
-        ``rule``, ``where``, ``detail`` and ``source`` (the pack's own); empty when the
-        content is lawful under the pack.
+        ``rule``, ``where``, ``detail`` (English), ``detail_zh`` (Chinese) and ``source``
+        (the pack's own) (see :func:`finding`); empty when the content is lawful under the pack.
     """
     pb = playbook or load_playbook()
     checked = bind(pack, pb)
@@ -141,12 +170,12 @@ def lint_content(pack: str | Pack = "cn", *, playbook: Playbook | None = None) -
     texts = pd.Series([t.zh + "\n" + t.en for _, t in taught], dtype=object)
     for hit in scan_prohibited(texts, pb).itertuples(index=False):
         practice = pb.prohibited[hit.practice]
-        out.append({"rule": f"prohibited:{practice.id}", "where": taught[hit.pos][0],
-                    "detail": f"teaches a prohibited practice ({practice.name.en}): \u201c{hit.marker}\u201d",
-                    "source": practice_citation(practice, jurisdiction)})
+        out.append(finding(f"prohibited:{practice.id}", taught[hit.pos][0], Text(
+            en=f"teaches a prohibited practice ({practice.name.en}): \u201c{hit.marker}\u201d",
+            zh=f"教授了禁止的做法（{practice.name.zh}）：\u201c{hit.marker}\u201d"), practice_citation(practice, jurisdiction)))
     for b in checked.active:
         for where, detail in b.check.content_problems(pb, b.rule, b.params):
-            out.append({"rule": b.rule.id, "where": where, "detail": detail, "source": b.rule.source})
+            out.append(finding(b.rule.id, where, detail, b.rule.source))
     return out
 
 
