@@ -464,6 +464,8 @@ class Briefing:
         return f"<p class='note'>{html.escape(note)}</p>" + _table_html(shown, "collectors")
 
     def alerts_html(self) -> str:
+        from .compliance import detail_column
+
         L = self.lang
         if "interactions" in self.provenance.get("missing", []):
             out = f"<p>{html.escape(self.playbook.text('missing.nothing_to_check', L))}</p>"
@@ -479,8 +481,7 @@ class Briefing:
             shown = pd.DataFrame({self._ui("rule", L): head["rule"].map(text).to_numpy(),
                                   self._ui("account", L): head["account_id"].astype(str).to_numpy(),
                                   self._ui("when", L): head["ts"].astype(str).to_numpy()})
-            if L == "en":  # the checks word their details in English only
-                shown[self._ui("detail", L)] = head["detail"].astype(str).to_numpy()
+            shown[self._ui("detail", L)] = head[detail_column(L)].astype(str).to_numpy()
             out = _table_html(table, "alert-counts") + _table_html(shown, "alerts")
         colon = "：" if L == "zh" else ": "
         blocked = self._ui("no_log_na", L) if self.blocked is None else f"{self.blocked:,}"

@@ -427,3 +427,29 @@ def test_the_vulnerability_column_shows_only_where_someone_is_vulnerable(run):
         assert ("Vulnerability" in b.worklist.columns) == shown, team
         if shown:
             assert (b.worklist["Vulnerability"] != "").any()
+
+
+def test_compliance_details_are_shown_in_the_pages_language_and_escaped(tmp_path):
+    """A zh briefing words each violation's detail in Chinese, an en one in English; a
+    contact recorded with markup in its name reaches the page escaped."""
+    from playbook.briefing import prepare, team_briefing
+
+    from .helpers import calls, tiny_portfolio
+
+    who = "<img src=x onerror=alert(1)>"
+    tp = {"party": "relative", "contact_ref": who}
+    pf = tiny_portfolio([{"account_id": "A", "dpd": 10}],
+                        calls("A", "2026-11-27", ["no_answer"] * 7)
+                        + [{"account_id": "A", "ts": "2026-11-26 10:00:00", "outcome": "opt_out", **tp},
+                           {"account_id": "A", "ts": "2026-11-28 10:00:00", "outcome": "third_party_contact", **tp}])
+    team = playbook.segment(pf, AS_OF)["team"].iloc[0]
+    cache = prepare(pf, AS_OF, tmp_path / "prep")
+    zh = team_briefing(None, AS_OF, team, lang="zh", prepared=cache).alerts_html()
+    en = team_briefing(None, AS_OF, team, lang="en", prepared=cache).alerts_html()
+    assert "<th class='txt'>详情</th>" in zh
+    assert "<td>当天对同一号码的第 7 次未接通呼叫（上限 6 次）</td>" in zh
+    assert "第三方“&lt;img src=x onerror=alert(1)&gt;”已表示不愿被联系，之后仍被联系：" in zh
+    assert "unanswered call" not in zh and "objected" not in zh and who not in zh
+    assert "<td>unanswered call attempt no. 7 today to the same number (limit 6)</td>" in en
+    assert "contact with third party &lt;img src=x onerror=alert(1)&gt; after they objected" in en
+    assert "当天" not in en and who not in en

@@ -443,7 +443,10 @@ def _readable(totals: pd.DataFrame, pb: Playbook, lang: str, name, currency: str
 
 
 def _rule_text(v: dict, pb: Playbook, pack: str, lang: str) -> str:
-    """A verdict's rule in words: the pack rule's text, or the prohibited practice's name."""
+    """A verdict's rule in words: the pack rule's text, or the prohibited practice's name
+    (else the finding's detail in ``lang``)."""
+    from ..compliance import detail_column
+
     rid = str(v.get("rule", ""))
     if rid.startswith("prohibited:"):
         p = next((p for p in pb.prohibited if p.id == rid.split(":", 1)[1]), None)
@@ -453,4 +456,4 @@ def _rule_text(v: dict, pb: Playbook, pack: str, lang: str) -> str:
         rule = next((r for r in pb.packs[pack].rules if r.id == rid), None)
         if rule is not None:
             return rule.text(lang)
-    return str(v.get("detail", rid))
+    return str(v.get(detail_column(lang)) or v.get("detail", rid))
