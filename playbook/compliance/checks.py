@@ -293,7 +293,7 @@ class AfterConversation(CheckType):
             _fmt(gap[i] / S_DAY, ".1f"),
             lambda d: f"call {d} days after a telephone conversation without recorded consent (wait {params.days} "
                       f"days): {rule.text.en}",
-            lambda d: f"电话交谈后 {d} 天再次呼叫，且没有记录在案的同意（应间隔 {params.days} 天）：{rule.text.zh}"))
+            lambda d: f"与债务人通话后 {d} 天即再次致电，且没有记录显示其同意来电（应间隔 {params.days} 天）：{rule.text.zh}"))
 
     def limit(self, room: "Room", rule: PackRule, params: Pause) -> None:
         ev = room.events
@@ -314,7 +314,7 @@ class AfterConversation(CheckType):
         if treatment.attempts_per_week > 1 and treatment.pause_after_contact_days < params.days:
             n = treatment.attempts_per_week
             out.append(_said(f"{n} calls a week without a {params.days}-day pause after a conversation: {rule.text.en}",
-                            f"每周呼叫 {n} 次，交谈后未停顿 {params.days} 天：{rule.text.zh}"))
+                            f"每周呼叫 {n} 次，通话后未停顿 {params.days} 天：{rule.text.zh}"))
         r = treatment.reminder  # always close to the conversation that made the promise
         if r is not None and (not r.only_with_consent or params.consent_days is None):
             if not r.only_with_consent:
@@ -323,7 +323,7 @@ class AfterConversation(CheckType):
                 why, why_zh = "and this pack lets no consent lift the pause", "而本规则包不允许以债务人同意解除这段停顿"
             out.append(_said(f"reminder calls {r.minutes_before} minutes before a promise fall within {params.days} days "
                             f"after the conversation that made it, {why}: {rule.text.en}",
-                            f"承诺还款前 {r.minutes_before} 分钟的提醒电话落在作出承诺的那次交谈后的 {params.days} 天内，"
+                            f"承诺还款前 {r.minutes_before} 分钟的提醒电话落在作出承诺的那次通话后的 {params.days} 天内，"
                             f"{why_zh}：{rule.text.zh}"))
         return out
 
@@ -484,7 +484,7 @@ class NoDisclosureBeforeIdentity(CheckType):
 
         def zh(key: int) -> str:
             line, j = divmod(key, len(marker))
-            head = "接听债务人电话的是第三方：不得透露债务，信息却提及了债务" if line else "针对第三方的联系提及了债务"
+            head = "债务人的电话由第三方接听，不得透露债务，但信息中提及了债务" if line else "联系第三方时提及了债务"
             return head + f"（\u201c{marker[j]}\u201d）：{rule.text.zh}"
 
         return events.violations(rule, hit, lambda i: _each(on_line[i].astype("int64") * len(marker) + k[i], en, zh))
@@ -646,13 +646,13 @@ class VulnerablePath(_NotInLogs):
         reads = ["vulnerable" in r.expression.names for r in strategy.rules]
         if not any(reads):
             return [_said(f"no separate rule for vulnerable customers: {rule.text.en}",
-                         f"没有针对弱势客户的单独规则：{rule.text.zh}")]
+                         f"没有针对脆弱客户的单独规则：{rule.text.zh}")]
         first = reads.index(True)
         out = []
         if first > 0 and strategy.rules[first - 1].when.strip() == "True":
             out.append(_said(f"the rule for vulnerable customers (rules[{first}]) comes after a rule that catches every "
                             f"account: {rule.text.en}",
-                            f"弱势客户的规则（rules[{first}]）排在一条适用于所有账户的规则之后：{rule.text.zh}"))
+                            f"脆弱客户的规则（rules[{first}]）排在一条适用于所有账户的规则之后：{rule.text.zh}"))
         t = strategy.rules[first].treatment
         others = [r.treatment.attempts_per_week for i, r in enumerate(strategy.rules) if i != first]
         harsh = [w for w, bad in ((("escalation", "升级处理"), t.escalation.action != "none"),
@@ -664,7 +664,7 @@ class VulnerablePath(_NotInLogs):
         if harsh:
             out.append(_said(f"the path for vulnerable customers (rules[{first}]) is not gentler: "
                             f"{', '.join(en for en, _ in harsh)}: {rule.text.en}",
-                            f"弱势客户的路径（rules[{first}]）并不更温和：{'、'.join(zh for _, zh in harsh)}：{rule.text.zh}"))
+                            f"脆弱客户的路径（rules[{first}]）并不更温和：{'、'.join(zh for _, zh in harsh)}：{rule.text.zh}"))
         return out
 
 
