@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -250,6 +252,9 @@ def test_timeline_adds_the_debtors_local_time_when_their_zone_differs(data):
     shown = timeline_html(dataclasses.replace(pf, accounts=accounts), acc, seg, pb, "zh")
     assert f"（{pb.timezone}）" in shown
     assert f"{ts.tz_convert(pb.timezone):%Y-%m-%d %H:%M}（客户当地{ts.tz_convert('Asia/Urumqi'):%H:%M}，Asia/Urumqi）" in shown
+    events = [cell for cell in re.findall(r"<td>(.*?)</td>", shown) if "：" in cell or ": " in cell]
+    assert events and all("：" in cell and ": " not in cell for cell in events)  # 电话：无人接听, full-width in zh
+    assert ": " in timeline_html(dataclasses.replace(pf, accounts=accounts), acc, seg, pb, "en")
     accounts.loc[accounts["account_id"] == acc, "timezone"] = pb.timezone
     assert "客户当地" not in timeline_html(dataclasses.replace(pf, accounts=accounts), acc, seg, pb, "zh")
 

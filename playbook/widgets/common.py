@@ -273,9 +273,12 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
         return pb.text(full, lang) if full in pb.labels else str(raw)
 
     events = []
+    zh = lang == "zh"  # full-width brackets and colon in Chinese
     for r in it.itertuples():
-        who = "" if getattr(r, "party", "debtor") in ("debtor", None) else f" ({label('party', r.party)})"
-        body = f"{html.escape(label('channel', r.channel))}{html.escape(who)}: {html.escape(disp.get(r.outcome, str(r.outcome)))}"
+        party = "" if getattr(r, "party", "debtor") in ("debtor", None) else label("party", r.party)
+        who = (f"（{party}）" if zh else f" ({party})") if party else ""
+        body = (f"{html.escape(label('channel', r.channel))}{html.escape(who)}{'：' if zh else ': '}"
+                f"{html.escape(disp.get(r.outcome, str(r.outcome)))}")
         if pd.notna(getattr(r, "ptp_amount", None)):
             body += f" — {text('promise')} {html.escape(money(r.ptp_amount, pb, lang, cur))} @ {r.ptp_date:%Y-%m-%d}"
         events.append((r.ts, body))
