@@ -82,7 +82,8 @@ def test_output_matches_snapshot(name, cli_demo, tmp_path, capsys, request):  # 
                                   ["whatif", "--as-of", AS_OF, "--draws", "100"],
                                   ["whatif", "--as-of", AS_OF, "--draws", "100", "--lang", "zh"],
                                   ["compliance", "--pack", "uk"], ["segment", "--as-of", AS_OF, "--out", "SEG"],
-                                  ["validate"]])
+                                  ["validate"], ["explain", "--as-of", AS_OF, "--account", "A0000001", "A0000002"],
+                                  ["explain", "--as-of", AS_OF, "--account", "A0000003", "--lang", "zh"]])
 def test_no_scientific_notation_and_at_most_120_columns(argv, cli_demo, tmp_path, capsys):  # noqa: ANN001
     argv = [argv[0], str(cli_demo), *[str(tmp_path / "s.parquet") if x == "SEG" else x for x in argv[1:]]]
     code, out = _run(capsys, argv, tmp_path)
@@ -204,3 +205,43 @@ def test_long_cjk_cells_break_at_punctuation_not_inside_a_date():
     assert all(display_width(x) <= 62 for x in lines)
     plain = _wrap_cell("一" * 50, 20)
     assert [display_width(x) for x in plain] == [20] * 5
+
+
+def test_explain_shows_the_cues_behind_each_type_with_the_accounts_values(cli_demo, tmp_path, capsys):  # noqa: ANN001
+    """``playbook explain``: the type segment assigned, its score the sum of the cues' contributions
+    (weight x the account's evidence, counter-evidence included), each cue with its seed passage and
+    the account's values, and every other dimension's reason; no personal data."""
+    import pandas as pd
+
+    import playbook
+
+    pf = playbook.load_portfolio(cli_demo)
+    seg = playbook.segment(pf, AS_OF).set_index("account_id")
+    scored = seg.index[seg["type_cues"].astype(str).str.len().gt(0) & seg["type_score"].notna()]
+    ids = [str(x) for x in scored[:3]]
+    code, out = _run(capsys, ["explain", str(cli_demo), "--as-of", AS_OF, "--account", *ids, "--json"], tmp_path)
+    assert code == 0
+    got = json.loads(out)
+    assert [g["account_id"] for g in got] == ids
+    for g in got:
+        bt = g["behaviour_type"]
+        row = seg.loc[g["account_id"]]
+        assert bt["type"] == row["behaviour_type"] and bt["runner_up"] == (None if pd.isna(row["runner_up"]) else row["runner_up"])
+        assert [c["id"] for c in bt["cues"]] == sorted(str(row["type_cues"]).split(";"), key=[c["id"] for c in bt["cues"]].index)
+        assert {c["id"] for c in bt["cues"]} == set(str(row["type_cues"]).split(";"))
+        total = sum(c["strength"] for c in bt["cues"]) + sum(c["strength"] for c in bt["against"])
+        assert total == pytest.approx(row["type_score"], abs=2e-3)
+        assert all(c["seed"] and c["text"] for c in bt["cues"])
+        assert set(g["reasons"]) >= {"stage", "team", "contactability", "behaviour_type"}
+    code, out = _run(capsys, ["explain", str(cli_demo), "--as-of", AS_OF, "--account", ids[0], "--lang", "zh"], tmp_path)
+    assert code == 0 and "命中的线索" in out and "种子文档出处" in out and seg.loc[ids[0], "team"] in out
+    names = pf.accounts.set_index("account_id").loc[ids[0], "name"]
+    assert names not in out
+
+
+def test_explain_an_unknown_account_exits_2_naming_it(cli_demo, capsys):  # noqa: ANN001
+    capsys.readouterr()
+    assert main(["explain", str(cli_demo), "--as-of", AS_OF, "--account", "A0000001", "NOPE-1"]) == 2
+    captured = capsys.readouterr()
+    assert "--account" in captured.err and "got 'NOPE-1'" in captured.err and "300 accounts" in captured.err
+    assert "==" not in captured.out  # nothing explained before the check
