@@ -229,14 +229,23 @@ def test_explain_shows_the_cues_behind_each_type_with_the_accounts_values(cli_de
         assert bt["type"] == row["behaviour_type"] and bt["runner_up"] == (None if pd.isna(row["runner_up"]) else row["runner_up"])
         assert [c["id"] for c in bt["cues"]] == sorted(str(row["type_cues"]).split(";"), key=[c["id"] for c in bt["cues"]].index)
         assert {c["id"] for c in bt["cues"]} == set(str(row["type_cues"]).split(";"))
-        total = sum(c["strength"] for c in bt["cues"]) + sum(c["strength"] for c in bt["against"])
+        total = sum(c["contribution"] for c in bt["cues"]) + sum(c["contribution"] for c in bt["against"])
         assert total == pytest.approx(row["type_score"], abs=2e-3)
+        for c in bt["cues"] + bt["against"]:
+            assert 0 < c["evidence"] <= 1 and c["contribution"] == pytest.approx(c["weight"] * c["evidence"])
         assert all(c["seed"] and c["text"] for c in bt["cues"])
+        assert bt["tie"] == (round(row["type_score"], 3) == round(row["runner_up_score"], 3))
         assert set(g["reasons"]) >= {"stage", "team", "contactability", "behaviour_type"}
     code, out = _run(capsys, ["explain", str(cli_demo), "--as-of", AS_OF, "--account", ids[0], "--lang", "zh"], tmp_path)
-    assert code == 0 and "命中的线索" in out and "种子文档出处" in out and seg.loc[ids[0], "team"] in out
+    assert code == 0 and "命中的线索" in out and "手册原文出处" in out and seg.loc[ids[0], "team"] in out
     names = pf.accounts.set_index("account_id").loc[ids[0], "name"]
     assert names not in out
+    # too little evidence: the closest type and the minimum score it missed, never a "runner-up"
+    low = seg.index[(seg["behaviour_type"] == "unclassified") & (seg["type_score"] > 0)][0]
+    code, out = _run(capsys, ["explain", str(cli_demo), "--as-of", AS_OF, "--account", low], tmp_path)
+    closest = playbook.load_playbook().label("behaviour_type", seg.loc[low, "runner_up"], "en")
+    assert f"closest type: {closest}, score {seg.loc[low, 'type_score']:.2f}, below the minimum score of 1.00" in out
+    assert "Runner-up" not in out.split("\n")[1]
 
 
 def test_explain_an_unknown_account_exits_2_naming_it(cli_demo, capsys):  # noqa: ANN001

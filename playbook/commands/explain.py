@@ -17,8 +17,13 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
                        description="Segment the portfolio and print, for each account asked for, every segment "
                                    "with the reason it was assigned; for the behavioural type: its score and "
                                    "confidence, the runner-up, each cue that fired with the account's values, its "
-                                   "weight and strength and the seed passage it comes from, and the counter-evidence "
-                                   "that applied. Only account ids and features are shown, no personal data.")
+                                   "weight, evidence (0-1) and contribution (weight x evidence; the contributions, "
+                                   "counter-evidence included, add up to the score) and the seed passage it comes "
+                                   "from, and the counter-evidence that applied. The best score is assigned when it "
+                                   "reaches the scorecard's minimum; a tie goes to the type first in the taxonomy's "
+                                   "order (said when it happens). Confidence: the best score's share of best plus "
+                                   "runner-up, scaled down when the two are closer than the scorecard's margin. "
+                                   "Only account ids and features are shown, no personal data.")
     p.add_argument("data", help=DATA_HELP)
     p.add_argument("--as-of", required=True, help="the day the segments are computed for, e.g. 2026-11-29")
     p.add_argument("--account", required=True, nargs="+", metavar="ID", help="one or more account ids")
@@ -27,6 +32,16 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
                    help="days of contact history the features look back over (default: %(default)s)")
     p.add_argument("--lang", choices=["zh", "en"], default=LANG, help=LANG_HELP)
     p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def _category(pb, dim: str, value: object, lang: str) -> str:  # noqa: ANN001 - a Playbook
+    """A segment's category by its name (the id when the dimension has no such category)."""
+    from ..errors import PlaybookError
+
+    try:
+        return pb.label(dim, str(value), lang)
+    except PlaybookError:
+        return str(value)
 
 
 def run(a: argparse.Namespace) -> int:
@@ -52,45 +67,75 @@ def run(a: argparse.Namespace) -> int:
     currency = pf.currency or pb.currency
     lang = a.lang
     zh = lang == "zh"
-    colon = "：" if zh else ": "
+    colon, comma, semi = ("：", "，", "；") if zh else (": ", ", ", "; ")
+    card = pb.scorecards["behaviour_type"]
+    label = pb.text
+    by_id = seg.set_index(seg["account_id"].astype(str))
     out = []
     for acc in a.account:
         reasons = explain(seg, features, acc, lang, pb, currency=currency)
         e = explain_type(seg, features, acc, lang, pb, currency=currency)
+        row = by_id.loc[acc]
+        for c in e["cues"] + e["against"]:  # the evidence (0-1) behind each contribution (weight x evidence)
+            c["evidence"] = c["strength"] / c["weight"] if c["weight"] else float("nan")
+        tie = bool(not e["gate"] and e["runner_up"] and e["type"] != card.fallback
+                   and round(e["score"], 3) == round(e["runner_up_score"], 3))
         if a.json:
-            out.append({"account_id": acc, "reasons": reasons,
-                        "behaviour_type": {k: (_number(v) if k not in ("cues", "against") else
-                                               [{**c, "strength": _number(c["strength"]),
-                                                 "values": {f: _number(v2) for f, v2 in c["values"].items()}}
-                                                for c in v]) for k, v in e.items()}})
+            cue = lambda c: {"id": c["id"], "text": c["text"], "seed": c["seed"], "weight": c["weight"],  # noqa: E731
+                             "evidence": _number(c["evidence"]), "contribution": _number(c["strength"]),
+                             "values": {f: _number(v) for f, v in c["values"].items()}}
+            bt = {k: _number(v) for k, v in e.items() if k not in ("cues", "against")}
+            bt.update(cues=[cue(c) for c in e["cues"]], against=[cue(c) for c in e["against"]], tie=tie,
+                      min_score=card.min_score, worked=bool(row["worked"]))
+            out.append({"account_id": acc, "reasons": reasons, "behaviour_type": bt})
             continue
         print(f"== {acc}")
-        rows = [[pb.dimension(d).name(lang), seg.loc[seg["account_id"] == acc, d].astype(str).iloc[0], text]
-                for d, text in reasons.items() if d != "behaviour_type"]
-        label = pb.text
-        print(wrap(f"{pb.dimension('behaviour_type').name(lang)}{colon}{e['type_name']}"
-                   + ("" if e["gate"] else
-                      f"{'，' if zh else ', '}{label('cli.explain_score', lang)} {fmt_number(e['score'], 2)}"
-                      f"{'，' if zh else ', '}{label('cli.explain_confidence', lang)} {fmt_rate(e['confidence'], 0)}")
-                   + (f"{'；' if zh else '; '}{label('explorer.runner_up', lang)}{colon}{e['runner_up_name']}"
-                      + (f"（{fmt_number(e['runner_up_score'], 2)}）" if zh else f" ({fmt_number(e['runner_up_score'], 2)})")
-                      if e["runner_up"] else "")))
+        line = f"{pb.dimension('behaviour_type').name(lang)}{colon}{e['type_name']}"
         if e["gate"]:
+            print(wrap(line))
             print(wrap(f"{label('cli.explain_gate', lang)}{colon}{e['gate']}"))
+        elif e["type"] == card.fallback:  # too little evidence: the closest type and the minimum it missed
+            closest = (label("cli.explain_closest", lang).format(type=e["runner_up_name"], score=fmt_number(e["score"], 2),
+                                                                 min=fmt_number(card.min_score, 2))
+                       if e["runner_up"] else label("cli.explain_no_evidence", lang))
+            print(wrap(f"{line}{semi}{closest}"))
+        else:
+            line += (f"{comma}{label('cli.explain_score', lang)} {fmt_number(e['score'], 2)}"
+                     f"{comma}{label('cli.explain_confidence', lang)} {fmt_rate(e['confidence'], 0)}")
+            if e["runner_up"]:
+                ru = fmt_number(e["runner_up_score"], 2)
+                line += f"{semi}{label('explorer.runner_up', lang)}{colon}{e['runner_up_name']}" + (
+                    f"（{ru}）" if zh else f" ({ru})")
+            print(wrap(line))
+            if tie:
+                print(wrap(label("cli.explain_tie", lang).format(type=e["type_name"], other=e["runner_up_name"])))
+        if not bool(row["worked"]):
+            print(wrap(f"{label('cli.explain_queue', lang)}{colon}{label('status.not_worked', lang)}"))
+        seeds: list[str] = []
         for head, cues in ((label("cli.explain_cues", lang), e["cues"]), (label("explorer.against", lang), e["against"])):
             if not cues:
                 continue
+            rows = []
+            for c in cues:
+                if c["seed"] not in seeds:
+                    seeds.append(c["seed"])
+                vals = comma.join(f"{n} {v}" for n, v in named_values(c["values"], lang, pb, currency=currency))
+                rows.append([f"{c['text']} [{seeds.index(c['seed']) + 1}]", vals, fmt_number(c["weight"], 2),
+                             fmt_number(c["evidence"], 2), fmt_number(c["strength"], 2)])
             print()
-            print(render_table(
-                [head, label("cli.explain_values", lang), label("cli.explain_weight", lang),
-                 label("cli.explain_strength", lang), label("cli.explain_seed", lang)],
-                [[c["text"], ("，" if zh else ", ").join(f"{n} {v}" for n, v in
-                                                          named_values(c["values"], lang, pb, currency=currency)),
-                  fmt_number(c["weight"], 2), fmt_number(c["strength"], 2), c["seed"]] for c in cues],
-                align="llrrl", wrap_cols=(0, 1, 4)))
+            print(render_table([head, label("cli.explain_values", lang), label("cli.explain_weight", lang),
+                                label("cli.explain_evidence", lang), label("cli.explain_strength", lang)],
+                               rows, align="llrrr", wrap_cols=(0, 1)))
+        if seeds:
+            print()
+            print((label("cli.explain_seed", lang) + colon).rstrip())
+            for i, text in enumerate(seeds, 1):
+                print(wrap(f"[{i}] {text}", subsequent="    "))
+        dims = [[pb.dimension(d).name(lang), _category(pb, d, row[d], lang), str(row[d]), text]
+                for d, text in reasons.items() if d != "behaviour_type"]
         print()
-        print(render_table([label("cli.explain_dimension", lang), "id", label("cli.explain_reason", lang)], rows,
-                           align="lll", wrap_cols=(2,)))
+        print(render_table([label("cli.explain_dimension", lang), label("cli.explain_category", lang), "id",
+                            label("cli.explain_reason", lang)], dims, align="llll", wrap_cols=(1, 3)))
         print()
     if a.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
