@@ -254,3 +254,15 @@ def test_explain_an_unknown_account_exits_2_naming_it(cli_demo, capsys):  # noqa
     captured = capsys.readouterr()
     assert "--account" in captured.err and "got 'NOPE-1'" in captured.err and "300 accounts" in captured.err
     assert "==" not in captured.out  # nothing explained before the check
+
+
+def test_explain_without_a_contact_log_says_so_in_its_output(cli_demo, tmp_path, capsys):  # noqa: ANN001
+    """Reasons such as "0 attempts" read as "never called" unless the output says the log is missing."""
+    d = tmp_path / "no_log"
+    d.mkdir()
+    for t in ("accounts", "payments", "history"):
+        shutil.copy(cli_demo / f"{t}.parquet", d / f"{t}.parquet")
+    code, out = _run(capsys, ["explain", str(d), "--as-of", AS_OF, "--account", "A0000001", "--lang", "zh"], tmp_path)
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("数据缺失：") and "联络记录" in first

@@ -213,3 +213,18 @@ def test_rules_applied_in_two_halves_equal_one_pass(generator, monkeypatch):
     pd.testing.assert_frame_equal(halves, one)
     cues = halves["cues_behaviour_type"].cat.categories
     assert list(cues) == sorted(cues) and cues[0] == ""
+
+
+def test_no_vulnerability_with_an_unknown_age_does_not_claim_the_customer_is_not_elderly():
+    """Without an age the special-group reason says the age is unknown rather than "not over 60"."""
+    from playbook.reasons import explain
+
+    pf = tiny_portfolio([{"account_id": "K", "age": 40.0}, {"account_id": "U", "age": None}, {"account_id": "O", "age": 70.0}],
+                        calls("K", "2026-11-20", ["rpc"]))
+    seg = segment(pf, "2026-11-29").set_index("account_id")
+    assert list(seg["vulnerable"]) == ["none", "none", "elderly"]
+    assert seg.loc["K", "reason_vulnerable"] == "vuln_none" and seg.loc["U", "reason_vulnerable"] == "vuln_none_age_unknown"
+    feats = derive_features(pf, "2026-11-29")
+    assert "not over 60" in explain(seg.reset_index(), feats, "K")["vulnerable"]
+    assert "age unknown" in explain(seg.reset_index(), feats, "U", "en")["vulnerable"]
+    assert "年龄未知" in explain(seg.reset_index(), feats, "U", "zh")["vulnerable"]

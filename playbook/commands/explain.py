@@ -72,6 +72,9 @@ def run(a: argparse.Namespace) -> int:
     label = pb.text
     by_id = seg.set_index(seg["account_id"].astype(str))
     out = []
+    if not a.json:  # what a missing table leaves unknown, next to the reasons it affects (load says it on stderr too)
+        for table in pf.missing:
+            print(wrap(f"{label('cli.explain_missing', lang)}{colon}{pb.text(f'missing.{table}', lang)}"))
     for acc in a.account:
         reasons = explain(seg, features, acc, lang, pb, currency=currency)
         e = explain_type(seg, features, acc, lang, pb, currency=currency)
