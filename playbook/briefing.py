@@ -102,11 +102,11 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     tz = bundle.timezone
     now = pd.Timestamp(now) if now is not None else day + pd.Timedelta(hours=9)
     now = now.tz_localize(tz) if now.tzinfo is None else now
-    since = (day - pd.Timedelta(days=6)).tz_localize(tz)
+    since, until = alert_window(day, tz)
 
     def compliance_part() -> tuple[pd.DataFrame, pd.DataFrame]:
         room = headroom(bundle, now, pack, playbook=pb)
-        return room, check_compliance(bundle, pack, since=since, playbook=pb).violations
+        return room, check_compliance(bundle, pack, since=since, until=until, playbook=pb).violations
 
     # compliance does not depend on the segments: compute both at once (Arrow/NumPy release the GIL)
     with ThreadPoolExecutor(max_workers=1) as side:
@@ -120,7 +120,6 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
     acc = mask_pii(pf.accounts[cols])
     # accounts not to be worked (paid off, closed, settled, sold, ...) join no team's queue
     team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
-    team_of = pd.Series(team, index=seg["account_id"].to_numpy())
     books, period = _team_books(pf.history, day, pb)
     promises = morning_promises(bundle.promises, day, tz)
     activity = activity.reindex(list(pb.teams))
@@ -129,7 +128,9 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
             activity.loc[t, k] = v
     activity.index.name = "team"
     activity.reset_index().to_parquet(cache / "kpis.parquet", index=False)
-    viol_team = team_of.reindex(viol["account_id"]).to_numpy()
+    viol_team, queued = violation_teams(seg, viol["account_id"], pb.teams)
+    viol = viol.assign(in_queue=queued)
+    viol[viol_team == ""].to_parquet(cache / "violations_no_queue.parquet", index=False)
     # one small folder per team, so each team's notebook reads only its own slice
     for t in pb.teams:
         d = cache / "teams" / t
@@ -147,8 +148,41 @@ def prepare(data_path: "str | Path | Portfolio | None", as_of: str | pd.Timestam
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": pack, "timezone": tz,
         "rows": {t: len(f) for t, f in pf.tables().items()}, "missing": list(pf.missing),
         "currency": bundle.portfolio.currency or pb.currency, "roll_period": period, "activity_days": ACTIVITY_DAYS, "now": f"{now.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
-        "not_overdue": int((~seg["worked"] & ~seg["status"].isin(NOT_WORKED)).sum())})
+        "not_overdue": int((~seg["worked"] & ~seg["status"].isin(NOT_WORKED)).sum()),
+        "alerts": alert_summary(day, tz, len(viol), int((viol_team == "").sum()))})
     return cache
+
+
+def alert_window(day: pd.Timestamp, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The compliance alerts' period: the 7 days to the as-of ``day``, from 00:00 six days
+    before it to 00:00 the day after, in the business time zone ``tz`` (``[since, until)``)."""
+    return (day - pd.Timedelta(days=6)).tz_localize(tz), (day + pd.Timedelta(days=1)).tz_localize(tz)
+
+
+def alert_summary(day: pd.Timestamp, tz: str, total: int, no_queue: int) -> dict:
+    """The provenance's record of the alerts: the period (first and last day, zone), every
+    violation found in it, and how many of them are on accounts in no team's queue."""
+    return {"since": str((day - pd.Timedelta(days=6)).date()), "until": str(day.date()), "timezone": tz,
+            "total": int(total), "no_queue": int(no_queue)}
+
+
+def violation_teams(seg: pd.DataFrame, account_ids: "pd.Series | list[str]",
+                    teams: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per violation, the team whose page shows it and whether its account is in today's queue.
+
+    A violation is a fact about a contact that was made, whoever's queue the account is in
+    today: it goes to the team the routing rules give the account (``segment``'s ``team``,
+    which every account has, worked today or not: a current account is routed by its days
+    past due), and to ``""`` (the index's "accounts in no queue" line) when the account has
+    no team of ``teams`` or is not in ``seg``. So every violation of the period is counted
+    once, on a team's page or on that line.
+    """
+    routed = seg["team"].astype(str).to_numpy()
+    team_of = pd.Series(np.where(np.isin(routed, list(teams)), routed, ""), index=seg["account_id"].to_numpy())
+    worked = pd.Series(seg["worked"].to_numpy(dtype=bool), index=seg["account_id"].to_numpy())
+    ids = pd.Index(account_ids)
+    return (team_of.reindex(ids).fillna("").to_numpy(dtype=object),
+            worked.reindex(ids).fillna(False).to_numpy(dtype=bool))
 
 
 ACTIVITY_DAYS = 30
@@ -483,6 +517,14 @@ class Briefing:
                                   self._ui("when", L): head["ts"].astype(str).to_numpy()})
             shown[self._ui("detail", L)] = head[detail_column(L)].astype(str).to_numpy()
             out = _table_html(table, "alert-counts") + _table_html(shown, "alerts")
+            if "in_queue" in self.alerts:
+                n = int((~self.alerts["in_queue"].astype(bool)).sum())
+                if n:  # the team page shows them too: the contact happened, whatever the queue is today
+                    out = f"<p class='note'>{html.escape(self._ui('alerts_not_queued', L).format(n=n))}</p>" + out
+        w = self.provenance.get("alerts")
+        if w and "interactions" not in self.provenance.get("missing", []):
+            out = (f"<p class='note'>{html.escape(self._ui('alerts_window', L).format(since=w['since'], until=w['until'], zone=w['timezone']))}</p>"
+                   + out)
         colon = "：" if L == "zh" else ": "
         blocked = self._ui("no_log_na", L) if self.blocked is None else f"{self.blocked:,}"
         return out + f"<p>{html.escape(self._ui('blocked', L))}{colon}{html.escape(blocked)}</p>"

@@ -650,7 +650,7 @@ def calibrate(data: PartitionedDataset | str | Path, as_of: str | pd.Timestamp, 
 # ------------------------------------------------------------------------ briefings
 
 
-def _briefing_part(ds: PartitionedDataset, i: int, as_of: str, pack: Pack, now: str, since: str) -> dict:
+def _briefing_part(ds: PartitionedDataset, i: int, as_of: str, pack: Pack, now: str, since: str, until: str) -> dict:
     """Stage 1 of a partition's briefing pieces: everything but what needs the portfolio-wide
     priority and the last month of history (kept on the worker for stage 2)."""
     from .briefing import ACTIVITY_DAYS, queue_only
@@ -662,7 +662,7 @@ def _briefing_part(ds: PartitionedDataset, i: int, as_of: str, pack: Pack, now: 
     seg = _segment(bundle)
     value = _priority_value(bundle.features, seg)
     room = _headroom(bundle, pd.Timestamp(now), pack)
-    viol = check_compliance(bundle, pack, since=pd.Timestamp(since)).violations
+    viol = check_compliance(bundle, pack, since=pd.Timestamp(since), until=pd.Timestamp(until)).violations
     it_pos = read_positions(ds, i, "interactions")
     if len(viol):
         viol = viol.assign(row=it_pos[viol["row"].to_numpy().astype(np.int64)])
@@ -685,13 +685,12 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
     """Stage 2: the portfolio-wide priority set, then per team its rows of every piece, the
     local top ``top_n`` with their reasons in words, and the team's book counts of the last month."""
     from .arrays import local_dates
-    from .briefing import morning_promises, team_book, with_reasons
+    from .briefing import morning_promises, team_book, violation_teams, with_reasons
 
     bundle, seg = part["bundle"], part["segments"]
     pb, tz, day = bundle.playbook, bundle.timezone, bundle.as_of
     seg["priority"] = np.where(seg["worked"].to_numpy(), rank, 0.0)
     team = np.where(seg["worked"].to_numpy(), seg["team"].astype(str).to_numpy(), "")
-    team_of = pd.Series(team, index=seg["account_id"].to_numpy())
     promises = bundle.promises
     due = promises["ptp_date"].fillna(local_dates(promises["ts"], tz).dt.normalize())  # as morning_promises picks
     picked = (((due == day) & (promises["state"] != "kept"))
@@ -702,9 +701,11 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
         raise RunError("briefings", "playbook.briefing.morning_promises picks other promises than the engine expects")
     t = part["transitions"]
     last = t[t["month"] == end] if end is not None else t.iloc[:0]
-    viol_team = team_of.reindex(part["violations"]["account_id"]).to_numpy()
+    viol_team, queued = violation_teams(seg, part["violations"]["account_id"], pb.teams)
+    viol = part["violations"].assign(in_queue=queued)
     k = len(BUCKETS)
-    out = {"segments": seg, "kpis": part["kpis"], "not_overdue": part["not_overdue"], "teams": {}}
+    out = {"segments": seg, "kpis": part["kpis"], "not_overdue": part["not_overdue"], "teams": {},
+           "no_queue": viol[viol_team == ""], "violations": len(viol)}
     for tid, tm in pb.teams.items():
         m = team == tid
         book = team_book(last, tm)
@@ -715,7 +716,7 @@ def _briefing_slices(part: dict, rank: np.ndarray, end: Any, top_n: int, langs: 
             "segments": with_reasons(seg[m], bundle.features, pb, top_n, langs, bundle.portfolio.currency),
             "positions": part["positions"][m],
             "accounts": part["accounts"][m], "headroom": part["headroom"][m],
-            "violations": part["violations"][viol_team == tid], "book": counts,
+            "violations": viol[viol_team == tid], "book": counts,
             "promises": morning[in_team], "promise_positions": morning_pos[in_team]}
     return out
 
@@ -753,7 +754,7 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
     """
     from . import __version__
     from .atomic import write_json_atomic
-    from .briefing import ACTIVITY_DAYS, book_figures
+    from .briefing import ACTIVITY_DAYS, alert_summary, alert_window, book_figures
 
     ds = _dataset(data)
     day = check_date("as_of", as_of)
@@ -763,14 +764,14 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
     tz = ds.timezone or pb.timezone
     stamp = pd.Timestamp(now) if now is not None else day + pd.Timedelta(hours=9)
     stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
-    since = (day - pd.Timedelta(days=6)).tz_localize(tz)
+    since, until = alert_window(day, tz)
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     idx = list(range(ds.partitions))
     n = len(idx)
     with _engine(engine, client, scheduler) as eng:
         parts = eng.map(_briefing_part, [ds] * n, idx, [str(day.date())] * n, [p] * n, [str(stamp)] * n,
-                        [str(since)] * n)
+                        [str(since)] * n, [str(until)] * n)
         values = eng.run(_values, parts)
         months = [m for m in eng.run(_briefing_last_month, parts) if m is not None]
         end = max(months) if months else None
@@ -806,6 +807,9 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
         matrix.to_parquet(folder / "roll.parquet")
         _in_source_order([x["promises"] for x in pieces], [x["promise_positions"] for x in pieces]).to_parquet(
             folder / "promises.parquet", index=False)
+    no_queue = _concat([d["no_queue"] for d in done])
+    no_queue.sort_values(["account_id", "row", "rule"], kind="stable").reset_index(drop=True).to_parquet(
+        cache / "violations_no_queue.parquet", index=False)
     activity.index.name = "team"
     activity.reset_index().to_parquet(cache / "kpis.parquet", index=False)
     period = None
@@ -816,7 +820,8 @@ def prepare_briefings(data: PartitionedDataset | str | Path, as_of: str | pd.Tim
         "playbook_version": __version__, "content_sha256": pb.content_sha256, "pack": p.id, "timezone": tz,
         "rows": dict(ds.rows), "missing": list(ds.missing), "currency": ds.currency or pb.currency, "roll_period": period,
         "activity_days": ACTIVITY_DAYS, "now": f"{stamp.tz_convert(tz):%Y-%m-%d %H:%M} {tz}",
-        "not_overdue": sum(d["not_overdue"] for d in done), "engine": engine, "partitions": ds.partitions})
+        "not_overdue": sum(d["not_overdue"] for d in done), "engine": engine, "partitions": ds.partitions,
+        "alerts": alert_summary(day, tz, sum(d["violations"] for d in done), len(no_queue))})
     return cache
 
 

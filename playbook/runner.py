@@ -8,6 +8,7 @@ Every file is written to a temporary name and renamed into place.
 from __future__ import annotations
 
 import html
+import json
 import os
 import sys
 import tempfile
@@ -235,6 +236,7 @@ def _index_html(manifest: dict, pb: "Playbook", lang: str) -> str:
         rows.append(f"<tr><td>{link}</td><td class='{'ok' if ok else 'failed'}'>{t('ok' if ok else 'failed')}</td>"
                     f"{figures}<td class='num'>{cell(team.get('alerts'), '{:,}')}</td>"
                     f"<td>{html.escape(team.get('error') or '')}</td></tr>")
+    rows += _alert_rows(manifest, pb, lang, len(HEADLINE))
     missing = "".join(f"<p>{html.escape(pb.text(f'missing.{m}', lang))}</p>" for m in manifest.get("missing_tables", []))
     missing += "".join(f"<p class='warn'>⚠ {html.escape(w)}</p>" for w in manifest.get("warnings", []))
     failure = f"<p class='failed'>{html.escape(manifest['error'])}</p>" if manifest.get("error") else ""
@@ -248,6 +250,29 @@ def _index_html(manifest: dict, pb: "Playbook", lang: str) -> str:
             f"<th>{t('error')}</th></tr>{''.join(rows)}</table>"
             f"<p class='meta'>{t('period')} · {t('data')} sha256 {html.escape(manifest['data_sha256'][:16])}… · "
             f"{t('version')} {html.escape(manifest['playbook_version'])}</p></body></html>")
+
+
+def _alert_rows(manifest: dict, pb: "Playbook", lang: str, figures: int) -> list[str]:
+    """The index's rows under the teams: the violations on accounts in no team's queue, those
+    of the teams not in this run (``--teams``), and the total of the period with its dates, so
+    the column adds up to every violation ``playbook compliance`` finds in those days."""
+    a = manifest.get("alerts")
+    if not a or a.get("total") is None:
+        return []
+    def t(key: str) -> str:
+        return html.escape(pb.text(f"index.{key}", lang))
+
+    blank = "<td></td>" * (figures + 1)
+    shown = sum(int(team.get("alerts") or 0) for team in manifest["teams"])
+    lines = [(t("no_queue"), int(a.get("no_queue") or 0))]
+    others = int(a["total"]) - shown - int(a.get("no_queue") or 0)
+    if others:
+        lines.append((t("not_run"), others))
+    window = pb.text("index.alerts_window", lang).format(since=a["since"], until=a["until"], zone=a["timezone"])
+    lines.append((f"{t('total')}（{html.escape(window)}）" if lang == "zh" else f"{t('total')} ({html.escape(window)})",
+                  int(a["total"])))
+    return [f"<tr class='alerts-{i}'><td>{label}</td>{blank}<td class='num'>{n:,}</td><td></td></tr>"
+            for i, (label, n) in enumerate(lines)]
 
 
 def check_writable(out: Path) -> None:
@@ -384,7 +409,9 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
     team_sizes = pd.Series(dtype="int64")
     headline: dict[str, dict] = {t: {} for t in names}
     alerts: dict[str, int | None] = {t: None for t in names}
+    summary: dict = {}
     if not failure:
+        summary = json.loads((prepared / "provenance.json").read_text(encoding="utf-8")).get("alerts") or {}
         queued = pd.read_parquet(prepared / "segments.parquet", columns=["team", "worked"])
         team_sizes = queued.loc[queued["worked"], "team"].astype(str).value_counts()
         k = pd.read_parquet(prepared / "kpis.parquet").set_index("team")
@@ -402,6 +429,10 @@ def run_briefings(data: "str | Path | Portfolio", as_of: str, *, teams: str | Se
         "warnings": [pack_warning] if pack_warning else [],
         "currency": currency, "engine": engine,
         "error": failure[0] if failure else None,
+        # every violation of the period: on a team's row or on the "accounts in no queue" line
+        "alerts": None if failure or "interactions" in missing else {
+            "since": summary.get("since"), "until": summary.get("until"), "timezone": summary.get("timezone"),
+            "total": summary.get("total"), "no_queue": summary.get("no_queue")},
         "teams": [{"team": t, "name": pb.dimension("team").category(t).name(lang), "status": results[t]["status"],
                    "seconds": results[t]["seconds"], "headline": headline[t], "alerts": alerts[t],
                    "accounts": int(team_sizes.get(t, 0)), "data_sha256": digest,

@@ -453,3 +453,87 @@ def test_compliance_details_are_shown_in_the_pages_language_and_escaped(tmp_path
     assert "<td>unanswered call attempt no. 7 today to the same number (limit 6)</td>" in en
     assert "contact with third party &lt;img src=x onerror=alert(1)&gt; after they objected" in en
     assert "当天" not in en and who not in en
+
+
+def _window_portfolio():
+    """Five accounts, one violation each, as-of 2026-11-29 (window 2026-11-23 to 2026-11-29):
+    W is in early's queue; P (current) and C (closed) are in no queue today but the routing
+    rules give them early; N (settled, no days past due) has no team at all; M's violations
+    fall before the window and after the as-of day."""
+    from .helpers import tiny_portfolio
+
+    accounts = [{"account_id": "W", "dpd": 10},
+                {"account_id": "P", "dpd": 0, "overdue_amount": 0.0},
+                {"account_id": "C", "dpd": 0, "overdue_amount": 0.0, "status": "closed"},
+                {"account_id": "N", "dpd": float("nan"), "overdue_amount": float("nan"), "status": "settled"},
+                {"account_id": "M", "dpd": 40}]
+    late = {"outcome": "no_answer"}
+    interactions = [{"account_id": "W", "ts": "2026-11-27 23:00:00", **late},
+                    {"account_id": "P", "ts": "2026-11-28 11:00:00", "channel": "sms", "outcome": "delivered",
+                     "agent_id": None, "message": "逾期不还后果自负"},
+                    {"account_id": "C", "ts": "2026-11-23 07:00:00", **late},
+                    {"account_id": "N", "ts": "2026-11-25 22:30:00", **late},
+                    {"account_id": "M", "ts": "2026-11-22 23:30:00", **late},   # the day before the window
+                    {"account_id": "M", "ts": "2026-11-30 07:00:00", **late}]   # after the as-of day
+    return tiny_portfolio(accounts, interactions=interactions)
+
+
+def test_every_violation_of_the_window_reaches_a_team_page_or_the_no_queue_line(tmp_path):
+    """A violation belongs to the contact that was made: an account not worked today (current,
+    closed) still shows its violation, on the page of the team its routing gives it, marked as
+    not in today's queue; an account with no team is counted on the index's no-queue line. The
+    counts add up to what the whole log's check finds in the 7 days, nothing before or after."""
+    from playbook.briefing import prepare, team_briefing
+    from playbook.compliance import check_compliance
+
+    pf = _window_portfolio()
+    seg = playbook.segment(pf, AS_OF).set_index("account_id")
+    assert not seg.loc[["P", "C", "N"], "worked"].any() and seg.loc["W", "worked"]
+    assert (seg.loc[["W", "P", "C"], "team"] == "early").all() and pd.isna(seg.loc["N", "team"])
+    # the whole log's violations, kept by the contact's moment (all accounts are in Shanghai)
+    every = check_compliance(pf, "cn").violations
+    when = pf.interactions["ts"].iloc[every["row"].to_numpy()].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    inside = every[((when >= "2026-11-23") & (when < "2026-11-30")).to_numpy()]
+    assert sorted(inside["account_id"]) == ["C", "N", "P", "W"] and (every["account_id"] == "M").sum() == 2
+
+    cache = prepare(pf, AS_OF, tmp_path / "prep")
+    prov = json.loads((cache / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["alerts"] == {"since": "2026-11-23", "until": AS_OF, "timezone": "Asia/Shanghai",
+                              "total": len(inside), "no_queue": 1}
+    per_team = {t: pd.read_parquet(cache / "teams" / t / "violations.parquet") for t in playbook.load_playbook().teams}
+    no_queue = pd.read_parquet(cache / "violations_no_queue.parquet")
+    assert sorted(per_team["early"]["account_id"]) == ["C", "P", "W"]
+    assert list(no_queue["account_id"]) == ["N"]
+    assert sum(map(len, per_team.values())) + len(no_queue) == len(inside)
+    early = per_team["early"].set_index("account_id")["in_queue"]
+    assert early.to_dict() == {"C": False, "P": False, "W": True}
+
+    zh = team_briefing(None, AS_OF, "early", lang="zh", prepared=cache).alerts_html()
+    en = team_briefing(None, AS_OF, "early", lang="en", prepared=cache).alerts_html()
+    assert "统计期间：2026-11-23至2026-11-29（Asia/Shanghai），共7天" in zh
+    assert "其中2条所涉账户今日不在队列中" in zh and "<td>P</td>" in zh and "<td>C</td>" in zh
+    assert "Period: 2026-11-23 to 2026-11-29 (Asia/Shanghai), 7 days" in en
+    assert "2 of them on accounts not in today&#x27;s queue" in en
+
+
+def test_the_index_adds_up_to_every_violation_of_the_window(tmp_path):
+    """Run for one team: the index shows early's violations, the no-queue line, the teams not
+    in this run and a total equal to the violations the check finds in the stated 7 days."""
+    from playbook.compliance import check_compliance
+
+    pf = _window_portfolio()
+    man = run_briefings(pf, AS_OF, teams="early,mid", out=tmp_path, jobs=2, lang="zh", log=lambda m: None)
+    assert [t["status"] for t in man["teams"]] == ["ok", "ok"], man
+    inside = check_compliance(pf, "cn", since="2026-11-23", until="2026-11-30").violations
+    assert man["alerts"] == {"since": "2026-11-23", "until": AS_OF, "timezone": "Asia/Shanghai",
+                             "total": len(inside), "no_queue": 1} and len(inside) == 4
+    assert {t["team"]: t["alerts"] for t in man["teams"]} == {"early": 3, "mid": 0}
+    index = (tmp_path / AS_OF / "index.html").read_text(encoding="utf-8")
+    cells = re.findall(r"<tr class='alerts-\d'><td>([^<]*)</td>(?:<td></td>)*<td class='num'>([\d,]+)</td>", index)
+    assert cells == [("不在任何队列的账户", "1"), ("合计（2026-11-23至2026-11-29，Asia/Shanghai）", "4")]
+    en = run_briefings(pf, AS_OF, teams="mid", out=tmp_path / "en", jobs=1, lang="en", log=lambda m: None)
+    index = (tmp_path / "en" / AS_OF / "index.html").read_text(encoding="utf-8")
+    cells = re.findall(r"<tr class='alerts-\d'><td>([^<]*)</td>(?:<td></td>)*<td class='num'>([\d,]+)</td>", index)
+    assert cells == [("Accounts in no queue", "1"), ("Teams not in this run", "3"),
+                     ("Total (2026-11-23 to 2026-11-29, Asia/Shanghai)", "4")]
+    assert en["teams"][0]["alerts"] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..content import Pack, Playbook, load_playbook
@@ -100,13 +101,13 @@ class ComplianceResult:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
 
-def _since_seconds(since: str | pd.Timestamp, timezone: str) -> int:
+def _since_seconds(since: str | pd.Timestamp, timezone: str, name: str = "since") -> int:
     try:
         ts = pd.Timestamp(since)
     except (TypeError, ValueError):
-        raise ArgumentError("since", since, "a timestamp such as '2026-11-23 00:00'") from None
+        raise ArgumentError(name, since, "a timestamp such as '2026-11-23 00:00'") from None
     if ts is pd.NaT:
-        raise ArgumentError("since", since, "a timestamp such as '2026-11-23 00:00'")
+        raise ArgumentError(name, since, "a timestamp such as '2026-11-23 00:00'")
     if ts.tzinfo is None:
         ts = ts.tz_localize(timezone)
     return ts.tz_convert("UTC").value // 1_000_000_000
@@ -114,7 +115,8 @@ def _since_seconds(since: str | pd.Timestamp, timezone: str) -> int:
 
 def check_compliance(data: Portfolio | Prepared | pd.DataFrame, pack: str | Pack = "cn", *,
                      plan: pd.DataFrame | None = None, accounts: pd.DataFrame | None = None,
-                     since: str | pd.Timestamp | None = None, playbook: Playbook | None = None) -> ComplianceResult:
+                     since: str | pd.Timestamp | None = None, until: str | pd.Timestamp | None = None,
+                     playbook: Playbook | None = None) -> ComplianceResult:
     """Check a contact log, or a proposed contact plan, against a rule pack.
 
     Parameters
@@ -136,6 +138,9 @@ def check_compliance(data: Portfolio | Prepared | pd.DataFrame, pack: str | Pack
         Report only violations at or after this moment (a naive value is read in the
         business time zone: the portfolio's, else ``playbook.timezone``); earlier contacts
         still count as context (rolling windows, pauses after conversations).
+    until : timestamp, optional
+        Report only violations before this moment (read as ``since``); with ``since`` it
+        makes a window such as a briefing's last 7 days, ``[since, until)``.
     playbook : Playbook, optional
         The content; defaults to the bundle's or :func:`playbook.load_playbook`.
 
@@ -170,10 +175,11 @@ def check_compliance(data: Portfolio | Prepared | pd.DataFrame, pack: str | Pack
         ev = events_of(prepared, p.default_timezone, pb) if prepared is not None else \
             prepare_events(it, accounts, p.default_timezone, pb)
         report = None
-    if since is not None:
-        zone = pb.timezone_of(data) if isinstance(data, Portfolio) else pb.timezone
-        after = ev.frame["t"].to_numpy() >= _since_seconds(since, zone)
-        report = after if report is None else report & after
+    zone = pb.timezone_of(data) if isinstance(data, Portfolio) else pb.timezone
+    for name, bound, keep in (("since", since, np.greater_equal), ("until", until, np.less)):
+        if bound is not None:
+            inside = keep(ev.frame["t"].to_numpy(), _since_seconds(bound, zone, name))
+            report = inside if report is None else report & inside
     ev = ev.reporting(report)
     parts = [b.check.find(ev, b.rule, b.params) for b in checked.active if b.check.checkable]
     v = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
