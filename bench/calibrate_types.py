@@ -2,7 +2,9 @@
 
 The cues (their evidence, the seed passage each comes from) stay as written; only the
 weights move, each keeping its sign (evidence stays evidence, counter-evidence stays
-counter-evidence) and never dropping below 0.25 in size (no cue is switched off). The
+counter-evidence), never dropping below 0.25 in size (no cue is switched off) nor growing
+past ``--max-weight``, and no setting may lose more than ``--keep`` of its macro or worst-type
+recall. The
 search runs on generator seeds that the accuracy bench does not use (``--seeds``, default
 7 and 11); the bench (seed 2) is the held-out check.
 
@@ -99,6 +101,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--accounts", type=int, default=30_000)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--skip", nargs="*", default=[], help="settings left out of the objective")
+    ap.add_argument("--max-weight", type=float, default=4.0, help="largest size a weight may take (default: %(default)s)")
+    ap.add_argument("--keep", type=float, default=0.002,
+                    help="no setting's macro or worst-type recall may fall more than this below its start "
+                         "(default: %(default)s): gains on one generator are not bought with the other's")
     args = ap.parse_args(argv)
     card = playbook.load_playbook().scorecards["behaviour_type"]
     types = list(card.types)
@@ -113,6 +119,11 @@ def main(argv: list[str] | None = None) -> None:
         return _objective(res), res
 
     best_obj, best_res = evaluate(w0)
+    floor = [(m - args.keep, wr - args.keep) for m, wr, _ in best_res]
+
+    def allowed(res: list) -> bool:
+        return all(m >= fm and wr >= fw for (m, wr, _), (fm, fw) in zip(res, floor))
+
     w = w0.copy()
     print(f"start: objective {best_obj:.4f}")
     for rnd in range(args.rounds):
@@ -121,11 +132,11 @@ def main(argv: list[str] | None = None) -> None:
             sign = np.sign(w0[j])
             for delta in (STEP, -STEP, 2 * STEP, -2 * STEP):
                 cand = w.copy()
-                cand[j] = sign * max(abs(w[j] + delta * sign), STEP)
+                cand[j] = sign * min(max(abs(w[j] + delta * sign), STEP), max(args.max_weight, abs(w0[j])))
                 if cand[j] == w[j]:
                     continue
                 obj, res = evaluate(cand)
-                if obj < best_obj - 1e-6:
+                if obj < best_obj - 1e-6 and allowed(res):
                     best_obj, best_res, w, improved = obj, res, cand, True
         print(f"round {rnd + 1}: objective {best_obj:.4f}")
         if not improved:
