@@ -355,7 +355,10 @@ def demo_portfolio(n_accounts: int = 5000, seed: int = 0, as_of: str | pd.Timest
     planted = _PLANTED if n >= 60 else []
     planted_ids = ids[n - len(planted):] if planted else np.array([], dtype=ids.dtype)
     if planted:
-        tz[n - len(planted):] = _HOME_TZ
+        # the scripts are on the home clock (a 09:00 call is 09:00 in Beijing): so is the
+        # account, in the table the checker reads, or a planted account in 新疆 would get a
+        # 07:00 call it does not list
+        accounts.loc[n - len(planted):, "timezone"] = _HOME_TZ
         rows = []
         for aid, (rules, script) in zip(planted_ids, planted):
             for (days_before, clock, extra) in script:
