@@ -393,17 +393,22 @@ def _compliance(a: argparse.Namespace) -> int:
                        [[r.rule, fmt_int(r.violations), fmt_int(r.accounts), r.source] for r in checked.itertuples(index=False)],
                        align="lrrl", wrap_cols=[3], min_wrap=30))
     policy = summary[~summary["checked_in_logs"]]
+    colon = "：" if lang == "zh" else ":"
     if len(policy):
-        print(f"\n{_t('policy', lang)}:")
+        print(f"\n{_t('policy', lang)}{colon}")
         for r in policy.itertuples(index=False):
-            text = r.text_zh if lang == "zh" else r.text_en
-            print(wrap(f"{r.rule}: {text} ({r.source})", indent="  ", subsequent="    "))
+            line = (f"{r.rule}：{r.text_zh}（{r.source}）" if lang == "zh" else f"{r.rule}: {r.text_en} ({r.source})")
+            print(wrap(line, indent="  ", subsequent="    "))
     if len(res.violations):
-        print(f"\n{_t('violation_list', lang)}:")
+        print(f"\n{_t('violation_list', lang)}{colon}")
     detail = detail_column(lang)
     for r in res.violations.head(200).to_dict(orient="records"):
-        line = (f"{r['rule']}：{r['account_id']}，{r['ts']}：{r[detail]}" if lang == "zh"
-                else f"{r['rule']}: {r['account_id']} at {r['ts']}: {r[detail]}")
+        said = str(r[detail])
+        if str(r["ts"]) in said:  # the detail names the moment itself (quiet hours): say it once
+            line = f"{r['rule']}：{r['account_id']}，{said}" if lang == "zh" else f"{r['rule']}: {r['account_id']}: {said}"
+        else:
+            line = (f"{r['rule']}：{r['account_id']}，{r['ts']}：{said}" if lang == "zh"
+                    else f"{r['rule']}: {r['account_id']} at {r['ts']}: {said}")
         print(wrap(line, indent="  ", subsequent="    "))
     if len(res.violations) > 200:
         print("  " + _t("more", lang, n=fmt_int(len(res.violations) - 200)))

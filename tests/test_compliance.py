@@ -262,12 +262,14 @@ def _own_words(text: str, *drop: str) -> str:
 
 def _assert_worded_alike(en: str, zh: str, *quoted: str) -> None:
     """The Chinese detail names the same numbers as the English one, in Chinese words with
-    full-width punctuation (no English word or half-width ``;:(),`` of its own)."""
+    full-width punctuation (no English word or half-width ``;:(),`` of its own), and with no
+    space between a number and the Chinese around it (第7次, as 逾期11天 elsewhere)."""
     assert _numbers(en) == _numbers(zh), (en, zh)
     own = _own_words(zh, *quoted)
     assert _CJK.search(own), zh
     assert not re.search(r"[A-Za-z]{2,}", own), zh
     assert not re.search(r"[;,()]|:(?!\d)", own), zh
+    assert not re.search(r"[\u4e00-\u9fff（），：；“”] \d|\d [\u4e00-\u9fff（），：；“”]", own), zh
 
 
 def test_violation_details_are_worded_in_chinese_with_the_same_numbers():
@@ -285,16 +287,17 @@ def test_violation_details_are_worded_in_chinese_with_the_same_numbers():
 
     quiet = v.loc["cn_quiet_hours"]
     assert quiet["detail"] == "call at 2026-11-21 22:30 Asia/Shanghai; contact is allowed 08:00-22:00 local time"
-    assert quiet["detail_zh"] == "电话联系时间为 2026-11-21 22:30 Asia/Shanghai；仅允许在当地时间 08:00-22:00 联系"
+    assert quiet["detail_zh"] == "电话联系时间为2026-11-21 22:30 Asia/Shanghai；仅允许在当地时间08:00-22:00联系"
     _assert_worded_alike(quiet["detail"], quiet["detail_zh"])
 
     calls7 = v.loc["cn_unanswered_calls"]
-    assert "no. 7" in calls7["detail"] and "第 7 次" in calls7["detail_zh"] and "上限 6 次" in calls7["detail_zh"]
+    assert "no. 7" in calls7["detail"] and "第7次" in calls7["detail_zh"] and "上限6次" in calls7["detail_zh"]
     _assert_worded_alike(calls7["detail"], calls7["detail_zh"])
 
     lost = pack.rule("cn_third_party_only_when_lost").text
     third = v.loc["cn_third_party_only_when_lost"]
-    assert "10.0 天前" in third["detail_zh"] and third["detail_zh"].endswith("：" + lost.zh)
+    assert "10天前" in third["detail_zh"] and third["detail_zh"].endswith("：" + lost.zh)
+    assert "(debtor reached 10 days earlier;" in third["detail"]  # a whole number of days: no ".0"
     _assert_worded_alike(third["detail"], third["detail_zh"], lost.en, lost.zh)
 
     threat = v.loc["cn_no_threats_insults_false_identity"]
@@ -306,7 +309,7 @@ def test_violation_details_are_worded_in_chinese_with_the_same_numbers():
     _assert_worded_alike(threat["detail"], threat["detail_zh"], cite, "“后果自负”")
 
     visit = v.loc["cn_field_visit_two_staff"]
-    assert visit["detail_zh"] == "上门外访仅 1 人（至少应有 2 人）"
+    assert visit["detail_zh"] == "上门外访仅1人（至少应有2人）"
     _assert_worded_alike(visit["detail"], visit["detail_zh"])
     # the JSON result carries both
     assert {x["detail_zh"] for x in res.to_dict()["violations"]} == set(res.violations["detail_zh"])
@@ -319,7 +322,7 @@ def test_third_party_details_name_the_person_in_chinese():
     v = check_compliance(tiny_portfolio([{"account_id": "P"}, {"account_id": "R"}], log), "us").violations
     once = v[v["rule"] == "us_third_party_location_once"].iloc[0]
     assert once["detail"].startswith("contact no. 2 with the same third party relative (at most 1")
-    assert once["detail_zh"].startswith("第 2 次联系同一第三方“亲属”（至多 1 次")
+    assert once["detail_zh"].startswith("第2次联系同一第三方“亲属”（至多1次")
     _assert_worded_alike(once["detail"], once["detail_zh"])
 
 
@@ -335,7 +338,7 @@ def test_strategy_and_content_findings_are_worded_in_both_languages():
         assert x["detail"].endswith(": " + text.en) and x["detail_zh"].endswith("：" + text.zh)
         _assert_worded_alike(x["detail"], x["detail_zh"], text.en, text.zh)
     assert "09:00-23:00" in found["cn_quiet_hours"]["detail_zh"] and "22:00-08:00" in found["cn_quiet_hours"]["detail_zh"]
-    assert found["cn_unanswered_calls"]["detail_zh"].startswith("每天呼叫 9 次，超过上限 6 次")
+    assert found["cn_unanswered_calls"]["detail_zh"].startswith("每天呼叫9次，超过上限6次")
 
     uk = {"name": "uk", "rules": [{"when": "True", "treatment": {"channels": ["call"]}}]}
     for x in strategy_verdict(uk, "uk").violations:  # forbearance, and the vulnerable path (a strategy finding)
@@ -355,7 +358,45 @@ def test_cli_compliance_prints_details_in_the_language_asked_for(tmp_path, capsy
                     fmt="csv")
     assert main(["compliance", str(tmp_path / "d"), "--lang", "zh"]) == 1
     out = capsys.readouterr().out
-    assert "cn_unanswered_calls：U，2026-11-20 15:00 Asia/Shanghai：当天对同一号码的第 7 次未接通呼叫（上限 6 次）" in out
+    assert "cn_unanswered_calls：U，2026-11-20 15:00 Asia/Shanghai：当天对同一号码的第7次未接通呼叫（上限6次）" in out
     assert "unanswered call attempt" not in out
     assert main(["compliance", str(tmp_path / "d"), "--lang", "en"]) == 1
     assert "unanswered call attempt no. 7 today" in capsys.readouterr().out
+
+
+def test_days_between_contacts_read_whole_or_with_one_decimal():
+    """A gap of a whole number of days reads 5天 / 5 days (1 day), any other keeps one decimal."""
+    log = []
+    for acc, rpc, third in (("A", "2026-11-01 10:00:00", "2026-11-06 10:00:00"),   # 5 days
+                            ("B", "2026-11-01 10:00:00", "2026-11-06 14:48:00"),   # 5.2 days
+                            ("C", "2026-11-01 10:00:00", "2026-11-02 10:00:00")):  # 1 day
+        log += [_one(acc, rpc, outcome="rpc"), _one(acc, third, party="relative", outcome="third_party_contact")]
+    v = check_compliance(tiny_portfolio([{"account_id": a} for a in "ABC"], log), "cn").violations
+    v = v[v["rule"] == "cn_third_party_only_when_lost"].set_index("account_id")
+    said = {a: (v.loc[a, "detail"].split("(debtor reached ")[1].split(" earlier")[0], v.loc[a, "detail_zh"].split("（")[1].split("前")[0])
+            for a in "ABC"}
+    assert said == {"A": ("5 days", "5天"), "B": ("5.2 days", "5.2天"), "C": ("1 day", "1天")}
+    for a in "ABC":
+        _assert_worded_alike(v.loc[a, "detail"], v.loc[a, "detail_zh"])
+
+
+def test_cli_compliance_in_chinese_uses_full_width_colons_and_says_the_moment_once(tmp_path, capsys):
+    from playbook.loading import write_portfolio
+
+    log = [_one("Q", "2026-11-21 22:30:00")] + calls("U", "2026-11-20", ["no_answer"] * 7)
+    write_portfolio(tiny_portfolio([{"account_id": "Q"}, {"account_id": "U"}], log), tmp_path / "d", fmt="csv")
+    assert main(["compliance", str(tmp_path / "d"), "--lang", "zh"]) == 1
+    out = capsys.readouterr().out
+    assert "\n无法从联系记录检查（制度要求）：\n" in out and "\n违规明细：\n" in out
+    assert "  cn_records_two_years：催收过程须记录并至少保存2年（" in out
+    # quiet hours: the detail names the moment, so the line does not say it before it again
+    assert "  cn_quiet_hours：Q，电话联系时间为2026-11-21 22:30 Asia/Shanghai；仅允许在当地时间08:00-22:00联系\n" in out
+    assert out.count("2026-11-21 22:30") == 1
+    listed = out.split("违规明细：")[1]
+    assert not re.search(r"[\u4e00-\u9fff] \d|\d [\u4e00-\u9fff]", listed), listed
+    assert ":\n" not in out and ": " not in listed
+    assert main(["compliance", str(tmp_path / "d"), "--lang", "en"]) == 1
+    out = capsys.readouterr().out
+    assert "\nnot checkable from a contact log (policy):\n" in out and "\nViolations:\n" in out
+    assert "  cn_quiet_hours: Q: call at 2026-11-21 22:30 Asia/Shanghai; contact is allowed 08:00-22:00 local time\n" in out
+    assert "  cn_unanswered_calls: U at 2026-11-20 15:00 Asia/Shanghai: unanswered call attempt no. 7 today" in out

@@ -40,6 +40,18 @@ def _fmt(values: np.ndarray, spec: str = "") -> np.ndarray:
     return np.array([format(u, spec) for u in uniq], dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
 
+def _days(seconds: np.ndarray) -> np.ndarray:
+    """Each span of ``seconds`` in days as a detail says it: one decimal, none when the span
+    is a whole number of days at that precision (``5``, ``5.3``, ``0.5``)."""
+    text = _fmt(np.round(np.asarray(seconds, dtype="float64") / S_DAY, 1), ".1f")
+    return np.array([t[:-2] if t.endswith(".0") else t for t in text], dtype=object)
+
+
+def _day_unit(days: str) -> str:
+    """``day`` after 1, ``days`` after any other number (``5 days``, ``0.5 days``)."""
+    return "day" if days == "1" else "days"
+
+
 def _people(events: Events, person: np.ndarray) -> tuple[np.ndarray, list[str], list[str]]:
     """Who was contacted, coded: the code of each person, and each distinct person as written
     and in Chinese (a party without a recorded contact reads 亲属, 同事, ...)."""
@@ -134,12 +146,12 @@ class QuietHours(CheckType):
         f = events.frame
         hit = f["outbound"].to_numpy() & in_daily_window(f["minute"].to_numpy(), hhmm(params.start), hhmm(params.end))
         allowed = f"; contact is allowed {params.end}-{params.start} local time"
-        allowed_zh = f"；仅允许在当地时间 {params.end}-{params.start} 联系"
+        allowed_zh = f"；仅允许在当地时间{params.end}-{params.start}联系"
 
         def detail(i: np.ndarray) -> Worded:
             at = events.local(i)
             return Worded([f"{c} at {a}{allowed}" for c, a in zip(events.values("channel", i), at)],
-                          [f"{c}联系时间为 {a}{allowed_zh}" for c, a in zip(events.names("channel", i, _CHANNEL), at)])
+                          [f"{c}联系时间为{a}{allowed_zh}" for c, a in zip(events.names("channel", i, _CHANNEL), at)])
 
         return events.violations(rule, hit, detail)
 
@@ -155,7 +167,7 @@ class QuietHours(CheckType):
             return []
         a, b = treatment.call_window
         return [_said(f"calls scheduled {a}-{b} fall in the quiet hours {params.start}-{params.end}: {rule.text.en}",
-                     f"计划的呼叫时段 {a}-{b} 落在禁止联系时段 {params.start}-{params.end} 内：{rule.text.zh}")]
+                     f"计划的呼叫时段{a}-{b}落在禁止联系时段{params.start}-{params.end}内：{rule.text.zh}")]
 
     def loosened(self, old: Clock, new: Clock) -> list[str]:
         day = np.arange(1440)
@@ -184,7 +196,7 @@ class _DailyCalls(CheckType):
             return []
         n = treatment.attempts_per_day
         return [_said(f"{n} call attempts a day exceed {params.max}: {rule.text.en}",
-                     f"每天呼叫 {n} 次，超过上限 {params.max} 次：{rule.text.zh}")]
+                     f"每天呼叫{n}次，超过上限{params.max}次：{rule.text.zh}")]
 
 
 @register_check
@@ -200,7 +212,7 @@ class DailyUnansweredCalls(_DailyCalls):
         nth = _nth_in_group(f, mask, ["acc", "person", "day"])
         return events.violations(rule, mask & (nth > params.max), lambda i: _each(
             nth[i], lambda k: f"unanswered call attempt no. {k} today to the same number (limit {params.max})",
-            lambda k: f"当天对同一号码的第 {k} 次未接通呼叫（上限 {params.max} 次）"))
+            lambda k: f"当天对同一号码的第{k}次未接通呼叫（上限{params.max}次）"))
 
 
 @register_check
@@ -216,7 +228,7 @@ class DailyConnectedCalls(_DailyCalls):
         nth = _nth_in_group(f, mask, ["acc", "day"])
         return events.violations(rule, mask & (nth > params.max), lambda i: _each(
             nth[i], lambda k: f"connected call no. {k} today (limit {params.max}; unverified rule)",
-            lambda k: f"当天第 {k} 次接通的呼叫（上限 {params.max} 次；该规则未经核实）"))
+            lambda k: f"当天第{k}次接通的呼叫（上限{params.max}次；该规则未经核实）"))
 
 
 @register_check
@@ -237,7 +249,7 @@ class RollingCalls(CheckType):
             count[idx] = np.arange(len(idx)) - first + 1
         return events.violations(rule, count > params.max, lambda i: _each(
             count[i], lambda k: f"call no. {k} within {params.days} days (limit {params.max})",
-            lambda k: f"{params.days} 天内的第 {k} 次呼叫（上限 {params.max} 次）"))
+            lambda k: f"{params.days}天内的第{k}次呼叫（上限{params.max}次）"))
 
     def limit(self, room: "Room", rule: PackRule, params: Rolling) -> None:
         ev = room.events
@@ -251,7 +263,7 @@ class RollingCalls(CheckType):
             return []
         n = treatment.attempts_per_week
         return [_said(f"{n} calls a week exceed {params.max} in {params.days} days: {rule.text.en}",
-                     f"每周呼叫 {n} 次，超过 {params.days} 天内至多 {params.max} 次的上限：{rule.text.zh}")]
+                     f"每周呼叫{n}次，超过{params.days}天内至多{params.max}次的上限：{rule.text.zh}")]
 
 
 @register_check
@@ -290,10 +302,10 @@ class AfterConversation(CheckType):
         gap = f["t"].to_numpy() - prev
         hit = f["is_call"].to_numpy() & (prev >= 0) & (gap < params.days * S_DAY) & ~self._consented(f, params)
         return events.violations(rule, hit, lambda i: _each(
-            _fmt(gap[i] / S_DAY, ".1f"),
-            lambda d: f"call {d} days after a telephone conversation without recorded consent (wait {params.days} "
+            _days(gap[i]),
+            lambda d: f"call {d} {_day_unit(d)} after a telephone conversation without recorded consent (wait {params.days} "
                       f"days): {rule.text.en}",
-            lambda d: f"与债务人通话后 {d} 天即再次致电，且没有记录显示其同意来电（应间隔 {params.days} 天）：{rule.text.zh}"))
+            lambda d: f"与债务人通话后{d}天即再次致电，且没有记录显示其同意来电（应间隔{params.days}天）：{rule.text.zh}"))
 
     def limit(self, room: "Room", rule: PackRule, params: Pause) -> None:
         ev = room.events
@@ -314,7 +326,7 @@ class AfterConversation(CheckType):
         if treatment.attempts_per_week > 1 and treatment.pause_after_contact_days < params.days:
             n = treatment.attempts_per_week
             out.append(_said(f"{n} calls a week without a {params.days}-day pause after a conversation: {rule.text.en}",
-                            f"每周呼叫 {n} 次，通话后未停顿 {params.days} 天：{rule.text.zh}"))
+                            f"每周呼叫{n}次，通话后未停顿{params.days}天：{rule.text.zh}"))
         r = treatment.reminder  # always close to the conversation that made the promise
         if r is not None and (not r.only_with_consent or params.consent_days is None):
             if not r.only_with_consent:
@@ -323,7 +335,7 @@ class AfterConversation(CheckType):
                 why, why_zh = "and this pack lets no consent lift the pause", "而本规则包不允许以债务人同意解除这段停顿"
             out.append(_said(f"reminder calls {r.minutes_before} minutes before a promise fall within {params.days} days "
                             f"after the conversation that made it, {why}: {rule.text.en}",
-                            f"承诺还款前 {r.minutes_before} 分钟的提醒电话落在作出承诺的那次通话后的 {params.days} 天内，"
+                            f"承诺还款前{r.minutes_before}分钟的提醒电话落在作出承诺的那次通话后的{params.days}天内，"
                             f"{why_zh}：{rule.text.zh}"))
         return out
 
@@ -382,10 +394,10 @@ class ThirdPartyWhenLost(CheckType):
         hit = f["is_third_party"].to_numpy() & f["outbound"].to_numpy() & reachable
         lost = params.lost_after_days
         return events.violations(rule, hit, lambda i: _each(
-            _fmt(gap[i] / S_DAY, ".1f"),
-            lambda d: f"contact aimed at a third party while the debtor was reachable (debtor reached {d} days "
+            _days(gap[i]),
+            lambda d: f"contact aimed at a third party while the debtor was reachable (debtor reached {d} {_day_unit(d)} "
                       f"earlier; lost after {lost} days without reaching the debtor): {rule.text.en}",
-            lambda d: f"债务人仍可联系时联系了第三方（{d} 天前曾联系上债务人；连续 {lost} 天联系不上债务人才算失联）："
+            lambda d: f"债务人仍可联系时联系了第三方（{d}天前曾联系上债务人；连续{lost}天联系不上债务人才算失联）："
                       f"{rule.text.zh}"))
 
     def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: Lost) -> list[Text]:
@@ -415,7 +427,7 @@ class ThirdPartyOncePerPerson(CheckType):
             return _each(nth[i] * m + code,
                          lambda x: f"contact no. {x // m} with the same third party {who[x % m]} "
                                    f"(at most {params.max}, for location information only)",
-                         lambda x: f"第 {x // m} 次联系同一第三方“{who_zh[x % m]}”（至多 {params.max} 次，且只能用于获取联系方式）")
+                         lambda x: f"第{x // m}次联系同一第三方“{who_zh[x % m]}”（至多{params.max}次，且只能用于获取联系方式）")
 
         return events.violations(rule, mask & (nth > params.max), detail)
 
@@ -566,15 +578,15 @@ class VisitStaff(CheckType):
             staff[i],
             lambda k: f"field visit without a recorded staff count (at least {params.min} staff)" if np.isnan(k)
             else f"field visit by {int(k)} staff (at least {params.min})",
-            lambda k: f"上门外访未记录人数（至少应有 {params.min} 人）" if np.isnan(k)
-            else f"上门外访仅 {int(k)} 人（至少应有 {params.min} 人）"))
+            lambda k: f"上门外访未记录人数（至少应有{params.min}人）" if np.isnan(k)
+            else f"上门外访仅{int(k)}人（至少应有{params.min}人）"))
 
     def treatment_problems(self, treatment: "Treatment", rule: PackRule, params: MinStaff) -> list[Text]:
         if "visit" not in treatment.channels or treatment.visit_staff >= params.min:
             return []
         n = treatment.visit_staff
         return [_said(f"field visits with {n} staff (at least {params.min}): {rule.text.en}",
-                     f"上门外访安排 {n} 人（至少应有 {params.min} 人）：{rule.text.zh}")]
+                     f"上门外访安排{n}人（至少应有{params.min}人）：{rule.text.zh}")]
 
 
 @register_check
