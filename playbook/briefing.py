@@ -516,11 +516,14 @@ class Briefing:
                                   self._ui("account", L): head["account_id"].astype(str).to_numpy(),
                                   self._ui("when", L): head["ts"].astype(str).to_numpy()})
             shown[self._ui("detail", L)] = head[detail_column(L)].astype(str).to_numpy()
+            n = int((~self.alerts["in_queue"].astype(bool)).sum()) if "in_queue" in self.alerts else 0
+            if n:  # shown too: the contact happened, whatever the account's queue is today
+                queued = head["in_queue"].astype(bool).to_numpy()
+                shown.insert(2, self._ui("queue_today", L),
+                             np.where(queued, self._ui("in_queue", L), self._ui("not_in_queue", L)))
             out = _table_html(table, "alert-counts") + _table_html(shown, "alerts")
-            if "in_queue" in self.alerts:
-                n = int((~self.alerts["in_queue"].astype(bool)).sum())
-                if n:  # the team page shows them too: the contact happened, whatever the queue is today
-                    out = f"<p class='note'>{html.escape(self._ui('alerts_not_queued', L).format(n=n))}</p>" + out
+            if n:
+                out = f"<p class='note'>{html.escape(self._ui('alerts_not_queued', L).format(n=n))}</p>" + out
         w = self.provenance.get("alerts")
         if w and "interactions" not in self.provenance.get("missing", []):
             out = (f"<p class='note'>{html.escape(self._ui('alerts_window', L).format(since=w['since'], until=w['until'], zone=w['timezone']))}</p>"
