@@ -510,8 +510,9 @@ def test_a_polite_friendly_manner_is_not_the_defiants():
                         [c for a in ("calm", "polite") for c in calls(a, "2026-11-20", ["rpc"] * 4)])
     pf = _with_notes(pf, [None] * 8, ["calm"] * 4 + ["polite"] * 4)
     seg = segment(pf, AS_OF).set_index("account_id")
-    assert seg.loc["calm", "behaviour_type"] == "defiant" and seg.loc["calm", "type_score"] == pytest.approx(2.5)
-    assert seg.loc["polite", "behaviour_type"] == "defiant" and seg.loc["polite", "type_score"] == pytest.approx(1.5)
+    # talks 2 x 1 + able yet not paying 3 x (4,500 / 3,000 - 1) / 2
+    assert seg.loc["calm", "behaviour_type"] == "defiant" and seg.loc["calm", "type_score"] == pytest.approx(2.75)
+    assert seg.loc["polite", "behaviour_type"] == "defiant" and seg.loc["polite", "type_score"] == pytest.approx(1.75)
 
 
 def test_an_angry_or_evasive_manner_is_not_the_defiants():
@@ -527,8 +528,8 @@ def test_an_angry_or_evasive_manner_is_not_the_defiants():
     seg = segment(pf, AS_OF).set_index("account_id")
     assert seg.loc["calm", "behaviour_type"] == "defiant"
     calm = seg.loc["calm", "type_score"]
-    # talks 2 x 1 + able yet not paying 2 x (4,500 / 3,000 - 1) / 2
-    assert calm == pytest.approx(2.5)
+    # talks 2 x 1 + able yet not paying 3 x (4,500 / 3,000 - 1) / 2
+    assert calm == pytest.approx(2.75)
     assert seg.loc["angry", "behaviour_type"] == "hostile"
     assert seg.loc["angry", "runner_up"] == "defiant" and seg.loc["angry", "runner_up_score"] == pytest.approx(calm - 1.5)
     # every call answered: not the hard-to-reach evasive either, so still defiant, with less evidence
