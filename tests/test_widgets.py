@@ -254,6 +254,7 @@ def test_timeline_adds_the_debtors_local_time_when_their_zone_differs(data):
     assert f"{ts.tz_convert(pb.timezone):%Y-%m-%d %H:%M}（客户当地{ts.tz_convert('Asia/Urumqi'):%H:%M}，Asia/Urumqi）" in shown
     events = [cell for cell in re.findall(r"<td>(.*?)</td>", shown) if "：" in cell or ": " in cell]
     assert events and all("：" in cell and ": " not in cell for cell in events)  # 电话：无人接听, full-width in zh
+    assert ": " not in shown and "</b>：" in shown  # the segments above it too (账龄阶段：M3+；...)
     assert ": " in timeline_html(dataclasses.replace(pf, accounts=accounts), acc, seg, pb, "en")
     accounts.loc[accounts["account_id"] == acc, "timezone"] = pb.timezone
     assert "客户当地" not in timeline_html(dataclasses.replace(pf, accounts=accounts), acc, seg, pb, "zh")

@@ -200,14 +200,14 @@ def reasons_html(pb: Playbook, segments: pd.DataFrame, account_id: str, lang: st
         return ""
     row = s.iloc[0]
     parts = []
+    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
     for dim in ("stage", "lifecycle", "severity", "contactability", "ability", "willingness", "quadrant",
                 "behaviour_type", "intent", "risk_segment", "occupation_group", "life_stage", "vulnerable", "team"):
         if dim in row.index and dim in pb.dimensions and pd.notna(row[dim]):
             d = pb.dimension(dim)
             cid = str(row[dim])
             name = d.category(cid).name(lang) if cid in d.ids else cid
-            parts.append(f"{html.escape(d.name(lang))}: {html.escape(name)}")
-    sep = "；" if lang == "zh" else "; "
+            parts.append(f"{html.escape(d.name(lang))}{colon}{html.escape(name)}")
     return sep.join(parts)
 
 
@@ -310,7 +310,8 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
     if not anonymise:
         body = reasons_html(pb, segments, account_id, lang)
         if body:
-            reasons = f"<p style='word-break:break-word;white-space:normal'><b>{text('reasons')}</b>: {body}</p>"
+            reasons = (f"<p style='word-break:break-word;white-space:normal'><b>{text('reasons')}</b>"
+                       f"{'：' if lang == 'zh' else ': '}{body}</p>")
     zone_head = f"（{html.escape(tz)}）" if lang == "zh" else f" ({html.escape(tz)})"
     return (f"{head}{reasons}<table class='pb-timeline'><tr><th>{text('time')}{zone_head}</th><th>{text('event')}</th></tr>"
             f"{rows}</table>")
