@@ -199,10 +199,15 @@ def latest_record(pf: Portfolio) -> pd.Timestamp | None:
 
 
 def stale_warning(pf: Portfolio, as_of: pd.Timestamp, lang: str, playbook) -> str | None:  # noqa: ANN001
-    """The warning that ``as_of`` is more than :data:`STALE_DAYS` after the data's latest
-    record (figures are as the data stood then, not aged), in ``lang``; ``None`` otherwise."""
+    """The warning, in ``lang``, that ``as_of`` is more than :data:`STALE_DAYS` from the data's
+    latest record: after it (figures are as the data stood then, not aged), or before it (the
+    later events are left out, but days past due, balances and statuses are the export's, not
+    as of ``as_of``); ``None`` otherwise."""
     last = latest_record(pf)
-    if last is None or (pd.Timestamp(as_of) - last).days <= STALE_DAYS:
+    if last is None:
         return None
     days = (pd.Timestamp(as_of) - last).days
-    return playbook.text("missing.stale", lang).format(last=last.date(), as_of=pd.Timestamp(as_of).date(), days=days)
+    if abs(days) <= STALE_DAYS:
+        return None
+    key = "missing.stale" if days > 0 else "missing.early"
+    return playbook.text(key, lang).format(last=last.date(), as_of=pd.Timestamp(as_of).date(), days=abs(days))

@@ -84,3 +84,13 @@ def test_an_as_of_long_after_the_data_is_warned_about(tape, tmp_path, capsys):
     run_briefings(tape, "2026-11-29", teams="early", out=tmp_path / "r", jobs=1, lang="en", mapping=MAPPING,
                   log=logged.append)
     assert any(m.startswith("warning: the data's latest record is on 2019-12-31") for m in logged)
+
+
+def test_an_as_of_long_before_the_data_is_warned_about(tape, tmp_path, capsys):
+    """Events after an early --as-of are left out, but days past due and balances are still the
+    export's (December 2019): a 2018 as-of mixes two dates. Say so; a few days early is normal."""
+    assert _run(["segment", str(tape), "--as-of", "2018-06-30", "--out", str(tmp_path / "a.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "records up to 2019-12-31, 549 days after --as-of 2018-06-30" in err and "days past due" in err
+    assert _run(["segment", str(tape), "--as-of", "2019-12-20", "--out", str(tmp_path / "b.csv")]) == 0
+    assert "records up to" not in capsys.readouterr().err
