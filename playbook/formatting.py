@@ -87,14 +87,18 @@ def _wrap_cell(s: str, width: int) -> list[str]:
             if display_width(cand) <= width:
                 line = cand
                 continue
-            if line:
-                out.append(line)
-            line = ""
+            if line and display_width(word) > len(word) and display_width(line) < width - 1:
+                line += " "  # CJK text breaks between characters: fill the line ("834 元" stays together)
+            else:
+                if line:
+                    out.append(line)
+                line = ""
             for ch in word:  # a word longer than the width (or CJK text without spaces): see _break_at
                 if display_width(line + ch) > width:
                     cut = _break_at(line, ch)
-                    out.append(line[:cut])
-                    line = line[cut:]
+                    if line[:cut].rstrip():
+                        out.append(line[:cut].rstrip())
+                    line = line[cut:].lstrip()
                 line += ch
         out.append(line)
     return out

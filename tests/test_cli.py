@@ -207,6 +207,18 @@ def test_long_cjk_cells_break_at_punctuation_not_inside_a_date():
     assert [display_width(x) for x in plain] == [20] * 5
 
 
+
+def test_an_amount_keeps_its_unit_when_cjk_text_wraps():
+    """'834 元' is one amount: CJK text after a space fills the line instead of pushing the unit
+    to the next one; no line starts or ends with a space; English still breaks between words."""
+    from playbook.formatting import _wrap_cell, display_width
+
+    lines = _wrap_cell("逾期71天、逾期金额834 元：超过30天或金额达10,000元（外币按折算）", 44)
+    assert lines[0].startswith("逾期71天、逾期金额834 元") and all(display_width(x) <= 44 for x in lines)
+    assert all(x == x.strip() for x in lines)
+    assert _wrap_cell("the quick brown fox jumps over the lazy dog", 20) == ["the quick brown fox", "jumps over the lazy", "dog"]
+
+
 def test_explain_shows_the_cues_behind_each_type_with_the_accounts_values(cli_demo, tmp_path, capsys):  # noqa: ANN001
     """``playbook explain``: the type segment assigned, its score the sum of the cues' contributions
     (weight x the account's evidence, counter-evidence included), each cue with its seed passage and
