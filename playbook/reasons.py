@@ -320,7 +320,7 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
         ``type``, ``type_name``, ``confidence``, ``score``, ``runner_up``,
         ``runner_up_name``, ``runner_up_score``; ``cues``: the cues that fired, strongest
         first (weight x the account's evidence), each a dict of ``id``, ``text``, ``seed``,
-        ``weight``, ``strength`` and ``values`` (``{feature: value}``: the values the cue's
+        ``weight``, ``evidence`` (0-1), ``strength`` (weight x evidence) and ``values`` (``{feature: value}``: the values the cue's
         ``show`` list names); ``against``: the counter-evidence cues of the type that
         applied (negative contributions, which the ``type_cues`` column leaves out),
         strongest first; ``gate``: the ``because`` text of the gate rule that decided the
@@ -337,17 +337,19 @@ def explain_type(segments: pd.DataFrame, features: pd.DataFrame | None, account_
     fired = [x for x in str(row.get("type_cues", "") or "").split(";") if x and x != "nan"]
     own = list(card.types.get(bt, [])) if card is not None else []
     by_id = {c.id: c for cues in (card.types.values() if card else []) for c in cues}
-    strength: dict[str, float] = {}
+    evidence: dict[str, float] = {}
     if f is not None and own:
         frame = features.loc[[account_id]].copy()
         for did in pb.rules:  # evidence may read dimensions assigned before the type
             if did in row.index and did not in frame:
                 frame[did] = [row[did]]
-        strength = {c.id: c.weight * _evidence(c, frame) for c in own}
+        evidence = {c.id: _evidence(c, frame) for c in own}
+    strength = {cid: by_id[cid].weight * v for cid, v in evidence.items()}
 
     def entry(cue: Any) -> dict:
         return {"id": cue.id, "text": cue.text(lang), "seed": cue.seed, "weight": cue.weight,
-                "strength": strength.get(cue.id, np.nan), "values": cue_values(cue, f, pb, currency=currency)}
+                "evidence": evidence.get(cue.id, np.nan), "strength": strength.get(cue.id, np.nan),
+                "values": cue_values(cue, f, pb, currency=currency)}
 
     # strongest first, rounded as the scores are (a tie, or features without, in the scorecard's order)
     order = {cid: i for i, cid in enumerate(fired)}

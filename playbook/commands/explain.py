@@ -36,12 +36,8 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
 
 def _category(pb, dim: str, value: object, lang: str) -> str:  # noqa: ANN001 - a Playbook
     """A segment's category by its name (the id when the dimension has no such category)."""
-    from ..errors import PlaybookError
-
-    try:
-        return pb.label(dim, str(value), lang)
-    except PlaybookError:
-        return str(value)
+    d, cid = pb.dimension(dim), str(value)
+    return d.category(cid).name(lang) if cid in d.ids else cid
 
 
 def run(a: argparse.Namespace) -> int:
@@ -79,8 +75,6 @@ def run(a: argparse.Namespace) -> int:
         reasons = explain(seg, features, acc, lang, pb, currency=currency)
         e = explain_type(seg, features, acc, lang, pb, currency=currency)
         row = by_id.loc[acc]
-        for c in e["cues"] + e["against"]:  # the evidence (0-1) behind each contribution (weight x evidence)
-            c["evidence"] = c["strength"] / c["weight"] if c["weight"] else float("nan")
         tie = bool(not e["gate"] and e["runner_up"] and e["type"] != card.fallback
                    and round(e["score"], 3) == round(e["runner_up_score"], 3))
         if a.json:
