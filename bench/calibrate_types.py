@@ -28,8 +28,7 @@ import argparse
 
 import numpy as np
 
-from bench.cases import AS_OF
-from bench.cases_types import ACCURACY_SETTINGS, ACCURACY_TARGETS
+from bench.cases_types import ACCURACY_SETTINGS, ACCURACY_TARGETS, generated, segmented
 
 STEP = 0.25
 MARGIN = 0.005  # a setting counts as met on a search seed only with this much to spare
@@ -39,16 +38,10 @@ def _setting_data(gen: str, kw: dict, seed: int, n: int) -> dict:
     """Evidence matrix (cues x open accounts), truth and fixed predictions of one setting."""
     import pandas as pd
 
-    import playbook
-    from playbook.demo_seed import seed_portfolio
-    from playbook.prepared import prepare
     from playbook.segmentation import clip_evidence
 
-    pf = (playbook.demo_portfolio if gen == "demo" else seed_portfolio)(n, seed, AS_OF, **kw)
-    pb = playbook.load_playbook()
-    prep = prepare(pf, AS_OF, playbook=pb)
-    seg = playbook.segment(prep)
-    f = prep.features_for(90)
+    pf = generated(gen, kw, seed, n)
+    pb, seg, f = segmented(pf)
     card = pb.scorecards["behaviour_type"]
     scored = f["attempts"].to_numpy() >= 3
     truth = pf.truth["behaviour_type"].to_numpy()[scored]

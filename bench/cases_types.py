@@ -21,19 +21,31 @@ ACCURACY_SETTINGS = [
 ACCURACY_TARGETS = {"macro_recall": 0.75, "min_type_recall": 0.6}
 
 
+def generated(gen: str, kw: dict, seed: int, n: int = 30_000):  # noqa: ANN201 - a Portfolio
+    """A portfolio of one accuracy setting: ``gen`` ``demo`` or ``seed`` with its keywords."""
+    import playbook
+    from playbook.demo_seed import seed_portfolio
+
+    return (playbook.demo_portfolio if gen == "demo" else seed_portfolio)(n, seed, AS_OF, **kw)
+
+
+def segmented(pf, as_of: str = AS_OF):  # noqa: ANN001, ANN201 - (Playbook, segments, features)
+    """The playbook, the segments and the 90-day features of ``pf``, as the accuracy cases score them."""
+    import playbook
+    from playbook.prepared import prepare
+
+    pb = playbook.load_playbook()
+    prep = prepare(pf, as_of, playbook=pb)
+    return pb, playbook.segment(prep), prep.features_for(90)
+
+
 def type_recall(pf, as_of: str = AS_OF, min_attempts: int = 3) -> dict:  # noqa: ANN001 - a demo Portfolio
     """Per-type recall of the hidden type over accounts with at least ``min_attempts`` contact
     attempts, plus checks that ``refusing`` and ``unclassified`` are used only as defined."""
     import numpy as np
     import pandas as pd
 
-    import playbook
-    from playbook.prepared import prepare
-
-    pb = playbook.load_playbook()
-    prep = prepare(pf, as_of, playbook=pb)
-    seg = playbook.segment(prep)
-    f = prep.features_for(90)
+    pb, seg, f = segmented(pf, as_of)
     scored = f["attempts"].to_numpy() >= min_attempts
     truth = pf.truth["behaviour_type"].to_numpy()
     pred = seg["behaviour_type"].astype(str).to_numpy()
@@ -257,12 +269,9 @@ def _table(rows: dict) -> str:
 @case
 def segmentation_accuracy() -> dict:
     """Recovery of the hidden behavioural type on 6 settings of two independent generators, 30,000 accounts each (targets per setting: macro recall >= 0.75 over accounts with >= 3 contact attempts, no seed type below 0.6)."""
-    import playbook
-    from playbook.demo_seed import seed_portfolio
-
     rows = {}
     for name, gen, kw in ACCURACY_SETTINGS:
-        pf = (playbook.demo_portfolio if gen == "demo" else seed_portfolio)(30_000, 2, AS_OF, **kw)
+        pf = generated(gen, kw, 2)
         r = type_recall(pf)
         confusion = r.pop("confusion")
         feats = r.pop("features")
@@ -372,17 +381,12 @@ def segmentation_accuracy_fitted() -> dict:
     import numpy as np
     import pandas as pd
 
-    import playbook
-    from playbook.demo_seed import seed_portfolio
-    from playbook.prepared import prepare
-
-    types = ("hostile", "evasive", "victim", "defiant", "stubborn", "sophisticated", "serial_promiser", "short_term")
+    from playbook.demo import TYPES as types  # the hidden types of both generators, in one order
 
     def frame(gen: str, kw: dict, seed: int) -> pd.DataFrame:
-        pf = (playbook.demo_portfolio if gen == "demo" else seed_portfolio)(30_000, seed, AS_OF, **kw)
-        prep = prepare(pf, AS_OF)
-        seg = playbook.segment(prep)
-        f = prep.features_for(90).copy()
+        pf = generated(gen, kw, seed)
+        _, seg, f = segmented(pf)
+        f = f.copy()
         f["truth"] = pf.truth["behaviour_type"].to_numpy()
         f["pred"] = seg["behaviour_type"].astype(str).to_numpy()
         return f[f["attempts"].to_numpy() >= 3]
