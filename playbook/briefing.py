@@ -23,6 +23,7 @@ from ._docstrings import share_docs
 from .atomic import write_json_atomic
 from .demo import demo_portfolio
 from .errors import RunError, UnknownKeyError
+from .formatting import punctuation
 from .masking import mask_pii
 from .portfolio import Portfolio
 from .arrays import local_dates
@@ -378,7 +379,7 @@ class Briefing:
         L = self.lang
         p = self.provenance
         team = self.playbook.dimension("team").category(self.team)
-        colon = "：" if L == "zh" else ": "
+        colon = punctuation(L).colon
         return (f"<h1>{html.escape(self._ui('title', L))}{colon}{html.escape(team.name(L))}</h1>"
                 f"<p><b>{self._ui('as_of', L)}</b> {self.as_of.date()} &nbsp; <b>{self._ui('version', L)}</b> "
                 f"{html.escape(str(p.get('playbook_version')))} ({html.escape(self._ui('content_version', L))} {html.escape(str(p.get('content_sha256', ''))[:12])})"
@@ -528,7 +529,7 @@ class Briefing:
         if w and "interactions" not in self.provenance.get("missing", []):
             out = (f"<p class='note'>{html.escape(self._ui('alerts_window', L).format(since=w['since'], until=w['until'], zone=w['timezone']))}</p>"
                    + out)
-        colon = "：" if L == "zh" else ": "
+        colon = punctuation(L).colon
         blocked = self._ui("no_log_na", L) if self.blocked is None else f"{self.blocked:,}"
         return out + f"<p>{html.escape(self._ui('blocked', L))}{colon}{html.escape(blocked)}</p>"
 

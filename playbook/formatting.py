@@ -10,12 +10,34 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
-__all__ = ["NA", "WIDTH", "display_width", "fmt_int", "fmt_number", "fmt_money", "fmt_rate", "fmt_value",
-           "render_table", "wrap"]
+__all__ = ["NA", "WIDTH", "Punctuation", "display_width", "fmt_int", "fmt_number", "fmt_money", "fmt_rate",
+           "fmt_value", "punctuation", "render_table", "wrap"]
 
 NA = "n/a"
+
+
+class Punctuation(NamedTuple):
+    """The separators of running text in one language (full-width in Chinese)."""
+
+    colon: str
+    comma: str
+    semicolon: str
+    open: str
+    close: str
+
+    def bracket(self, text: str) -> str:
+        """``text`` in brackets after a word: ``（text）`` or `` (text)``."""
+        return f"{self.open}{text}{self.close}"
+
+
+_PUNCTUATION = {"zh": Punctuation("：", "，", "；", "（", "）"), "en": Punctuation(": ", ", ", "; ", " (", ")")}
+
+
+def punctuation(lang: str) -> Punctuation:
+    """The separators of running text in ``lang``: full-width in ``zh``, else English."""
+    return _PUNCTUATION["zh" if lang == "zh" else "en"]
 WIDTH = 120
 _GAP = "  "
 

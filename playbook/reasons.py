@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._checks import check_choice
 from ._docstrings import share_docs
+from .formatting import punctuation
 from .content import Playbook, load_playbook
 
 __all__ = ["explain", "explain_many", "explain_type", "rule_text", "type_text", "cue_values", "named_values", "feature_value",
@@ -380,13 +381,14 @@ def named_values(values: dict, lang: str, playbook: Playbook | None = None, *,
 
 
 def _cue_line(c: dict, pb: Playbook, lang: str, currency: str | None) -> str:
-    open_, close, comma = ("（", "）", "，") if lang == "zh" else (" (", ")", ", ")
-    vals = comma.join(f"{n} {v}" for n, v in named_values(c["values"], lang, pb, currency=currency))
-    return f"{c['text']}{open_}{vals}{close}" if vals else c["text"]
+    p = punctuation(lang)
+    vals = p.comma.join(f"{n} {v}" for n, v in named_values(c["values"], lang, pb, currency=currency))
+    return f"{c['text']}{p.bracket(vals)}" if vals else c["text"]
 
 
 def _type_line(e: dict, pb: Playbook, lang: str, *, currency: str | None = None, most: int | None = None) -> str:
-    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    p = punctuation(lang)
+    colon, sep = p.colon, p.semicolon
     if e["gate"]:
         return f"{e['type_name']}{colon}{e['gate']}"
     card = pb.scorecards.get("behaviour_type")

@@ -44,7 +44,7 @@ def run(a: argparse.Namespace) -> int:
     """Print the explanation of every account asked for; an unknown id exits 2 before anything is printed."""
     from ..content import load_playbook
     from ..errors import ArgumentError
-    from ..formatting import fmt_number, fmt_rate, render_table, wrap
+    from ..formatting import fmt_number, fmt_rate, punctuation, render_table, wrap
     from ..prepared import prepare
     from ..reasons import explain, explain_type, named_values
     from ..segmentation import segment
@@ -62,8 +62,8 @@ def run(a: argparse.Namespace) -> int:
     features = prep.features_for(a.window_days)
     currency = pf.currency or pb.currency
     lang = a.lang
-    zh = lang == "zh"
-    colon, comma, semi = ("：", "，", "；") if zh else (": ", ", ", "; ")
+    p = punctuation(lang)
+    colon, comma, semi = p.colon, p.comma, p.semicolon
     card = pb.scorecards["behaviour_type"]
     label = pb.text
     by_id = seg.set_index(seg["account_id"].astype(str))
@@ -101,8 +101,7 @@ def run(a: argparse.Namespace) -> int:
                      f"{comma}{label('cli.explain_confidence', lang)} {fmt_rate(e['confidence'], 0)}")
             if e["runner_up"]:
                 ru = fmt_number(e["runner_up_score"], 2)
-                line += f"{semi}{label('explorer.runner_up', lang)}{colon}{e['runner_up_name']}" + (
-                    f"（{ru}）" if zh else f" ({ru})")
+                line += f"{semi}{label('explorer.runner_up', lang)}{colon}{e['runner_up_name']}{p.bracket(ru)}"
             print(wrap(line))
             if tie:
                 print(wrap(label("cli.explain_tie", lang).format(type=e["type_name"], other=e["runner_up_name"])))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .._docstrings import share_docs
 from ..content import Playbook
-from ..formatting import fmt_money, fmt_number, fmt_rate
+from ..formatting import fmt_money, fmt_number, fmt_rate, punctuation
 from ..masking import mask_pii
 from ..portfolio import Portfolio
 
@@ -200,15 +200,15 @@ def reasons_html(pb: Playbook, segments: pd.DataFrame, account_id: str, lang: st
         return ""
     row = s.iloc[0]
     parts = []
-    colon, sep = ("：", "；") if lang == "zh" else (": ", "; ")
+    p = punctuation(lang)
     for dim in ("stage", "lifecycle", "severity", "contactability", "ability", "willingness", "quadrant",
                 "behaviour_type", "intent", "risk_segment", "occupation_group", "life_stage", "vulnerable", "team"):
         if dim in row.index and dim in pb.dimensions and pd.notna(row[dim]):
             d = pb.dimension(dim)
             cid = str(row[dim])
             name = d.category(cid).name(lang) if cid in d.ids else cid
-            parts.append(f"{html.escape(d.name(lang))}{colon}{html.escape(name)}")
-    return sep.join(parts)
+            parts.append(f"{html.escape(d.name(lang))}{p.colon}{html.escape(name)}")
+    return p.semicolon.join(parts)
 
 
 @share_docs
@@ -273,11 +273,11 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
         return pb.text(full, lang) if full in pb.labels else str(raw)
 
     events = []
-    zh = lang == "zh"  # full-width brackets and colon in Chinese
+    p = punctuation(lang)
     for r in it.itertuples():
         party = "" if getattr(r, "party", "debtor") in ("debtor", None) else label("party", r.party)
-        who = (f"（{party}）" if zh else f" ({party})") if party else ""
-        body = (f"{html.escape(label('channel', r.channel))}{html.escape(who)}{'：' if zh else ': '}"
+        who = p.bracket(party) if party else ""
+        body = (f"{html.escape(label('channel', r.channel))}{html.escape(who)}{p.colon}"
                 f"{html.escape(disp.get(r.outcome, str(r.outcome)))}")
         if pd.notna(getattr(r, "ptp_amount", None)):
             body += f" — {text('promise')} {html.escape(money(r.ptp_amount, pb, lang, cur))} @ {r.ptp_date:%Y-%m-%d}"
@@ -311,8 +311,8 @@ def timeline_html(portfolio: Portfolio, account_id: str, segments: pd.DataFrame,
         body = reasons_html(pb, segments, account_id, lang)
         if body:
             reasons = (f"<p style='word-break:break-word;white-space:normal'><b>{text('reasons')}</b>"
-                       f"{'：' if lang == 'zh' else ': '}{body}</p>")
-    zone_head = f"（{html.escape(tz)}）" if lang == "zh" else f" ({html.escape(tz)})"
+                       f"{p.colon}{body}</p>")
+    zone_head = p.bracket(html.escape(tz))
     return (f"{head}{reasons}<table class='pb-timeline'><tr><th>{text('time')}{zone_head}</th><th>{text('event')}</th></tr>"
             f"{rows}</table>")
 
